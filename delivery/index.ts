@@ -1,0 +1,33 @@
+/**
+ * The delivery project: Pulumi Deployments settings for the app stacks, kept in their own project so that
+ * destroying an app stack can never delete the settings that deploy it.
+ *
+ *   app stack dev  ← push to main     (preview on PRs into main)
+ *   app stack prod ← push to release  (preview on PRs into release; drift check hourly, reported, not remediated)
+ */
+import * as service from "@pulumi/pulumiservice";
+import { readDeliveryConfig } from "./config";
+import { APP_STACKS, deploymentSettingsFor, driftScheduleFor, federatedSubjectsFor, PULUMI_OIDC_ISSUER } from "./settings";
+
+const config = readDeliveryConfig();
+
+const settings = APP_STACKS.map((stack) => {
+    const deployment = new service.DeploymentSettings(`${stack}-deployment-settings`, deploymentSettingsFor(stack, config));
+    const drift = driftScheduleFor(stack, config);
+    if (drift !== undefined) {
+        new service.DriftSchedule(`${stack}-drift-schedule`, drift, { dependsOn: [deployment] });
+    }
+    return { stack, deployment };
+});
+
+/** Which branch deploys which stack. */
+export const deployedFrom = Object.fromEntries(APP_STACKS.map((stack) => [stack, config.branches[stack]]));
+/** The stacks whose deployment settings this project manages (`org/project/stack`). */
+export const managedStacks = settings.map(({ deployment }) => deployment.id);
+/** What to enter in each Entra app's federated credentials (issuer, audience, one credential per subject). */
+export const federatedCredentials = Object.fromEntries(
+    APP_STACKS.map((stack) => [
+        stack,
+        { issuer: PULUMI_OIDC_ISSUER, audience: config.organization, subjects: federatedSubjectsFor(stack, config) },
+    ]),
+);

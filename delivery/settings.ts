@@ -1,0 +1,172 @@
+/**
+ * What Pulumi Deployments should do for each stack of the app project: pure decisions, no Pulumi calls.
+ * delivery/index.ts only turns these plain objects into `pulumiservice` resources.
+ */
+
+/** The app stacks that are delivered from git. */
+export type AppStack = "dev" | "prod";
+
+export const APP_STACKS: readonly AppStack[] = ["dev", "prod"];
+
+/** Azure workload identity (an Entra app with federated credentials) that one stack's deployments log in as. */
+export interface AzureIdentity {
+    readonly tenantId: string;
+    readonly clientId: string;
+    readonly subscriptionId: string;
+}
+
+/** Validated input for the delivery project (see delivery/config.ts). */
+export interface DeliveryConfig {
+    /** Pulumi organization that owns the app stacks. */
+    readonly organization: string;
+    /** Name of the app's Pulumi project (the `name:` in the root Pulumi.yaml). */
+    readonly appProject: string;
+    /** GitHub repository, `owner/name`. */
+    readonly repository: string;
+    /** Branch each stack deploys from. */
+    readonly branches: Readonly<Record<AppStack, string>>;
+    /** Azure identity per stack (prod normally has its own, scoped to the prod resource group). */
+    readonly azure: Readonly<Record<AppStack, AzureIdentity>>;
+    /** Cron expression for drift detection on prod. */
+    readonly driftCron: string;
+}
+
+/**
+ * Repository paths whose change can alter what a stack deploys. Anything else (docs/, README.md, tests/, .github/)
+ * does not start a deployment. Each stack watches its own stack file only, so a prod config commit does not
+ * redeploy dev and the reverse.
+ */
+export function deployPathsFor(stack: AppStack): string[] {
+    return [
+        "Pulumi.yaml",
+        `Pulumi.${stack}.yaml`,
+        "index.ts",
+        "components/**",
+        "config/**",
+        "release/**",
+        "migrations/**",
+        "migrator/**",
+        "app/**",
+        "vm-scripts/**",
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+    ];
+}
+
+/**
+ * Commands Deployments runs before `pulumi preview`/`up`. The default dependency install (`npm install`) is
+ * skipped so the runner installs exactly the lock file (`npm ci`), as CI does.
+ */
+export const PRE_RUN_COMMANDS: readonly string[] = ["npm ci --no-audit --no-fund"];
+
+/**
+ * Environment of every deployment. azure-native's type definitions are large: ts-node needs more than Node's
+ * default heap to load the program.
+ */
+export const DEPLOYMENT_ENVIRONMENT: Readonly<Record<string, string>> = {
+    NODE_OPTIONS: "--max-old-space-size=4096",
+};
+
+/** The plain-object form of one stack's `pulumiservice.DeploymentSettings` arguments. */
+export interface DeploymentSettingsPlan {
+    readonly organization: string;
+    readonly project: string;
+    readonly stack: AppStack;
+    readonly sourceContext: { readonly git: { readonly branch: string } };
+    readonly vcs: {
+        readonly provider: "github";
+        readonly repository: string;
+        readonly deployCommits: boolean;
+        readonly previewPullRequests: boolean;
+        readonly pullRequestTemplate: boolean;
+        readonly paths: string[];
+    };
+    readonly operationContext: {
+        readonly preRunCommands: string[];
+        readonly environmentVariables: Record<string, string>;
+        readonly options: {
+            readonly skipInstallDependencies: boolean;
+            readonly skipIntermediateDeployments: boolean;
+            readonly deleteAfterDestroy: boolean;
+        };
+        readonly oidc: { readonly azure: AzureIdentity };
+    };
+}
+
+/**
+ * Deployment settings for one app stack.
+ *
+ * - Source: the stack's branch of the repository (dev: `main`, prod: `release` by default). Prod is protected by
+ *   deploying only from the `release` branch, which GitHub branch protection restricts to reviewed pull requests
+ *   whose CI (including `release:check`) passed; a push to `main` never reaches prod.
+ * - `pulumi up` on every push to that branch that touches {@link deployPathsFor}; `pulumi preview` on pull
+ *   requests into it.
+ * - `skipIntermediateDeployments` is **off**: a release is a series of commits (bump idle, then flip). Folding two
+ *   queued commits into one update would make "deploy + flip" a single step, which the guard refuses.
+ * - Azure credentials by OIDC: no secret is stored anywhere.
+ */
+export function deploymentSettingsFor(stack: AppStack, config: DeliveryConfig): DeploymentSettingsPlan {
+    return {
+        organization: config.organization,
+        project: config.appProject,
+        stack,
+        sourceContext: { git: { branch: `refs/heads/${config.branches[stack]}` } },
+        vcs: {
+            provider: "github",
+            repository: config.repository,
+            deployCommits: true,
+            previewPullRequests: true,
+            pullRequestTemplate: false,
+            paths: deployPathsFor(stack),
+        },
+        operationContext: {
+            preRunCommands: [...PRE_RUN_COMMANDS],
+            environmentVariables: { ...DEPLOYMENT_ENVIRONMENT },
+            options: { skipInstallDependencies: true, skipIntermediateDeployments: false, deleteAfterDestroy: false },
+            oidc: { azure: { ...config.azure[stack] } },
+        },
+    };
+}
+
+/** The plain-object form of a `pulumiservice.DriftSchedule`. */
+export interface DriftSchedulePlan {
+    readonly organization: string;
+    readonly project: string;
+    readonly stack: AppStack;
+    readonly scheduleCron: string;
+    readonly autoRemediate: false;
+}
+
+/**
+ * Drift detection for a stack, or `undefined` when the stack gets none (dev: it is rebuilt freely).
+ *
+ * Prod is checked on `config.driftCron` and **never auto-remediated**: the likeliest drift on prod is an operator's
+ * emergency flip of the load balancer in the portal while GitHub or Pulumi Cloud was down. Remediating would
+ * silently flip traffic back to the color that was just taken out of service. Drift is reported; a human
+ * reconciles it (docs/delivery.md, "Reconcile after break-glass").
+ */
+export function driftScheduleFor(stack: AppStack, config: DeliveryConfig): DriftSchedulePlan | undefined {
+    if (stack !== "prod") return undefined;
+    return {
+        organization: config.organization,
+        project: config.appProject,
+        stack,
+        scheduleCron: config.driftCron,
+        autoRemediate: false,
+    };
+}
+
+/** Issuer of the OIDC tokens Pulumi Deployments presents to Entra ID. */
+export const PULUMI_OIDC_ISSUER = "https://api.pulumi.com/oidc";
+
+/**
+ * The Entra federated-credential subjects one stack's deployments present (one credential per subject: Entra
+ * matches subjects exactly). The audience is the Pulumi organization name; the issuer {@link PULUMI_OIDC_ISSUER}.
+ */
+export function federatedSubjectsFor(stack: AppStack, config: DeliveryConfig): string[] {
+    return ["preview", "update", "refresh", "destroy"].map(
+        (operation) =>
+            `pulumi:deploy:org:${config.organization}:project:${config.appProject}:stack:${stack}:operation:${operation}:scope:write`,
+    );
+}

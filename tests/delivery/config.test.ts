@@ -1,0 +1,75 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { isBranchName, readAppProjectName, isCronExpression, parseDeliveryConfig, projectNameOf, RawDeliveryConfig } from "../../delivery/config";
+
+const GUIDS = {
+    azureTenantId: "00000000-0000-0000-0000-000000000000",
+    devAzureClientId: "11111111-1111-1111-1111-111111111111",
+    devAzureSubscriptionId: "22222222-2222-2222-2222-222222222222",
+    prodAzureClientId: "33333333-3333-3333-3333-333333333333",
+    prodAzureSubscriptionId: "44444444-4444-4444-4444-444444444444",
+};
+const valid: RawDeliveryConfig = { repository: "contoso/azure-bluegreen", ...GUIDS };
+const context = { organization: "contoso", appProject: "azure-bluegreen" };
+
+describe("parseDeliveryConfig", () => {
+    it("fills the defaults: main deploys dev, release deploys prod, drift checked hourly", () => {
+        const config = parseDeliveryConfig(valid, context);
+        expect(config.branches).toEqual({ dev: "main", prod: "release" });
+        expect(config.driftCron).toBe("0 * * * *");
+        expect(config.organization).toBe("contoso");
+        expect(config.appProject).toBe("azure-bluegreen");
+        expect(config.azure.prod).toEqual({
+            tenantId: GUIDS.azureTenantId,
+            clientId: GUIDS.prodAzureClientId,
+            subscriptionId: GUIDS.prodAzureSubscriptionId,
+        });
+    });
+
+    it("prefers explicit keys over the context", () => {
+        const config = parseDeliveryConfig({ ...valid, organization: "other-org", appProject: "shop" }, context);
+        expect([config.organization, config.appProject]).toEqual(["other-org", "shop"]);
+    });
+
+    it.each([
+        [{ repository: undefined }, /repository is required.*pulumi -C delivery config set repository my-org\/azure-bluegreen/],
+        [{ repository: "https://github.com/contoso/app.git" }, /repository "https:\/\/github.com\/contoso\/app.git" is not a GitHub repository in the form owner\/name/],
+        [{ prodBranch: "main" }, /devBranch and prodBranch are both "main".*config set prodBranch release/],
+        [{ devBranch: "feature..x" }, /devBranch "feature..x" is not a valid git branch name/],
+        [{ azureTenantId: "contoso.onmicrosoft.com" }, /azureTenantId "contoso.onmicrosoft.com" is not a GUID/],
+        [{ prodAzureClientId: undefined }, /prodAzureClientId is required: the Application \(client\) ID/],
+        [{ driftCron: "hourly" }, /driftCron "hourly" is not a five-field cron expression.*config set driftCron "0 \* \* \* \*"/],
+        [{ appProject: "my project" }, /appProject "my project" is not a Pulumi project name/],
+    ] as [Partial<RawDeliveryConfig>, RegExp][])("rejects %p naming the key, the value and the fix", (change, message) => {
+        expect(() => parseDeliveryConfig({ ...valid, ...change }, context)).toThrow(message);
+    });
+
+    it("reports every problem at once", () => {
+        expect(() => parseDeliveryConfig({}, { organization: "contoso" })).toThrow(/Invalid delivery config \(7 problems\)/);
+    });
+});
+
+describe("isBranchName / isCronExpression / projectNameOf", () => {
+    it.each(["main", "release", "release/2026-11", "hotfix-1.2"])("accepts branch %s", (b) => expect(isBranchName(b)).toBe(true));
+    it.each(["", "a b", "a..b", "-x", "x/", "x.lock", "a:b", "a~1"])("rejects branch %p", (b) => expect(isBranchName(b)).toBe(false));
+    it.each(["0 * * * *", "*/15 * * * 1-5", "0 6,18 * * *"])("accepts cron %s", (c) => expect(isCronExpression(c)).toBe(true));
+    it.each(["@hourly", "0 * * *", "0 * * * * *", "x * * * *"])("rejects cron %p", (c) => expect(isCronExpression(c)).toBe(false));
+    it("reads the project name of a Pulumi.yaml and nothing from a file without one", () => {
+        expect(projectNameOf("name: azure-bluegreen\nruntime: nodejs\n")).toBe("azure-bluegreen");
+        expect(projectNameOf("runtime: nodejs\n")).toBeUndefined();
+    });
+});
+
+describe("readAppProjectName", () => {
+    it("takes the app project's name from its Pulumi.yaml, and nothing when the file is missing", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "delivery-"));
+        try {
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: shop\nruntime: nodejs\n");
+            expect(readAppProjectName(path.join(dir, "Pulumi.yaml"))).toBe("shop");
+            expect(readAppProjectName(path.join(dir, "missing.yaml"))).toBeUndefined();
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});

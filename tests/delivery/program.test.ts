@@ -1,0 +1,118 @@
+/**
+ * The delivery program (delivery/index.ts) loaded the way the Pulumi CLI loads it, under mocks: which
+ * pulumiservice resources it declares, with which inputs, and that bad config declares nothing.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+interface Declared {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+
+const CONFIG = {
+    "bluegreen-delivery:repository": "contoso/azure-bluegreen",
+    "bluegreen-delivery:appProject": "azure-bluegreen",
+    "bluegreen-delivery:azureTenantId": "00000000-0000-0000-0000-000000000000",
+    "bluegreen-delivery:devAzureClientId": "11111111-1111-1111-1111-111111111111",
+    "bluegreen-delivery:devAzureSubscriptionId": "22222222-2222-2222-2222-222222222222",
+    "bluegreen-delivery:prodAzureClientId": "33333333-3333-3333-3333-333333333333",
+    "bluegreen-delivery:prodAzureSubscriptionId": "44444444-4444-4444-4444-444444444444",
+};
+
+type Program = typeof import("../../delivery/index");
+
+async function run(config: Record<string, string>): Promise<{ declared: Declared[]; program: Program }> {
+    const declared: Declared[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const id = `${args.inputs.organization}/${args.inputs.project}/${args.inputs.stack}`;
+                return { id, state: args.inputs };
+            },
+            call: (args) => args.inputs,
+        },
+        "bluegreen-delivery",
+        "main",
+        false,
+        "contoso",
+    );
+    pulumi.runtime.setAllConfig(config);
+    let program: Program | undefined;
+    jest.isolateModules(() => {
+        program = require("../../delivery/index");
+    });
+    const p = program as Program;
+    await new Promise((resolve) => pulumi.all(p.managedStacks).apply(resolve));
+    return { declared, program: p };
+}
+
+const output = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
+
+describe("delivery program under mocks", () => {
+    let declared: Declared[];
+    let program: Program;
+    beforeAll(async () => {
+        ({ declared, program } = await run(CONFIG));
+    });
+
+    const settingsOf = (stack: string) =>
+        declared.find((r) => r.type === "pulumiservice:index:DeploymentSettings" && r.inputs.stack === stack);
+
+    it("declares deployment settings for the dev and prod stacks of the app project", () => {
+        const settings = declared.filter((r) => r.type === "pulumiservice:index:DeploymentSettings");
+        expect(settings.map((r) => r.name).sort()).toEqual(["dev-deployment-settings", "prod-deployment-settings"]);
+        for (const s of settings) expect(s.inputs).toMatchObject({ organization: "contoso", project: "azure-bluegreen" });
+    });
+
+    it("deploys prod from the release branch and dev from main, both on push with PR previews", () => {
+        expect(settingsOf("prod")?.inputs).toMatchObject({
+            sourceContext: { git: { branch: "refs/heads/release" } },
+            vcs: { provider: "github", repository: "contoso/azure-bluegreen", deployCommits: true, previewPullRequests: true },
+        });
+        expect(settingsOf("dev")?.inputs).toMatchObject({ sourceContext: { git: { branch: "refs/heads/main" } } });
+    });
+
+    it("gives each stack its own OIDC identity", () => {
+        expect(settingsOf("prod")?.inputs).toMatchObject({
+            operationContext: { oidc: { azure: { clientId: CONFIG["bluegreen-delivery:prodAzureClientId"] } } },
+        });
+        expect(settingsOf("dev")?.inputs).toMatchObject({
+            operationContext: { oidc: { azure: { subscriptionId: CONFIG["bluegreen-delivery:devAzureSubscriptionId"] } } },
+        });
+    });
+
+    it("schedules drift detection on prod only, without auto-remediation", () => {
+        const drift = declared.filter((r) => r.type === "pulumiservice:index:DriftSchedule");
+        expect(drift).toHaveLength(1);
+        expect(drift[0].inputs).toMatchObject({ stack: "prod", scheduleCron: "0 * * * *", autoRemediate: false });
+    });
+
+    it("exports the federated-credential subjects to register in Entra", async () => {
+        const creds = program.federatedCredentials as Record<string, { issuer: string; audience: string; subjects: string[] }>;
+        expect(creds.prod.issuer).toBe("https://api.pulumi.com/oidc");
+        expect(creds.prod.audience).toBe("contoso");
+        expect(creds.prod.subjects).toContain(
+            `pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:update:scope:write`,
+        );
+        expect(await output(pulumi.all(program.managedStacks))).toEqual([
+            `contoso/azure-bluegreen/dev`,
+            `contoso/azure-bluegreen/prod`,
+        ]);
+    });
+
+    it("declares nothing when the config is invalid", async () => {
+        const declaredBad: Declared[] = [];
+        await pulumi.runtime.setMocks(
+            { newResource: (a) => (declaredBad.push({ type: a.type, name: a.name, inputs: a.inputs }), { id: "x", state: a.inputs }), call: (a) => a.inputs },
+            "bluegreen-delivery",
+            "main",
+            false,
+            "contoso",
+        );
+        pulumi.runtime.setAllConfig({ ...CONFIG, "bluegreen-delivery:prodBranch": "main" });
+        expect(() => jest.isolateModules(() => require("../../delivery/index"))).toThrow(/devBranch and prodBranch are both "main"/);
+        expect(declaredBad).toEqual([]);
+    });
+});

@@ -1,0 +1,112 @@
+import * as path from "path";
+import {
+    APP_STACKS,
+    DeliveryConfig,
+    deployPathsFor,
+    deploymentSettingsFor,
+    driftScheduleFor,
+    federatedSubjectsFor,
+} from "../../delivery/settings";
+
+const exampleConfig: DeliveryConfig = {
+    organization: "contoso",
+    appProject: "azure-bluegreen",
+    repository: "contoso/azure-bluegreen",
+    branches: { dev: "main", prod: "release" },
+    azure: {
+        dev: { tenantId: "t-dev", clientId: "c-dev", subscriptionId: "s-dev" },
+        prod: { tenantId: "t-prod", clientId: "c-prod", subscriptionId: "s-prod" },
+    },
+    driftCron: "0 * * * *",
+};
+
+describe("deploymentSettingsFor", () => {
+    it.each([
+        ["dev", "refs/heads/main"],
+        ["prod", "refs/heads/release"],
+    ] as const)("deploys %s from %s of the configured repository", (stack, ref) => {
+        const s = deploymentSettingsFor(stack, exampleConfig);
+        expect(s.sourceContext.git.branch).toBe(ref);
+        expect(s.vcs).toMatchObject({ provider: "github", repository: "contoso/azure-bluegreen" });
+        expect(s).toMatchObject({ organization: "contoso", project: "azure-bluegreen", stack });
+    });
+
+    it.each(APP_STACKS)("runs pulumi up on push and previews pull requests for %s", (stack) => {
+        const s = deploymentSettingsFor(stack, exampleConfig);
+        expect(s.vcs.deployCommits).toBe(true);
+        expect(s.vcs.previewPullRequests).toBe(true);
+    });
+
+    it("logs in to Azure with the stack's own OIDC identity and carries no secret", () => {
+        const prod = deploymentSettingsFor("prod", exampleConfig);
+        expect(prod.operationContext.oidc.azure).toEqual({ tenantId: "t-prod", clientId: "c-prod", subscriptionId: "s-prod" });
+        expect(deploymentSettingsFor("dev", exampleConfig).operationContext.oidc.azure.clientId).toBe("c-dev");
+        expect(JSON.stringify(prod)).not.toMatch(/secret|password|token/i);
+    });
+
+    it("installs the lock file with npm ci instead of the default install", () => {
+        const s = deploymentSettingsFor("dev", exampleConfig);
+        expect(s.operationContext.preRunCommands).toEqual([expect.stringMatching(/^npm ci\b/)]);
+        expect(s.operationContext.options.skipInstallDependencies).toBe(true);
+    });
+
+    it("never folds queued commits into one update (a bump and a flip would become one refused step)", () => {
+        for (const stack of APP_STACKS) {
+            expect(deploymentSettingsFor(stack, exampleConfig).operationContext.options.skipIntermediateDeployments).toBe(false);
+        }
+    });
+});
+
+describe("deployPathsFor", () => {
+    const triggers = (stack: "dev" | "prod", file: string) => deployPathsFor(stack).some((p) => path.matchesGlob(file, p));
+
+    it.each([
+        ["dev", "docs/delivery.md", false],
+        ["dev", "README.md", false],
+        ["dev", "tests/delivery/settings.test.ts", false],
+        ["dev", ".github/workflows/ci.yml", false],
+        ["dev", "Pulumi.prod.yaml", false],
+        ["prod", "Pulumi.dev.yaml", false],
+        ["dev", "Pulumi.dev.yaml", true],
+        ["prod", "Pulumi.prod.yaml", true],
+        ["prod", "Pulumi.yaml", true],
+        ["prod", "index.ts", true],
+        ["prod", "components/loadBalancer.ts", true],
+        ["prod", "config/validate.ts", true],
+        ["prod", "release/guard.ts", true],
+        ["prod", "migrations/0001_goals.sql", true],
+        ["prod", "migrations/postgres/0001_goals.sql", true],
+        ["dev", "app/server.ts", true],
+        ["dev", "vm-scripts/deploy-app.sh", true],
+        ["dev", "package-lock.json", true],
+    ] as const)("for %s, a push touching %s deploys: %s", (stack, file, expected) => {
+        expect(triggers(stack, file)).toBe(expected);
+    });
+});
+
+describe("driftScheduleFor", () => {
+    it("checks prod on the configured schedule and never auto-remediates", () => {
+        expect(driftScheduleFor("prod", { ...exampleConfig, driftCron: "*/30 * * * *" })).toEqual({
+            organization: "contoso",
+            project: "azure-bluegreen",
+            stack: "prod",
+            scheduleCron: "*/30 * * * *",
+            autoRemediate: false,
+        });
+    });
+
+    it("gives dev no drift schedule", () => {
+        expect(driftScheduleFor("dev", exampleConfig)).toBeUndefined();
+    });
+});
+
+describe("federatedSubjectsFor", () => {
+    it("lists one subject per operation Deployments runs on the stack", () => {
+        expect(federatedSubjectsFor("prod", exampleConfig)).toEqual([
+            "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:preview:scope:write",
+            "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:update:scope:write",
+            "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:refresh:scope:write",
+            "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:destroy:scope:write",
+        ]);
+    });
+});
