@@ -1,0 +1,111 @@
+/**
+ * The picture of the cut-over: a self-contained SVG of requests per second served by each color and failed requests
+ * over time, with each flip (and each refusal) marked by a vertical line. Pure: data in, SVG text out.
+ */
+import { Bucket } from "./report";
+
+/** A vertical marker on the chart. */
+export interface ChartMarker {
+    /** ms since the rehearsal started. */
+    readonly at: number;
+    readonly label: string;
+    /** `flip` (solid), `refused` (dashed red) or `note` (dotted grey). */
+    readonly kind: "flip" | "refused" | "note";
+}
+
+export interface ChartInput {
+    readonly title: string;
+    readonly buckets: readonly Bucket[];
+    readonly bucketMs: number;
+    readonly markers: readonly ChartMarker[];
+}
+
+export const CHART_COLORS = { blue: "#1f6fd1", green: "#2b9a3e", errors: "#d62728", refused: "#d62728", note: "#888888" };
+
+const W = 1000;
+const H = 420;
+const M = { left: 60, right: 20, top: 40, bottom: 110 };
+
+/** Escapes text for SVG/XML content and attributes. */
+export function escapeXml(s: string): string {
+    return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] as string);
+}
+
+/** A "nice" axis maximum ≥ value: 1, 2 or 5 times a power of ten. */
+export function niceMax(value: number): number {
+    if (value <= 0) return 1;
+    const p = 10 ** Math.floor(Math.log10(value));
+    for (const m of [1, 2, 5, 10]) if (m * p >= value) return m * p;
+    return 10 * p;
+}
+
+/** Renders the chart as a standalone SVG document. */
+export function renderChart(input: ChartInput): string {
+    const perSecond = 1000 / input.bucketMs;
+    const endMs = Math.max(input.bucketMs, input.buckets.length * input.bucketMs);
+    const maxRate = niceMax(
+        Math.max(1, ...input.buckets.map((b) => Math.max(b.blue, b.green, b.errors) * perSecond)),
+    );
+    const pw = W - M.left - M.right;
+    const ph = H - M.top - M.bottom;
+    const x = (ms: number): number => M.left + (ms / endMs) * pw;
+    const y = (rate: number): number => M.top + ph - (rate / maxRate) * ph;
+    const f = (n: number): string => n.toFixed(1);
+
+    const line = (key: "blue" | "green" | "errors"): string => {
+        const pts = input.buckets.map((b) => `${f(x(b.t + input.bucketMs / 2))},${f(y(b[key] * perSecond))}`);
+        return `<polyline class="series-${key}" fill="none" stroke="${CHART_COLORS[key]}" stroke-width="2" points="${pts.join(" ")}"/>`;
+    };
+
+    const parts: string[] = [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+        `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+        `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${escapeXml(input.title)}</text>`,
+    ];
+    // Grid and axes.
+    for (let i = 0; i <= 4; i++) {
+        const rate = (maxRate * i) / 4;
+        parts.push(
+            `<line x1="${M.left}" x2="${W - M.right}" y1="${f(y(rate))}" y2="${f(y(rate))}" stroke="#e5e5e5"/>`,
+            `<text x="${M.left - 6}" y="${f(y(rate) + 4)}" text-anchor="end">${rate}</text>`,
+        );
+    }
+    const stepS = niceMax(endMs / 1000 / 10);
+    for (let s = 0; s * 1000 <= endMs; s += stepS) {
+        parts.push(`<text x="${f(x(s * 1000))}" y="${M.top + ph + 16}" text-anchor="middle">${s}s</text>`);
+    }
+    parts.push(
+        `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + ph}" stroke="#333"/>`,
+        `<line x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#333"/>`,
+        `<text x="14" y="${M.top + ph / 2}" transform="rotate(-90 14 ${M.top + ph / 2})" text-anchor="middle">requests / s</text>`,
+    );
+    // Markers: a vertical line each, labels staggered in the bottom margin so they do not overlap.
+    input.markers.forEach((m, i) => {
+        const mx = f(x(m.at));
+        const stroke = m.kind === "flip" ? "#333" : m.kind === "refused" ? CHART_COLORS.refused : CHART_COLORS.note;
+        const dash = m.kind === "flip" ? "" : m.kind === "refused" ? ' stroke-dasharray="6 4"' : ' stroke-dasharray="2 3"';
+        const ly = M.top + ph + 32 + (i % 4) * 16;
+        parts.push(
+            `<g class="marker marker-${m.kind}">`,
+            `<line x1="${mx}" x2="${mx}" y1="${M.top}" y2="${ly - 10}" stroke="${stroke}" stroke-width="1.5"${dash}/>`,
+            `<text x="${mx}" y="${ly}" text-anchor="middle" fill="${stroke}">${escapeXml(m.label)}</text>`,
+            `</g>`,
+        );
+    });
+    parts.push(line("blue"), line("green"), line("errors"));
+    // Legend.
+    const legend: [string, string][] = [
+        ["served by blue", CHART_COLORS.blue],
+        ["served by green", CHART_COLORS.green],
+        ["failed", CHART_COLORS.errors],
+    ];
+    legend.forEach(([label, color], i) => {
+        const lx = W - M.right - 400 + i * 135;
+        parts.push(
+            `<line x1="${lx}" x2="${lx + 18}" y1="18" y2="18" stroke="${color}" stroke-width="3"/>`,
+            `<text x="${lx + 24}" y="22">${escapeXml(label)}</text>`,
+        );
+    });
+    parts.push("</svg>");
+    return parts.join("\n") + "\n";
+}

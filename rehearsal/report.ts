@@ -1,0 +1,284 @@
+/**
+ * The rehearsal's numbers, computed from the request records and the scenario's events (pure functions).
+ *
+ * Definitions (also in docs/rehearsal.md):
+ * - a request FAILED when it got no answer (reset, timeout, ...) or a non-2xx status;
+ * - `switchMs` of a flip: from the moment the switch command was sent until every NEW connection lands on the new
+ *   color = the later of (the runtime API's acknowledgement) and (the start of the last new connection served by
+ *   the old color), both measured from the command;
+ * - `convergeMs` of a flip: from the command until the end of the last request served by the old color (requests on
+ *   established keep-alive connections, slow requests in flight). Bounded by the app's maximum connection age plus
+ *   the longest request.
+ * Each flip's window runs from its command to the next flip's command (or the end of the run).
+ */
+import { Color, COLORS } from "../release/colors";
+import { isFailure, RequestKind, RequestRecord } from "./load";
+
+/** A flip the guard allowed and HAProxy carried out. Times in ms since the rehearsal started. */
+export interface FlipEvent {
+    readonly from: Color;
+    readonly to: Color;
+    /** When the switch command was sent. */
+    readonly at: number;
+    /** When the runtime API confirmed the new map. */
+    readonly ackAt: number;
+    /** The guard classified it as a rollback. */
+    readonly rollback: boolean;
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+    if (values.length === 0) return Number.NaN;
+    const sorted = [...values].sort((a, b) => a - b);
+    const rank = Math.ceil((p / 100) * sorted.length);
+    return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export interface FlipMetrics {
+    readonly switchMs: number;
+    readonly convergeMs: number;
+    /** New connections opened in the flip's window (after the command). */
+    readonly newConnections: number;
+    /** Of those, served by the old color (expected only in the first moments, before HAProxy has switched). */
+    readonly newConnectionsOnOldColor: number;
+}
+
+/** switchMs and convergeMs of `flip`, judged on requests that started before `until` (the next flip). */
+export function flipMetrics(records: readonly RequestRecord[], flip: FlipEvent, until: number): FlipMetrics {
+    let lastOldNewConnection = flip.at;
+    let lastOldEnd = flip.at;
+    let newConnections = 0;
+    let newConnectionsOnOldColor = 0;
+    for (const r of records) {
+        if (r.start >= until || r.color === undefined) continue;
+        if (r.color === flip.from && r.end > lastOldEnd && r.end < until) lastOldEnd = r.end;
+        if (r.newConnection && r.start >= flip.at) {
+            newConnections++;
+            if (r.color === flip.from) {
+                newConnectionsOnOldColor++;
+                if (r.start > lastOldNewConnection) lastOldNewConnection = r.start;
+            }
+        }
+    }
+    return {
+        switchMs: round(Math.max(flip.ackAt, lastOldNewConnection) - flip.at),
+        convergeMs: round(lastOldEnd - flip.at),
+        newConnections,
+        newConnectionsOnOldColor,
+    };
+}
+
+/**
+ * New connections that started at least `toleranceMs` after a flip's command (and before the next flip) and were
+ * NOT served by the flip's new color. The rehearsal's claim is that this list is empty.
+ */
+export function newConnectionsMissingTheSwitch(
+    records: readonly RequestRecord[],
+    flips: readonly FlipEvent[],
+    toleranceMs: number,
+    endOfRun = Number.POSITIVE_INFINITY,
+): RequestRecord[] {
+    const bad: RequestRecord[] = [];
+    flips.forEach((f, i) => {
+        const until = i + 1 < flips.length ? flips[i + 1].at : endOfRun;
+        for (const r of records) {
+            if (r.newConnection && r.start >= f.at + toleranceMs && r.start < until && !isFailure(r) && r.color !== f.to) {
+                bad.push(r);
+            }
+        }
+    });
+    return bad;
+}
+
+export interface LatencySummary {
+    readonly count: number;
+    readonly p50: number;
+    readonly p99: number;
+    readonly max: number;
+}
+
+/** p50/p99/max latency (ms) of the steady requests of each phase, in the order the phases first occur. */
+export function latencyByPhase(records: readonly RequestRecord[]): Record<string, LatencySummary> {
+    const byPhase = new Map<string, number[]>();
+    for (const r of records) {
+        if (r.kind !== "steady" || isFailure(r) || Number.isNaN(r.end)) continue;
+        const list = byPhase.get(r.phase) ?? [];
+        list.push(r.end - r.start);
+        byPhase.set(r.phase, list);
+    }
+    const out: Record<string, LatencySummary> = {};
+    for (const [phase, values] of byPhase) {
+        out[phase] = {
+            count: values.length,
+            p50: round(percentile(values, 50)),
+            p99: round(percentile(values, 99)),
+            max: round(Math.max(...values)),
+        };
+    }
+    return out;
+}
+
+/** Failures counted by cause: the transport error code, or `HTTP <status>`. */
+export function failuresByCause(records: readonly RequestRecord[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of records) {
+        if (!isFailure(r)) continue;
+        const cause = r.error ?? (r.status === undefined ? "no answer" : `HTTP ${r.status}`);
+        out[cause] = (out[cause] ?? 0) + 1;
+    }
+    return out;
+}
+
+/** One time bucket of the chart: successful requests per color and failures, by each request's end time. */
+export interface Bucket {
+    /** Start of the bucket, ms since the rehearsal started. */
+    readonly t: number;
+    readonly blue: number;
+    readonly green: number;
+    readonly errors: number;
+}
+
+/** Counts requests into buckets of `bucketMs` from 0 to `endMs` (by the time each one finished). */
+export function buckets(records: readonly RequestRecord[], bucketMs: number, endMs: number): Bucket[] {
+    const n = Math.max(1, Math.ceil(endMs / bucketMs));
+    const out = Array.from({ length: n }, (_, i) => ({ t: i * bucketMs, blue: 0, green: 0, errors: 0 }));
+    for (const r of records) {
+        const at = Number.isNaN(r.end) ? r.start : r.end;
+        const b = out[Math.min(n - 1, Math.max(0, Math.floor(at / bucketMs)))];
+        if (isFailure(r)) b.errors++;
+        else if (r.color === "blue") b.blue++;
+        else if (r.color === "green") b.green++;
+    }
+    return out;
+}
+
+/** A guard refusal shown in the report. */
+export interface Refusal {
+    /** ms since the rehearsal started. */
+    readonly at: number;
+    readonly what: string;
+    readonly reason: string;
+}
+
+/** The report written by `--report`. */
+export interface RehearsalReport {
+    readonly startedAt: string;
+    readonly durationMs: number;
+    readonly settings: Readonly<Record<string, string | number>>;
+    readonly totalRequests: number;
+    readonly failedRequests: number;
+    readonly failures: Record<string, number>;
+    readonly requestsByKind: Record<RequestKind, number>;
+    readonly achievedRatePerSecond: number;
+    readonly connectionsOpened: number;
+    readonly flips: {
+        from: Color;
+        to: Color;
+        at: string;
+        atMs: number;
+        rollback: boolean;
+        switchMs: number;
+        convergeMs: number;
+        newConnections: number;
+        newConnectionsOnOldColor: number;
+    }[];
+    readonly blockedFlips: Refusal[];
+    readonly blockedDeploys: Refusal[];
+    readonly blockedContracts: Refusal[];
+    readonly servedBy: Record<Color, number>;
+    readonly servedByVersion: Record<string, number>;
+    readonly latencyMs: Record<string, LatencySummary>;
+    readonly timeline: { atMs: number; text: string }[];
+}
+
+export interface ReportInput {
+    readonly startedAt: Date;
+    readonly durationMs: number;
+    readonly settings: Readonly<Record<string, string | number>>;
+    readonly records: readonly RequestRecord[];
+    readonly flips: readonly FlipEvent[];
+    readonly blockedFlips: readonly Refusal[];
+    readonly blockedDeploys: readonly Refusal[];
+    readonly blockedContracts: readonly Refusal[];
+    readonly timeline: readonly { atMs: number; text: string }[];
+}
+
+/** Builds the report from what the rehearsal recorded. */
+export function buildReport(input: ReportInput): RehearsalReport {
+    const { records } = input;
+    const servedBy: Record<Color, number> = { blue: 0, green: 0 };
+    const servedByVersion: Record<string, number> = {};
+    const requestsByKind: Record<RequestKind, number> = { steady: 0, slow: 0, probe: 0 };
+    const connections = new Set<number>();
+    let failed = 0;
+    for (const r of records) {
+        requestsByKind[r.kind]++;
+        if (r.connection >= 0) connections.add(r.connection);
+        if (isFailure(r)) {
+            failed++;
+            continue;
+        }
+        if (r.color) servedBy[r.color]++;
+        if (r.color && r.version) {
+            const key = `${r.color}@${r.version}`;
+            servedByVersion[key] = (servedByVersion[key] ?? 0) + 1;
+        }
+    }
+    const flips = input.flips.map((f, i) => {
+        const until = i + 1 < input.flips.length ? input.flips[i + 1].at : Number.POSITIVE_INFINITY;
+        return {
+            from: f.from,
+            to: f.to,
+            at: new Date(input.startedAt.getTime() + f.at).toISOString(),
+            atMs: round(f.at),
+            rollback: f.rollback,
+            ...flipMetrics(records, f, until),
+        };
+    });
+    return {
+        startedAt: input.startedAt.toISOString(),
+        durationMs: round(input.durationMs),
+        settings: input.settings,
+        totalRequests: records.length,
+        failedRequests: failed,
+        failures: failuresByCause(records),
+        requestsByKind,
+        achievedRatePerSecond: round((requestsByKind.steady * 1000) / Math.max(1, input.durationMs)),
+        connectionsOpened: connections.size,
+        flips,
+        blockedFlips: [...input.blockedFlips],
+        blockedDeploys: [...input.blockedDeploys],
+        blockedContracts: [...input.blockedContracts],
+        servedBy,
+        servedByVersion,
+        latencyMs: latencyByPhase(records),
+        timeline: [...input.timeline],
+    };
+}
+
+/** The few lines printed at the end of a run. */
+export function formatSummary(report: RehearsalReport): string {
+    const lines = [
+        `requests: ${report.totalRequests} (${report.failedRequests} failed${
+            report.failedRequests ? ": " + JSON.stringify(report.failures) : ""
+        }), ~${report.achievedRatePerSecond} req/s steady over ${report.settings.connections} keep-alive connections, ${report.connectionsOpened} connections opened`,
+        `served by: ${COLORS.map((c) => `${c} ${report.servedBy[c]}`).join(", ")} (${Object.entries(report.servedByVersion)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")})`,
+        ...report.flips.map(
+            (f) =>
+                `${f.rollback ? "rollback" : "flip"} ${f.from} → ${f.to} at ${(f.atMs / 1000).toFixed(1)} s: switch ${f.switchMs} ms, converge ${f.convergeMs} ms, ` +
+                `${f.newConnections} new connections after it (${f.newConnectionsOnOldColor} on ${f.from})`,
+        ),
+        `refused: ${report.blockedFlips.length} flip(s), ${report.blockedDeploys.length} deploy(s), ${report.blockedContracts.length} contract run(s)`,
+        "latency (ms) by phase: " +
+            Object.entries(report.latencyMs)
+                .map(([p, l]) => `${p} p50 ${l.p50} p99 ${l.p99}`)
+                .join("; "),
+    ];
+    return lines.join("\n");
+}
+
+function round(x: number): number {
+    return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,65 @@
+import { CHART_COLORS, escapeXml, niceMax, renderChart } from "../../rehearsal/chart";
+
+const input = {
+    title: "Rehearsal <blue → green>",
+    bucketMs: 1000,
+    buckets: [
+        { t: 0, blue: 1000, green: 0, errors: 0 },
+        { t: 1000, blue: 400, green: 600, errors: 0 },
+        { t: 2000, blue: 0, green: 990, errors: 10 },
+    ],
+    markers: [
+        { at: 1200, label: "flip → green", kind: "flip" as const },
+        { at: 2500, label: "flip → blue refused", kind: "refused" as const },
+    ],
+};
+
+describe("renderChart", () => {
+    const svg = renderChart(input);
+
+    it("is one standalone SVG document with no external references", () => {
+        expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+        expect(svg.trim().endsWith("</svg>")).toBe(true);
+        expect(svg).not.toMatch(/href=|<script|url\(/);
+    });
+
+    it("draws one line per color and one for failures, with a point per bucket", () => {
+        for (const key of ["blue", "green", "errors"] as const) {
+            const m = new RegExp(`<polyline class="series-${key}"[^>]*stroke="${CHART_COLORS[key]}"[^>]*points="([^"]*)"`).exec(svg);
+            expect(m).not.toBeNull();
+            expect(m![1].split(" ")).toHaveLength(3);
+        }
+    });
+
+    it("puts the busiest bucket at the top of the axis and an empty one at the bottom", () => {
+        // max rate 1000 req/s → axis max 1000; plot area from y=40 to y=310.
+        const blue = /class="series-blue"[^>]*points="([^"]*)"/.exec(svg)![1].split(" ").map((p) => Number(p.split(",")[1]));
+        expect(blue[0]).toBeCloseTo(40);
+        expect(blue[2]).toBeCloseTo(310);
+    });
+
+    it("marks each flip and each refusal with a labelled vertical line", () => {
+        expect(svg.match(/<g class="marker marker-flip">/g)).toHaveLength(1);
+        expect(svg.match(/<g class="marker marker-refused">/g)).toHaveLength(1);
+        expect(svg).toContain(">flip → green</text>");
+        expect(svg).toContain(">flip → blue refused</text>");
+    });
+
+    it("escapes text so a label cannot break the document", () => {
+        expect(svg).toContain("Rehearsal &lt;blue → green&gt;");
+        expect(escapeXml(`a<b>&"c'`)).toBe("a&lt;b&gt;&amp;&quot;c&apos;");
+    });
+});
+
+describe("niceMax", () => {
+    it.each([
+        [0, 1],
+        [7, 10],
+        [1000, 1000],
+        [1001, 2000],
+        [2100, 5000],
+        [0.3, 0.5],
+    ])("rounds %d up to %d", (value, expected) => {
+        expect(niceMax(value)).toBeCloseTo(expected);
+    });
+});

@@ -1,0 +1,182 @@
+import fc from "fast-check";
+import { RequestRecord } from "../../rehearsal/load";
+import {
+    buckets,
+    buildReport,
+    failuresByCause,
+    FlipEvent,
+    flipMetrics,
+    latencyByPhase,
+    newConnectionsMissingTheSwitch,
+    percentile,
+} from "../../rehearsal/report";
+
+/** A successful steady request; override what the case is about. */
+function req(over: Partial<RequestRecord>): RequestRecord {
+    return {
+        kind: "steady", client: 0, connection: 0, newConnection: false, start: 0, end: 5,
+        status: 200, color: "blue", version: "1.0.0", phase: "p", ...over,
+    };
+}
+
+const flip: FlipEvent = { from: "blue", to: "green", at: 1000, ackAt: 1003, rollback: false };
+
+describe("percentile", () => {
+    it.each([
+        [[5], 50, 5],
+        [[1, 2, 3, 4], 50, 2],
+        [[1, 2, 3, 4], 99, 4],
+        [[4, 3, 2, 1], 25, 1],
+        [Array.from({ length: 100 }, (_, i) => i + 1), 99, 99],
+    ])("of %j at p%d is %d (nearest rank)", (values, p, expected) => {
+        expect(percentile(values, p)).toBe(expected);
+    });
+
+    it("is NaN for no values", () => {
+        expect(percentile([], 50)).toBeNaN();
+    });
+
+    it("is always one of the values and grows with p", () => {
+        fc.assert(
+            fc.property(fc.array(fc.integer({ min: 0, max: 10000 }), { minLength: 1 }), fc.integer({ min: 1, max: 99 }), (values, p) => {
+                const v = percentile(values, p);
+                expect(values).toContain(v);
+                expect(percentile(values, p + 1)).toBeGreaterThanOrEqual(v);
+            }),
+        );
+    });
+});
+
+describe("flipMetrics", () => {
+    it("measures the switch by the runtime API's answer when no new connection reached the old color", () => {
+        const records = [
+            req({ newConnection: true, start: 1001, end: 1004, color: "green" }),
+            req({ newConnection: true, start: 1200, end: 1204, color: "green" }),
+        ];
+        expect(flipMetrics(records, flip, Infinity)).toMatchObject({ switchMs: 3, newConnections: 2, newConnectionsOnOldColor: 0 });
+    });
+
+    it("measures the switch by the last new connection that still landed on the old color", () => {
+        const records = [
+            req({ newConnection: true, start: 1002, end: 1006, color: "blue" }),
+            req({ newConnection: true, start: 1010, end: 1012, color: "green" }),
+        ];
+        expect(flipMetrics(records, flip, Infinity)).toMatchObject({ switchMs: 3, newConnectionsOnOldColor: 1 });
+        records.push(req({ newConnection: true, start: 1050, end: 1052, color: "blue" }));
+        expect(flipMetrics(records, flip, Infinity).switchMs).toBe(50);
+    });
+
+    it("measures convergence to the end of the last request the old color served, slow ones included", () => {
+        const records = [
+            req({ start: 900, end: 1600, kind: "slow" }),
+            req({ start: 1700, end: 1750 }), // an established keep-alive connection, still on blue
+            req({ start: 1800, end: 1805, color: "green" }),
+        ];
+        expect(flipMetrics(records, flip, Infinity).convergeMs).toBe(750);
+    });
+
+    it("ignores what happens after the next flip", () => {
+        const records = [req({ start: 1100, end: 1110 }), req({ start: 3000, end: 3010, newConnection: true })];
+        expect(flipMetrics(records, flip, 2000)).toMatchObject({ convergeMs: 110, switchMs: 3, newConnectionsOnOldColor: 0 });
+    });
+});
+
+describe("newConnectionsMissingTheSwitch", () => {
+    it("finds a new connection opened after the switch plus tolerance that the old color served", () => {
+        const late = req({ newConnection: true, start: 1150, color: "blue" });
+        const records = [
+            req({ newConnection: true, start: 1050, color: "blue" }), // inside the tolerance
+            req({ newConnection: false, start: 1500, color: "blue" }), // established connection: allowed
+            req({ newConnection: true, start: 1200, color: "green" }),
+            late,
+        ];
+        expect(newConnectionsMissingTheSwitch(records, [flip], 100)).toEqual([late]);
+    });
+
+    it("judges each request against the flip whose window it started in", () => {
+        const back: FlipEvent = { from: "green", to: "blue", at: 2000, ackAt: 2002, rollback: true };
+        const records = [
+            req({ newConnection: true, start: 1500, color: "green" }),
+            req({ newConnection: true, start: 2500, color: "blue" }),
+        ];
+        expect(newConnectionsMissingTheSwitch(records, [flip, back], 100)).toEqual([]);
+        const wrong = req({ newConnection: true, start: 2500, color: "green" });
+        expect(newConnectionsMissingTheSwitch([...records, wrong], [flip, back], 100)).toEqual([wrong]);
+    });
+});
+
+describe("failures", () => {
+    it.each([
+        [{ status: 503 }, "HTTP 503"],
+        [{ status: undefined, error: "ECONNRESET" }, "ECONNRESET"],
+        [{ status: undefined, error: "timeout" }, "timeout"],
+        [{ status: 302 }, "HTTP 302"],
+    ])("counts %j as a failure caused by %s", (over, cause) => {
+        expect(failuresByCause([req(over), req({})])).toEqual({ [cause]: 1 });
+    });
+});
+
+describe("latencyByPhase", () => {
+    it("gives p50/p99/max of the successful steady requests of each phase", () => {
+        const records = [
+            ...[10, 20, 30, 40].map((d) => req({ phase: "v1 on blue", start: 0, end: d })),
+            req({ phase: "v1 on blue", start: 0, end: 9999, kind: "slow" }),
+            req({ phase: "v1 on blue", start: 0, end: 5000, status: 500 }),
+            req({ phase: "green live", start: 100, end: 107 }),
+        ];
+        expect(latencyByPhase(records)).toEqual({
+            "v1 on blue": { count: 4, p50: 20, p99: 40, max: 40 },
+            "green live": { count: 1, p50: 7, p99: 7, max: 7 },
+        });
+    });
+});
+
+describe("buckets", () => {
+    it("counts successes per color and failures per bucket by end time", () => {
+        const records = [
+            req({ end: 100 }),
+            req({ end: 600, color: "green" }),
+            req({ end: 700, status: 502 }),
+            req({ end: 1200, color: "green" }),
+        ];
+        expect(buckets(records, 500, 1500)).toEqual([
+            { t: 0, blue: 1, green: 0, errors: 0 },
+            { t: 500, blue: 0, green: 1, errors: 1 },
+            { t: 1000, blue: 0, green: 1, errors: 0 },
+        ]);
+    });
+});
+
+describe("buildReport", () => {
+    it("adds up requests, failures, colors and versions, and measures each flip", () => {
+        const records = [
+            req({ connection: 1, newConnection: true, start: 0, end: 4 }),
+            req({ connection: 1, start: 500, end: 1100 }),
+            req({ connection: 2, newConnection: true, start: 1010, end: 1014, color: "green", version: "2.0.0" }),
+            req({ connection: 3, newConnection: true, start: 1020, end: 1020, status: undefined, color: undefined, error: "ECONNRESET" }),
+            req({ connection: 4, newConnection: true, start: 1100, end: 1300, kind: "slow", color: "green", version: "2.0.0" }),
+        ];
+        const report = buildReport({
+            startedAt: new Date("2026-11-23T12:00:00Z"),
+            durationMs: 2000,
+            settings: { connections: 2 },
+            records,
+            flips: [flip],
+            blockedFlips: [{ at: 1500, what: "flip green → blue", reason: "gate failed" }],
+            blockedDeploys: [],
+            blockedContracts: [],
+            timeline: [],
+        });
+        expect(report).toMatchObject({
+            totalRequests: 5,
+            failedRequests: 1,
+            failures: { ECONNRESET: 1 },
+            requestsByKind: { steady: 4, slow: 1, probe: 0 },
+            connectionsOpened: 4,
+            servedBy: { blue: 2, green: 2 },
+            servedByVersion: { "blue@1.0.0": 2, "green@2.0.0": 2 },
+            flips: [{ from: "blue", to: "green", at: "2026-11-23T12:00:01.000Z", switchMs: 3, convergeMs: 100 }],
+            blockedFlips: [{ reason: "gate failed" }],
+        });
+    });
+});
