@@ -1,0 +1,194 @@
+// The release guard's dynamic provider, called directly with olds and news: dynamic providers never run under mocks.
+import * as pulumi from "@pulumi/pulumi";
+import { ReleaseGuardInputs, ReleaseGuardOutputs, releaseGuardProvider } from "../../components/releaseGuard";
+import { ColorState } from "../../release/guard";
+
+const requireFromString: (code: string) => { handler: () => pulumi.dynamic.ResourceProvider } = require("require-from-string");
+
+const color = (version: string, extra: Partial<ColorState> = {}): ColorState => ({
+    version,
+    vmSize: "Standard_B1s",
+    image: "Canonical:ubuntu-24_04-lts:server:latest",
+    settings: { instanceCount: "1" },
+    ...extra,
+});
+
+const inputs = (extra: Partial<ReleaseGuardInputs> = {}): ReleaseGuardInputs => ({
+    liveColor: "blue",
+    blue: color("1.0.0"),
+    green: color("1.0.0"),
+    runContractMigrations: false,
+    rollbackWindowMinutes: 60,
+    allowDeployIntoRollbackWindow: false,
+    contractMigrations: [],
+    ...extra,
+});
+
+const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toISOString();
+
+/** What `create` stored on the first deploy of `inputs()`. */
+async function firstDeploy(p = releaseGuardProvider, news = inputs()): Promise<ReleaseGuardOutputs> {
+    return (await p.create(news)).outs as ReleaseGuardOutputs;
+}
+
+/** The stored state after green (2.0.0) went live `m` minutes ago. */
+function flippedAgo(m: number): ReleaseGuardOutputs {
+    const news = inputs({ liveColor: "green", green: color("2.0.0") });
+    return {
+        ...news,
+        state: { liveColor: "green", blue: news.blue, green: news.green, runContractMigrations: false, lastFlipAt: minutesAgo(m), previousLiveColor: "blue" },
+        step: "flip",
+        notices: [],
+    };
+}
+
+const provider = releaseGuardProvider as Required<pulumi.dynamic.ResourceProvider<ReleaseGuardInputs, ReleaseGuardOutputs>>;
+
+describe("check", () => {
+    it("passes well-formed inputs through", async () => {
+        expect(await provider.check(inputs(), inputs())).toEqual({ inputs: inputs() });
+    });
+
+    it.each([
+        ["a liveColor that is not a color", inputs({ liveColor: "purple" as "blue" }), "state", 'liveColor is "purple"'],
+        ["a version that is not semver", inputs({ green: color("latest") }), "state", 'greenVersion is "latest"'],
+        ["a negative rollback window", inputs({ rollbackWindowMinutes: -5 }), "rollbackWindowMinutes", "pulumi config set rollbackWindowMinutes 60"],
+        [
+            "a signed URL among the settings (it would sit in plain state)",
+            inputs({ green: color("1.0.0", { settings: { artifactUrl: "https://x.blob.core.windows.net/a/app.tgz?sv=1&sig=abc" } }) }),
+            "green.settings.artifactUrl",
+            "SAS",
+        ],
+    ])("fails %s, naming the property", async (_what, news, property, reason) => {
+        const result = await provider.check(inputs(), news);
+        expect(result.inputs).toBeUndefined();
+        expect(result.failures).toEqual(expect.arrayContaining([expect.objectContaining({ property, reason: expect.stringContaining(reason) })]));
+    });
+});
+
+describe("create (the first deploy: nothing live yet)", () => {
+    it("records the state without a flip and says it is the first deploy", async () => {
+        const outs = await firstDeploy();
+        expect(outs.step).toBe("first-deploy");
+        expect(outs.state).toEqual({ liveColor: "blue", blue: color("1.0.0"), green: color("1.0.0"), runContractMigrations: false });
+        expect(outs.notices.join()).toContain("first deploy");
+    });
+
+    it("refuses contract migrations on the first deploy when a color runs an older version", async () => {
+        const news = inputs({ runContractMigrations: true, contractMigrations: [{ name: "0009_drop", requiresVersion: "2.0.0" }] });
+        await expect(provider.create(news)).rejects.toThrow(/0009_drop requires 2.0.0 or newer, but blue runs 1.0.0/);
+    });
+});
+
+describe("diff", () => {
+    it("reports no change when nothing changed", async () => {
+        const olds = await firstDeploy();
+        expect(await provider.diff("release-guard", olds, inputs())).toEqual({ changes: false });
+    });
+
+    it("reports a change for a deploy to the idle color", async () => {
+        const olds = await firstDeploy();
+        expect(await provider.diff("release-guard", olds, inputs({ green: color("2.0.0") }))).toEqual({ changes: true });
+    });
+
+    it("refuses a version change of the live color (so the preview already fails)", async () => {
+        const olds = await firstDeploy();
+        await expect(provider.diff("release-guard", olds, inputs({ blue: color("2.0.0") }))).rejects.toThrow(
+            /refusing to change blue, the live color[\s\S]*pulumi config set greenVersion 2.0.0/,
+        );
+    });
+
+    it("refuses a flip together with a version change", async () => {
+        const olds = await firstDeploy();
+        await expect(provider.diff("release-guard", olds, inputs({ liveColor: "green", green: color("2.0.0") }))).rejects.toThrow(
+            /refusing to flip blue → green together with other changes/,
+        );
+    });
+
+    it("refuses a deploy onto the color that was live 5 minutes ago", async () => {
+        await expect(provider.diff("release-guard", flippedAgo(5), inputs({ liveColor: "green", blue: color("2.0.0"), green: color("2.0.0") }))).rejects.toThrow(
+            /refusing to deploy onto blue[\s\S]*allowDeployIntoRollbackWindow true/,
+        );
+    });
+
+    it("waits for the update when an input is not known yet during a preview", async () => {
+        const news = inputs({ green: color("04da6b54-80e4-46f7-96ec-b56ff0331ba9") });
+        expect(await provider.diff("release-guard", await firstDeploy(), news)).toEqual({ changes: true });
+    });
+
+    it("compares with the recorded state even when it lacks the old inputs (older state format)", async () => {
+        const olds = { state: (await firstDeploy()).state } as ReleaseGuardOutputs;
+        await expect(provider.diff("release-guard", olds, inputs({ blue: color("2.0.0") }))).rejects.toThrow(/the live color/);
+    });
+});
+
+describe("update", () => {
+    it("stamps the time of a flip and the color that was live", async () => {
+        const olds = await firstDeploy(provider, inputs({ green: color("2.0.0") }));
+        const before = Date.now();
+        const { outs } = await provider.update("release-guard", olds, inputs({ liveColor: "green", green: color("2.0.0") }));
+        expect(outs?.step).toBe("flip");
+        expect(outs?.state.previousLiveColor).toBe("blue");
+        expect(Date.parse(outs?.state.lastFlipAt as string)).toBeGreaterThanOrEqual(before - 1000);
+    });
+
+    it("refuses a deploy into the rollback window and leaves the state to the caller unchanged", async () => {
+        const olds = flippedAgo(5);
+        const snapshot = JSON.stringify(olds);
+        await expect(provider.update("release-guard", olds, inputs({ liveColor: "green", blue: color("2.0.0"), green: color("2.0.0") }))).rejects.toThrow(
+            /The release guard refused this update/,
+        );
+        expect(JSON.stringify(olds)).toBe(snapshot);
+    });
+
+    it("allows it with allowDeployIntoRollbackWindow and puts the notice in the outputs", async () => {
+        const news = inputs({ liveColor: "green", blue: color("2.0.0"), green: color("2.0.0"), allowDeployIntoRollbackWindow: true });
+        const olds = flippedAgo(5);
+        const { outs } = await provider.update("release-guard", olds, news);
+        expect(outs?.step).toBe("deploy-idle");
+        expect(outs?.notices.join()).toContain("allowDeployIntoRollbackWindow is set");
+        expect(outs?.state).toMatchObject({ lastFlipAt: olds.state.lastFlipAt, previousLiveColor: "blue", blue: { version: "2.0.0" } });
+    });
+
+    it("classifies a flip back inside the window as a rollback and records it", async () => {
+        const { outs } = await provider.update("release-guard", flippedAgo(5), inputs({ liveColor: "blue", green: color("2.0.0") }));
+        expect(outs?.step).toBe("rollback");
+        expect(outs?.state).toMatchObject({ liveColor: "blue", previousLiveColor: "green", lastFlipWasRollback: true });
+    });
+
+    it("allows the old color's deploy after the window", async () => {
+        const news = inputs({ liveColor: "green", blue: color("2.0.0"), green: color("2.0.0") });
+        const { outs } = await provider.update("release-guard", flippedAgo(61), news);
+        expect(outs?.step).toBe("deploy-idle");
+        expect(outs?.notices).toEqual([]);
+    });
+});
+
+describe("serialization (how the Pulumi CLI ships the provider to its dynamic provider host)", () => {
+    let shipped: Required<pulumi.dynamic.ResourceProvider<ReleaseGuardInputs, ReleaseGuardOutputs>>;
+    let text: string;
+
+    beforeAll(async () => {
+        const sf = await pulumi.runtime.serializeFunction(() => releaseGuardProvider, { allowSecrets: true });
+        text = sf.text;
+        // The dynamic provider host does exactly this: requireFromString(text).handler().
+        shipped = requireFromString(text).handler() as typeof shipped;
+    });
+
+    it("carries the guard's code by value and needs no TypeScript at run time", () => {
+        expect(text).toContain("function /*evaluateRelease*/");
+        expect(text).not.toMatch(/require\("[./][^"]*guard/);
+        expect(text).not.toContain("ts-node");
+    });
+
+    it("still refuses a change of the live color after serialization", async () => {
+        const olds = await firstDeploy(shipped);
+        await expect(shipped.diff("release-guard", olds, inputs({ blue: color("2.0.0") }))).rejects.toThrow(/the live color/);
+    });
+
+    it("still records a flip after serialization", async () => {
+        const olds = await firstDeploy(shipped, inputs({ green: color("2.0.0") }));
+        const { outs } = await shipped.update("release-guard", olds, inputs({ liveColor: "green", green: color("2.0.0") }));
+        expect(outs?.state).toMatchObject({ liveColor: "green", previousLiveColor: "blue" });
+    });
+});
