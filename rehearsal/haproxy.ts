@@ -8,7 +8,8 @@
  *   use_backend %[str(live),map(<map>,be_blue)]
  *
  * and the flip is `set map <map> live be_green` on the admin socket (the runtime API): no reload, no restart.
- * A second frontend (staging) sends connections to the idle color, like the Azure staging rule.
+ * A second frontend (staging) sends connections to the idle color's staging port, like the Azure staging rule
+ * (which uses another backend port so the NSG can tell the two apart): `set map <map> idle stg_blue`.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -20,7 +21,10 @@ import { Color, idleColor } from "../release/colors";
 export interface BackendServer {
     /** Server name in HAProxy, e.g. `blue-0` (shown in its stats). */
     readonly name: string;
+    /** The instance's production port. */
     readonly port: number;
+    /** The instance's staging port. @default port */
+    readonly stagingPort?: number;
 }
 
 export interface HaproxyLayout {
@@ -40,14 +44,19 @@ export interface HaproxyLayout {
     readonly checkIntervalMs?: number;
 }
 
-/** The HAProxy backend name of a color: `be_blue` / `be_green`. */
+/** The HAProxy backend of a color's production port: `be_blue` / `be_green`. */
 export function backendName(color: Color): string {
     return `be_${color}`;
 }
 
-/** The map file's content for a live color: `live` → its backend, `idle` → the other one. */
+/** The HAProxy backend of a color's staging port: `stg_blue` / `stg_green`. */
+export function stagingBackendName(color: Color): string {
+    return `stg_${color}`;
+}
+
+/** The map file's content for a live color: `live` → its production backend, `idle` → the other's staging backend. */
 export function renderLiveMap(live: Color): string {
-    return `live ${backendName(live)}\nidle ${backendName(idleColor(live))}\n`;
+    return `live ${backendName(live)}\nidle ${stagingBackendName(idleColor(live))}\n`;
 }
 
 /**
@@ -75,18 +84,22 @@ export function renderHaproxyConfig(layout: HaproxyLayout): string {
         "",
         "frontend staging",
         `    bind 127.0.0.1:${layout.stagingPort}`,
-        `    use_backend %[str(idle),map(${layout.mapPath},${backendName("green")})]`,
+        `    use_backend %[str(idle),map(${layout.mapPath},${stagingBackendName("green")})]`,
     ];
     for (const color of ["blue", "green"] as const) {
-        lines.push(
-            "",
-            `backend ${backendName(color)}`,
-            "    balance roundrobin",
-            `    option httpchk GET ${health}`,
-            "    http-check expect status 200",
-            `    default-server inter ${inter}ms fall 1 rise 1`,
-            ...layout.servers[color].map((s) => `    server ${s.name} 127.0.0.1:${s.port} check`),
-        );
+        for (const staging of [false, true]) {
+            lines.push(
+                "",
+                `backend ${staging ? stagingBackendName(color) : backendName(color)}`,
+                "    balance roundrobin",
+                `    option httpchk GET ${health}`,
+                "    http-check expect status 200",
+                `    default-server inter ${inter}ms fall 1 rise 1`,
+                ...layout.servers[color].map(
+                    (s) => `    server ${s.name} 127.0.0.1:${staging ? (s.stagingPort ?? s.port) : s.port} check`,
+                ),
+            );
+        }
     }
     return lines.join("\n") + "\n";
 }
@@ -133,23 +146,23 @@ export async function showMap(socketPath: string, mapPath: string): Promise<Reco
 export async function setLiveColor(socketPath: string, mapPath: string, live: Color): Promise<void> {
     const answer = await runtimeCommand(
         socketPath,
-        `set map ${mapPath} live ${backendName(live)};set map ${mapPath} idle ${backendName(idleColor(live))}`,
+        `set map ${mapPath} live ${backendName(live)};set map ${mapPath} idle ${stagingBackendName(idleColor(live))}`,
     );
     const map = await showMap(socketPath, mapPath);
-    if (map.live !== backendName(live) || map.idle !== backendName(idleColor(live))) {
+    if (map.live !== backendName(live) || map.idle !== stagingBackendName(idleColor(live))) {
         throw new Error(
             `HAProxy did not switch to ${live}: map is ${JSON.stringify(map)}, runtime API said "${answer.trim()}"`,
         );
     }
 }
 
-/** State of every server as HAProxy's health checks see it, e.g. `{ "be_blue/blue-0": "UP" }`. */
+/** State of every server as HAProxy's health checks see it, e.g. `{ "be_blue/blue-0": "UP", "stg_blue/blue-0": "UP" }`. */
 export async function serverStates(socketPath: string): Promise<Record<string, string>> {
     const csv = await runtimeCommand(socketPath, "show stat");
     const states: Record<string, string> = {};
     for (const line of csv.split("\n")) {
         const f = line.split(",");
-        if (f.length > 17 && f[0].startsWith("be_") && f[1] !== "BACKEND") states[`${f[0]}/${f[1]}`] = f[17];
+        if (f.length > 17 && /^(be|stg)_/.test(f[0]) && f[1] !== "BACKEND") states[`${f[0]}/${f[1]}`] = f[17];
     }
     return states;
 }

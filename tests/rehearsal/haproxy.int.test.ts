@@ -65,11 +65,11 @@ describe("HAProxy in TCP mode, switched through the runtime API", () => {
         for (let i = 0; i < 50 && Object.values(await serverStates(sock)).some((s) => s !== "UP"); i++) {
             await new Promise((r) => setTimeout(r, 50));
         }
-        expect(Object.values(await serverStates(sock))).toEqual(["UP", "UP", "UP", "UP"]);
+        expect(Object.values(await serverStates(sock))).toEqual(Array(8).fill("UP"));
         expect((await get(prodPort, "/")).servedBy).toBe("blue@1.0.0");
         expect((await get(stagingPort, "/")).servedBy).toBe("green@1.0.0");
         await setLiveColor(sock, map, "green");
-        expect(await showMap(sock, map)).toEqual({ live: "be_green", idle: "be_blue" });
+        expect(await showMap(sock, map)).toEqual({ live: "be_green", idle: "stg_blue" });
         expect((await get(prodPort, "/")).servedBy).toBe("green@1.0.0");
         expect((await get(stagingPort, "/")).servedBy).toBe("blue@1.0.0");
         await setLiveColor(sock, map, "blue");
