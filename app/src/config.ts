@@ -1,0 +1,99 @@
+/**
+ * The app's settings, read once from the environment (the deploy script writes them to /etc/bluegreen/app.env).
+ * Pure: give it an env object, get settings or one error that lists every bad variable with its fix.
+ */
+import { Color, isColor } from "../../release/colors";
+
+/** Fault the rehearsal can inject into a build to prove the gate refuses it. Off unless `APP_FAULT` is set. */
+export type Fault = "unhealthy" | "wrong-version" | "crash-on-start";
+export const FAULTS: readonly Fault[] = ["unhealthy", "wrong-version", "crash-on-start"];
+
+export interface AppConfig {
+    /** `APP_COLOR`: the color this instance belongs to (reported by /version and x-served-by). */
+    readonly color: Color;
+    /** `DATABASE_URL`: `mssql://` / `sqlserver://`, `postgres://` / `postgresql://`, or `memory:` (tests only). */
+    readonly databaseUrl: string;
+    /** `APP_HOST`: address both listeners bind to. @default "0.0.0.0" */
+    readonly host: string;
+    /** `APP_PORT`: production port (the load balancer's production rule). 0 = any free port. @default 8080 */
+    readonly port: number;
+    /** `APP_STAGING_PORT`: staging port (the staging rule, reachable from the allowed CIDRs only). @default 8081 */
+    readonly stagingPort: number;
+    /** `MAX_CONNECTION_AGE_MS`: keep-alive connections older than this are closed after their next response. @default 30000 */
+    readonly maxConnectionAgeMs: number;
+    /** `DRAIN_TIMEOUT_MS`: on SIGTERM, in-flight requests get this long before the remaining connections are cut. @default 10000 */
+    readonly drainTimeoutMs: number;
+    /** `APP_FAULT`: injected fault, for the rehearsal. @default undefined (none) */
+    readonly fault?: Fault;
+}
+
+export const DEFAULTS = {
+    host: "0.0.0.0",
+    port: 8080,
+    stagingPort: 8081,
+    maxConnectionAgeMs: 30_000,
+    drainTimeoutMs: 10_000,
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+        problems.push(`${name}=${JSON.stringify(raw)} is not an integer from ${min} to ${max}; set e.g. ${name}=${fallback}.`);
+        return fallback;
+    }
+    return n;
+}
+
+/** True when `url` names a database driver the app has (by scheme). */
+export function isSupportedDatabaseUrl(url: string): boolean {
+    return /^(mssql|sqlserver|postgres|postgresql):\/\//i.test(url) || /^memory:/i.test(url);
+}
+
+/**
+ * Reads and validates the settings. Throws one Error naming every bad variable, its value and the fix; the
+ * process then exits before listening, so a misconfigured deploy fails its health check instead of serving.
+ */
+export function readAppConfig(env: Env): AppConfig {
+    const problems: string[] = [];
+    const color = env.APP_COLOR;
+    if (!isColor(color)) {
+        problems.push(`APP_COLOR=${JSON.stringify(color ?? "")} must be "blue" or "green"; the deploy script writes it to /etc/bluegreen/app.env.`);
+    }
+    const databaseUrl = env.DATABASE_URL ?? "";
+    if (!isSupportedDatabaseUrl(databaseUrl)) {
+        // Never echo the URL: it holds the password.
+        problems.push(
+            databaseUrl === ""
+                ? "DATABASE_URL is not set; set it to mssql://user:password@host:1433/db or postgres://user:password@host:5432/db."
+                : `DATABASE_URL has scheme "${databaseUrl.split(":")[0]}", which no driver handles; use mssql://, sqlserver://, postgres:// or postgresql://.`,
+        );
+    }
+    const port = integer(env, "APP_PORT", DEFAULTS.port, 0, 65535, problems);
+    const stagingPort = integer(env, "APP_STAGING_PORT", DEFAULTS.stagingPort, 0, 65535, problems);
+    if (port !== 0 && port === stagingPort) {
+        problems.push(`APP_PORT and APP_STAGING_PORT are both ${port}; the load balancer needs two backend ports (e.g. 8080 and 8081).`);
+    }
+    const maxConnectionAgeMs = integer(env, "MAX_CONNECTION_AGE_MS", DEFAULTS.maxConnectionAgeMs, 100, 3_600_000, problems);
+    const drainTimeoutMs = integer(env, "DRAIN_TIMEOUT_MS", DEFAULTS.drainTimeoutMs, 0, 600_000, problems);
+    const fault = env.APP_FAULT || undefined;
+    if (fault !== undefined && !(FAULTS as readonly string[]).includes(fault)) {
+        problems.push(`APP_FAULT=${JSON.stringify(fault)} is not a fault; use one of ${FAULTS.join(", ")} or leave it unset.`);
+    }
+    if (problems.length > 0) {
+        throw new Error(`The app's settings are invalid:\n  - ${problems.join("\n  - ")}`);
+    }
+    return {
+        color: color as Color,
+        databaseUrl,
+        host: env.APP_HOST || DEFAULTS.host,
+        port,
+        stagingPort,
+        maxConnectionAgeMs,
+        drainTimeoutMs,
+        ...(fault ? { fault: fault as Fault } : {}),
+    };
+}

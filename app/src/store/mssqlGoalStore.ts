@@ -1,0 +1,129 @@
+/**
+ * The goals on SQL Server / Azure SQL (`mssql://` or `sqlserver://`), through `mssql` (tedious).
+ * Not run against a real SQL Server here: tests/app/mssqlGoalStore.test.ts checks query text and parameters
+ * against a recording fake of the mssql API.
+ */
+import type * as mssql from "mssql";
+import { Goal, GoalStore, MAX_TITLE_LENGTH } from "./goalStore";
+
+/** The parts of the `mssql` module the store uses (a fake can stand in for it in tests). */
+export type MssqlDriver = Pick<typeof mssql, "ConnectionPool" | "NVarChar" | "Int">;
+
+interface Row {
+    id: number;
+    title: string;
+    created_at: Date;
+}
+
+function toGoal(row: Row): Goal {
+    return { id: Number(row.id), title: row.title, createdAt: new Date(row.created_at).toISOString() };
+}
+
+/** Brackets an identifier for T-SQL (the column name comes from code, never from a request). */
+function bracket(name: string): string {
+    return `[${name.replace(/]/g, "]]")}]`;
+}
+
+/**
+ * The mssql connection config for a URL such as
+ * `mssql://app_user:p%40ss@myserver.database.windows.net:1433/appdb` (user and password URL-encoded).
+ * Query parameters: `encrypt` (default true: Azure SQL requires TLS), `trustServerCertificate` (default false),
+ * `authentication=azure-active-directory-msi-vm` (log in with the VM's managed identity; no password; optional
+ * `clientId` for a user-assigned identity).
+ */
+export function mssqlConfigFromUrl(url: string): mssql.config {
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        throw new Error("DATABASE_URL is not a URL; expected mssql://user:password@host:1433/database.");
+    }
+    const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    if (!u.hostname || !database) {
+        throw new Error("DATABASE_URL must name a host and a database, e.g. mssql://user:password@host:1433/database.");
+    }
+    const flag = (name: string, fallback: boolean): boolean => {
+        const v = u.searchParams.get(name);
+        return v === null ? fallback : v === "true" || v === "1";
+    };
+    const config: mssql.config = {
+        server: u.hostname,
+        port: u.port ? Number(u.port) : 1433,
+        database,
+        options: { encrypt: flag("encrypt", true), trustServerCertificate: flag("trustServerCertificate", false) },
+        pool: { max: 5, min: 0, idleTimeoutMillis: 30_000 },
+        connectionTimeout: 15_000,
+        requestTimeout: 15_000,
+    };
+    const authentication = u.searchParams.get("authentication");
+    if (authentication === "azure-active-directory-msi-vm") {
+        const clientId = u.searchParams.get("clientId");
+        config.authentication = { type: "azure-active-directory-msi-vm", options: clientId ? { clientId } : {} };
+    } else if (authentication !== null) {
+        throw new Error(
+            `DATABASE_URL has authentication=${authentication}; only azure-active-directory-msi-vm is supported (or none, for a SQL login).`,
+        );
+    } else {
+        config.user = decodeURIComponent(u.username);
+        config.password = decodeURIComponent(u.password);
+    }
+    return config;
+}
+
+export class MssqlGoalStore implements GoalStore {
+    private connecting?: Promise<mssql.ConnectionPool>;
+
+    constructor(
+        private readonly pool: mssql.ConnectionPool,
+        private readonly driver: MssqlDriver,
+        private readonly column: string,
+    ) {}
+
+    /** The pool, connected once (a failed connect is retried on the next call). */
+    private connected(): Promise<mssql.ConnectionPool> {
+        if (!this.connecting) {
+            this.connecting = this.pool.connect().catch((e: unknown) => {
+                this.connecting = undefined;
+                throw e;
+            });
+        }
+        return this.connecting;
+    }
+
+    async ping(): Promise<void> {
+        await (await this.connected()).request().query("SELECT 1 AS ok");
+    }
+
+    async list(limit: number): Promise<Goal[]> {
+        const result = await (await this.connected())
+            .request()
+            .input("limit", this.driver.Int, limit)
+            .query<Row>(`SELECT TOP (@limit) id, ${bracket(this.column)} AS title, created_at FROM dbo.goals ORDER BY id DESC`);
+        return result.recordset.map(toGoal);
+    }
+
+    async add(title: string): Promise<Goal> {
+        // No OUTPUT clause: SQL Server refuses OUTPUT without INTO on a table with triggers, and the expand
+        // migration may keep the old and new columns in step with one.
+        const result = await (await this.connected())
+            .request()
+            .input("title", this.driver.NVarChar(MAX_TITLE_LENGTH), title)
+            .query<Row>(
+                `INSERT INTO dbo.goals (${bracket(this.column)}) VALUES (@title);\n` +
+                    `SELECT id, ${bracket(this.column)} AS title, created_at FROM dbo.goals WHERE id = SCOPE_IDENTITY();`,
+            );
+        return toGoal(result.recordset[0]);
+    }
+
+    async close(): Promise<void> {
+        await this.pool.close();
+    }
+}
+
+/** A store on `url`; `driver` is the `mssql` module unless a test passes a fake. */
+export async function openMssqlGoalStore(url: string, column: string, driver?: MssqlDriver): Promise<GoalStore> {
+    const d: MssqlDriver = driver ?? (await import("mssql"));
+    const pool = new d.ConnectionPool(mssqlConfigFromUrl(url));
+    pool.on("error", (e: Error) => console.error(JSON.stringify({ event: "db-error", driver: "mssql", message: e.message })));
+    return new MssqlGoalStore(pool, d, column);
+}
