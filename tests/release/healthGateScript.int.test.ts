@@ -1,0 +1,218 @@
+// vm-scripts/health-gate.sh run locally against stand-in app servers on 127.0.0.1 (on Azure it runs in the VNet).
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
+
+const SCRIPT = path.join(__dirname, "../../vm-scripts/health-gate.sh");
+const REPO = path.join(__dirname, "../..");
+
+type Behaviour =
+    | { kind: "healthy"; version?: string; color?: string }
+    | { kind: "unhealthy" }
+    | { kind: "wrong-version"; version: string }
+    | { kind: "hangs" }
+    | { kind: "healthy-after"; failures: number };
+
+const servers: http.Server[] = [];
+let tmp: string;
+
+beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "health-gate-"));
+});
+
+afterEach(async () => {
+    for (const s of servers.splice(0)) {
+        s.closeAllConnections();
+        await new Promise((r) => s.close(r));
+    }
+});
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Starts a stand-in app VM on 127.0.0.1 and returns "127.0.0.1:<port>". */
+async function standIn(b: Behaviour): Promise<string> {
+    let healthCalls = 0;
+    const server = http.createServer((req, res) => {
+        if (b.kind === "hangs") return; // accepts the connection, never answers
+        const json = (status: number, body: unknown) => {
+            res.writeHead(status, { "content-type": "application/json" });
+            res.end(JSON.stringify(body));
+        };
+        if (req.url === "/health") {
+            healthCalls++;
+            const ok = b.kind === "healthy" || b.kind === "wrong-version" || (b.kind === "healthy-after" && healthCalls > b.failures);
+            return ok ? json(200, { status: "ok" }) : json(503, { status: "starting" });
+        }
+        if (req.url === "/version") {
+            const version = b.kind === "wrong-version" ? b.version : b.kind === "healthy" ? (b.version ?? "2.0.0") : "2.0.0";
+            return json(200, { version, color: b.kind === "healthy" ? (b.color ?? "green") : "green" });
+        }
+        json(404, {});
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A port nothing listens on. */
+async function deadPort(): Promise<string> {
+    const s = http.createServer();
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    return `127.0.0.1:${port}`;
+}
+
+interface Run {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+function gate(args: string[], env: Record<string, string> = {}): Promise<Run> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("bash", [SCRIPT, ...args], { env: { ...process.env, ...env }, cwd: tmp });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+}
+
+const fast = ["--attempts", "2", "--interval", "0.1", "--timeout", "1"];
+const green2 = (hosts: string[], extra: string[] = []) => ["--color", "green", "--version", "2.0.0", "--hosts", hosts.join(","), ...fast, ...extra];
+
+/** The report line the gate printed for one VM. */
+const lineFor = (out: string, host: string): string => out.split("\n").filter((l) => l.includes(host)).pop() ?? "";
+
+describe("health-gate.sh: the VMs", () => {
+    it("passes when every VM answers 200 and reports the version and color", async () => {
+        const hosts = [await standIn({ kind: "healthy" }), await standIn({ kind: "healthy" })];
+        const r = await gate(green2(hosts));
+        expect(r.code).toBe(0);
+        for (const h of hosts) expect(lineFor(r.stdout, h)).toMatch(/\/health 200, \/version 200 .*"version":"2.0.0".* OK$/);
+        expect(r.stdout).toContain("health gate passed: green may take production traffic");
+    });
+
+    it("refuses when one VM answers /health with 503, and prints what each VM answered", async () => {
+        const good = await standIn({ kind: "healthy" });
+        const bad = await standIn({ kind: "unhealthy" });
+        const r = await gate(green2([good, bad]));
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("HEALTH GATE FAILED: green is not ready");
+        expect(lineFor(r.stderr, bad)).toContain("FAIL: /health answered 503, not 200");
+        expect(lineFor(r.stderr, good)).toMatch(/OK$/);
+        expect(r.stdout).toContain("attempt 2/2: 1 of 2 VM(s) not ready");
+    });
+
+    it("refuses when a VM reports the wrong version", async () => {
+        const stale = await standIn({ kind: "wrong-version", version: "1.0.0" });
+        const r = await gate(green2([await standIn({ kind: "healthy" }), stale]));
+        expect(r.code).toBe(1);
+        expect(lineFor(r.stderr, stale)).toContain("FAIL: reports version 1.0.0 color green, expected version 2.0.0 color green");
+    });
+
+    it("refuses when a VM reports the other color", async () => {
+        const blue = await standIn({ kind: "healthy", color: "blue" });
+        const r = await gate(green2([blue]));
+        expect(r.code).toBe(1);
+        expect(lineFor(r.stderr, blue)).toContain("color blue, expected version 2.0.0 color green");
+    });
+
+    it("refuses when a VM does not answer at all (nothing listening)", async () => {
+        const dead = await deadPort();
+        const r = await gate(green2([await standIn({ kind: "healthy" }), dead]));
+        expect(r.code).toBe(1);
+        expect(lineFor(r.stderr, dead)).toMatch(/no answer \(.*\)  FAIL: \/health did not answer/);
+    });
+
+    it("refuses when a VM accepts the connection but never answers (bounded by --timeout)", async () => {
+        const hung = await standIn({ kind: "hangs" });
+        const started = Date.now();
+        const r = await gate(green2([hung]));
+        expect(r.code).toBe(1);
+        expect(lineFor(r.stderr, hung)).toContain("FAIL: /health did not answer");
+        expect(Date.now() - started).toBeLessThan(8000);
+    });
+
+    it("retries: passes when a VM becomes healthy on a later attempt", async () => {
+        const slow = await standIn({ kind: "healthy-after", failures: 1 });
+        const r = await gate(green2([slow], ["--attempts", "3"]));
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain("attempt 1/3: 1 of 1 VM(s) not ready");
+        expect(r.stdout).toContain("attempt 2/3: all 1 VM(s) healthy at 2.0.0");
+    });
+
+    it("takes its settings from the environment too (how the Pulumi program passes them)", async () => {
+        const host = await standIn({ kind: "healthy" });
+        const [ip, port] = host.split(":");
+        const r = await gate([], { GATE_COLOR: "green", GATE_VERSION: "2.0.0", GATE_HOSTS: ip, GATE_PORT: port, GATE_ATTEMPTS: "1" });
+        expect(r.code).toBe(0);
+        expect(lineFor(r.stdout, host)).toMatch(/OK$/);
+    });
+
+    it.each([
+        [["--color", "purple", "--version", "1.0.0", "--hosts", "10.0.0.4"], '--color is "purple"'],
+        [["--color", "blue", "--hosts", "10.0.0.4"], "--version is missing"],
+        [["--color", "blue", "--version", "1.0.0"], "--hosts is missing"],
+        [["--color", "blue", "--version", "1.0.0", "--hosts", "10.0.0.4", "--attempts", "0"], '"0" is not a positive whole number'],
+        [["--colour", "blue"], 'unknown argument "--colour"'],
+    ])("exits 2 on a usage error: %p", async (args, message) => {
+        const r = await gate(args);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(message);
+    });
+});
+
+describe("health-gate.sh: the schema", () => {
+    const statusCmd = (entries: unknown): string[] => {
+        const file = path.join(tmp, `status-${Math.random().toString(36).slice(2)}.json`);
+        fs.writeFileSync(file, JSON.stringify(entries));
+        return ["--db-status-cmd", `cat ${file}`, "--app-dir", REPO];
+    };
+    const applied = (name: string, phase: string, requiresVersion?: string) => ({ name, phase, state: "applied", checksumOk: true, requiresVersion });
+
+    it("passes when every expand migration is applied and no contract needs a newer version", async () => {
+        const r = await gate(green2([await standIn({ kind: "healthy" })], statusCmd([applied("0001_goals", "expand"), applied("0002_drop", "contract", "1.5.0")])));
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain("schema check: the database fits version 2.0.0 (2 migrations)");
+    });
+
+    it("refuses a version older than an applied contract migration", async () => {
+        const r = await gate(green2([await standIn({ kind: "healthy" })], statusCmd([applied("0009_drop_title", "contract", "3.0.0")])));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("0009_drop_title: applied contract migration requires 3.0.0 or newer; 2.0.0 is older than the schema");
+    });
+
+    it("refuses while an expand migration of this version is pending", async () => {
+        const status = { migrations: [applied("0001_goals", "expand"), { name: "0010_due_date", phase: "expand", state: "pending", checksumOk: true }] };
+        const r = await gate(green2([await standIn({ kind: "healthy" })], statusCmd(status)));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("0010_due_date: expand migration pending; version 2.0.0 needs it");
+    });
+
+    it("refuses a failed migration and a changed checksum", async () => {
+        const status = [{ name: "0011_index", phase: "expand", state: "failed" }, { ...applied("0001_goals", "expand"), checksumOk: false }];
+        const r = await gate(green2([await standIn({ kind: "healthy" })], statusCmd(status)));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("0011_index: recorded as failed");
+        expect(r.stderr).toContain("0001_goals: applied, but its file changed since (checksum)");
+    });
+
+    it("refuses when the status command itself fails, printing its error", async () => {
+        const r = await gate(green2([await standIn({ kind: "healthy" })], ["--db-status-cmd", "echo 'database unreachable' >&2; exit 1"]));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("database unreachable");
+    });
+
+    it("does not run the schema check when a VM already failed", async () => {
+        const r = await gate(green2([await standIn({ kind: "unhealthy" })], ["--db-status-cmd", "echo SHOULD-NOT-RUN"]));
+        expect(r.code).toBe(1);
+        expect(r.stdout + r.stderr).not.toContain("SHOULD-NOT-RUN");
+    });
+});

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# The health gate: may the load balancer send production traffic to this color?
+#
+# Runs inside the virtual network (an Azure run command on VM 0 of the target color; see components/healthGate.ts),
+# because the VMs' backend ports and the database are private and Pulumi Deployments' runners have no fixed IP.
+# It passes (exit 0) only when
+#   1. every VM of the color answers GET /health with 200 and GET /version with {"version": <version>, "color": <color>},
+#      retried a bounded number of times (VMs may still be starting or deploying), and
+#   2. the database's migrations fit that version: the command given by --db-status-cmd (the target color's own
+#      runner: `db status --json`) shows no expand migration that is pending or failed, no failed migration, no
+#      changed checksum, and no applied contract migration whose requires-version is newer than the version.
+# On failure it prints what EACH VM answered (or the schema problems) and exits non-zero, which fails `pulumi up`
+# (treatFailureAsDeploymentFailure) before the load balancer changes.
+#
+# Usage: health-gate.sh --color green --version 2.0.0 --hosts 10.0.1.20,10.0.1.21 [--port 8080]
+#                       [--attempts 30] [--interval 10] [--timeout 5] [--db-status-cmd '<command>'] [--app-dir <dir>]
+# Every option can also come from the environment: GATE_COLOR, GATE_VERSION, GATE_HOSTS, GATE_PORT, GATE_ATTEMPTS,
+# GATE_INTERVAL, GATE_TIMEOUT, GATE_DB_STATUS_CMD, GATE_APP_DIR (the Pulumi program sets them at the top of the script).
+# A host may carry its own port (127.0.0.1:4001). Exit codes: 0 pass, 1 a VM failed, 3 the schema does not fit,
+# 2 usage error. Needs bash, curl and node (the app's runtime, present on every app VM).
+set -euo pipefail
+
+color="${GATE_COLOR:-}"
+version="${GATE_VERSION:-}"
+hosts="${GATE_HOSTS:-}"
+port="${GATE_PORT:-80}"
+attempts="${GATE_ATTEMPTS:-30}"
+interval="${GATE_INTERVAL:-10}"
+timeout="${GATE_TIMEOUT:-5}"
+db_status_cmd="${GATE_DB_STATUS_CMD:-}"
+app_dir="${GATE_APP_DIR:-}"
+
+usage() {
+  echo "usage: health-gate.sh --color <blue|green> --version <semver> --hosts <ip[:port],...> [--port <n>]" \
+    "[--attempts <n>] [--interval <s>] [--timeout <s>] [--db-status-cmd <command>] [--app-dir <dir>]" >&2
+  echo "health-gate: $1" >&2
+  exit 2
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --color) color="${2:-}"; shift 2 ;;
+    --version) version="${2:-}"; shift 2 ;;
+    --hosts) hosts="${2:-}"; shift 2 ;;
+    --port) port="${2:-}"; shift 2 ;;
+    --attempts) attempts="${2:-}"; shift 2 ;;
+    --interval) interval="${2:-}"; shift 2 ;;
+    --timeout) timeout="${2:-}"; shift 2 ;;
+    --db-status-cmd) db_status_cmd="${2:-}"; shift 2 ;;
+    --app-dir) app_dir="${2:-}"; shift 2 ;;
+    *) usage "unknown argument \"$1\"" ;;
+  esac
+done
+
+case "$color" in blue | green) ;; *) usage "--color is \"$color\"; it must be blue or green" ;; esac
+[ -n "$version" ] || usage "--version is missing (the version this color must report, e.g. 2.0.0)"
+[ -n "$hosts" ] || usage "--hosts is missing (the private IPs of every VM of the $color color, comma-separated)"
+for n in "$port" "$attempts" "$timeout"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || usage "\"$n\" is not a positive whole number (--port, --attempts, --timeout)"
+done
+[[ "$interval" =~ ^[0-9]+([.][0-9]+)?$ ]] || usage "--interval \"$interval\" is not a number of seconds"
+command -v curl >/dev/null || usage "curl is not installed on this VM"
+command -v node >/dev/null || usage "node is not installed on this VM (the app's runtime)"
+
+IFS=',' read -r -a targets <<<"$hosts"
+for i in "${!targets[@]}"; do
+  t="${targets[$i]// /}"
+  [[ "$t" == *:* ]] || t="$t:$port"
+  targets[i]="$t"
+done
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# check_vm <host:port> → prints one line "<host:port>  <what it answered>  OK|FAIL: <why>", returns 0 when OK.
+check_vm() {
+  local target="$1" code body health version_code answer
+  code="$(curl -sS -o "$work/health" -w '%{http_code}' --max-time "$timeout" "http://$target/health" 2>"$work/err")" || true
+  if [ "$code" = "000" ] || [ -z "$code" ]; then
+    printf '%s  no answer (%s)  FAIL: /health did not answer\n' "$target" "$(tr -d '\n' <"$work/err" | cut -c1-120)"
+    return 1
+  fi
+  health="/health $code"
+  version_code="$(curl -sS -o "$work/version" -w '%{http_code}' --max-time "$timeout" "http://$target/version" 2>"$work/err")" || true
+  body="$(head -c 120 "$work/version" 2>/dev/null | tr -d '\n' || true)"
+  # Parse /version with node: prints "<version> <color>", or "unparseable".
+  # shellcheck disable=SC2016 # JavaScript, not shell: the template literal must reach node unexpanded.
+  answer="$(node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      try { const j = JSON.parse(s); process.stdout.write(`${j.version} ${j.color}`); }
+      catch { process.stdout.write("unparseable"); }
+    });' <"$work/version")"
+  local seen="$health, /version $version_code $body"
+  if [ "$code" != "200" ]; then
+    printf '%s  %s  FAIL: /health answered %s, not 200\n' "$target" "$seen" "$code"
+    return 1
+  fi
+  if [ "$version_code" != "200" ] || [ "$answer" = "unparseable" ]; then
+    printf '%s  %s  FAIL: /version did not answer 200 with {"version","color"}\n' "$target" "$seen"
+    return 1
+  fi
+  if [ "$answer" != "$version $color" ]; then
+    printf '%s  %s  FAIL: reports version %s color %s, expected version %s color %s\n' \
+      "$target" "$seen" "${answer%% *}" "${answer#* }" "$version" "$color"
+    return 1
+  fi
+  printf '%s  %s  OK\n' "$target" "$seen"
+}
+
+echo "health gate: $color must run $version on ${#targets[@]} VM(s): ${targets[*]} (up to $attempts attempts, ${interval}s apart)"
+attempt=1
+while :; do
+  failed=0
+  : >"$work/report"
+  for t in "${targets[@]}"; do
+    check_vm "$t" >>"$work/report" || failed=$((failed + 1))
+  done
+  if [ "$failed" -eq 0 ]; then
+    echo "attempt $attempt/$attempts: all ${#targets[@]} VM(s) healthy at $version"
+    cat "$work/report"
+    break
+  fi
+  echo "attempt $attempt/$attempts: $failed of ${#targets[@]} VM(s) not ready"
+  if [ "$attempt" -ge "$attempts" ]; then
+    {
+      echo "HEALTH GATE FAILED: $color is not ready to take production traffic. What each VM answered:"
+      sed 's/^/  /' "$work/report"
+      echo "The load balancer was not changed. Fix the color (see docs/release-guard.md, 'When the gate fails'),"
+      echo "or keep the current live color: pulumi config set liveColor <the live color> && pulumi up"
+    } >&2
+    exit 1
+  fi
+  attempt=$((attempt + 1))
+  sleep "$interval"
+done
+
+if [ -z "$db_status_cmd" ]; then
+  echo "schema check: skipped (no --db-status-cmd given)"
+  echo "health gate passed: $color may take production traffic"
+  exit 0
+fi
+
+echo "schema check: $db_status_cmd"
+if ! bash -c "$db_status_cmd" >"$work/status.json" 2>"$work/status.err"; then
+  {
+    echo "HEALTH GATE FAILED: the migration status command failed:"
+    sed 's/^/  /' "$work/status.err" "$work/status.json"
+  } >&2
+  exit 3
+fi
+
+# Judge the runner's `status --json` (an array of { name, phase, state, checksumOk, requiresVersion? }, or an object
+# with such an array under "migrations"). Versions are compared with the artifact's own semver (the runner's
+# dependency), never by hand.
+# shellcheck disable=SC2016 # JavaScript, not shell: the template literals must reach node unexpanded.
+if ! GATE_VERSION="$version" GATE_APP_DIR="$app_dir" node -e '
+  const fs = require("fs");
+  const version = process.env.GATE_VERSION;
+  let semver;
+  for (const base of [process.env.GATE_APP_DIR, process.cwd()].filter(Boolean)) {
+    try { semver = require(require.resolve("semver", { paths: [base] })); break; } catch { /* next */ }
+  }
+  let parsed;
+  try { parsed = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); }
+  catch (e) { console.log(`the status output is not JSON: ${e.message}`); process.exit(1); }
+  const list = Array.isArray(parsed) ? parsed : parsed.migrations;
+  if (!Array.isArray(list)) { console.log("the status output has no list of migrations"); process.exit(1); }
+  const problems = [];
+  for (const m of list) {
+    const requires = m.requiresVersion ?? m["requires-version"];
+    if (m.state === "failed") problems.push(`${m.name}: recorded as failed; resolve it first (npm run db -- resolve ${m.name} --applied|--rolled-back)`);
+    else if (m.phase === "expand" && m.state !== "applied") problems.push(`${m.name}: expand migration ${m.state}; version ${version} needs it (npm run db -- up --phase expand)`);
+    if (m.checksumOk === false) problems.push(`${m.name}: applied, but its file changed since (checksum)`);
+    if (m.phase === "contract" && m.state === "applied" && requires) {
+      if (!semver) { problems.push(`${m.name}: cannot compare requires-version ${requires}: semver not found under ${process.env.GATE_APP_DIR || process.cwd()}`); continue; }
+      if (!semver.valid(requires) || semver.lt(version, requires)) problems.push(`${m.name}: applied contract migration requires ${requires} or newer; ${version} is older than the schema`);
+    }
+  }
+  for (const p of problems) console.log(p);
+  process.exit(problems.length ? 1 : 0);
+' "$work/status.json" >"$work/schema"; then
+  {
+    echo "HEALTH GATE FAILED: the database's migrations do not fit version $version:"
+    sed 's/^/  /' "$work/schema"
+    echo "The load balancer was not changed."
+  } >&2
+  exit 3
+fi
+echo "schema check: the database fits version $version ($(node -e 'const p=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log((Array.isArray(p)?p:p.migrations).length)' "$work/status.json") migrations)"
+echo "health gate passed: $color may take production traffic"
