@@ -128,7 +128,7 @@ describe("health-gate.sh: the VMs", () => {
         const dead = await deadPort();
         const r = await gate(green2([await standIn({ kind: "healthy" }), dead]));
         expect(r.code).toBe(1);
-        expect(lineFor(r.stderr, dead)).toMatch(/no answer \(.*\)  FAIL: \/health did not answer/);
+        expect(lineFor(r.stderr, dead)).toMatch(/no answer \(.*\) {2}FAIL: \/health did not answer/);
     });
 
     it("refuses when a VM accepts the connection but never answers (bounded by --timeout)", async () => {
