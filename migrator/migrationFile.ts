@@ -1,0 +1,233 @@
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { isVersion } from "../release/versions";
+import { Dialect, Token, TsqlSyntaxError, tokenize, isTrivia } from "./tsql/tokenizer";
+
+/** One `GO`-separated batch of a migration file. */
+export interface MigrationBatch {
+    /** The batch text exactly as in the file (without the `GO` line). */
+    readonly sql: string;
+    /** 1-based line in the file where the batch text starts. */
+    readonly startLine: number;
+    /** How many times to run it: the count after `GO` (`GO 5`), otherwise 1. */
+    readonly repeat: number;
+}
+
+export type MigrationPhase = "expand" | "contract";
+
+/** A parsed migration file: `<number>_<slug>.expand.sql` or `<number>_<slug>.contract.sql`. */
+export interface MigrationFile {
+    /** The file name, e.g. `0002_add_goal_title.expand.sql`: the key in the journal. */
+    readonly name: string;
+    /** The leading number, e.g. 2: the order migrations run in. */
+    readonly number: number;
+    /** The part between the number and the phase, e.g. `add_goal_title`. */
+    readonly slug: string;
+    readonly phase: MigrationPhase;
+    /** The path the file was read from (as given). */
+    readonly path: string;
+    /** True when the header has `-- migrate:no-transaction`. */
+    readonly noTransaction: boolean;
+    /** From `-- migrate:requires-version <semver>`: required in contract files, refused in expand files. */
+    readonly requiresVersion?: string;
+    /** Batches with at least one statement, in file order. */
+    readonly batches: readonly MigrationBatch[];
+    /** SHA-256 of the file's bytes, lower-case hex. */
+    readonly checksum: string;
+    /** The decoded text (without a byte-order mark), for the linter. */
+    readonly text: string;
+    /** The SQL dialect the file was read as. */
+    readonly dialect: Dialect;
+}
+
+export interface ParseOptions {
+    /**
+     * `tsql` for SQL Server (the product), `postgres` for the PostgreSQL twins in `migrations/postgres/`.
+     * @default "tsql"
+     */
+    readonly dialect?: Dialect;
+}
+
+/** A migration file that cannot be used as it is; the message names the file, the line when known, and the fix. */
+export class MigrationFileError extends Error {
+    constructor(
+        readonly path: string,
+        readonly line: number | undefined,
+        readonly reason: string,
+    ) {
+        super(`${path}${line === undefined ? "" : `:${line}`}: ${reason}`);
+        this.name = "MigrationFileError";
+    }
+}
+
+const FILE_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.(expand|contract)\.sql$/;
+const EXPECTED_NAME =
+    "expected <number>_<slug>.expand.sql or <number>_<slug>.contract.sql, e.g. 0003_add_goal_status.expand.sql " +
+    "(slug: letters, digits, _ and -)";
+const HEADER = /^--\s*migrate:(\S*)\s*(.*?)\s*$/;
+
+/** Splits a migration file name into its parts, or explains what the name should look like. */
+export function parseMigrationName(filePath: string): { name: string; number: number; slug: string; phase: MigrationPhase } {
+    const name = path.basename(filePath);
+    const match = FILE_NAME.exec(name);
+    if (!match) {
+        throw new MigrationFileError(filePath, undefined, `"${name}" is not a migration file name: ${EXPECTED_NAME}.`);
+    }
+    return { name, number: Number(match[1]), slug: match[2], phase: match[3] as MigrationPhase };
+}
+
+/** Decodes file bytes: UTF-8 (with or without a byte-order mark) or UTF-16 LE with a mark (as SSMS saves "Unicode"). */
+function decode(bytes: Buffer): string {
+    if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString("utf16le");
+    const text = bytes.toString("utf8");
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+interface Headers {
+    noTransaction: boolean;
+    requiresVersion?: string;
+}
+
+/**
+ * Reads the `-- migrate:` headers. They must come before the first statement: a header further down would look
+ * like it applies but would be read too late, so it is refused rather than ignored.
+ */
+function readHeaders(filePath: string, tokens: readonly Token[], phase: MigrationPhase): Headers {
+    const headers: Headers = { noTransaction: false };
+    let seenCode = false;
+    for (const token of tokens) {
+        if (!isTrivia(token)) {
+            seenCode = true;
+            continue;
+        }
+        if (token.kind !== "lineComment") continue;
+        const match = HEADER.exec(token.text);
+        if (!match) continue;
+        const [, key, value] = match;
+        if (seenCode) {
+            throw new MigrationFileError(filePath, token.line,
+                `"${token.text.trim()}" comes after the first statement; move it to the header comments at the top of the file.`);
+        }
+        if (key === "no-transaction") {
+            if (value !== "") {
+                throw new MigrationFileError(filePath, token.line, `"-- migrate:no-transaction" takes no value (got "${value}").`);
+            }
+            headers.noTransaction = true;
+        } else if (key === "requires-version") {
+            if (phase === "expand") {
+                throw new MigrationFileError(filePath, token.line,
+                    "-- migrate:requires-version is only for contract migrations (an expand migration must work with the live version); remove it, or rename the file to .contract.sql.");
+            }
+            if (!isVersion(value)) {
+                throw new MigrationFileError(filePath, token.line,
+                    `"${value}" is not a semantic version; write e.g. "-- migrate:requires-version 2.0.0" (the first app version that no longer needs what this migration removes).`);
+            }
+            if (headers.requiresVersion !== undefined) {
+                throw new MigrationFileError(filePath, token.line, "-- migrate:requires-version appears twice; keep one.");
+            }
+            headers.requiresVersion = value;
+        } else {
+            throw new MigrationFileError(filePath, token.line,
+                `unknown header "-- migrate:${key}"; the known headers are "-- migrate:no-transaction" and "-- migrate:requires-version <semver>".`);
+        }
+    }
+    if (phase === "contract" && headers.requiresVersion === undefined) {
+        throw new MigrationFileError(filePath, 1,
+            "a contract migration needs \"-- migrate:requires-version <semver>\" at the top: the first app version that no longer needs what it removes (e.g. -- migrate:requires-version 2.0.0).");
+    }
+    return headers;
+}
+
+/** Splits tokens into `GO`-separated batches, dropping batches that hold only whitespace and comments. */
+export function splitBatches(text: string, tokens: readonly Token[]): MigrationBatch[] {
+    const batches: MigrationBatch[] = [];
+    let start = 0;
+    let startLine = 1;
+    let hasCode = false;
+    let afterGo = false;
+    const close = (end: number, repeat: number): void => {
+        if (hasCode) batches.push({ sql: text.slice(start, end), startLine, repeat });
+    };
+    for (const token of tokens) {
+        if (token.kind === "go") {
+            close(token.offset, Number(token.value));
+            start = token.offset + token.text.length;
+            startLine = token.line;
+            hasCode = false;
+            afterGo = true;
+            continue;
+        }
+        // The batch after a GO starts on the line after it: the GO line's own newline belongs to neither batch.
+        if (afterGo && token.kind === "whitespace" && token.text.endsWith("\n")) {
+            start = token.offset + token.text.length;
+            startLine = token.line + 1;
+        }
+        afterGo = false;
+        if (!isTrivia(token)) hasCode = true;
+    }
+    close(text.length, 1);
+    return batches;
+}
+
+/** Tokenizes `text`, turning a syntax error into a {@link MigrationFileError} that names the file. */
+export function tokenizeMigration(filePath: string, text: string, dialect: Dialect): Token[] {
+    try {
+        return tokenize(text, { dialect });
+    } catch (error) {
+        if (error instanceof TsqlSyntaxError) {
+            throw new MigrationFileError(filePath, error.line, `${error.message.replace(/^line \d+: /, "")}; fix the SQL so it can be read.`);
+        }
+        throw error;
+    }
+}
+
+/**
+ * Parses one migration file from its path (only the base name matters) and its content.
+ * Throws {@link MigrationFileError} for a bad name, bad headers or SQL that cannot be tokenized.
+ */
+export function parseMigrationFile(filePath: string, content: string | Buffer, options: ParseOptions = {}): MigrationFile {
+    const dialect = options.dialect ?? "tsql";
+    const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+    const text = typeof content === "string" ? (content.charCodeAt(0) === 0xfeff ? content.slice(1) : content) : decode(content);
+    const { name, number, slug, phase } = parseMigrationName(filePath);
+    const tokens = tokenizeMigration(filePath, text, dialect);
+    const headers = readHeaders(filePath, tokens, phase);
+    return {
+        name,
+        number,
+        slug,
+        phase,
+        path: filePath,
+        noTransaction: headers.noTransaction,
+        ...(headers.requiresVersion === undefined ? {} : { requiresVersion: headers.requiresVersion }),
+        batches: splitBatches(text, tokens),
+        checksum: createHash("sha256").update(bytes).digest("hex"),
+        text,
+        dialect,
+    };
+}
+
+/**
+ * Reads every `*.sql` file in `dir` (not recursively), sorted by number. Any `.sql` file with a bad name, and two
+ * files with the same number, are errors (a migration silently skipped is worse than a refused run).
+ */
+export function loadMigrationDir(dir: string, options: ParseOptions = {}): MigrationFile[] {
+    let entries: fs.Dirent[];
+    try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+        throw new MigrationFileError(dir, undefined, `cannot read the migrations directory (${(error as Error).message}); pass an existing directory with --dir.`);
+    }
+    const files = entries
+        .filter((entry) => entry.isFile() && entry.name.toLowerCase().endsWith(".sql"))
+        .map((entry) => parseMigrationFile(path.join(dir, entry.name), fs.readFileSync(path.join(dir, entry.name)), options))
+        .sort((a, b) => a.number - b.number || a.name.localeCompare(b.name));
+    for (let i = 1; i < files.length; i++) {
+        if (files[i].number === files[i - 1].number) {
+            throw new MigrationFileError(files[i].path, undefined,
+                `migration number ${files[i].number} is used twice (${files[i - 1].name} and ${files[i].name}); renumber one of them.`);
+        }
+    }
+    return files;
+}
