@@ -31,12 +31,18 @@ export interface DeliveryConfig {
     readonly driftCron: string;
 }
 
+/** The stack name of a stack file path (`Pulumi.prod.yaml` → `prod`), or undefined for any other file. */
+export function stackNameOf(fileName: string): string | undefined {
+    const match = /^Pulumi\.([^/]+)\.ya?ml$/.exec(fileName);
+    return match ? match[1] : undefined;
+}
+
 /**
  * Repository paths whose change can alter what a stack deploys. Anything else (docs/, README.md, tests/, .github/)
  * does not start a deployment. Each stack watches its own stack file only, so a prod config commit does not
  * redeploy dev and the reverse.
  */
-export function deployPathsFor(stack: AppStack): string[] {
+export function deployPathsFor(stack: string): string[] {
     return [
         "Pulumi.yaml",
         `Pulumi.${stack}.yaml`,
@@ -52,6 +58,19 @@ export function deployPathsFor(stack: AppStack): string[] {
         "package-lock.json",
         "tsconfig.json",
     ];
+}
+
+/**
+ * True when `file` (a repository path with `/`) matches a pattern of {@link deployPathsFor}: an exact path, or
+ * `dir/**` for everything under `dir`. Only the forms this module writes are supported.
+ */
+export function matchesDeployPath(file: string, pattern: string): boolean {
+    return pattern.endsWith("/**") ? file.startsWith(pattern.slice(0, -2)) : file === pattern;
+}
+
+/** The stacks a change to these files deploys (and so should preview): those with a changed deploy path. */
+export function stacksAffectedBy(changedFiles: readonly string[], stacks: readonly string[]): string[] {
+    return stacks.filter((stack) => changedFiles.some((f) => deployPathsFor(stack).some((p) => matchesDeployPath(f, p))));
 }
 
 /**

@@ -4,6 +4,8 @@ import {
     DeliveryConfig,
     deployPathsFor,
     deploymentSettingsFor,
+    matchesDeployPath,
+    stacksAffectedBy,
     driftScheduleFor,
     federatedSubjectsFor,
 } from "../../delivery/settings";
@@ -81,6 +83,14 @@ describe("deployPathsFor", () => {
         ["dev", "package-lock.json", true],
     ] as const)("for %s, a push touching %s deploys: %s", (stack, file, expected) => {
         expect(triggers(stack, file)).toBe(expected);
+        // CI's own matcher (used to pick the stacks to preview) agrees with glob semantics.
+        expect(deployPathsFor(stack).some((p) => matchesDeployPath(file, p))).toBe(expected);
+    });
+
+    it("previews every stack for a program change, only the stack whose file changed for a config change", () => {
+        expect(stacksAffectedBy(["components/colorSet.ts", "docs/x.md"], ["dev", "prod"])).toEqual(["dev", "prod"]);
+        expect(stacksAffectedBy(["Pulumi.prod.yaml"], ["dev", "prod"])).toEqual(["prod"]);
+        expect(stacksAffectedBy(["docs/delivery.md", "README.md"], ["dev", "prod"])).toEqual([]);
     });
 });
 

@@ -1,0 +1,41 @@
+/**
+ * `npm run --silent preview:stacks -- --base <git-ref> [--head <ref>]`: prints, as a JSON array, the app stacks
+ * whose deployment a change from base to head would trigger (the same path filters as Pulumi Deployments,
+ * delivery/settings.ts). CI previews exactly these stacks.
+ */
+import { execFileSync } from "child_process";
+import { parseArgs } from "util";
+import { GitRepo } from "./git";
+import { stackNameOf, stacksAffectedBy } from "./settings";
+
+/** The stacks (from the Pulumi.<stack>.yaml files at head) that the change base..head deploys. */
+export function previewStacks(cwd: string, base: string, head = "HEAD"): string[] {
+    const repo = new GitRepo(cwd);
+    const baseSha = repo.resolve(base);
+    const headSha = repo.resolve(head);
+    const changed = execFileSync("git", ["diff", "--name-only", baseSha, headSha], { cwd, encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l !== "");
+    const stacks = repo
+        .topLevelFiles(headSha)
+        .map(stackNameOf)
+        .filter((s): s is string => s !== undefined);
+    return stacksAffectedBy(changed, stacks);
+}
+
+/** The command line: exit 0 and the JSON array on stdout; 2 on bad usage. */
+export function main(argv: string[], cwd = process.cwd()): number {
+    try {
+        const { values } = parseArgs({ args: argv, options: { base: { type: "string" }, head: { type: "string" } } });
+        if (values.base === undefined) throw new Error("--base <git-ref> is required, e.g. --base origin/main");
+        process.stdout.write(JSON.stringify(previewStacks(cwd, values.base, values.head)) + "\n");
+        return 0;
+    } catch (e) {
+        process.stderr.write(`preview:stacks: ${(e as Error).message}\n`);
+        return 2;
+    }
+}
+
+if (require.main === module) {
+    process.exitCode = main(process.argv.slice(2));
+}
