@@ -64,6 +64,10 @@ export interface LoadOptions {
     readonly port: number;
     /** Path of steady requests, e.g. `/goals`. */
     readonly path: string;
+    /** Every n-th request of a client is a write instead: `POST writePath` with a small JSON body. @default never */
+    readonly writeEvery?: number;
+    /** Path of the writes, e.g. `/goals`. */
+    readonly writePath?: string;
     /** Total requests per second over all clients. */
     readonly rate: number;
     /** Number of keep-alive clients (connections). */
@@ -102,7 +106,7 @@ export function startLoad(opts: LoadOptions): Load {
     const inFlight = new Set<Promise<void>>();
     const agents: http.Agent[] = [];
 
-    function send(kind: RequestKind, client: number, agent: http.Agent, path: string): Promise<void> {
+    function send(kind: RequestKind, client: number, agent: http.Agent, path: string, body?: string): Promise<void> {
         const rec: RequestRecord = {
             kind,
             client,
@@ -123,7 +127,15 @@ export function startLoad(opts: LoadOptions): Load {
                 resolve();
             };
             const req = http.request(
-                { host: opts.host, port: opts.port, path, agent },
+                {
+                    host: opts.host,
+                    port: opts.port,
+                    path,
+                    agent,
+                    ...(body === undefined
+                        ? {}
+                        : { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }),
+                },
                 (res) => {
                     rec.status = res.statusCode;
                     Object.assign(rec, parseServedBy(res.headers[opts.servedByHeader]));
@@ -146,7 +158,7 @@ export function startLoad(opts: LoadOptions): Load {
                 req.destroy(new Error("timeout"));
             });
             req.on("error", (e) => finish(errorName(e)));
-            req.end();
+            req.end(body);
         });
         inFlight.add(done);
         void done.then(() => inFlight.delete(done));
@@ -158,12 +170,14 @@ export function startLoad(opts: LoadOptions): Load {
         agents.push(agent);
         // Spread the clients' first requests over one interval so the load is steady from the start.
         let next = performance.now() + Math.random() * intervalMs;
-        while (running) {
+        for (let n = 1; running; n++) {
             const wait = next - performance.now();
             if (wait > 0) await sleep(wait);
             if (!running) break;
             next = Math.max(next + intervalMs, performance.now());
-            await send("steady", i, agent, opts.path);
+            const write = opts.writeEvery !== undefined && opts.writePath !== undefined && n % opts.writeEvery === 0;
+            if (write) await send("steady", i, agent, opts.writePath as string, JSON.stringify({ title: `goal ${i}.${n}` }));
+            else await send("steady", i, agent, opts.path);
         }
     }
 

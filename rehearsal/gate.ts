@@ -1,0 +1,70 @@
+/**
+ * The health gate of the rehearsal is the product's own: vm-scripts/health-gate.sh (engineer E), the script the
+ * Pulumi program runs inside the VNet before a flip. Here it runs on this machine against the color's instances
+ * (each by its own port, as the Azure gate addresses each VM), with the migration status the runner reported.
+ */
+import { spawn } from "child_process";
+import * as path from "path";
+import { Color } from "../release/colors";
+import { REPO_ROOT } from "./apps";
+
+export interface GateRequest {
+    readonly color: Color;
+    /** The version every instance of the color must report. */
+    readonly version: string;
+    /** The instances' ports (each checked directly, not through the load balancer). */
+    readonly ports: readonly number[];
+    /** A shell command printing the runner's `status --json` (the gate's schema check). */
+    readonly statusCommand?: string;
+    /** Bounded retries: attempts × interval is how long a starting color gets. */
+    readonly attempts: number;
+    readonly intervalS: number;
+}
+
+export interface GateResult {
+    readonly passed: boolean;
+    /** 0 pass, 1 an instance failed, 3 the schema does not fit, 2 usage error. */
+    readonly exitCode: number;
+    /** Everything the script printed. */
+    readonly output: string;
+    /** The lines that say why it failed (what each instance answered), or the pass line. */
+    readonly summary: string;
+}
+
+/** The lines of the gate's output worth repeating in a refusal: the failure block, or the last line on success. */
+export function gateSummary(output: string, passed: boolean): string {
+    const lines = output.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+    if (passed) return lines[lines.length - 1] ?? "";
+    const start = lines.findIndex((l) => l.startsWith("HEALTH GATE FAILED"));
+    const block = start < 0 ? lines.slice(-5) : lines.slice(start);
+    // The script prints its failure block twice (stdout and stderr): keep it once.
+    const seen = new Set<string>();
+    return block.filter((l) => (seen.has(l) ? false : (seen.add(l), true))).join("\n");
+}
+
+/** Runs vm-scripts/health-gate.sh and resolves with its verdict. */
+export function runGate(req: GateRequest): Promise<GateResult> {
+    const script = path.join(REPO_ROOT, "vm-scripts", "health-gate.sh");
+    const env: Record<string, string> = {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        GATE_COLOR: req.color,
+        GATE_VERSION: req.version,
+        GATE_HOSTS: req.ports.map((p) => `127.0.0.1:${p}`).join(","),
+        GATE_ATTEMPTS: String(req.attempts),
+        GATE_INTERVAL: String(req.intervalS),
+        GATE_TIMEOUT: "2",
+        GATE_APP_DIR: REPO_ROOT,
+        ...(req.statusCommand ? { GATE_DB_STATUS_CMD: req.statusCommand } : {}),
+    };
+    return new Promise((resolve, reject) => {
+        const child = spawn("bash", [script], { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        child.stdout.on("data", (d) => (output += d));
+        child.stderr.on("data", (d) => (output += d));
+        child.on("error", reject);
+        child.on("close", (code) => {
+            const exitCode = code ?? 1;
+            resolve({ passed: exitCode === 0, exitCode, output, summary: gateSummary(output, exitCode === 0) });
+        });
+    });
+}

@@ -1,0 +1,139 @@
+/**
+ * The rehearsal's options: parsed from the command line (`npm run rehearse -- --duration 120 ...`) and turned into
+ * the scenario's timing (pure).
+ */
+import * as path from "path";
+import { Fault, FAULTS } from "../app/src/config";
+
+export interface RehearsalOptions {
+    /** Seconds of load, the whole scenario included. @default 120 */
+    readonly durationS: number;
+    /** Steady requests per second over all connections. @default 1000 */
+    readonly rate: number;
+    /** Keep-alive connections (virtual clients). @default 100 */
+    readonly connections: number;
+    /** Where the JSON report goes; the chart is written next to it (`.svg`). @default reports/rehearsal/report.json */
+    readonly reportPath: string;
+    /** What is wrong with v3, the build whose flip must be refused. @default "unhealthy" */
+    readonly fault: Fault;
+}
+
+export const DEFAULT_OPTIONS: RehearsalOptions = {
+    durationS: 120,
+    rate: 1000,
+    connections: 100,
+    reportPath: path.join("reports", "rehearsal", "report.json"),
+    fault: "unhealthy",
+};
+
+export const USAGE = `usage: npm run rehearse -- [--duration <seconds>] [--rate <requests/s>] [--connections <n>]
+                        [--report <path>] [--fault unhealthy|wrong-version|crash-on-start]
+
+Runs a whole blue/green release on this machine (HAProxy, PostgreSQL, two app instances per color) under steady
+load, and writes a JSON report and an SVG chart of the cut-over.
+
+  --duration <seconds>     length of the run, scenario included (default ${DEFAULT_OPTIONS.durationS}, at least 15)
+  --rate <requests/s>      steady load over all connections (default ${DEFAULT_OPTIONS.rate})
+  --connections <n>        keep-alive connections (default ${DEFAULT_OPTIONS.connections})
+  --report <path>          JSON report; the chart goes next to it as .svg (default ${DEFAULT_OPTIONS.reportPath})
+  --fault <fault>          what is broken in v3, whose flip must be refused (default ${DEFAULT_OPTIONS.fault})
+`;
+
+/** Parses the command line. Throws an Error naming the bad option, the value and the fix. */
+export function parseOptions(argv: readonly string[]): RehearsalOptions {
+    const out: { -readonly [K in keyof RehearsalOptions]: RehearsalOptions[K] } = { ...DEFAULT_OPTIONS };
+    const number = (flag: string, raw: string | undefined, min: number, max: number, example: number): number => {
+        const n = Number(raw);
+        if (raw === undefined || raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+            throw new Error(
+                `${flag} ${raw === undefined ? "needs a value" : `"${raw}" is not a number from ${min} to ${max}`}; e.g. ${flag} ${example}.\n${USAGE}`,
+            );
+        }
+        return n;
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const flag = argv[i];
+        const value = argv[i + 1];
+        switch (flag) {
+            case "--duration":
+                out.durationS = number(flag, value, 15, 3600, 120);
+                break;
+            case "--rate":
+                out.rate = number(flag, value, 1, 20000, 1000);
+                break;
+            case "--connections":
+                out.connections = Math.round(number(flag, value, 1, 2000, 100));
+                break;
+            case "--report":
+                if (!value || value.startsWith("--")) throw new Error(`--report needs a path, e.g. --report reports/run.json.\n${USAGE}`);
+                out.reportPath = value;
+                break;
+            case "--fault":
+                if (!(FAULTS as readonly string[]).includes(value ?? "")) {
+                    throw new Error(`--fault ${value === undefined ? "needs a value" : `"${value}" is not a fault`}; use one of ${FAULTS.join(", ")}.\n${USAGE}`);
+                }
+                out.fault = value as Fault;
+                break;
+            case "--help":
+            case "-h":
+                throw new Error(USAGE);
+            default:
+                throw new Error(`unknown option "${flag}".\n${USAGE}`);
+        }
+        i++;
+    }
+    if (out.rate / out.connections > 100) {
+        throw new Error(
+            `--rate ${out.rate} over --connections ${out.connections} is ${out.rate / out.connections} requests/s per connection; ` +
+                `keep it at most 100 (e.g. --connections ${Math.ceil(out.rate / 100)}).\n${USAGE}`,
+        );
+    }
+    return out;
+}
+
+/** When each step of the scenario happens, in ms after the load started, and the timing settings it uses. */
+export interface ScenarioTiming {
+    /** The apps close keep-alive connections older than this (MAX_CONNECTION_AGE_MS). */
+    readonly maxConnectionAgeMs: number;
+    /** The rollback window (the guard's `rollbackWindowMinutes` is this / 60 000). */
+    readonly rollbackWindowMs: number;
+    /** How long slow requests take (`?delayMs=`); they start shortly before each switch. */
+    readonly slowRequestMs: number;
+    /** Target start time of each step (a step that is late starts as soon as the previous one is done). */
+    readonly at: {
+        readonly expand: number;
+        readonly deployGreen: number;
+        readonly flip: number;
+        readonly rollback: number;
+        readonly flipAgain: number;
+        readonly refusals: number;
+        readonly brokenDeploy: number;
+        readonly end: number;
+    };
+}
+
+/**
+ * Spreads the scenario over the run: flips far enough apart that every old connection reaches its maximum age in
+ * between (so each flip converges before the next), and a rollback window that is still open at the refusals and
+ * has closed some time before the v3 deploy.
+ */
+export function scenarioTiming(durationS: number): ScenarioTiming {
+    const d = durationS * 1000;
+    const maxConnectionAgeMs = Math.round(Math.min(3000, Math.max(500, d / 20)));
+    return {
+        maxConnectionAgeMs,
+        rollbackWindowMs: Math.round(0.18 * d),
+        slowRequestMs: Math.round(maxConnectionAgeMs / 2),
+        at: {
+            expand: Math.round(0.03 * d),
+            deployGreen: Math.round(0.06 * d),
+            flip: Math.round(0.18 * d),
+            rollback: Math.round(0.3 * d),
+            flipAgain: Math.round(0.42 * d),
+            refusals: Math.round(0.5 * d),
+            // the v2 deploy onto blue and the contract happen when the window closes: 0.42 + 0.18 = 0.60
+            brokenDeploy: Math.round(0.75 * d),
+            end: d,
+        },
+    };
+}
