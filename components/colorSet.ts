@@ -1,0 +1,132 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as compute from "@pulumi/azure-native/compute";
+import * as network from "@pulumi/azure-native/network";
+import * as authorization from "@pulumi/azure-native/authorization";
+import { Color } from "../release/colors";
+import { ImageReference } from "../config/validate";
+import { vmPrivateIp, zoneFor } from "./lib/ipLayout";
+import { roleDefinitionId, STORAGE_BLOB_DATA_READER_ROLE } from "./lib/artifacts";
+import { readVmScript } from "./lib/vmScripts";
+
+export interface ColorSetArgs {
+    /** The color these VMs belong to; every child's name starts with it. */
+    readonly color: Color;
+    /** Resource group of the VMs and NICs. */
+    readonly resourceGroupName: pulumi.Input<string>;
+    /** Azure region. */
+    readonly location: pulumi.Input<string>;
+    /** The app subnet the NICs join. */
+    readonly subnetId: pulumi.Input<string>;
+    /** The app subnet's CIDR (plain): static private IPs are computed from it. */
+    readonly subnetCidr: string;
+    /** Number of VMs (1 to 30). */
+    readonly instanceCount: number;
+    /** Azure VM size, e.g. `Standard_B2s`. */
+    readonly vmSize: string;
+    /** Marketplace image of the OS disk. */
+    readonly image: ImageReference;
+    /**
+     * Availability zones, assigned round-robin (`vm-0` → zones[0], `vm-1` → zones[1], …).
+     * @default [] (no zones)
+     */
+    readonly zones?: readonly string[];
+    /** Linux administrator user (SSH key login only). */
+    readonly adminUsername: string;
+    /** OpenSSH public key of the administrator. */
+    readonly sshPublicKey: string;
+    /** ARM id of the artifact container: each VM's identity gets Storage Blob Data Reader on it. */
+    readonly artifactContainerId: pulumi.Input<string>;
+    /**
+     * cloud-init user data, identical for every VM and every release (never per-release values:
+     * Azure refuses a change of customData on an existing VM).
+     * @default the text of vm-scripts/provision/cloud-init.yaml
+     */
+    readonly cloudInit?: string;
+}
+
+/** One VM of a color, as other components need it. */
+export interface ColorVm {
+    /** Logical name, e.g. `blue-vm-0`. */
+    readonly name: string;
+    /** Azure VM name (for extensions and run commands). */
+    readonly vmName: pulumi.Output<string>;
+    readonly vmId: pulumi.Output<string>;
+    /** Static private IP (known at plan time). */
+    readonly privateIp: string;
+}
+
+/**
+ * The VMs of ONE color: NICs with static private IPs (no public IP, no reference to the load balancer:
+ * the LB's pools are IP-based), VMs with SSH-key-only login, a system-assigned identity that may read
+ * the artifact container, zones round-robin, and a static cloud-init. Deploying the app is NOT done here
+ * (see AppDeployment), so a release never touches these resources.
+ */
+export class ColorSet extends pulumi.ComponentResource {
+    public readonly color: Color;
+    public readonly vms: readonly ColorVm[];
+    /** Static private IPs of the VMs, in VM order. */
+    public readonly privateIps: readonly string[];
+
+    constructor(name: string, args: ColorSetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bluegreen:colorSet:ColorSet", name, {}, opts);
+        this.color = args.color;
+        const customData = Buffer.from(args.cloudInit ?? readVmScript("provision/cloud-init.yaml"), "utf8").toString("base64");
+        const common = { resourceGroupName: args.resourceGroupName, location: args.location };
+
+        const vms: ColorVm[] = [];
+        for (let index = 0; index < args.instanceCount; index++) {
+            const vmLogicalName = `${name}-vm-${index}`;
+            const privateIp = vmPrivateIp(args.subnetCidr, args.color, index);
+            const zone = zoneFor(args.zones ?? [], index);
+
+            const nic = new network.NetworkInterface(`${vmLogicalName}-nic`, {
+                ...common,
+                ipConfigurations: [{
+                    name: "primary",
+                    primary: true,
+                    subnet: { id: args.subnetId },
+                    privateIPAllocationMethod: "Static",
+                    privateIPAddress: privateIp,
+                    privateIPAddressVersion: "IPv4",
+                }],
+                tags: { color: args.color },
+            }, { parent: this });
+
+            const vm = new compute.VirtualMachine(vmLogicalName, {
+                ...common,
+                zones: zone ? [zone] : undefined,
+                hardwareProfile: { vmSize: args.vmSize },
+                identity: { type: "SystemAssigned" },
+                storageProfile: {
+                    imageReference: { ...args.image },
+                    osDisk: { createOption: "FromImage", deleteOption: "Delete", managedDisk: { storageAccountType: "StandardSSD_LRS" } },
+                },
+                osProfile: {
+                    computerName: vmLogicalName,
+                    adminUsername: args.adminUsername,
+                    customData,
+                    linuxConfiguration: {
+                        disablePasswordAuthentication: true,
+                        provisionVMAgent: true,
+                        ssh: { publicKeys: [{ path: `/home/${args.adminUsername}/.ssh/authorized_keys`, keyData: args.sshPublicKey }] },
+                    },
+                },
+                networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Delete" }] },
+                diagnosticsProfile: { bootDiagnostics: { enabled: true } },
+                tags: { color: args.color },
+            }, { parent: this });
+
+            new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, {
+                scope: args.artifactContainerId,
+                roleDefinitionId: pulumi.output(args.artifactContainerId).apply((id) => roleDefinitionId(id, STORAGE_BLOB_DATA_READER_ROLE)),
+                principalId: vm.identity.apply((identity) => identity?.principalId ?? ""),
+                principalType: "ServicePrincipal",
+            }, { parent: this });
+
+            vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp });
+        }
+        this.vms = vms;
+        this.privateIps = vms.map((vm) => vm.privateIp);
+        this.registerOutputs({ privateIps: this.privateIps, vmNames: vms.map((vm) => vm.vmName) });
+    }
+}

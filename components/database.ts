@@ -1,0 +1,109 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as sql from "@pulumi/azure-native/sql";
+import { PASSWORD_SPECIALS, sqlServerUrl, sqlSkuTier } from "./lib/sql";
+
+export interface DatabaseArgs {
+    /** Resource group of the server and database. */
+    readonly resourceGroupName: pulumi.Input<string>;
+    /** Azure region. */
+    readonly location: pulumi.Input<string>;
+    /** The app subnet: the only network admitted (VNet rule; the subnet has the Microsoft.Sql service endpoint). */
+    readonly appSubnetId: pulumi.Input<string>;
+    /**
+     * Azure SQL Database SKU name, e.g. `S0`, `GP_Gen5_2`.
+     * @default "S0"
+     */
+    readonly skuName?: string;
+    /**
+     * Protect the database from deletion by Pulumi (`protect: true`).
+     * @default true
+     */
+    readonly protect?: boolean;
+    /**
+     * SQL administrator login (set at creation; used only by migrations, never by the app).
+     * @default "sqladmin"
+     */
+    readonly administratorLogin?: string;
+    /**
+     * Name of the least-privilege contained database user the app logs in as (created by the migration step).
+     * @default "app_user"
+     */
+    readonly appUser?: string;
+}
+
+/**
+ * The shared Azure SQL server and database of both colors. Reachable only from the app subnet (VNet rule,
+ * no IP firewall rule at all), TLS 1.2 minimum. Generates the administrator password and the password of the
+ * app's contained user; both are secret outputs of this component and are NOT exported from the stack.
+ */
+export class Database extends pulumi.ComponentResource {
+    public readonly serverName: pulumi.Output<string>;
+    public readonly serverFqdn: pulumi.Output<string>;
+    public readonly databaseName: pulumi.Output<string>;
+    public readonly administratorLogin: string;
+    /** Secret. */
+    public readonly administratorPassword: pulumi.Output<string>;
+    public readonly appUser: string;
+    /** Secret. */
+    public readonly appPassword: pulumi.Output<string>;
+    /** Secret: `mssql://` URL of the app user (what the VMs get as DATABASE_URL). */
+    public readonly appDatabaseUrl: pulumi.Output<string>;
+    /** Secret: `mssql://` URL of the administrator (for the migration step only). */
+    public readonly adminDatabaseUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bluegreen:database:Database", name, {}, opts);
+        this.administratorLogin = args.administratorLogin ?? "sqladmin";
+        this.appUser = args.appUser ?? "app_user";
+        const skuName = args.skuName ?? "S0";
+
+        const passwordRules = { length: 32, minUpper: 2, minLower: 2, minNumeric: 2, minSpecial: 2, overrideSpecial: PASSWORD_SPECIALS };
+        const adminPassword = new random.RandomPassword(`${name}-admin-password`, passwordRules, { parent: this });
+        const appPassword = new random.RandomPassword(`${name}-app-password`, passwordRules, { parent: this });
+
+        const server = new sql.Server(`${name}-server`, {
+            resourceGroupName: args.resourceGroupName,
+            location: args.location,
+            version: "12.0",
+            administratorLogin: this.administratorLogin,
+            administratorLoginPassword: pulumi.secret(adminPassword.result),
+            minimalTlsVersion: "1.2",
+            // Service-endpoint (VNet rule) traffic uses the public endpoint, so it must stay "Enabled";
+            // with no IP firewall rule declared, the VNet rule below is the only way in.
+            publicNetworkAccess: "Enabled",
+            restrictOutboundNetworkAccess: "Disabled",
+        }, { parent: this, additionalSecretOutputs: ["administratorLoginPassword"] });
+
+        new sql.VirtualNetworkRule(`${name}-app-subnet-rule`, {
+            resourceGroupName: args.resourceGroupName,
+            serverName: server.name,
+            virtualNetworkSubnetId: args.appSubnetId,
+            ignoreMissingVnetServiceEndpoint: false,
+        }, { parent: this });
+
+        const db = new sql.Database(`${name}-db`, {
+            resourceGroupName: args.resourceGroupName,
+            location: args.location,
+            serverName: server.name,
+            sku: { name: skuName, tier: sqlSkuTier(skuName) },
+        }, { parent: this, protect: args.protect ?? true });
+
+        this.serverName = server.name;
+        this.serverFqdn = server.fullyQualifiedDomainName;
+        this.databaseName = db.name;
+        this.administratorPassword = pulumi.secret(adminPassword.result);
+        this.appPassword = pulumi.secret(appPassword.result);
+        this.appDatabaseUrl = pulumi.secret(pulumi.all([server.fullyQualifiedDomainName, db.name, appPassword.result])
+            .apply(([host, database, password]) => sqlServerUrl({ host, database, user: this.appUser, password })));
+        this.adminDatabaseUrl = pulumi.secret(pulumi.all([server.fullyQualifiedDomainName, db.name, adminPassword.result])
+            .apply(([host, database, password]) => sqlServerUrl({ host, database, user: this.administratorLogin, password })));
+        this.registerOutputs({
+            serverName: this.serverName,
+            serverFqdn: this.serverFqdn,
+            databaseName: this.databaseName,
+            administratorPassword: this.administratorPassword,
+            appPassword: this.appPassword,
+        });
+    }
+}

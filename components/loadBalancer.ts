@@ -1,0 +1,119 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as network from "@pulumi/azure-native/network";
+import { Color, COLORS, rulePools } from "../release/colors";
+import { HEALTH_PATH, PORTS } from "./lib/ports";
+
+export interface LoadBalancerArgs {
+    /** Resource group of the load balancer and its public IP. */
+    readonly resourceGroupName: pulumi.Input<string>;
+    /** Azure region. */
+    readonly location: pulumi.Input<string>;
+    /** The color that takes production traffic; the other one gets the staging rule. */
+    readonly liveColor: Color;
+    /** Static private IPs of each color's VMs (from the pure IP plan, not from NICs). */
+    readonly poolAddresses: Readonly<Record<Color, readonly string[]>>;
+    /** The VNet the pool addresses live in (IP-based pools need it). */
+    readonly virtualNetworkId: pulumi.Input<string>;
+    /**
+     * Zones of the frontend public IP: zone-redundant when the region has zones.
+     * @default [] (no zones)
+     */
+    readonly zones?: readonly string[];
+    /**
+     * Minutes an idle TCP flow is kept; after a flip, established flows stay on the old color until they
+     * close or idle out (the app closes keep-alive connections after a maximum age).
+     * @default 4
+     */
+    readonly idleTimeoutInMinutes?: number;
+}
+
+/**
+ * The Standard public load balancer in front of both colors. The flip happens HERE: the production rule
+ * (:80 → :8080) points at the pool `rulePools(liveColor).production`, the staging rule (:8080 → :8081) at
+ * the idle pool. Changing liveColor re-PUTs this one resource in place; nothing else changes.
+ *
+ * Why the pools are IP-based (addresses + VNet id) instead of NIC-based: a NIC-based pool is set on the
+ * NIC's ip configuration, so NICs (and the VMs) would depend on the load balancer. The health gate must
+ * sit between the VMs and the load balancer update (VMs → gate → LB): with NIC-based pools that is a
+ * dependency cycle. With IP-based pools the NICs never reference the LB, the addresses come from the pure
+ * IP plan, and the caller can make the LB depend on the gate with `dependsOn`.
+ */
+export class LoadBalancer extends pulumi.ComponentResource {
+    public readonly publicIp: pulumi.Output<string | undefined>;
+    public readonly productionUrl: pulumi.Output<string>;
+    public readonly stagingUrl: pulumi.Output<string>;
+    public readonly loadBalancerId: pulumi.Output<string>;
+
+    constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("bluegreen:loadBalancer:LoadBalancer", name, {}, opts);
+        const zones = args.zones ?? [];
+        const pools = rulePools(args.liveColor);
+
+        const ip = new network.PublicIPAddress(`${name}-ip`, {
+            resourceGroupName: args.resourceGroupName,
+            location: args.location,
+            sku: { name: "Standard", tier: "Regional" },
+            publicIPAllocationMethod: "Static",
+            publicIPAddressVersion: "IPv4",
+            zones: zones.length > 0 ? [...zones] : undefined,
+        }, { parent: this });
+
+        const frontend = { id: "$self/frontendIPConfigurations/public" };
+        const probe = { id: "$self/probes/http-health" };
+        const ruleCommon = {
+            protocol: "Tcp",
+            frontendIPConfiguration: frontend,
+            probe,
+            disableOutboundSnat: true, // the NAT gateway provides egress
+            enableTcpReset: true,
+            enableFloatingIP: false,
+            idleTimeoutInMinutes: args.idleTimeoutInMinutes ?? 4,
+            loadDistribution: "Default",
+        };
+
+        const lb = new network.LoadBalancer(`${name}-lb`, {
+            resourceGroupName: args.resourceGroupName,
+            location: args.location,
+            sku: { name: "Standard", tier: "Regional" },
+            frontendIPConfigurations: [{ name: "public", publicIPAddress: { id: ip.id } }],
+            backendAddressPools: COLORS.map((color) => ({
+                name: color,
+                loadBalancerBackendAddresses: args.poolAddresses[color].map((address, index) => ({
+                    name: `${color}-vm-${index}`,
+                    ipAddress: address,
+                    virtualNetwork: { id: args.virtualNetworkId },
+                })),
+            })),
+            probes: [{
+                name: "http-health",
+                protocol: "Http",
+                port: PORTS.productionBackend,
+                requestPath: HEALTH_PATH,
+                intervalInSeconds: 5,
+                probeThreshold: 2,
+            }],
+            loadBalancingRules: [
+                {
+                    ...ruleCommon,
+                    name: "production",
+                    frontendPort: PORTS.productionFrontend,
+                    backendPort: PORTS.productionBackend,
+                    backendAddressPool: { id: `$self/backendAddressPools/${pools.production}` },
+                },
+                {
+                    ...ruleCommon,
+                    name: "staging",
+                    frontendPort: PORTS.stagingFrontend,
+                    backendPort: PORTS.stagingBackend,
+                    backendAddressPool: { id: `$self/backendAddressPools/${pools.staging}` },
+                },
+            ],
+        }, { parent: this });
+
+        this.loadBalancerId = lb.id;
+        this.publicIp = ip.ipAddress;
+        this.productionUrl = pulumi.interpolate`http://${ip.ipAddress}/`;
+        this.stagingUrl = pulumi.interpolate`http://${ip.ipAddress}:${PORTS.stagingFrontend}/`;
+        this.registerOutputs({ publicIp: this.publicIp, productionUrl: this.productionUrl, stagingUrl: this.stagingUrl });
+    }
+}

@@ -1,0 +1,332 @@
+import { Color, COLORS, idleColor, isColor } from "../release/colors";
+import { isVersion } from "../release/versions";
+import {
+    adminUsernameProblem,
+    ipv4CidrProblem,
+    isSha256Hex,
+    isSqlSkuName,
+    sshPublicKeyProblem,
+} from "./checks";
+import { MAX_INSTANCES_PER_COLOR } from "../components/lib/ipLayout";
+
+/** Raw config values as the Pulumi engine hands them over: strings (lists and maps as JSON), or undefined if unset. */
+export type RawConfig = Readonly<Record<string, string | undefined>>;
+
+/** A Marketplace image reference, written in config as the URN `Publisher:Offer:Sku:Version`. */
+export interface ImageReference {
+    readonly publisher: string;
+    readonly offer: string;
+    readonly sku: string;
+    readonly version: string;
+}
+
+/** An artifact the user publishes themselves instead of the program's `app-<version>.tgz` in its own container. */
+export interface ArtifactOverride {
+    readonly url: string;
+    readonly sha256: string;
+}
+
+/** Everything that describes one color: what it runs and on what. */
+export interface ColorSettings {
+    readonly color: Color;
+    /** The app version deployed to this color (semver). */
+    readonly version: string;
+    readonly instanceCount: number;
+    readonly vmSize: string;
+    readonly image: ImageReference;
+    /** Set when the user points this color at their own artifact. */
+    readonly artifact?: ArtifactOverride;
+    /** Changing it re-runs the deployment on every VM of the color (retry after a failed deploy). */
+    readonly forceUpdateTag?: string;
+}
+
+/** The validated stack configuration: the only thing components and index.ts see of config. */
+export interface StackConfig {
+    readonly location: string;
+    readonly liveColor: Color;
+    readonly idleColor: Color;
+    readonly colors: Readonly<Record<Color, ColorSettings>>;
+    /** Availability zones VMs are spread over, round-robin; empty = no zones (regions without them). */
+    readonly zones: readonly string[];
+    readonly adminUsername: string;
+    readonly sshPublicKey: string;
+    readonly stagingAllowedCidrs: readonly string[];
+    readonly sqlSku: string;
+    readonly protectDatabase: boolean;
+    readonly rollbackWindowMinutes: number;
+    readonly allowDeployIntoRollbackWindow: boolean;
+    readonly runContractMigrations: boolean;
+}
+
+/** The Pulumi config type of a project key (as declared in Pulumi.yaml). */
+export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
+
+/** One project config key: its declaration in Pulumi.yaml and its default. */
+export interface ConfigKeySpec {
+    readonly key: string;
+    readonly type: ConfigKeyType;
+    readonly description: string;
+    /**
+     * Absent = required (the Pulumi CLI refuses a stack without it). `""` = optional with no value: Pulumi
+     * requires a value for every declared key without a default, so optional keys (per-color overrides)
+     * default to the empty string, which means "not set".
+     */
+    readonly default?: string | number | boolean | readonly string[];
+}
+
+// Debian 13 ships Node.js 20 in its own archive, so cloud-init needs no third-party repository.
+const DEFAULT_IMAGE = "Debian:debian-13:13-gen2:latest";
+
+/**
+ * Every project config key, its type, description and default. Pulumi.yaml declares exactly these
+ * (a test compares the two), and validation reads defaults from here.
+ */
+export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
+    { key: "liveColor", type: "string", description: "The color that takes production traffic: blue or green. The cut-over is `pulumi config set liveColor green && pulumi up`." },
+    { key: "blueVersion", type: "string", description: "App version (semver) deployed to the blue VMs." },
+    { key: "greenVersion", type: "string", description: "App version (semver) deployed to the green VMs." },
+    { key: "instanceCount", type: "integer", description: "VMs per color (1 to 30), unless a per-color count is set.", default: 1 },
+    { key: "blueInstanceCount", type: "string", description: "VMs in the blue color; overrides instanceCount.", default: "" },
+    { key: "greenInstanceCount", type: "string", description: "VMs in the green color; overrides instanceCount.", default: "" },
+    { key: "vmSize", type: "string", description: "Azure VM size for both colors, unless a per-color size is set.", default: "Standard_B2s" },
+    { key: "blueVmSize", type: "string", description: "VM size of the blue color; overrides vmSize.", default: "" },
+    { key: "greenVmSize", type: "string", description: "VM size of the green color; overrides vmSize.", default: "" },
+    { key: "image", type: "string", description: "Marketplace image URN Publisher:Offer:Sku:Version for both colors, unless a per-color image is set. Must be a Debian/Ubuntu image (cloud-init installs Node.js with apt).", default: DEFAULT_IMAGE },
+    { key: "blueImage", type: "string", description: "Image URN of the blue color; overrides image.", default: "" },
+    { key: "greenImage", type: "string", description: "Image URN of the green color; overrides image.", default: "" },
+    { key: "zones", type: "array", description: "Availability zones the VMs of each color are spread over, round-robin (e.g. [\"1\",\"2\",\"3\"]). Empty for regions without zones.", default: [] },
+    { key: "adminUsername", type: "string", description: "Linux administrator user on every VM (SSH key login only).", default: "azureops" },
+    { key: "sshPublicKey", type: "string", description: "OpenSSH public key (ssh-ed25519 or ssh-rsa) for the administrator user." },
+    { key: "stagingAllowedCidrs", type: "array", description: "IPv4 CIDR blocks allowed to reach the staging endpoint (the idle color). Empty = reachable from inside the VNet only.", default: [] },
+    { key: "sqlSku", type: "string", description: "Azure SQL Database SKU name (Basic, S0..S12, P1..P15, GP_Gen5_2, GP_S_Gen5_1, BC_Gen5_4, ...).", default: "S0" },
+    { key: "protectDatabase", type: "boolean", description: "Protect the SQL database from deletion by Pulumi (protect: true). Keep true in production.", default: true },
+    { key: "blueArtifactUrl", type: "string", description: "Optional: HTTPS URL of the blue artifact, instead of app-<blueVersion>.tgz in the program's container. Needs blueArtifactSha256.", default: "" },
+    { key: "blueArtifactSha256", type: "string", description: "SHA-256 (hex) of blueArtifactUrl.", default: "" },
+    { key: "greenArtifactUrl", type: "string", description: "Optional: HTTPS URL of the green artifact, instead of app-<greenVersion>.tgz in the program's container. Needs greenArtifactSha256.", default: "" },
+    { key: "greenArtifactSha256", type: "string", description: "SHA-256 (hex) of greenArtifactUrl.", default: "" },
+    { key: "blueForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every blue VM (retry a failed deploy) without changing the version.", default: "" },
+    { key: "greenForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every green VM (retry a failed deploy) without changing the version.", default: "" },
+    { key: "rollbackWindowMinutes", type: "integer", description: "Minutes after a flip during which the previous live color is kept as the instant rollback target and not deployed to.", default: 60 },
+    { key: "allowDeployIntoRollbackWindow", type: "boolean", description: "Allow deploying onto the rollback target inside the rollback window (gives up the instant rollback).", default: false },
+    { key: "runContractMigrations", type: "boolean", description: "Run contract-phase migrations in this update (only when every color that can take traffic supports them).", default: false },
+];
+
+/** The provider key that carries the Azure region. */
+export const LOCATION_KEY = "azure-native:location";
+
+/** One bad config value: which key, what was wrong, what is allowed, and the command that fixes it. */
+export interface ConfigProblem {
+    readonly key: string;
+    readonly value: string | undefined;
+    readonly reason: string;
+    readonly allowed: string;
+    readonly fix: string;
+}
+
+/** Thrown when the stack config has bad values; lists every problem at once. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly ConfigProblem[]) {
+        super(formatProblems(problems));
+        this.name = "ConfigError";
+    }
+}
+
+function formatProblems(problems: readonly ConfigProblem[]): string {
+    const lines = problems.map((p) => {
+        const what = p.value === undefined ? `${p.key} ${p.reason}` : `${p.key} = ${JSON.stringify(p.value)} ${p.reason}`;
+        return `  - ${what}.\n      allowed: ${p.allowed}\n      fix:     ${p.fix}`;
+    });
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    return `Invalid stack configuration (${count}); no resource was declared or changed:\n${lines.join("\n")}`;
+}
+
+function setCommand(key: string, example: string): string {
+    return `pulumi config set ${key} ${example}`;
+}
+
+/** Collects problems while reading raw values, so every bad key is reported in one error. */
+class Reader {
+    readonly problems: ConfigProblem[] = [];
+
+    constructor(private readonly raw: RawConfig) {}
+
+    private spec(key: string): ConfigKeySpec {
+        if (key === LOCATION_KEY) return { key, type: "string", description: "Azure region (provider config)" };
+        const spec = CONFIG_KEYS.find((k) => k.key === key);
+        if (!spec) throw new Error(`internal: config key ${key} is not declared in CONFIG_KEYS`);
+        return spec;
+    }
+
+    problem(key: string, value: string | undefined, reason: string, allowed: string, fix: string): void {
+        this.problems.push({ key, value, reason, allowed, fix });
+    }
+
+    /** The raw value, or the declared default rendered as a string, or undefined. */
+    private rawOrDefault(key: string): string | undefined {
+        const def = this.spec(key).default;
+        const value = this.raw[key];
+        if (value !== undefined && !(value === "" && def === "")) return value;
+        if (def === undefined || def === "") return undefined;
+        return Array.isArray(def) ? JSON.stringify(def) : String(def);
+    }
+
+    string(key: string, allowed: string, example: string, problemOf: (v: string) => string | undefined): string | undefined {
+        const value = this.rawOrDefault(key);
+        if (value === undefined) return undefined;
+        const reason = problemOf(value);
+        if (reason) {
+            this.problem(key, value, reason, allowed, setCommand(key, example));
+            return undefined;
+        }
+        return value;
+    }
+
+    required(key: string, allowed: string, example: string, problemOf: (v: string) => string | undefined): string | undefined {
+        if (this.rawOrDefault(key) === undefined) {
+            this.problem(key, undefined, "is not set", allowed, setCommand(key, example));
+            return undefined;
+        }
+        return this.string(key, allowed, example, problemOf);
+    }
+
+    integer(key: string, min: number, max: number, example: string): number | undefined {
+        const allowed = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
+        const value = this.string(key, allowed, example, (v) => {
+            if (!/^-?\d+$/.test(v.trim())) return "is not a whole number";
+            const n = Number(v);
+            if (n < min) return `is below ${min}`;
+            if (n > max) return `is above ${max}`;
+            return undefined;
+        });
+        return value === undefined ? undefined : Number(value);
+    }
+
+    boolean(key: string): boolean | undefined {
+        const value = this.string(key, "true | false", "true", (v) => (v === "true" || v === "false" ? undefined : "is not true or false"));
+        return value === undefined ? undefined : value === "true";
+    }
+
+    list(key: string, allowedItem: string, example: string, itemProblem: (v: string) => string | undefined): string[] | undefined {
+        const value = this.rawOrDefault(key);
+        if (value === undefined) return undefined;
+        const fix = `pulumi config set --path '${key}[0]' ${example}`;
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            parsed = undefined;
+        }
+        if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+            this.problem(key, value, "is not a list of strings", `a YAML list of ${allowedItem}`, fix);
+            return undefined;
+        }
+        let ok = true;
+        parsed.forEach((item: string, index: number) => {
+            const reason = itemProblem(item);
+            if (reason) {
+                ok = false;
+                this.problem(`${key}[${index}]`, item, reason, allowedItem, `pulumi config set --path '${key}[${index}]' ${example}`);
+            }
+        });
+        return ok ? parsed : undefined;
+    }
+}
+
+/** Parses an image URN `Publisher:Offer:Sku:Version`; `undefined` when it does not have four non-empty parts. */
+export function parseImageUrn(value: string): ImageReference | undefined {
+    const parts = value.split(":");
+    if (parts.length !== 4 || parts.some((p) => p.trim() === "" || p !== p.trim())) return undefined;
+    const [publisher, offer, sku, version] = parts;
+    return { publisher, offer, sku, version };
+}
+
+const VERSION_ALLOWED = "a semantic version MAJOR.MINOR.PATCH, e.g. 1.4.2 or 2.0.0-rc.1";
+const versionProblem = (v: string): string | undefined => (isVersion(v) ? undefined : "is not a semantic version");
+const vmSizeProblem = (v: string): string | undefined => (/^Standard_[A-Za-z0-9_]+$/.test(v) ? undefined : "is not an Azure VM size name");
+const imageProblem = (v: string): string | undefined => (parseImageUrn(v) ? undefined : "is not an image URN with four parts");
+const zoneProblem = (v: string): string | undefined => (/^[1-9]$/.test(v) ? undefined : "is not an availability zone number");
+
+/**
+ * Validates raw config strings into a typed {@link StackConfig}.
+ * Pure: the caller (config/stackConfig.ts) reads the strings from Pulumi. Throws one {@link ConfigError}
+ * listing every bad key (its value, why, the allowed values and the command that fixes it).
+ */
+export function validateConfig(raw: RawConfig): StackConfig {
+    const r = new Reader(raw);
+
+    const location = r.required(LOCATION_KEY, "an Azure region name, e.g. westeurope", "westeurope", (v) =>
+        /^[a-z][a-z0-9]+$/.test(v) ? undefined : "is not an Azure region name (lowercase letters and digits)",
+    );
+    const liveColor = r.required("liveColor", "blue | green", "blue", (v) => (isColor(v) ? undefined : "is not a color")) as
+        | Color
+        | undefined;
+
+    const sharedCount = r.integer("instanceCount", 1, MAX_INSTANCES_PER_COLOR, "2");
+    const sharedSize = r.string("vmSize", "an Azure VM size, e.g. Standard_B2s", "Standard_B2s", vmSizeProblem);
+    const sharedImage = r.string("image", "an image URN Publisher:Offer:Sku:Version", DEFAULT_IMAGE, imageProblem);
+
+    const colors: Partial<Record<Color, ColorSettings>> = {};
+    for (const color of COLORS) {
+        const version = r.required(`${color}Version`, VERSION_ALLOWED, "1.0.0", versionProblem);
+        const count = r.integer(`${color}InstanceCount`, 1, MAX_INSTANCES_PER_COLOR, "2") ?? sharedCount;
+        const size = r.string(`${color}VmSize`, "an Azure VM size, e.g. Standard_B2s", "Standard_B2s", vmSizeProblem) ?? sharedSize;
+        const imageUrn = r.string(`${color}Image`, "an image URN Publisher:Offer:Sku:Version", DEFAULT_IMAGE, imageProblem) ?? sharedImage;
+        const url = r.string(`${color}ArtifactUrl`, "an https:// URL", `https://example.org/app-1.0.0.tgz`, (v) =>
+            /^https:\/\/[^\s/]+\/\S+$/.test(v) ? undefined : "is not an https:// URL",
+        );
+        const sha256 = r.string(`${color}ArtifactSha256`, "64 lowercase hex digits", "<sha256 of the artifact>", (v) =>
+            isSha256Hex(v) ? undefined : "is not a SHA-256 hex digest",
+        );
+        const urlKey = `${color}ArtifactUrl`;
+        const shaKey = `${color}ArtifactSha256`;
+        const isSet = (key: string): boolean => raw[key] !== undefined && raw[key] !== "";
+        if (isSet(urlKey) !== isSet(shaKey)) {
+            const [missing, other] = isSet(urlKey) ? [shaKey, urlKey] : [urlKey, shaKey];
+            const example = missing === urlKey ? "https://example.org/app-1.0.0.tgz" : "<sha256 of the artifact>";
+            r.problem(missing, undefined, `is not set but ${other} is`, `both ${urlKey} and ${shaKey}, or neither`, setCommand(missing, example));
+        }
+        const forceUpdateTag = r.string(`${color}ForceUpdateTag`, "letters, digits, . _ -", "retry-1", (v) =>
+            /^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a tag of letters, digits, . _ - (at most 64)",
+        );
+        if (version === undefined || count === undefined || size === undefined || imageUrn === undefined) continue;
+        colors[color] = {
+            color,
+            version,
+            instanceCount: count,
+            vmSize: size,
+            image: parseImageUrn(imageUrn) as ImageReference,
+            ...(url !== undefined && sha256 !== undefined ? { artifact: { url, sha256 } } : {}),
+            ...(forceUpdateTag !== undefined ? { forceUpdateTag } : {}),
+        };
+    }
+
+    const zones = r.list("zones", "an availability zone number such as \"1\"", "1", zoneProblem);
+    const adminUsername = r.string("adminUsername", "a Linux user name that Azure does not reserve, e.g. azureops", "azureops", adminUsernameProblem);
+    const sshPublicKey = r.required("sshPublicKey", "an OpenSSH public key line: ssh-ed25519 AAAA... or ssh-rsa AAAA...", '"$(cat ~/.ssh/id_ed25519.pub)"', sshPublicKeyProblem);
+    const stagingAllowedCidrs = r.list("stagingAllowedCidrs", "an IPv4 CIDR block such as 203.0.113.0/24", "203.0.113.0/24", ipv4CidrProblem);
+    const sqlSku = r.string("sqlSku", "Basic, S0..S12, P1..P15, GP_Gen5_<n>, GP_S_Gen5_<n>, BC_Gen5_<n>, HS_Gen5_<n>", "S0", (v) =>
+        isSqlSkuName(v) ? undefined : "is not an Azure SQL Database SKU name",
+    );
+    const protectDatabase = r.boolean("protectDatabase");
+    const rollbackWindowMinutes = r.integer("rollbackWindowMinutes", 0, Number.MAX_SAFE_INTEGER, "60");
+    const allowDeployIntoRollbackWindow = r.boolean("allowDeployIntoRollbackWindow");
+    const runContractMigrations = r.boolean("runContractMigrations");
+
+    if (r.problems.length > 0) throw new ConfigError(r.problems);
+    // Every value below was read without a problem, so none is undefined.
+    return {
+        location: location as string,
+        liveColor: liveColor as Color,
+        idleColor: idleColor(liveColor as Color),
+        colors: colors as Record<Color, ColorSettings>,
+        zones: zones as string[],
+        adminUsername: adminUsername as string,
+        sshPublicKey: (sshPublicKey as string).trim(),
+        stagingAllowedCidrs: stagingAllowedCidrs as string[],
+        sqlSku: sqlSku as string,
+        protectDatabase: protectDatabase as boolean,
+        rollbackWindowMinutes: rollbackWindowMinutes as number,
+        allowDeployIntoRollbackWindow: allowDeployIntoRollbackWindow as boolean,
+        runContractMigrations: runContractMigrations as boolean,
+    };
+}

@@ -1,0 +1,243 @@
+/**
+ * Runs the real program (index.ts) under `pulumi.runtime.setMocks` with a given stack config, and records
+ * every resource it registers (type, name, inputs as the engine would receive them, protect, parent,
+ * dependencies) and its stack outputs. Each run loads fresh module copies (jest.isolateModules), so one
+ * test file can run the program several times (blue live, then green live) and compare.
+ */
+import type * as PulumiModule from "@pulumi/pulumi";
+import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
+
+export const PROJECT = "azure-bluegreen";
+export const STACK = "test";
+const SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
+
+/** The signature key and value the engine's wire format uses to mark a secret input. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One resource as the engine received it. */
+export interface RegisteredResource {
+    readonly type: string;
+    readonly name: string;
+    /** Inputs as deserialized by the mock monitor; secrets stay wrapped (see {@link isSecretValue}). */
+    readonly inputs: Record<string, unknown>;
+    readonly custom: boolean;
+    readonly protect: boolean;
+    /** URN of the parent (empty for top-level resources). */
+    readonly parent: string;
+    /** URNs of the explicit and implicit dependencies the SDK sent. */
+    readonly dependencies: readonly string[];
+    readonly urn: string;
+}
+
+/** What one run of the program produced. */
+export interface ProgramRun {
+    readonly resources: readonly RegisteredResource[];
+    /** Stack outputs, resolved; secret outputs are listed in `secretOutputs`. */
+    readonly outputs: Record<string, unknown>;
+    readonly secretOutputs: readonly string[];
+    /** Set when loading the program threw (e.g. invalid config). */
+    readonly error?: Error;
+}
+
+/** A raw stack config: project keys may be given without the `azure-bluegreen:` prefix. */
+export type StackValues = Record<string, string>;
+
+/** A valid dev-like config (1 VM per color, blue live, both on 1.0.0). */
+export function baseConfig(overrides: StackValues = {}): StackValues {
+    return {
+        "azure-native:location": "westeurope",
+        liveColor: "blue",
+        blueVersion: "1.0.0",
+        greenVersion: "1.0.0",
+        instanceCount: "1",
+        sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHMgOva0K3avEY6muGcHgI+mWLNWPCZrgzX/mFZYZM6 placeholder-replace-me",
+        stagingAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
+        sqlSku: "S0",
+        protectDatabase: "false",
+        ...overrides,
+    };
+}
+
+/** True when `value` is a secret as the mock monitor receives it (the engine's secret wrapper). */
+export function isSecretValue(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** The value inside a secret wrapper, or the value itself. */
+export function reveal(value: unknown): unknown {
+    return isSecretValue(value) ? value.value : value;
+}
+
+function lastSegment(type: string): string {
+    return type.split(":").pop() ?? type;
+}
+
+/** Outputs the program reads from resources, per type (everything else echoes the inputs). */
+function mockState(args: MockResourceArgs): { id: string; state: Record<string, unknown> } {
+    const id = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-test/providers/mock/${lastSegment(args.type)}/${args.name}`;
+    const state: Record<string, unknown> = { ...args.inputs, name: args.name };
+    switch (args.type) {
+        case "random:index/randomPassword:RandomPassword":
+            state.result = `Pw-${args.name}-9x_Z`;
+            break;
+        case "azure-native:storage:StorageAccount":
+            state.primaryEndpoints = { blob: `https://${args.name}.blob.core.windows.net/` };
+            break;
+        case "azure-native:sql:Server":
+            state.fullyQualifiedDomainName = `${args.name}.database.windows.net`;
+            break;
+        case "azure-native:compute:VirtualMachine":
+            state.identity = { type: "SystemAssigned", principalId: `principal-${args.name}` };
+            break;
+        case "azure-native:network:PublicIPAddress":
+            state.ipAddress = args.name.includes("egress") ? "198.51.100.7" : "203.0.113.80";
+            break;
+    }
+    return { id, state };
+}
+
+interface MonitorRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getProtect(): boolean;
+    getDependenciesList(): string[];
+}
+type Monitor = { registerResource(req: MonitorRequest, callback: (err: unknown, resp: unknown) => void): void };
+
+/** Resolves a stack export (plain value, Output, or object holding Outputs) to plain data. */
+async function resolveExport(pulumi: typeof PulumiModule, value: unknown): Promise<{ value: unknown; secret: boolean }> {
+    const output = pulumi.output(value) as PulumiModule.Output<unknown>;
+    const secret = await pulumi.isSecret(output);
+    const resolved = await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)));
+    return { value: resolved, secret };
+}
+
+/**
+ * Runs index.ts under mocks with `values` as the stack config and returns what it registered.
+ * Never throws for a program error: the error is returned in `error`, with whatever was registered before it.
+ */
+export async function runProgram(values: StackValues): Promise<ProgramRun> {
+    const registered: RegisteredResource[] = [];
+    const requests = new Map<string, { protect: boolean; parent: string; dependencies: string[] }>();
+    let pulumi!: typeof PulumiModule;
+    let program: Record<string, unknown> = {};
+    let error: Error | undefined;
+
+    jest.isolateModules(() => {
+        pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
+        pulumi.runtime.setMocks(
+            {
+                newResource(args: MockResourceArgs) {
+                    const result = mockState(args);
+                    const key = `${args.type}::${args.name}`;
+                    const req = requests.get(key);
+                    registered.push({
+                        type: args.type,
+                        name: args.name,
+                        inputs: args.inputs as Record<string, unknown>,
+                        custom: args.custom ?? true,
+                        protect: req?.protect ?? false,
+                        parent: req?.parent ?? "",
+                        dependencies: req?.dependencies ?? [],
+                        urn: `urn:pulumi:${STACK}::${PROJECT}::${args.type}::${args.name}`,
+                    });
+                    return result;
+                },
+                call(_args: MockCallArgs) {
+                    return {};
+                },
+            },
+            PROJECT,
+            STACK,
+            false,
+        );
+        // Record the resource options the mock's newResource does not see (protect, parent, dependencies).
+        const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req, callback) => {
+            requests.set(`${req.getType()}::${req.getName()}`, {
+                protect: req.getProtect(),
+                parent: req.getParent(),
+                dependencies: req.getDependenciesList(),
+            });
+            register(req, callback);
+        };
+        const config: Record<string, string> = {};
+        for (const [key, value] of Object.entries(values)) config[key.includes(":") ? key : `${PROJECT}:${key}`] = value;
+        pulumi.runtime.setAllConfig(config);
+        try {
+            program = require("../../index") as Record<string, unknown>;
+        } catch (e) {
+            error = e as Error;
+        }
+    });
+
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
+    if (!error) {
+        for (const [name, value] of Object.entries(program)) {
+            const resolved = await resolveExport(pulumi, value);
+            outputs[name] = resolved.value;
+            if (resolved.secret) secretOutputs.push(name);
+        }
+    }
+    // waitForRPCs is internal to the SDK (not in its .d.ts): it resolves when every queued registration is sent.
+    const runtime = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
+    await runtime.waitForRPCs();
+    // Let registrations that were waiting on other outputs finish.
+    let count = -1;
+    while (count !== registered.length) {
+        count = registered.length;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        await runtime.waitForRPCs();
+    }
+    return { resources: registered, outputs, secretOutputs, ...(error ? { error } : {}) };
+}
+
+/** Resources of `type` (the full token, e.g. `azure-native:compute:VirtualMachine`). */
+export function ofType(run: ProgramRun, type: string): RegisteredResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+/** The one resource named `name` (throws naming the candidates when absent). */
+export function byName(run: ProgramRun, name: string): RegisteredResource {
+    const found = run.resources.find((r) => r.name === name);
+    if (!found) throw new Error(`no resource named ${name}; registered: ${run.resources.map((r) => r.name).join(", ")}`);
+    return found;
+}
+
+/** What differs between two runs of the program. */
+export interface ResourceChanges {
+    /** `type::name` of resources present in both runs whose inputs differ. */
+    readonly changed: readonly string[];
+    readonly added: readonly string[];
+    readonly removed: readonly string[];
+}
+
+function key(r: RegisteredResource): string {
+    return `${r.type}::${r.name}`;
+}
+
+/** Stable JSON: object keys sorted, so input order never counts as a change. */
+function canonical(value: unknown): string {
+    return JSON.stringify(value, (_k, v: unknown) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+            : v,
+    );
+}
+
+/**
+ * Which resources a config change touches: added, removed, or with different inputs (what `pulumi preview`
+ * would plan as create, delete, or update/replace). Secret inputs are compared by value.
+ */
+export function changedResources(before: ProgramRun, after: ProgramRun): ResourceChanges {
+    const old = new Map(before.resources.map((r) => [key(r), r]));
+    const now = new Map(after.resources.map((r) => [key(r), r]));
+    const changed = [...now.keys()].filter((k) => old.has(k) && canonical(old.get(k)?.inputs) !== canonical(now.get(k)?.inputs));
+    const added = [...now.keys()].filter((k) => !old.has(k));
+    const removed = [...old.keys()].filter((k) => !now.has(k));
+    return { changed: changed.sort(), added: added.sort(), removed: removed.sort() };
+}
