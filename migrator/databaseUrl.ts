@@ -1,0 +1,100 @@
+/**
+ * The database URL: which dialect it names and how to print it without its password.
+ *
+ *   postgres://user:password@127.0.0.1:5432/app          (also postgresql://)
+ *   mssql://user:password@myserver.database.windows.net:1433/app?encrypt=true   (also sqlserver://)
+ *
+ * Special characters in the user name or password must be percent-encoded (`@` → `%40`, `:` → `%3A`, `/` → `%2F`).
+ */
+
+/** The two database engines the runner speaks. */
+export type Dialect = "postgres" | "mssql";
+
+/** A parsed database URL. */
+export interface DatabaseUrl {
+    readonly dialect: Dialect;
+    /** The URL as given, for the driver. Never print it: print `masked`. */
+    readonly url: string;
+    /** The URL with the password replaced by `***`, safe to print. */
+    readonly masked: string;
+    readonly host: string;
+    /** The port, or undefined for the dialect's default (5432 / 1433). */
+    readonly port?: number;
+    readonly database: string;
+    readonly user: string;
+    readonly password: string;
+    /** Query-string options, e.g. `{ encrypt: "true", trustServerCertificate: "false" }`. */
+    readonly options: Readonly<Record<string, string>>;
+}
+
+/** A missing or unusable database URL (the message shows it with the password masked). */
+export class DatabaseUrlError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "DatabaseUrlError";
+    }
+}
+
+const SCHEMES: Readonly<Record<string, Dialect>> = {
+    "postgres:": "postgres",
+    "postgresql:": "postgres",
+    "mssql:": "mssql",
+    "sqlserver:": "mssql",
+};
+
+const EXAMPLES =
+    "e.g. postgres://user:password@127.0.0.1:5432/app or mssql://user:password@myserver.database.windows.net:1433/app";
+
+/** The URL with its password replaced by `***`; also works on strings that are not valid URLs. */
+export function maskUrl(url: string): string {
+    const start = url.indexOf("://");
+    const at = url.lastIndexOf("@");
+    if (start < 0 || at < start) return url;
+    const userinfo = url.slice(start + 3, at);
+    const colon = userinfo.indexOf(":");
+    if (colon < 0) return url;
+    return `${url.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${url.slice(at)}`;
+}
+
+/**
+ * Parses a database URL, taking the dialect from its scheme. Throws an error that prints the URL with the password
+ * masked and says what to fix when the URL is missing, unparseable, of an unknown scheme or without a database name.
+ */
+export function parseDatabaseUrl(url: string | undefined): DatabaseUrl {
+    if (url === undefined || url.trim() === "") {
+        throw new DatabaseUrlError(`No database URL: pass --url <url> or set DATABASE_URL (${EXAMPLES}).`);
+    }
+    const masked = maskUrl(url);
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        throw new DatabaseUrlError(`The database URL "${masked}" is not a valid URL (${EXAMPLES}; percent-encode special characters in the password).`);
+    }
+    const dialect = SCHEMES[parsed.protocol];
+    if (!dialect) {
+        throw new DatabaseUrlError(
+            `The database URL "${masked}" has the scheme "${parsed.protocol}//", which the runner does not know: ` +
+                `use postgres://, postgresql://, mssql:// or sqlserver:// (${EXAMPLES}).`,
+        );
+    }
+    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+    if (!parsed.hostname || !database || database.includes("/")) {
+        throw new DatabaseUrlError(`The database URL "${masked}" must name a host and one database, ${EXAMPLES}.`);
+    }
+    const options: Record<string, string> = {};
+    parsed.searchParams.forEach((value, key) => {
+        options[key] = value;
+    });
+    return {
+        dialect,
+        url,
+        masked,
+        host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
+        ...(parsed.port ? { port: Number(parsed.port) } : {}),
+        database,
+        user: decodeURIComponent(parsed.username),
+        password: decodeURIComponent(parsed.password),
+        options,
+    };
+}

@@ -1,0 +1,70 @@
+/**
+ * What the engine needs from a database: one dedicated connection, a lock held on it for the whole run,
+ * transactions, running one batch, and the journal. One implementation per dialect (postgres.ts, mssql.ts); the
+ * engine (migrator/runner.ts) holds every decision.
+ */
+import { Dialect } from "../databaseUrl";
+import { JournalEntry, JournalWrite, RestorePoint } from "../journal";
+
+export interface Driver {
+    readonly dialect: Dialect;
+    /** Opens the one connection every later call uses (the lock is bound to it). */
+    connect(): Promise<void>;
+    /** Closes it (which also frees the lock if it is still held). */
+    close(): Promise<void>;
+    /** The journal, or [] when its table does not exist yet. Never creates anything. */
+    readJournal(): Promise<JournalEntry[]>;
+    /** Creates the journal tables when missing. */
+    ensureJournal(): Promise<void>;
+    /** Takes the runner's exclusive lock, waiting up to `timeoutMs`; throws a clear error when not granted. */
+    lock(timeoutMs: number): Promise<void>;
+    /** Releases the lock. */
+    unlock(): Promise<void>;
+    begin(): Promise<void>;
+    commit(): Promise<void>;
+    rollback(): Promise<void>;
+    /** Runs one batch (inside the open transaction, if any). */
+    execBatch(sql: string): Promise<void>;
+    /** The 1-based line within the batch `sql` where the database says `err` happened, when it says. */
+    errorLine(err: unknown, sql: string): number | undefined;
+    /** Inserts or replaces the journal row of `entry.name` (inside the open transaction, if any). */
+    writeJournal(entry: JournalWrite): Promise<void>;
+    /** Deletes the journal row of `name`. */
+    deleteJournal(name: string): Promise<void>;
+    /** Records the server time now as the restore point of a contract run, and returns it. */
+    recordRestorePoint(migrations: readonly string[]): Promise<RestorePoint>;
+    /**
+     * Creates (or updates the password of) the app's least-privilege database user: read/write data and execute
+     * procedures, nothing else. Idempotent. The password is never printed.
+     */
+    ensureAppUser(user: string, password: string): Promise<void>;
+}
+
+/** Options every driver takes. */
+export interface DriverOptions {
+    /** Timeout of one request (one batch), in ms. Migrations can be long: the default is 30 minutes. */
+    readonly requestTimeoutMs?: number;
+    /** Timeout to open the connection, in ms. @default 30000 */
+    readonly connectTimeoutMs?: number;
+    /** The lock's name. @default "bluegreen-migrations" */
+    readonly lockName?: string;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60 * 1000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30 * 1000;
+export const DEFAULT_LOCK_NAME = "bluegreen-migrations";
+
+/** The error a driver throws when the lock is not granted in time. */
+export class LockTimeoutError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "LockTimeoutError";
+    }
+}
+
+/** A line of `sql` (1-based) from a 1-based character position in it. */
+export function lineAt(sql: string, position: number): number {
+    let line = 1;
+    for (let i = 0; i < Math.min(position - 1, sql.length); i++) if (sql[i] === "\n") line++;
+    return line;
+}

@@ -1,0 +1,293 @@
+/**
+ * The SQL Server / Azure SQL driver. A `mssql.ConnectionPool` of exactly one connection is the dedicated connection:
+ * the session-owned `sp_getapplock` is taken on it and every batch and transaction runs on it. Every transaction
+ * starts with `SET XACT_ABORT ON` (without it a lock timeout, error 1222, leaves the transaction open). Request and
+ * connect timeouts are set explicitly (mssql's 15 s default is too short for a migration).
+ */
+import * as mssql from "mssql";
+import { DatabaseUrl } from "../databaseUrl";
+import { JournalEntry, JournalWrite, JOURNAL_TABLE, RestorePoint, RESTORE_POINT_TABLE } from "../journal";
+import {
+    DEFAULT_CONNECT_TIMEOUT_MS,
+    DEFAULT_LOCK_NAME,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    Driver,
+    DriverOptions,
+    LockTimeoutError,
+} from "./driver";
+
+/** The part of a mssql result the driver reads. */
+interface ResultLike {
+    recordset: Record<string, unknown>[];
+}
+
+/** The part of `mssql.Request` the driver uses. */
+export interface MssqlRequestLike {
+    input(name: string, type: mssql.ISqlType | (() => mssql.ISqlType), value: unknown): MssqlRequestLike;
+    query(command: string): Promise<ResultLike>;
+    batch(batch: string): Promise<ResultLike>;
+}
+
+/** The part of `mssql.Transaction` the driver uses. */
+export interface MssqlTransactionLike {
+    begin(): Promise<unknown>;
+    commit(): Promise<void>;
+    rollback(): Promise<void>;
+    request(): MssqlRequestLike;
+}
+
+/** The part of `mssql.ConnectionPool` the driver uses. */
+export interface MssqlPoolLike {
+    connect(): Promise<unknown>;
+    close(): Promise<void>;
+    request(): MssqlRequestLike;
+    transaction(): MssqlTransactionLike;
+}
+
+/** The part of the `mssql` module the driver uses: the real module, or tests/support/fakeMssql.ts in tests. */
+export interface MssqlApi {
+    ConnectionPool: new (config: mssql.config) => MssqlPoolLike;
+}
+
+/** What `sp_getapplock`'s return code means (<0: not granted). */
+export function describeApplockResult(code: number): { granted: boolean; meaning: string } {
+    switch (code) {
+        case 0:
+            return { granted: true, meaning: "granted at once" };
+        case 1:
+            return { granted: true, meaning: "granted after waiting for another holder to release it" };
+        case -1:
+            return { granted: false, meaning: "timed out: another runner held it for the whole wait" };
+        case -2:
+            return { granted: false, meaning: "the lock request was cancelled" };
+        case -3:
+            return { granted: false, meaning: "the lock request was chosen as a deadlock victim" };
+        case -999:
+            return { granted: false, meaning: "parameter validation or another call error" };
+        default:
+            return { granted: code >= 0, meaning: `unknown return code ${code}` };
+    }
+}
+
+/** The mssql connection config for a parsed mssql:// URL: one connection, explicit timeouts, encryption on. */
+export function mssqlConfig(db: DatabaseUrl, opts: DriverOptions = {}): mssql.config {
+    const flag = (key: string, dflt: boolean): boolean => (db.options[key] === undefined ? dflt : db.options[key] === "true");
+    return {
+        server: db.host,
+        ...(db.port !== undefined ? { port: db.port } : {}),
+        database: db.database,
+        user: db.user,
+        password: db.password,
+        requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        connectionTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        // One connection: the session-owned applock and every batch live on it.
+        pool: { min: 1, max: 1, idleTimeoutMillis: 24 * 60 * 60 * 1000 },
+        options: {
+            encrypt: flag("encrypt", true),
+            trustServerCertificate: flag("trustServerCertificate", false),
+            appName: "bluegreen-migrator",
+        },
+    };
+}
+
+interface JournalRow {
+    name: string;
+    phase: "expand" | "contract";
+    checksum: string;
+    applied_at: Date;
+    applied_by: string;
+    duration_ms: number;
+    state: "applied" | "failed";
+    error: string | null;
+}
+
+/** The SQL Server {@link Driver}. */
+export class MssqlDriver implements Driver {
+    readonly dialect = "mssql" as const;
+    private readonly pool: MssqlPoolLike;
+    private readonly lockName: string;
+    private readonly lockTimeoutSlackMs: number;
+    private tx?: MssqlTransactionLike;
+
+    constructor(db: DatabaseUrl, opts: DriverOptions = {}, api: MssqlApi = mssql) {
+        const config = mssqlConfig(db, opts);
+        this.pool = new api.ConnectionPool(config);
+        this.lockName = opts.lockName ?? DEFAULT_LOCK_NAME;
+        this.lockTimeoutSlackMs = config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    }
+
+    private request(): MssqlRequestLike {
+        return this.tx ? this.tx.request() : this.pool.request();
+    }
+
+    async connect(): Promise<void> {
+        await this.pool.connect();
+    }
+
+    async close(): Promise<void> {
+        await this.pool.close();
+    }
+
+    async readJournal(): Promise<JournalEntry[]> {
+        const exists = await this.pool
+            .request()
+            .input("table", mssql.NVarChar(256), `dbo.${JOURNAL_TABLE}`)
+            .query("SELECT OBJECT_ID(@table, N'U') AS id");
+        if (exists.recordset[0]?.id == null) return [];
+        const r = await this.pool
+            .request()
+            .query(`SELECT name, phase, checksum, applied_at, applied_by, duration_ms, state, error FROM dbo.${JOURNAL_TABLE} ORDER BY name`);
+        return (r.recordset as unknown as JournalRow[]).map((row) => ({
+            name: row.name,
+            phase: row.phase,
+            checksum: row.checksum,
+            appliedAt: row.applied_at,
+            appliedBy: row.applied_by,
+            durationMs: row.duration_ms,
+            state: row.state,
+            ...(row.error !== null && row.error !== undefined ? { error: row.error } : {}),
+        }));
+    }
+
+    async ensureJournal(): Promise<void> {
+        await this.pool.request().batch(`
+IF OBJECT_ID(N'dbo.${JOURNAL_TABLE}', N'U') IS NULL
+    CREATE TABLE dbo.${JOURNAL_TABLE} (
+        name        nvarchar(255) NOT NULL CONSTRAINT PK_${JOURNAL_TABLE} PRIMARY KEY,
+        phase       varchar(8)    NOT NULL CONSTRAINT CK_${JOURNAL_TABLE}_phase CHECK (phase IN ('expand', 'contract')),
+        checksum    char(64)      NOT NULL,
+        applied_at  datetime2(3)  NOT NULL,
+        applied_by  nvarchar(128) NOT NULL,
+        duration_ms int           NOT NULL,
+        state       varchar(8)    NOT NULL CONSTRAINT CK_${JOURNAL_TABLE}_state CHECK (state IN ('applied', 'failed')),
+        error       nvarchar(max) NULL
+    );
+IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
+    CREATE TABLE dbo.${RESTORE_POINT_TABLE} (
+        id          bigint IDENTITY(1, 1) NOT NULL CONSTRAINT PK_${RESTORE_POINT_TABLE} PRIMARY KEY,
+        recorded_at datetime2(3)  NOT NULL,
+        recorded_by nvarchar(128) NOT NULL,
+        migrations  nvarchar(max) NOT NULL
+    );`);
+    }
+
+    async lock(timeoutMs: number): Promise<void> {
+        if (timeoutMs >= this.lockTimeoutSlackMs) {
+            throw new Error(`The lock timeout (${timeoutMs} ms) must be shorter than the request timeout (${this.lockTimeoutSlackMs} ms).`);
+        }
+        const r = await this.pool
+            .request()
+            .input("resource", mssql.NVarChar(255), this.lockName)
+            .input("timeout", mssql.Int, Math.round(timeoutMs))
+            .query(
+                "DECLARE @result int;\n" +
+                    "EXEC @result = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = @timeout;\n" +
+                    "SELECT @result AS result;",
+            );
+        const code = Number(r.recordset[0]?.result);
+        const verdict = describeApplockResult(code);
+        if (verdict.granted) return;
+        const message =
+            `sp_getapplock did not grant the lock "${this.lockName}" (return code ${code}: ${verdict.meaning}). ` +
+            (code === -1
+                ? `Another migration runner is running; let it finish and run again, or wait longer with --lock-timeout <seconds>. ` +
+                  `To see who holds it: SELECT request_session_id FROM sys.dm_tran_locks WHERE resource_type = 'APPLICATION';`
+                : "Run again; if it persists, check the database's error log.");
+        throw code === -1 ? new LockTimeoutError(message) : new Error(message);
+    }
+
+    async unlock(): Promise<void> {
+        await this.pool
+            .request()
+            .input("resource", mssql.NVarChar(255), this.lockName)
+            .query("EXEC sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';");
+    }
+
+    async begin(): Promise<void> {
+        // XACT_ABORT makes any error (including lock timeout 1222) roll the whole transaction back.
+        await this.pool.request().batch("SET XACT_ABORT ON;");
+        const tx = this.pool.transaction();
+        await tx.begin();
+        this.tx = tx;
+    }
+
+    async commit(): Promise<void> {
+        const tx = this.tx;
+        this.tx = undefined;
+        await tx?.commit();
+    }
+
+    async rollback(): Promise<void> {
+        const tx = this.tx;
+        this.tx = undefined;
+        try {
+            await tx?.rollback();
+        } catch (err) {
+            // With XACT_ABORT the server has already rolled back; mssql then reports EABORT. Nothing is left open.
+            if ((err as { code?: string }).code !== "EABORT") throw err;
+        }
+    }
+
+    async execBatch(sql: string): Promise<void> {
+        await this.request().batch(sql);
+    }
+
+    errorLine(err: unknown): number | undefined {
+        const e = err as { lineNumber?: unknown; originalError?: { info?: { lineNumber?: unknown } } };
+        const line = e?.lineNumber ?? e?.originalError?.info?.lineNumber;
+        return typeof line === "number" && line > 0 ? line : undefined;
+    }
+
+    async writeJournal(e: JournalWrite): Promise<void> {
+        await this.request()
+            .input("name", mssql.NVarChar(255), e.name)
+            .input("phase", mssql.VarChar(8), e.phase)
+            .input("checksum", mssql.Char(64), e.checksum)
+            .input("duration", mssql.Int, e.durationMs)
+            .input("state", mssql.VarChar(8), e.state)
+            .input("error", mssql.NVarChar(mssql.MAX), e.error ?? null)
+            .query(
+                `UPDATE dbo.${JOURNAL_TABLE} SET phase = @phase, checksum = @checksum, applied_at = SYSUTCDATETIME(), ` +
+                    `applied_by = SUSER_SNAME(), duration_ms = @duration, state = @state, error = @error WHERE name = @name;\n` +
+                    `IF @@ROWCOUNT = 0\n` +
+                    `    INSERT INTO dbo.${JOURNAL_TABLE} (name, phase, checksum, applied_at, applied_by, duration_ms, state, error) ` +
+                    `VALUES (@name, @phase, @checksum, SYSUTCDATETIME(), SUSER_SNAME(), @duration, @state, @error);`,
+            );
+    }
+
+    async deleteJournal(name: string): Promise<void> {
+        await this.request().input("name", mssql.NVarChar(255), name).query(`DELETE FROM dbo.${JOURNAL_TABLE} WHERE name = @name;`);
+    }
+
+    async recordRestorePoint(migrations: readonly string[]): Promise<RestorePoint> {
+        const r = await this.request()
+            .input("migrations", mssql.NVarChar(mssql.MAX), migrations.join(","))
+            .query(
+                `INSERT INTO dbo.${RESTORE_POINT_TABLE} (recorded_at, recorded_by, migrations) ` +
+                    `OUTPUT inserted.recorded_at, inserted.recorded_by, inserted.migrations ` +
+                    `VALUES (SYSUTCDATETIME(), SUSER_SNAME(), @migrations);`,
+            );
+        const row = r.recordset[0] as { recorded_at: Date; recorded_by: string; migrations: string };
+        return { recordedAt: row.recorded_at, recordedBy: row.recorded_by, migrations: row.migrations };
+    }
+
+    async ensureAppUser(user: string, password: string): Promise<void> {
+        // CREATE USER takes no variables: the names go through QUOTENAME in dynamic SQL, never into the text here.
+        await this.pool
+            .request()
+            .input("user", mssql.NVarChar(128), user)
+            .input("password", mssql.NVarChar(128), password)
+            .query(`
+DECLARE @u nvarchar(258) = QUOTENAME(@user);
+DECLARE @p nvarchar(258) = QUOTENAME(@password, '''');
+IF DATABASE_PRINCIPAL_ID(@user) IS NULL
+    EXEC (N'CREATE USER ' + @u + N' WITH PASSWORD = ' + @p);
+ELSE
+    EXEC (N'ALTER USER ' + @u + N' WITH PASSWORD = ' + @p);
+IF IS_ROLEMEMBER(N'db_datareader', @user) = 0 EXEC (N'ALTER ROLE db_datareader ADD MEMBER ' + @u);
+IF IS_ROLEMEMBER(N'db_datawriter', @user) = 0 EXEC (N'ALTER ROLE db_datawriter ADD MEMBER ' + @u);
+EXEC (N'GRANT EXECUTE ON SCHEMA::dbo TO ' + @u);
+EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${JOURNAL_TABLE} TO ' + @u);
+EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${RESTORE_POINT_TABLE} TO ' + @u);`);
+    }
+}

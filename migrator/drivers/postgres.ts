@@ -1,0 +1,183 @@
+/**
+ * The PostgreSQL driver (the local rehearsal and the test suites; the product runs on SQL Server). One `pg.Client`
+ * is the dedicated connection; the lock is a session-level advisory lock on it (`pg_try_advisory_lock` in a wait
+ * loop, so the wait has a timeout); `statement_timeout` is set explicitly.
+ */
+import { Client, DatabaseError } from "pg";
+import { JournalEntry, JournalWrite, JOURNAL_TABLE, RestorePoint, RESTORE_POINT_TABLE } from "../journal";
+import {
+    DEFAULT_CONNECT_TIMEOUT_MS,
+    DEFAULT_LOCK_NAME,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    Driver,
+    DriverOptions,
+    lineAt,
+    LockTimeoutError,
+} from "./driver";
+
+const LOCK_POLL_MS = 200;
+
+interface JournalRow {
+    name: string;
+    phase: "expand" | "contract";
+    checksum: string;
+    applied_at: Date;
+    applied_by: string;
+    duration_ms: number;
+    state: "applied" | "failed";
+    error: string | null;
+}
+
+/** The PostgreSQL {@link Driver}. `url` is a postgres:// URL. */
+export class PostgresDriver implements Driver {
+    readonly dialect = "postgres" as const;
+    private readonly client: Client;
+    private readonly lockName: string;
+
+    constructor(url: string, opts: DriverOptions = {}) {
+        const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+        this.client = new Client({
+            connectionString: url,
+            connectionTimeoutMillis: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+            statement_timeout: requestTimeout,
+            query_timeout: requestTimeout,
+            application_name: "bluegreen-migrator",
+        });
+        this.lockName = opts.lockName ?? DEFAULT_LOCK_NAME;
+    }
+
+    async connect(): Promise<void> {
+        await this.client.connect();
+    }
+
+    async close(): Promise<void> {
+        await this.client.end();
+    }
+
+    async readJournal(): Promise<JournalEntry[]> {
+        const exists = await this.client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [JOURNAL_TABLE]);
+        if (!exists.rows[0]?.t) return [];
+        const r = await this.client.query<JournalRow>(
+            `SELECT name, phase, checksum, applied_at, applied_by, duration_ms, state, error FROM ${JOURNAL_TABLE} ORDER BY name`,
+        );
+        return r.rows.map((row) => ({
+            name: row.name,
+            phase: row.phase,
+            checksum: row.checksum,
+            appliedAt: row.applied_at,
+            appliedBy: row.applied_by,
+            durationMs: row.duration_ms,
+            state: row.state,
+            ...(row.error !== null ? { error: row.error } : {}),
+        }));
+    }
+
+    async ensureJournal(): Promise<void> {
+        await this.client.query(`
+            CREATE TABLE IF NOT EXISTS ${JOURNAL_TABLE} (
+                name        text PRIMARY KEY,
+                phase       text NOT NULL CHECK (phase IN ('expand', 'contract')),
+                checksum    char(64) NOT NULL,
+                applied_at  timestamptz NOT NULL,
+                applied_by  text NOT NULL,
+                duration_ms integer NOT NULL,
+                state       text NOT NULL CHECK (state IN ('applied', 'failed')),
+                error       text NULL
+            );
+            CREATE TABLE IF NOT EXISTS ${RESTORE_POINT_TABLE} (
+                id          bigserial PRIMARY KEY,
+                recorded_at timestamptz NOT NULL,
+                recorded_by text NOT NULL,
+                migrations  text NOT NULL
+            );`);
+    }
+
+    async lock(timeoutMs: number): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const r = await this.client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [
+                this.lockName,
+            ]);
+            if (r.rows[0]?.ok) return;
+            if (Date.now() >= deadline) {
+                throw new LockTimeoutError(
+                    `Another migration runner holds the lock "${this.lockName}" on this database; waited ${Math.round(timeoutMs / 1000)} s. ` +
+                        `Let it finish and run again, or wait longer with --lock-timeout <seconds>. To see who holds it: ` +
+                        `SELECT a.pid, a.application_name, a.query_start FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory';`,
+                );
+            }
+            await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now()))));
+        }
+    }
+
+    async unlock(): Promise<void> {
+        await this.client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [this.lockName]);
+    }
+
+    async begin(): Promise<void> {
+        await this.client.query("BEGIN");
+    }
+
+    async commit(): Promise<void> {
+        await this.client.query("COMMIT");
+    }
+
+    async rollback(): Promise<void> {
+        await this.client.query("ROLLBACK");
+    }
+
+    async execBatch(sql: string): Promise<void> {
+        await this.client.query(sql);
+    }
+
+    errorLine(err: unknown, sql: string): number | undefined {
+        if (err instanceof DatabaseError && err.position) return lineAt(sql, Number(err.position));
+        return undefined;
+    }
+
+    async writeJournal(e: JournalWrite): Promise<void> {
+        await this.client.query(
+            `INSERT INTO ${JOURNAL_TABLE} (name, phase, checksum, applied_at, applied_by, duration_ms, state, error)
+             VALUES ($1, $2, $3, clock_timestamp(), session_user, $4, $5, $6)
+             ON CONFLICT (name) DO UPDATE SET phase = EXCLUDED.phase, checksum = EXCLUDED.checksum,
+               applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms,
+               state = EXCLUDED.state, error = EXCLUDED.error`,
+            [e.name, e.phase, e.checksum, e.durationMs, e.state, e.error ?? null],
+        );
+    }
+
+    async deleteJournal(name: string): Promise<void> {
+        await this.client.query(`DELETE FROM ${JOURNAL_TABLE} WHERE name = $1`, [name]);
+    }
+
+    async recordRestorePoint(migrations: readonly string[]): Promise<RestorePoint> {
+        const r = await this.client.query<{ recorded_at: Date; recorded_by: string; migrations: string }>(
+            `INSERT INTO ${RESTORE_POINT_TABLE} (recorded_at, recorded_by, migrations)
+             VALUES (clock_timestamp(), session_user, $1) RETURNING recorded_at, recorded_by, migrations`,
+            [migrations.join(",")],
+        );
+        const row = r.rows[0];
+        return { recordedAt: row.recorded_at, recordedBy: row.recorded_by, migrations: row.migrations };
+    }
+
+    async ensureAppUser(user: string, password: string): Promise<void> {
+        const role = this.client.escapeIdentifier(user);
+        const secret = this.client.escapeLiteral(password);
+        const db = await this.client.query<{ db: string }>("SELECT current_database() AS db");
+        const database = this.client.escapeIdentifier(db.rows[0].db);
+        const exists = await this.client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [user]);
+        await this.client.query(
+            exists.rowCount ? `ALTER ROLE ${role} WITH LOGIN PASSWORD ${secret}` : `CREATE ROLE ${role} WITH LOGIN PASSWORD ${secret}`,
+        );
+        await this.client.query(`
+            GRANT CONNECT ON DATABASE ${database} TO ${role};
+            GRANT USAGE ON SCHEMA public TO ${role};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role};
+            GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role};
+            GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${role};
+            ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role};
+            ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${role};
+            ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO ${role};
+            REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ${JOURNAL_TABLE}, ${RESTORE_POINT_TABLE} FROM ${role};`);
+    }
+}

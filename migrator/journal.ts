@@ -1,0 +1,36 @@
+/**
+ * The journal: one row per migration the runner has run (table `migration_journal`), and one row per contract run
+ * (table `migration_restore_points`: the time to restore to if the contract must be undone).
+ *
+ * Columns of `migration_journal`: name (the file name, primary key), phase (expand | contract), checksum (SHA-256 of
+ * the file, hex), applied_at (server time, UTC), applied_by (the database login), duration_ms, state (applied |
+ * failed: only a no-transaction migration can be recorded failed) and error (the failure, for a failed one).
+ */
+
+/** One row of `migration_journal`. */
+export interface JournalEntry {
+    readonly name: string;
+    readonly phase: "expand" | "contract";
+    readonly checksum: string;
+    readonly appliedAt: Date;
+    readonly appliedBy: string;
+    readonly durationMs: number;
+    readonly state: "applied" | "failed";
+    readonly error?: string;
+}
+
+/** What the engine writes; the driver adds applied_at (server clock) and applied_by (the login). */
+export type JournalWrite = Omit<JournalEntry, "appliedAt" | "appliedBy">;
+
+/** One row of `migration_restore_points`. */
+export interface RestorePoint {
+    /** Server time (UTC) just before the contract run started: restore to this point to undo it. */
+    readonly recordedAt: Date;
+    readonly recordedBy: string;
+    /** The contract migrations the run was about to apply, comma-separated. */
+    readonly migrations: string;
+}
+
+/** The journal table names (same on both dialects; `dbo` schema on SQL Server, the search path on PostgreSQL). */
+export const JOURNAL_TABLE = "migration_journal";
+export const RESTORE_POINT_TABLE = "migration_restore_points";

@@ -1,0 +1,172 @@
+/**
+ * What `up` would do, as a pure function of the migration files, the journal and the request: the status of every
+ * migration, the migrations to run in order, the ones left waiting, and every reason to refuse. The runner calls it
+ * after taking the lock (so it sees the journal as it is), and `plan` / `status` print it without changing anything.
+ *
+ * Order rule (the issue is silent on it): `up --phase expand` runs every pending expand migration in number order and
+ * leaves pending contract migrations waiting, even when a contract has a lower number than an expand. Expand
+ * migrations are additive and safe for every running version, and a contract waits by design until no running
+ * version needs what it removes, so releases keep moving. `up --phase contract` refuses while an expand migration
+ * numbered below one of its contracts is pending: a contract may build on the expands before it.
+ */
+import { mayRunContract } from "./contractGate";
+import { JournalEntry } from "./journal";
+import type { MigrationFile } from "./migrationFile";
+
+/** The phases `up` runs. */
+export type Phase = "expand" | "contract";
+
+/** The subset of a lint finding the runner needs (see migrator/lint). */
+export interface LintFindingLike {
+    readonly path: string;
+    readonly line: number;
+    readonly ruleId: string;
+    readonly severity: "error" | "warning";
+    readonly message: string;
+    readonly allowed?: unknown;
+}
+
+/** One line of `status --json`. */
+export interface MigrationStatus {
+    readonly name: string;
+    readonly phase: Phase;
+    readonly state: "applied" | "pending" | "failed";
+    /** False when the journal's checksum differs from the file's, or the file is missing. True for pending ones. */
+    readonly checksumOk: boolean;
+    /** Present (true) when the journal has the migration but the directory has no such file. */
+    readonly fileMissing?: boolean;
+    /** For an applied or failed migration: when (ISO 8601, UTC). */
+    readonly appliedAt?: string;
+    /** For a contract migration: its requires-version. */
+    readonly requiresVersion?: string;
+}
+
+/** What `up` was asked to do. */
+export interface PlanRequest {
+    /** Omitted for `status`: only the refusals that block every run are computed. */
+    readonly phase?: Phase;
+    /** For the contract phase: the version of every color that can take traffic. */
+    readonly runningVersions?: readonly string[];
+}
+
+/** The outcome of {@link planRun}. */
+export interface Plan {
+    readonly phase?: Phase;
+    readonly status: readonly MigrationStatus[];
+    /** The migrations `up` would run, in order. Empty when refused. */
+    readonly toRun: readonly MigrationFile[];
+    /** Pending migrations this run leaves for later, with why. */
+    readonly waiting: readonly { readonly name: string; readonly why: string }[];
+    /** Every reason to refuse; a refused run changes nothing. Each names the migration and how to get out. */
+    readonly refusals: readonly string[];
+}
+
+function cli(args: string): string {
+    return `npm run db -- ${args}`;
+}
+
+/**
+ * Plans a run. Refuses (and then runs nothing) when an applied migration's file changed or disappeared, when a
+ * migration is recorded failed, when an expand migration to run has lint errors, when a contract migration's
+ * requires-version is newer than a running version, and when a contract would run before a pending expand.
+ */
+export function planRun(
+    files: readonly MigrationFile[],
+    journal: readonly JournalEntry[],
+    request: PlanRequest,
+    lint: (file: MigrationFile) => readonly LintFindingLike[],
+): Plan {
+    const byName = new Map(journal.map((e) => [e.name, e]));
+    const fileNames = new Set(files.map((f) => f.name));
+    const refusals: string[] = [];
+    const status: MigrationStatus[] = [];
+
+    for (const f of files) {
+        const e = byName.get(f.name);
+        const checksumOk = !e || e.checksum === f.checksum;
+        status.push({
+            name: f.name,
+            phase: f.phase,
+            state: e ? e.state : "pending",
+            checksumOk,
+            ...(e ? { appliedAt: e.appliedAt.toISOString() } : {}),
+            ...(f.requiresVersion ? { requiresVersion: f.requiresVersion } : {}),
+        });
+        if (e && !checksumOk) {
+            refusals.push(
+                `${f.path}: the file changed after it was ${e.state === "failed" ? "run" : "applied"} ` +
+                    `(journal checksum ${e.checksum.slice(0, 12)}…, file ${f.checksum.slice(0, 12)}…). An applied migration ` +
+                    `must never change: restore the file as it was (git log -p -- ${f.path}) and put the new change in a new migration.`,
+            );
+        }
+    }
+    for (const e of journal) {
+        if (fileNames.has(e.name)) continue;
+        status.push({
+            name: e.name,
+            phase: e.phase,
+            state: e.state,
+            checksumOk: false,
+            fileMissing: true,
+            appliedAt: e.appliedAt.toISOString(),
+        });
+        refusals.push(
+            `${e.name} is in the journal (${e.state} ${e.appliedAt.toISOString()}) but its file is missing from the ` +
+                `migrations directory. Restore the file (an applied migration is never deleted), or check --dir points at the right directory.`,
+        );
+    }
+    for (const e of journal) {
+        if (e.state !== "failed") continue;
+        refusals.push(
+            `${e.name} failed and is recorded failed (it ran without a transaction, so part of it may have been applied): ` +
+                `${e.error ?? "no error recorded"}. Look at what it changed, then either finish it by hand and run ` +
+                `\`${cli(`resolve ${e.name} --applied`)}\`, or undo what it did and run \`${cli(`resolve ${e.name} --rolled-back`)}\` ` +
+                `(it runs again on the next up).`,
+        );
+    }
+
+    const pending = files.filter((f) => !byName.has(f.name));
+    const toRun: MigrationFile[] = [];
+    const waiting: { name: string; why: string }[] = [];
+    if (request.phase === "expand") {
+        for (const f of pending) {
+            if (f.phase === "contract") {
+                waiting.push({ name: f.name, why: `contract migration: runs with \`${cli("up --phase contract --running-versions <v>,<v>")}\`` });
+                continue;
+            }
+            toRun.push(f);
+            const errors = lint(f).filter((x) => x.severity === "error" && !x.allowed);
+            for (const x of errors) {
+                refusals.push(`${x.path}:${x.line}: ${x.ruleId} ${x.message} (an expand migration with lint errors never runs; fix it, see docs/migration-lint-rules.md)`);
+            }
+        }
+    } else if (request.phase === "contract") {
+        const running = request.runningVersions ?? [];
+        const lastContract = Math.max(-1, ...pending.filter((f) => f.phase === "contract").map((f) => f.number));
+        for (const f of pending) {
+            if (f.phase === "expand") {
+                if (f.number < lastContract) {
+                    refusals.push(
+                        `${f.name} (expand) is pending and comes before contract migrations that may build on it: run \`${cli("up --phase expand")}\` first.`,
+                    );
+                } else {
+                    waiting.push({ name: f.name, why: `expand migration: runs with \`${cli("up --phase expand")}\`` });
+                }
+                continue;
+            }
+            toRun.push(f);
+            const verdict = mayRunContract(f.requiresVersion, running);
+            if (!verdict.allowed) refusals.push(`${f.name} may not run yet: ${verdict.reason}`);
+        }
+    } else {
+        for (const f of pending) waiting.push({ name: f.name, why: `${f.phase} migration, pending` });
+    }
+
+    return {
+        ...(request.phase ? { phase: request.phase } : {}),
+        status,
+        toRun: refusals.length > 0 ? [] : toRun,
+        waiting: refusals.length > 0 ? [...toRun.map((f) => ({ name: f.name, why: "would run, but the run is refused" })), ...waiting] : waiting,
+        refusals,
+    };
+}
