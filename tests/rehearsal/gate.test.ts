@@ -1,0 +1,43 @@
+import { gateSummary } from "../../rehearsal/gate";
+import { ensurePrerequisites, installCommand } from "../../rehearsal/prerequisites";
+
+describe("gateSummary", () => {
+    it("keeps the failure block once (the script prints it on stdout and stderr)", () => {
+        const block = [
+            "HEALTH GATE FAILED: blue is not ready to take production traffic. What each VM answered:",
+            "  127.0.0.1:4001  /health 503  FAIL: /health answered 503, not 200",
+            "The load balancer was not changed.",
+        ];
+        const output = ["health gate: blue must run 3.0.0 on 1 VM(s)", "attempt 1/1: 1 of 1 VM(s) not ready", ...block, ...block].join("\n");
+        expect(gateSummary(output, false)).toBe(block.join("\n"));
+    });
+
+    it("gives the last line when the gate passed", () => {
+        expect(gateSummary("attempt 1/3: all 2 VM(s) healthy\nhealth gate passed: green may take production traffic\n", true)).toBe(
+            "health gate passed: green may take production traffic",
+        );
+    });
+});
+
+describe("prerequisites", () => {
+    it.each([
+        [true, "apt-get update && apt-get install -y haproxy postgresql"],
+        [false, "sudo apt-get update && sudo apt-get install -y haproxy postgresql"],
+    ])("install command as root=%s", (root, expected) => {
+        expect(installCommand(["haproxy", "postgresql"], root)).toBe(expected);
+    });
+
+    it("does nothing when every package is installed", () => {
+        const print = jest.fn();
+        ensurePrerequisites(print, [{ pkg: "haproxy", installed: () => true }]);
+        expect(print).not.toHaveBeenCalled();
+    });
+
+    if (process.getuid?.() !== 0) {
+        it("names the missing package and the command when it cannot install", () => {
+            expect(() => ensurePrerequisites(() => undefined, [{ pkg: "haproxy", installed: () => false }])).toThrow(
+                /needs the Debian package\(s\) haproxy.*\n {2}sudo apt-get update && sudo apt-get install -y haproxy/,
+            );
+        });
+    }
+});
