@@ -20,7 +20,9 @@
  * like a SAS URL. Pass an artifact's SHA-256 rather than its signed URL.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { isDeepStrictEqual } from "util";
+import type { ColorSettings } from "../config/validate";
 import { Color } from "../release/colors";
 import * as guard from "../release/guard";
 
@@ -43,6 +45,24 @@ export interface ReleaseGuardOutputs extends ReleaseGuardInputs {
     readonly step: guard.ReleaseStep;
     /** What the operator should know about the last update (the override in use, a rollback, the first deploy). */
     readonly notices: string[];
+}
+
+/**
+ * What the guard compares for one color, from its validated settings: version, VM size, image (as its URN) and the
+ * other settings whose change re-deploys the color (instance count, the user's own artifact, the retry tag). An
+ * artifact URL with a query string (it may carry a SAS signature) is recorded as the SHA-256 of the URL, never in
+ * plain text.
+ */
+export function colorStateOf(settings: ColorSettings): guard.ColorState {
+    const extra: Record<string, string> = { instanceCount: String(settings.instanceCount) };
+    if (settings.artifact) {
+        const url = settings.artifact.url;
+        extra.artifactUrl = url.includes("?") ? `sha256:${createHash("sha256").update(url).digest("hex")}` : url;
+        extra.artifactSha256 = settings.artifact.sha256;
+    }
+    if (settings.forceUpdateTag) extra.forceUpdateTag = settings.forceUpdateTag;
+    const { publisher, offer, sku, version } = settings.image;
+    return { version: settings.version, vmSize: settings.vmSize, image: `${publisher}:${offer}:${sku}:${version}`, settings: extra };
 }
 
 /** The value Pulumi passes for a property that is not known yet during a preview. */

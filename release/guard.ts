@@ -280,7 +280,11 @@ export function mayDeploy(before: ReleaseState, after: ReleaseState, ctx: GuardC
         reasons.push(
             `refusing to change ${live}, the live color (${describeChanges(liveChanges)}): its users would be hit by the change. ` +
                 `Safe sequence: revert that change, then 1) deploy to the idle color ${idle} (pulumi config set ${keys.join(" / ")} && pulumi up), ` +
-                `2) check it on the staging endpoint, 3) flip (pulumi config set liveColor ${idle} && pulumi up).`,
+                `2) check it on the staging endpoint, 3) flip (pulumi config set liveColor ${idle} && pulumi up).` +
+                (rollbackTarget(before, ctx.now, ctx.rollbackWindowMinutes) === idle
+                    ? ` If the flip to ${live} failed (e.g. its health gate refused it), ${live} never took traffic: ` +
+                      `put liveColor back first (pulumi config set liveColor ${idle} && pulumi up), then fix ${live} as the idle color.`
+                    : ""),
         );
     }
     const idleChanges = colorChanges(before[idle], after[idle]);

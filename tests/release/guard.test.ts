@@ -82,6 +82,14 @@ const cases: Case[] = [
         says: ["refusing to change blue, the live color", "version 1.0.0 → 2.0.0", "greenVersion 2.0.0", "liveColor green"],
     },
     {
+        name: "after a flip whose gate failed, tells how to fix the new color: put liveColor back first",
+        before: flippedAgo(2),
+        after: { ...flippedAgo(2), green: color("2.0.1") },
+        step: "other",
+        allowed: false,
+        says: ["refusing to change green, the live color", "If the flip to green failed", "pulumi config set liveColor blue"],
+    },
+    {
         name: "refuses a VM size change of the live color",
         before: steady,
         after: { ...steady, blue: color("1.0.0", { vmSize: "Standard_D2s_v5" }) },

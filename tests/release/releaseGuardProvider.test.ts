@@ -1,6 +1,6 @@
 // The release guard's dynamic provider, called directly with olds and news: dynamic providers never run under mocks.
 import * as pulumi from "@pulumi/pulumi";
-import { ReleaseGuardInputs, ReleaseGuardOutputs, releaseGuardProvider } from "../../components/releaseGuard";
+import { colorStateOf, ReleaseGuardInputs, ReleaseGuardOutputs, releaseGuardProvider } from "../../components/releaseGuard";
 import { ColorState } from "../../release/guard";
 
 const requireFromString: (code: string) => { handler: () => pulumi.dynamic.ResourceProvider } = require("require-from-string");
@@ -190,5 +190,31 @@ describe("serialization (how the Pulumi CLI ships the provider to its dynamic pr
         const olds = await firstDeploy(shipped, inputs({ green: color("2.0.0") }));
         const { outs } = await shipped.update("release-guard", olds, inputs({ liveColor: "green", green: color("2.0.0") }));
         expect(outs?.state).toMatchObject({ liveColor: "green", previousLiveColor: "blue" });
+    });
+});
+
+describe("colorStateOf (config → what the guard compares)", () => {
+    const base = {
+        color: "green" as const,
+        version: "2.0.0",
+        instanceCount: 2,
+        vmSize: "Standard_B2s",
+        image: { publisher: "Debian", offer: "debian-13", sku: "13-gen2", version: "latest" },
+    };
+
+    it("records version, size, image URN and instance count", () => {
+        expect(colorStateOf(base)).toEqual({ version: "2.0.0", vmSize: "Standard_B2s", image: "Debian:debian-13:13-gen2:latest", settings: { instanceCount: "2" } });
+    });
+
+    it("records the user's own artifact and the retry tag, so changing them on the live color is refused", () => {
+        const s = colorStateOf({ ...base, artifact: { url: "https://cdn.example.com/app-2.0.0.tgz", sha256: "ab".repeat(32) }, forceUpdateTag: "retry-1" });
+        expect(s.settings).toEqual({ instanceCount: "2", artifactUrl: "https://cdn.example.com/app-2.0.0.tgz", artifactSha256: "ab".repeat(32), forceUpdateTag: "retry-1" });
+    });
+
+    it("never records a URL with a query string (a SAS signature) in plain text", () => {
+        const url = "https://x.blob.core.windows.net/a/app.tgz?sv=2024&sig=SECRET";
+        const s = colorStateOf({ ...base, artifact: { url, sha256: "cd".repeat(32) } });
+        expect(JSON.stringify(s)).not.toContain("SECRET");
+        expect(s.settings?.artifactUrl).toMatch(/^sha256:[0-9a-f]{64}$/);
     });
 });
