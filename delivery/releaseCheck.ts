@@ -1,0 +1,245 @@
+/**
+ * `npm run --silent release:check -- --base <git-ref> [--head <ref>] [--now <ISO time>] [--json]`
+ *
+ * Says, for each stack file (Pulumi.<stack>.yaml), which release step the change from `--base` to `--head` is, and
+ * refuses (exit 1) the changes the program's release guard would refuse, with the safe sequence as git commits.
+ * The decisions are the guard's (release/guard.ts) and the validation the program's (config/validate.ts); this file
+ * only reads git.
+ *
+ * The state before the change is rebuilt by replaying the stack file's history on the base's first-parent line
+ * through the guard's own `recordStep`, with commit dates as the times of the flips: that is how a revert of a flip
+ * commit inside the rollback window is recognized as a rollback.
+ */
+import { parseArgs } from "util";
+import { idleColor } from "../release/colors";
+import { colorChanges, evaluateRelease, ReleaseState, ReleaseStep, recordStep } from "../release/guard";
+import { projectNameOf } from "./config";
+import { GitRepo } from "./git";
+import { stackNameOf } from "./settings";
+import { changedKeys, parseStackFile } from "./stackFile";
+
+/** What a stack's change is, in the runbook's words. */
+export type StepLabel =
+    | "first deploy"
+    | "unchanged"
+    | "other config"
+    | "version bump of the idle color"
+    | "flip"
+    | "rollback"
+    | "contract"
+    | "mixed or unsafe change"
+    | "invalid config"
+    | "stack file removed";
+
+/** The verdict on one stack. */
+export interface StackReport {
+    readonly stack: string;
+    readonly file: string;
+    readonly label: StepLabel;
+    /** The guard's step, when both sides could be read. */
+    readonly step?: ReleaseStep;
+    readonly allowed: boolean;
+    /** Config keys whose value changed (without the project prefix). */
+    readonly changedKeys: string[];
+    /** One line on what changes (e.g. `green version 1.0.0 → 1.1.0; blue stays live`). */
+    readonly summary: string;
+    readonly reasons: string[];
+    readonly notices: string[];
+    /** The live color before the change, for the safe-sequence hint. */
+    readonly liveBefore?: ReleaseState["liveColor"];
+}
+
+export interface ReleaseCheckReport {
+    readonly base: string;
+    readonly head: string;
+    readonly stacks: StackReport[];
+    readonly ok: boolean;
+}
+
+export interface ReleaseCheckOptions {
+    /** Working tree of the repository. */
+    readonly cwd: string;
+    /** The ref the change is measured from (the pull request's base, or the commit before a push). */
+    readonly base: string;
+    /** @default "HEAD" */
+    readonly head?: string;
+    /** The time the change would deploy (for the rollback window). @default now */
+    readonly now?: Date;
+}
+
+const LABELS: Record<ReleaseStep, StepLabel> = {
+    "first-deploy": "first deploy",
+    "no-change": "other config",
+    "deploy-idle": "version bump of the idle color",
+    flip: "flip",
+    rollback: "rollback",
+    contract: "contract",
+    other: "mixed or unsafe change",
+};
+
+/** The release state at `base`, rebuilt by replaying the stack file's history through the guard's `recordStep`. */
+export function replayHistory(repo: GitRepo, base: string, file: string, project: string): ReleaseState | undefined {
+    let state: ReleaseState | undefined;
+    for (const commit of repo.fileHistory(base, file)) {
+        const text = repo.show(commit.sha, file);
+        if (text === undefined) {
+            state = undefined; // the file was deleted: the stack starts over
+            continue;
+        }
+        const parsed = parseStackFile(text, project);
+        if (!parsed.ok) continue; // an invalid commit never deployed: the live state is the previous one
+        state = recordStep(state, parsed.state, {
+            now: commit.committedAt,
+            rollbackWindowMinutes: parsed.config.rollbackWindowMinutes,
+        });
+    }
+    return state;
+}
+
+function summarize(before: ReleaseState | undefined, after: ReleaseState): string {
+    if (!before) return `${after.liveColor} goes live at ${after[after.liveColor].version}`;
+    const parts: string[] = [];
+    if (before.liveColor !== after.liveColor) parts.push(`liveColor ${before.liveColor} → ${after.liveColor}`);
+    for (const color of ["blue", "green"] as const) {
+        for (const c of colorChanges(before[color], after[color])) {
+            parts.push(`${color} ${c.field} ${c.before ?? "(unset)"} → ${c.after ?? "(unset)"}`);
+        }
+    }
+    if (!before.runContractMigrations && after.runContractMigrations) parts.push("runContractMigrations false → true");
+    if (before.liveColor === after.liveColor) parts.push(`${after.liveColor} stays live`);
+    return parts.join("; ");
+}
+
+/** Checks one stack file between two commits. */
+export function checkStack(repo: GitRepo, baseSha: string, headSha: string, file: string, project: string, now: Date): StackReport {
+    const stack = stackNameOf(file) as string;
+    const baseText = repo.show(baseSha, file);
+    const headText = repo.show(headSha, file);
+    const common = { stack, file, reasons: [] as string[], notices: [] as string[] };
+
+    if (headText === undefined) {
+        return {
+            ...common,
+            label: "stack file removed",
+            allowed: true,
+            changedKeys: [],
+            summary: `${file} was removed: Deployments can no longer run this stack from git`,
+            notices: [`${file} was removed. If the stack is meant to go, destroy it first: pulumi destroy -s ${stack}.`],
+        };
+    }
+    const after = parseStackFile(headText, project);
+    if (baseText === headText) {
+        // Not this change's doing: report, do not block unrelated commits.
+        const notices = after.ok ? [] : [`${file} is not valid input to the program (unchanged by this change):\n${after.error}`];
+        return { ...common, label: "unchanged", allowed: true, changedKeys: [], summary: `${file} did not change`, notices };
+    }
+    const beforeParsed = baseText === undefined ? undefined : parseStackFile(baseText, project);
+    const keys = changedKeys(beforeParsed?.raw ?? {}, after.raw ?? {});
+    if (!after.ok) {
+        return { ...common, label: "invalid config", allowed: false, changedKeys: keys, summary: `${file} is not valid input to the program`, reasons: [after.error] };
+    }
+
+    const before = baseText === undefined ? undefined : replayHistory(repo, baseSha, file, project);
+    const verdict = evaluateRelease(before, after.state, {
+        now,
+        rollbackWindowMinutes: after.config.rollbackWindowMinutes,
+        allowDeployIntoRollbackWindow: after.config.allowDeployIntoRollbackWindow,
+    });
+    const label: StepLabel = verdict.step === "no-change" && keys.length === 0 ? "unchanged" : LABELS[verdict.step];
+    const summary = verdict.step === "no-change" ? `changed: ${keys.join(", ") || "formatting only"}` : summarize(before, after.state);
+    return {
+        ...common,
+        label,
+        step: verdict.step,
+        allowed: verdict.allowed,
+        changedKeys: keys,
+        summary,
+        reasons: verdict.reasons,
+        notices: verdict.notices,
+        ...(before ? { liveBefore: before.liveColor } : {}),
+    };
+}
+
+/** Checks every stack file that exists at `base` or at `head`. Throws when a ref or the project cannot be read. */
+export function checkRelease(options: ReleaseCheckOptions): ReleaseCheckReport {
+    const repo = new GitRepo(options.cwd);
+    const baseSha = repo.resolve(options.base);
+    const headSha = repo.resolve(options.head ?? "HEAD");
+    const projectFile = repo.show(headSha, "Pulumi.yaml");
+    const project = projectFile === undefined ? undefined : projectNameOf(projectFile);
+    if (project === undefined) {
+        throw new Error(`no Pulumi.yaml with a name: at ${options.head ?? "HEAD"}; run the check at the root of the app repository.`);
+    }
+    const files = [...new Set([...repo.topLevelFiles(baseSha), ...repo.topLevelFiles(headSha)])]
+        .filter((f) => stackNameOf(f) !== undefined)
+        .sort();
+    const now = options.now ?? new Date();
+    const stacks = files.map((file) => checkStack(repo, baseSha, headSha, file, project, now));
+    return { base: options.base, head: options.head ?? "HEAD", stacks, ok: stacks.every((s) => s.allowed) };
+}
+
+/** The safe sequence of commits for a stack, in git terms, shown after a refusal. */
+export function safeSequence(report: StackReport): string {
+    const live = report.liveBefore ?? "blue";
+    const idle = idleColor(live);
+    const f = report.file;
+    return [
+        `Safe sequence for ${report.stack} — one step per commit, each pushed (or its pull request squash-merged) and deployed before the next:`,
+        `  1. deploy to the idle color: set ${idle}Version in ${f}      git commit -m "${report.stack}: deploy <version> to ${idle}" -- ${f}`,
+        `  2. check ${idle} on the staging endpoint`,
+        `  3. flip, alone:              set liveColor: ${idle} in ${f}   git commit -m "${report.stack}: flip to ${idle}" -- ${f}`,
+        `     rollback = git revert <the flip commit>`,
+        `  4. after rollbackWindowMinutes: set ${live}Version to the new version (${live} is the idle color then)`,
+        `  5. contract:                 set runContractMigrations: true`,
+    ].join("\n");
+}
+
+/** Formats a report for a terminal. */
+export function formatReport(report: ReleaseCheckReport): string {
+    const lines: string[] = [`release:check ${report.base}..${report.head}`];
+    if (report.stacks.length === 0) lines.push("  no stack file (Pulumi.<stack>.yaml) at either ref: nothing to check");
+    for (const s of report.stacks) {
+        lines.push(`${s.stack}: ${s.label} — ${s.allowed ? "ok" : "REFUSED"}  (${s.summary})`);
+        for (const r of s.reasons) lines.push(`  ✗ ${r}`);
+        for (const n of s.notices) lines.push(`  ! ${n}`);
+        if (!s.allowed && s.label !== "invalid config") lines.push(safeSequence(s).replace(/^/gm, "  "));
+    }
+    lines.push(report.ok ? "release:check passed" : "release:check FAILED: split the change as shown above");
+    return lines.join("\n");
+}
+
+/** The command line: exit 0 when every stack's change is one safe step, 1 when one is refused, 2 on bad usage. */
+export function main(argv: string[], cwd = process.cwd()): number {
+    let values: { base?: string; head?: string; now?: string; json?: boolean };
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: { base: { type: "string" }, head: { type: "string" }, now: { type: "string" }, json: { type: "boolean" } },
+        }));
+    } catch (e) {
+        process.stderr.write(`release:check: ${(e as Error).message}\nUsage: npm run --silent release:check -- --base <git-ref> [--head <ref>] [--now <ISO time>] [--json]\n`);
+        return 2;
+    }
+    if (values.base === undefined) {
+        process.stderr.write("release:check: --base <git-ref> is required, e.g. --base origin/main (the pull request's base, or the commit before a push)\n");
+        return 2;
+    }
+    const now = values.now === undefined ? new Date() : new Date(values.now);
+    if (Number.isNaN(now.getTime())) {
+        process.stderr.write(`release:check: --now "${values.now}" is not a date; use ISO 8601, e.g. 2026-11-23T14:00:00Z\n`);
+        return 2;
+    }
+    let report: ReleaseCheckReport;
+    try {
+        report = checkRelease({ cwd, base: values.base, ...(values.head ? { head: values.head } : {}), now });
+    } catch (e) {
+        process.stderr.write(`release:check: ${(e as Error).message}\n`);
+        return 2;
+    }
+    process.stdout.write((values.json ? JSON.stringify(report, null, 2) : formatReport(report)) + "\n");
+    return report.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+    process.exitCode = main(process.argv.slice(2));
+}
