@@ -23,6 +23,11 @@ export interface AppConfig {
     readonly maxConnectionAgeMs: number;
     /** `DRAIN_TIMEOUT_MS`: on SIGTERM, in-flight requests get this long before the remaining connections are cut. @default 10000 */
     readonly drainTimeoutMs: number;
+    /**
+     * `DRAIN_DELAY_MS`: on SIGTERM, keep accepting (answering /health 503 and `Connection: close`) this long before
+     * the listeners close, so a load balancer probing this instance takes it out first. @default 0
+     */
+    readonly drainDelayMs: number;
     /** `APP_FAULT`: injected fault, for the rehearsal. @default undefined (none) */
     readonly fault?: Fault;
 }
@@ -33,6 +38,7 @@ export const DEFAULTS = {
     stagingPort: 8081,
     maxConnectionAgeMs: 30_000,
     drainTimeoutMs: 10_000,
+    drainDelayMs: 0,
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -79,6 +85,7 @@ export function readAppConfig(env: Env): AppConfig {
     }
     const maxConnectionAgeMs = integer(env, "MAX_CONNECTION_AGE_MS", DEFAULTS.maxConnectionAgeMs, 100, 3_600_000, problems);
     const drainTimeoutMs = integer(env, "DRAIN_TIMEOUT_MS", DEFAULTS.drainTimeoutMs, 0, 600_000, problems);
+    const drainDelayMs = integer(env, "DRAIN_DELAY_MS", DEFAULTS.drainDelayMs, 0, 600_000, problems);
     const fault = env.APP_FAULT || undefined;
     if (fault !== undefined && !(FAULTS as readonly string[]).includes(fault)) {
         problems.push(`APP_FAULT=${JSON.stringify(fault)} is not a fault; use one of ${FAULTS.join(", ")} or leave it unset.`);
@@ -94,6 +101,7 @@ export function readAppConfig(env: Env): AppConfig {
         stagingPort,
         maxConnectionAgeMs,
         drainTimeoutMs,
+        drainDelayMs,
         ...(fault ? { fault: fault as Fault } : {}),
     };
 }

@@ -11,7 +11,8 @@
  * - In-process: `startApp(options)` from server.ts.
  *
  * Prints one JSON line per event on stdout (`{"event":"listening","ports":{…}}` once bound, `"ready"` once the
- * database answers). SIGTERM (or SIGINT) drains and exits 0; a bad setting or `APP_FAULT=crash-on-start` exits 1.
+ * database answers). SIGTERM (or SIGINT) drains and exits 0; a bad setting or `APP_FAULT=crash-on-start` prints
+ * `app: fatal: <why>` on stderr and exits 1.
  */
 import { defaultBuildInfoPath, readBuildInfo } from "./buildInfo";
 import { readAppConfig } from "./config";
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-    console.error(JSON.stringify({ time: new Date().toISOString(), event: "fatal", message: (e as Error).message }));
+    // Plain text: this is what an operator reads in `journalctl -u bluegreen-app` when a deploy fails.
+    console.error(`app: fatal: ${(e as Error).message}`);
     process.exit(1);
 });

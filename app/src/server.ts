@@ -30,7 +30,7 @@ export interface RunningApp {
     /** True once the database answered (and no fault forbids it), until the drain starts. */
     isReady(): boolean;
     /**
-     * Drains: /health turns 503, both listeners stop accepting, idle keep-alive connections are closed, responses
+     * Drains: /health turns 503, (after `drainDelayMs`) both listeners stop accepting, idle keep-alive connections are closed, responses
      * carry `Connection: close`, in-flight requests finish. Resolves when every connection is closed, or after
      * `drainTimeoutMs` when the rest are cut. Idempotent.
      */
@@ -264,7 +264,8 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
             draining = true;
             clearInterval(sweep);
             const started = Date.now();
-            log({ event: "draining", servedBy, openConnections: connections.size });
+            log({ event: "draining", servedBy, openConnections: connections.size, delayMs: config.drainDelayMs });
+            if (config.drainDelayMs > 0) await sleep(config.drainDelayMs); // still accepting: /health says 503
             const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
             servers.forEach((s) => s.closeIdleConnections());
             let timer: NodeJS.Timeout | undefined;

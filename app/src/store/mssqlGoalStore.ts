@@ -124,6 +124,8 @@ export class MssqlGoalStore implements GoalStore {
 export async function openMssqlGoalStore(url: string, column: string, driver?: MssqlDriver): Promise<GoalStore> {
     const d: MssqlDriver = driver ?? (await import("mssql"));
     const pool = new d.ConnectionPool(mssqlConfigFromUrl(url));
-    pool.on("error", (e: Error) => console.error(JSON.stringify({ event: "db-error", driver: "mssql", message: e.message })));
+    // The real pool emits "error" when a pooled connection breaks; without a listener that would crash the process.
+    // (`on` is optional so a recording fake without events can stand in.)
+    (pool as Partial<Pick<mssql.ConnectionPool, "on">>).on?.("error", (e: Error) => console.error(JSON.stringify({ event: "db-error", driver: "mssql", message: e.message })));
     return new MssqlGoalStore(pool, d, column);
 }

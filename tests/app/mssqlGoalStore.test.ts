@@ -1,0 +1,101 @@
+// The app's SQL Server store against a recording fake of the mssql API (tests/support/fakeMssql.ts): query text and
+// parameters. Not run against a real SQL Server on this machine.
+import { MssqlDriver, mssqlConfigFromUrl, openMssqlGoalStore } from "../../app/src/store/mssqlGoalStore";
+import { FakeMssql } from "../support/fakeMssql";
+
+const URL_ = "mssql://app_user:p%40ss%3Bword@bg-sql.database.windows.net:1433/appdb";
+
+function setup(column = "title") {
+    const fake = new FakeMssql();
+    const store = openMssqlGoalStore(URL_, column, fake.api as unknown as MssqlDriver);
+    return { fake, store };
+}
+
+describe("MssqlGoalStore", () => {
+    it("connects with the settings from DATABASE_URL, TLS on by default", async () => {
+        const { fake, store } = setup();
+        await (await store).ping();
+        expect(fake.configs[0]).toMatchObject({
+            server: "bg-sql.database.windows.net",
+            port: 1433,
+            database: "appdb",
+            user: "app_user",
+            password: "p@ss;word",
+            options: { encrypt: true, trustServerCertificate: false },
+        });
+        expect(fake.ops()).toEqual(["connect", "query"]);
+        expect(fake.sqlTexts()).toEqual(["SELECT 1 AS ok"]);
+    });
+
+    it("connects once for many requests", async () => {
+        const { fake, store } = setup();
+        const s = await store;
+        await Promise.all([s.ping(), s.list(5), s.ping()]);
+        expect(fake.ops().filter((op) => op === "connect")).toHaveLength(1);
+    });
+
+    it("lists the newest goals with TOP (@limit) as an Int parameter, reading the title column of this build", async () => {
+        const { fake, store } = setup("name");
+        fake.when(/FROM dbo\.goals/, { recordset: [{ id: 7, title: "Run", created_at: new Date("2026-11-23T10:00:00Z") }] });
+        const goals = await (await store).list(5);
+        expect(goals).toEqual([{ id: 7, title: "Run", createdAt: "2026-11-23T10:00:00.000Z" }]);
+        const call = fake.calls.find((c) => c.op === "query");
+        expect(call?.sql).toBe("SELECT TOP (@limit) id, [name] AS title, created_at FROM dbo.goals ORDER BY id DESC");
+        expect(call?.params).toEqual({ limit: 5 });
+        expect(call?.types).toEqual({ limit: "Int" });
+    });
+
+    it("adds a goal as an NVarChar parameter, without OUTPUT (refused on tables with triggers), and returns the stored row", async () => {
+        const { fake, store } = setup("title");
+        fake.when(/INSERT INTO dbo\.goals/, { recordset: [{ id: 8, title: "Swim'; DROP TABLE goals;--", created_at: new Date("2026-11-23T10:00:00Z") }] });
+        const goal = await (await store).add("Swim'; DROP TABLE goals;--");
+        expect(goal).toEqual({ id: 8, title: "Swim'; DROP TABLE goals;--", createdAt: "2026-11-23T10:00:00.000Z" });
+        const call = fake.calls.find((c) => c.op === "query");
+        expect(call?.sql).toBe(
+            "INSERT INTO dbo.goals ([title]) VALUES (@title);\nSELECT id, [title] AS title, created_at FROM dbo.goals WHERE id = SCOPE_IDENTITY();",
+        );
+        expect(call?.sql).not.toMatch(/OUTPUT/);
+        expect(call?.params).toEqual({ title: "Swim'; DROP TABLE goals;--" });
+        expect(call?.types).toEqual({ title: "NVarChar" });
+    });
+
+    it("retries the connection on the next call after a failed connect", async () => {
+        const { fake, store } = setup();
+        const s = await store;
+        fake.connectError = new Error("Login failed");
+        await expect(s.ping()).rejects.toThrow("Login failed");
+        fake.connectError = undefined;
+        await s.ping();
+        expect(fake.ops()).toEqual(["connect", "connect", "query"]);
+    });
+
+    it("closes the pool", async () => {
+        const { fake, store } = setup();
+        await (await store).close();
+        expect(fake.ops()).toEqual(["close"]);
+    });
+});
+
+describe("mssqlConfigFromUrl", () => {
+    it("logs in with the VM's managed identity when asked, with no password", () => {
+        const config = mssqlConfigFromUrl("sqlserver://bg-sql.database.windows.net/appdb?authentication=azure-active-directory-msi-vm&clientId=abc");
+        expect(config.authentication).toEqual({ type: "azure-active-directory-msi-vm", options: { clientId: "abc" } });
+        expect(config.password).toBeUndefined();
+        expect(config.port).toBe(1433);
+    });
+
+    it("honours encrypt and trustServerCertificate", () => {
+        expect(mssqlConfigFromUrl("mssql://u:p@localhost:14330/db?encrypt=false&trustServerCertificate=true").options).toEqual({
+            encrypt: false,
+            trustServerCertificate: true,
+        });
+    });
+
+    it.each([
+        ["mssql://u:p@host:1433", /must name a host and a database/],
+        ["mssql://u:p@host/db?authentication=ntlm", /authentication=ntlm; only azure-active-directory-msi-vm/],
+        ["mssql://u:p@[bad/db", /not a URL/],
+    ])("refuses %s", (url, message) => {
+        expect(() => mssqlConfigFromUrl(url)).toThrow(message);
+    });
+});
