@@ -149,7 +149,7 @@ if ! bash -c "$db_status_cmd" >"$work/status.json" 2>"$work/status.err"; then
   exit 3
 fi
 
-# Judge the runner's `status --json` (an array of { name, phase, state, checksumOk, requiresVersion? }, or an object
+# Judge the runner's `status --json` (an array of { name, phase, state, checksumOk, fileMissing?, requiresVersion? }, or an object
 # with such an array under "migrations"). Versions are compared with the artifact's own semver (the runner's
 # dependency), never by hand.
 # shellcheck disable=SC2016 # JavaScript, not shell: the template literals must reach node unexpanded.
@@ -160,8 +160,11 @@ if ! GATE_VERSION="$version" GATE_APP_DIR="$app_dir" node -e '
   for (const base of [process.env.GATE_APP_DIR, process.cwd()].filter(Boolean)) {
     try { semver = require(require.resolve("semver", { paths: [base] })); break; } catch { /* next */ }
   }
+  // The JSON may follow log lines: parse from the first line that opens an array or object.
+  const text = fs.readFileSync(process.argv[1], "utf8");
+  const start = text.search(/^[[{]/m);
   let parsed;
-  try { parsed = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); }
+  try { parsed = JSON.parse(start >= 0 ? text.slice(start) : text); }
   catch (e) { console.log(`the status output is not JSON: ${e.message}`); process.exit(1); }
   const list = Array.isArray(parsed) ? parsed : parsed.migrations;
   if (!Array.isArray(list)) { console.log("the status output has no list of migrations"); process.exit(1); }
@@ -170,7 +173,10 @@ if ! GATE_VERSION="$version" GATE_APP_DIR="$app_dir" node -e '
     const requires = m.requiresVersion ?? m["requires-version"];
     if (m.state === "failed") problems.push(`${m.name}: recorded as failed; resolve it first (npm run db -- resolve ${m.name} --applied|--rolled-back)`);
     else if (m.phase === "expand" && m.state !== "applied") problems.push(`${m.name}: expand migration ${m.state}; version ${version} needs it (npm run db -- up --phase expand)`);
-    if (m.checksumOk === false) problems.push(`${m.name}: applied, but its file changed since (checksum)`);
+    if (m.checksumOk === false && !m.fileMissing) problems.push(`${m.name}: applied, but its file changed since (checksum)`);
+    // Applied by a newer version, unknown to this one: an expand is compatible by design (a rollback passes);
+    // a contract fits only when its requires-version is known and not newer than this version.
+    if (m.fileMissing && m.phase === "contract" && !requires) problems.push(`${m.name}: contract migration applied by a newer version that ${version} does not know; it may have removed what ${version} uses`);
     if (m.phase === "contract" && m.state === "applied" && requires) {
       if (!semver) { problems.push(`${m.name}: cannot compare requires-version ${requires}: semver not found under ${process.env.GATE_APP_DIR || process.cwd()}`); continue; }
       if (!semver.valid(requires) || semver.lt(version, requires)) problems.push(`${m.name}: applied contract migration requires ${requires} or newer; ${version} is older than the schema`);

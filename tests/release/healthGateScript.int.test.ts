@@ -204,6 +204,26 @@ describe("health-gate.sh: the schema", () => {
         expect(r.stderr).toContain("0001_goals: applied, but its file changed since (checksum)");
     });
 
+    it("passes a rollback: expand migrations applied by the newer version are unknown to this artifact but compatible", async () => {
+        const newerExpand = { name: "0010_due_date", phase: "expand", state: "applied", checksumOk: false, fileMissing: true };
+        const r = await gate(green2([await standIn({ kind: "healthy" })], statusCmd([applied("0001_goals", "expand"), newerExpand])));
+        expect(r.code).toBe(0);
+    });
+
+    it("refuses a version that does not know an applied contract migration", async () => {
+        const newerContract = { name: "0012_drop_title", phase: "contract", state: "applied", checksumOk: false, fileMissing: true };
+        const r = await gate(green2([await standIn({ kind: "healthy" })], statusCmd([newerContract])));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain("0012_drop_title: contract migration applied by a newer version that 2.0.0 does not know");
+    });
+
+    it("reads the JSON even when the runner logs lines before it", async () => {
+        const file = path.join(tmp, "status-with-log.json");
+        fs.writeFileSync(file, `connecting to postgres://app:***@db/app\n${JSON.stringify([applied("0001_goals", "expand")])}\n`);
+        const r = await gate(green2([await standIn({ kind: "healthy" })], ["--db-status-cmd", `cat ${file}`, "--app-dir", REPO]));
+        expect(r.code).toBe(0);
+    });
+
     it("refuses when the status command itself fails, printing its error", async () => {
         const r = await gate(green2([await standIn({ kind: "healthy" })], ["--db-status-cmd", "echo 'database unreachable' >&2; exit 1"]));
         expect(r.code).toBe(3);
