@@ -11,6 +11,7 @@
  * about the database. Every refusal names what is wrong and gives the safe sequence of steps.
  */
 import { Color, COLORS, idleColor, isColor } from "./colors";
+import { mayRunContract as runnerContractGate } from "../migrator/contractGate";
 import { compareVersions, isVersion } from "./versions";
 
 /** What is deployed on one color. Two equal ColorStates mean "nothing to deploy on this color". */
@@ -234,6 +235,8 @@ export function schemaProblems(version: string, schema: SchemaStatus): string[] 
 /**
  * May these contract migrations run while these versions can take traffic? Every color that can take traffic
  * (the live one and the idle one, which is one flip away) must run at least each migration's `requires-version`.
+ * Each (migration, color) pair is judged by the runner's own contract gate (migrator/contractGate.ts), so the
+ * program, the rehearsal and `npm run db -- up --phase contract` cannot disagree.
  */
 export function mayRunContract(
     contract: readonly ContractMigration[],
@@ -242,22 +245,19 @@ export function mayRunContract(
     const reasons: string[] = [];
     for (const m of contract) {
         if (!isVersion(m.requiresVersion)) {
-            reasons.push(
-                `contract migration ${m.name} has requires-version "${m.requiresVersion}", which is not a semantic version; fix its "-- migrate:" header.`,
-            );
+            reasons.push(`contract migration ${m.name}: ${runnerContractGate(m.requiresVersion, []).reason ?? "bad requires-version"}`);
             continue;
         }
         for (const color of COLORS) {
             const v = running[color];
-            if (v === undefined || !isVersion(v)) continue;
-            if (compareVersions(v, m.requiresVersion) < 0) {
-                reasons.push(
-                    `contract migration ${m.name} requires ${m.requiresVersion} or newer, but ${color} runs ${v} and can take traffic. ` +
-                        `Safe sequence: wait until the rollback window has passed, deploy ${m.requiresVersion} or newer to ${color} ` +
-                        `(pulumi config set ${configKeyFor(color, "version")} ${m.requiresVersion} && pulumi up), ` +
-                        `then run the contract (pulumi config set runContractMigrations true && pulumi up).`,
-                );
-            }
+            if (v === undefined) continue;
+            if (runnerContractGate(m.requiresVersion, [v]).allowed) continue;
+            reasons.push(
+                `contract migration ${m.name} requires ${m.requiresVersion} or newer, but ${color} runs ${v} and can take traffic. ` +
+                    `Safe sequence: wait until the rollback window has passed, deploy ${m.requiresVersion} or newer to ${color} ` +
+                    `(pulumi config set ${configKeyFor(color, "version")} ${m.requiresVersion} && pulumi up), ` +
+                    `then run the contract (pulumi config set runContractMigrations true && pulumi up).`,
+            );
         }
     }
     return { allowed: reasons.length === 0, reasons, notices: [] };

@@ -330,7 +330,7 @@ describe("mayRunContract", () => {
 
     it("refuses a requires-version that is not semver, naming the migration", () => {
         const d = mayRunContract([{ name: "0009_drop", requiresVersion: "two" }], { blue: "2.0.0" });
-        expect(d.reasons.join()).toContain('0009_drop has requires-version "two"');
+        expect(d.reasons.join()).toContain('contract migration 0009_drop: its requires-version is "two", not a semantic version');
     });
 });
 
