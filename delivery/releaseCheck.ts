@@ -12,7 +12,8 @@
  */
 import { parseArgs } from "util";
 import { idleColor } from "../release/colors";
-import { colorChanges, evaluateRelease, ReleaseState, ReleaseStep, recordStep } from "../release/guard";
+import { colorChanges, ContractMigration, evaluateRelease, ReleaseState, ReleaseStep, recordStep } from "../release/guard";
+import { parseMigrationFile } from "../migrator/migrationFile";
 import { projectNameOf } from "./config";
 import { GitRepo } from "./git";
 import { stackNameOf } from "./settings";
@@ -77,6 +78,21 @@ const LABELS: Record<ReleaseStep, StepLabel> = {
     other: "mixed or unsafe change",
 };
 
+/** The folder of the product's (T-SQL) migrations. */
+export const MIGRATIONS_DIR = "migrations";
+
+/**
+ * The contract migrations at `ref` with their `requires-version`, read with the runner's own file parser.
+ * Throws (naming the file) when one cannot be parsed.
+ */
+export function contractMigrationsAt(repo: GitRepo, ref: string): ContractMigration[] {
+    return repo
+        .filesIn(ref, MIGRATIONS_DIR)
+        .filter((f) => f.endsWith(".contract.sql"))
+        .map((f) => parseMigrationFile(f, repo.show(ref, f) ?? ""))
+        .map((m) => ({ name: m.name, requiresVersion: m.requiresVersion ?? "" }));
+}
+
 /** The release state at `base`, rebuilt by replaying the stack file's history through the guard's `recordStep`. */
 export function replayHistory(repo: GitRepo, base: string, file: string, project: string): ReleaseState | undefined {
     let state: ReleaseState | undefined;
@@ -140,10 +156,19 @@ export function checkStack(repo: GitRepo, baseSha: string, headSha: string, file
     }
 
     const before = baseText === undefined ? undefined : replayHistory(repo, baseSha, file, project);
+    let contract: ContractMigration[] | undefined;
+    if (after.config.runContractMigrations) {
+        try {
+            contract = contractMigrationsAt(repo, headSha);
+        } catch (e) {
+            return { ...common, label: "invalid config", allowed: false, changedKeys: keys, summary: "runContractMigrations is on but the contract migrations cannot be read", reasons: [(e as Error).message] };
+        }
+    }
     const verdict = evaluateRelease(before, after.state, {
         now,
         rollbackWindowMinutes: after.config.rollbackWindowMinutes,
         allowDeployIntoRollbackWindow: after.config.allowDeployIntoRollbackWindow,
+        ...(contract ? { contract } : {}),
     });
     const label: StepLabel = verdict.step === "no-change" && keys.length === 0 ? "unchanged" : LABELS[verdict.step];
     const summary = verdict.step === "no-change" ? `changed: ${keys.join(", ") || "formatting only"}` : summarize(before, after.state);

@@ -5,6 +5,8 @@
 import { checkRelease, main, ReleaseCheckReport, StackReport } from "../../delivery/releaseCheck";
 import { baseStack, TempRepo } from "./tempRepo";
 
+const CONTRACT_1_1_0 = "-- migrate:requires-version 1.1.0\nALTER TABLE dbo.goals DROP COLUMN legacy_title;\n";
+
 let repo: TempRepo;
 beforeEach(() => {
     repo = new TempRepo();
@@ -85,6 +87,17 @@ describe("release:check refuses unsafe single steps", () => {
         expect(s.reasons.join("\n")).toMatch(/refusing to deploy onto blue .* instant rollback target/);
     });
 
+    it("refuses contract migrations while a color that can take traffic runs a version below their requires-version", () => {
+        repo.writeFile("migrations/0002_drop_goal_legacy_title.contract.sql", CONTRACT_1_1_0);
+        repo.commitStack("dev", baseStack({ greenVersion: "1.1.0" }));
+        repo.later(10).commitStack("dev", baseStack({ greenVersion: "1.1.0", liveColor: "green" }));
+        const flip = repo.git("rev-parse", "HEAD");
+        repo.later(90).commitStack("dev", baseStack({ greenVersion: "1.1.0", liveColor: "green", runContractMigrations: true }));
+        const s = only(check(flip));
+        expect(s.allowed).toBe(false);
+        expect(s.reasons.join("\n")).toMatch(/contract migration 0002_drop_goal_legacy_title\.contract\.sql requires 1\.1\.0 or newer, but blue runs 1\.0\.0/);
+    });
+
     it("checks every stack and fails when any one is refused", () => {
         repo.commitStack("prod", baseStack());
         const both = repo.git("rev-parse", "HEAD");
@@ -110,6 +123,7 @@ describe("release:check accepts the release sequence, one step per commit", () =
             ["version bump of the idle color", { greenVersion: "1.1.0", liveColor: "green", blueVersion: "1.1.0" }, 61],
             ["contract", { greenVersion: "1.1.0", liveColor: "green", blueVersion: "1.1.0", runContractMigrations: true }, 5],
         ];
+        repo.writeFile("migrations/0002_drop_goal_legacy_title.contract.sql", CONTRACT_1_1_0);
         let previous = start;
         for (const [label, values, waitMinutes] of steps) {
             repo.later(waitMinutes).commitStack("dev", baseStack(values));
