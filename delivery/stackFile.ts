@@ -4,8 +4,8 @@
  */
 import * as YAML from "yaml";
 import { ConfigError, RawConfig, StackConfig, validateConfig } from "../config/validate";
-import { ColorState, ReleaseState } from "../release/guard";
-import { Color } from "../release/colors";
+import { ReleaseState } from "../release/guard";
+import { colorStateOf } from "../components/releaseGuard";
 
 /** Shown instead of a secure (encrypted) value, which this check cannot and need not decrypt. */
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -38,32 +38,15 @@ function configValueToString(value: unknown): string {
     return JSON.stringify(value);
 }
 
-/** A Marketplace image as the URN the config uses. */
-function imageUrn(image: StackConfig["colors"][Color]["image"]): string {
-    return `${image.publisher}:${image.offer}:${image.sku}:${image.version}`;
-}
-
 /**
- * What the release guard compares for one color: version, VM size, image and every other per-color deployment
- * setting (instance count, artifact override, forceUpdateTag) as strings.
+ * The release state a validated stack config asks for (without the flip history, which git or the guard keeps):
+ * each color as the program's guard sees it (`colorStateOf` of components/releaseGuard.ts).
  */
-export function colorStateOf(config: StackConfig, color: Color): ColorState {
-    const c = config.colors[color];
-    const settings: Record<string, string> = { instanceCount: String(c.instanceCount) };
-    if (c.artifact) {
-        settings.artifactUrl = c.artifact.url;
-        settings.artifactSha256 = c.artifact.sha256;
-    }
-    if (c.forceUpdateTag !== undefined) settings.forceUpdateTag = c.forceUpdateTag;
-    return { version: c.version, vmSize: c.vmSize, image: imageUrn(c.image), settings };
-}
-
-/** The release state a validated stack config asks for (without the flip history, which git or the guard keeps). */
 export function releaseStateOf(config: StackConfig): ReleaseState {
     return {
         liveColor: config.liveColor,
-        blue: colorStateOf(config, "blue"),
-        green: colorStateOf(config, "green"),
+        blue: colorStateOf(config.colors.blue),
+        green: colorStateOf(config.colors.green),
         runContractMigrations: config.runContractMigrations,
     };
 }
