@@ -57,6 +57,7 @@ function buildColor(color: Color): { vms: ColorSet; deployment: AppDeployment } 
         vms: vms.vms,
         version: settings.version,
         artifactUrl: settings.artifact?.url ?? artifacts.urlFor(settings.version),
+        // Empty: the VM reads app-<version>.tgz.sha256 beside the program's own artifact.
         artifactSha256: settings.artifact?.sha256 ?? "",
         databaseUrl: database.appDatabaseUrl,
         forceUpdateTag: settings.forceUpdateTag,

@@ -34,7 +34,10 @@ export interface ColorSettings {
     readonly instanceCount: number;
     readonly vmSize: string;
     readonly image: ImageReference;
-    /** Set when the user points this color at their own artifact. */
+    /**
+     * Set when the user points this color at their own artifact. Unset: the program's own
+     * `app-<version>.tgz`, whose SHA-256 the VM reads from `app-<version>.tgz.sha256` beside it.
+     */
     readonly artifact?: ArtifactOverride;
     /** Changing it re-runs the deployment on every VM of the color (retry after a failed deploy). */
     readonly forceUpdateTag?: string;
@@ -101,9 +104,9 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "sqlSku", type: "string", description: "Azure SQL Database SKU name (Basic, S0..S12, P1..P15, GP_Gen5_2, GP_S_Gen5_1, BC_Gen5_4, ...).", default: "S0" },
     { key: "protectDatabase", type: "boolean", description: "Protect the SQL database from deletion by Pulumi (protect: true). Keep true in production.", default: true },
     { key: "blueArtifactUrl", type: "string", description: "Optional: HTTPS URL of the blue artifact, instead of app-<blueVersion>.tgz in the program's container. Needs blueArtifactSha256.", default: "" },
-    { key: "blueArtifactSha256", type: "string", description: "SHA-256 (hex) of blueArtifactUrl.", default: "" },
+    { key: "blueArtifactSha256", type: "string", description: "SHA-256 (hex) of blueArtifactUrl; set both or neither.", default: "" },
     { key: "greenArtifactUrl", type: "string", description: "Optional: HTTPS URL of the green artifact, instead of app-<greenVersion>.tgz in the program's container. Needs greenArtifactSha256.", default: "" },
-    { key: "greenArtifactSha256", type: "string", description: "SHA-256 (hex) of greenArtifactUrl.", default: "" },
+    { key: "greenArtifactSha256", type: "string", description: "SHA-256 (hex) of greenArtifactUrl; set both or neither.", default: "" },
     { key: "blueForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every blue VM (retry a failed deploy) without changing the version.", default: "" },
     { key: "greenForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every green VM (retry a failed deploy) without changing the version.", default: "" },
     { key: "rollbackWindowMinutes", type: "integer", description: "Minutes after a flip during which the previous live color is kept as the instant rollback target and not deployed to.", default: 60 },
@@ -279,9 +282,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
         );
         const urlKey = `${color}ArtifactUrl`;
         const shaKey = `${color}ArtifactSha256`;
-        const isSet = (key: string): boolean => raw[key] !== undefined && raw[key] !== "";
-        if (isSet(urlKey) !== isSet(shaKey)) {
-            const [missing, other] = isSet(urlKey) ? [shaKey, urlKey] : [urlKey, shaKey];
+        if (Boolean(raw[urlKey]) !== Boolean(raw[shaKey])) {
+            const [missing, other] = raw[urlKey] ? [shaKey, urlKey] : [urlKey, shaKey];
             const example = missing === urlKey ? "https://example.org/app-1.0.0.tgz" : "<sha256 of the artifact>";
             r.problem(missing, undefined, `is not set but ${other} is`, `both ${urlKey} and ${shaKey}, or neither`, setCommand(missing, example));
         }

@@ -4,6 +4,9 @@
  * dependencies) and its stack outputs. Each run loads fresh module copies (jest.isolateModules), so one
  * test file can run the program several times (blue live, then green live) and compare.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
 import type * as PulumiModule from "@pulumi/pulumi";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
 
@@ -57,6 +60,23 @@ export function baseConfig(overrides: StackValues = {}): StackValues {
         protectDatabase: "false",
         ...overrides,
     };
+}
+
+/** The repository root (where Pulumi.yaml lives). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * The config of a stack file (`Pulumi.<stack>.yaml`) as the engine passes it to the program: scalars as
+ * strings, lists and maps as JSON. Keys keep their namespace (`azure-bluegreen:liveColor`).
+ */
+export function stackFileValues(stack: string): StackValues {
+    const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+    const parsed = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    const values: StackValues = {};
+    for (const [key, value] of Object.entries(parsed.config ?? {})) {
+        values[key] = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+    }
+    return values;
 }
 
 /** True when `value` is a secret as the mock monitor receives it (the engine's secret wrapper). */

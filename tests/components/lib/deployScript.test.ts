@@ -1,0 +1,59 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { deploymentUpdateTag, deploymentWrapperScript, DEPLOY_SCRIPT_PATH, shellQuote } from "../../../components/lib/deployScript";
+
+describe("shellQuote", () => {
+    it.each(["plain", "it's", "$(rm -rf /)", "a b\tc", "`x`", "p@ss'\"word"])("lets the shell read back %j unchanged", (value) => {
+        expect(execFileSync("sh", ["-c", `printf %s ${shellQuote(value)}`]).toString()).toBe(value);
+    });
+});
+
+describe("deploymentWrapperScript", () => {
+    const inputs = {
+        color: "green",
+        version: "1.4.2",
+        artifactUrl: "https://acct.blob.core.windows.net/artifacts/app-1.4.2.tgz",
+        artifactSha256: "c".repeat(64),
+        databaseUrl: "mssql://app_user:p'w@s.database.windows.net:1433/appdb?encrypt=true",
+        deployScript: "#!/bin/bash\nenv | grep -E '^(APP_|ARTIFACT_|DATABASE_URL)' | sort\n",
+    };
+
+    it("exports the release's inputs and the ports, then runs deploy-app.sh", () => {
+        const script = deploymentWrapperScript(inputs);
+        expect(script.startsWith("#!/bin/bash\n")).toBe(true);
+        expect(script).toContain("export APP_VERSION='1.4.2'");
+        expect(script).toContain("export APP_COLOR='green'");
+        expect(script).toContain(`exec bash ${DEPLOY_SCRIPT_PATH}`);
+    });
+
+    it("hands deploy-app.sh exactly these environment values when run (secret with a quote included)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wrapper-"));
+        try {
+            const script = deploymentWrapperScript(inputs).replaceAll(DEPLOY_SCRIPT_PATH, path.join(dir, "deploy-app.sh")).replace(/mkdir -p \S+/, `mkdir -p ${dir}`);
+            const out = execFileSync("bash", ["-c", script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } }).toString();
+            expect(out.trim().split("\n")).toEqual([
+                "APP_COLOR=green",
+                "APP_PORT=8080",
+                "APP_STAGING_PORT=8081",
+                "APP_VERSION=1.4.2",
+                `ARTIFACT_SHA256=${"c".repeat(64)}`,
+                "ARTIFACT_URL=https://acct.blob.core.windows.net/artifacts/app-1.4.2.tgz",
+                "DATABASE_URL=mssql://app_user:p'w@s.database.windows.net:1433/appdb?encrypt=true",
+            ]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("deploymentUpdateTag", () => {
+    it("is the version, so a plan shows the version a color moves to", () => {
+        expect(deploymentUpdateTag("1.4.2")).toBe("1.4.2");
+    });
+    it("adds the operator's retry tag, so changing only the tag re-runs the deployment", () => {
+        expect(deploymentUpdateTag("1.4.2", "retry-1")).toBe("1.4.2+retry-1");
+        expect(deploymentUpdateTag("1.4.2", "retry-2")).not.toBe(deploymentUpdateTag("1.4.2", "retry-1"));
+    });
+});

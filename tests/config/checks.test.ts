@@ -1,0 +1,101 @@
+import * as fc from "fast-check";
+import {
+    adminUsernameProblem,
+    ipv4CidrProblem,
+    isSqlSkuName,
+    numberToIpv4,
+    ipv4ToNumber,
+    parseIpv4Cidr,
+    sshPublicKeyProblem,
+} from "../../config/checks";
+
+// Generated with ssh-keygen for these tests (private halves deleted).
+const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHMgOva0K3avEY6muGcHgI+mWLNWPCZrgzX/mFZYZM6 placeholder-replace-me";
+
+/** An ssh-rsa public key line built in the SSH wire format (type, exponent, modulus). */
+function rsaKeyLine(): string {
+    const field = (b: Buffer): Buffer => {
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(b.length);
+        return Buffer.concat([length, b]);
+    };
+    const body = Buffer.concat([field(Buffer.from("ssh-rsa")), field(Buffer.from([1, 0, 1])), field(Buffer.alloc(257, 7))]);
+    return `ssh-rsa ${body.toString("base64")} ops@example`;
+}
+
+describe("sshPublicKeyProblem", () => {
+    it.each([
+        ["an ed25519 key with a comment", ED25519],
+        ["an ed25519 key without a comment", ED25519.split(" ").slice(0, 2).join(" ")],
+        ["an rsa key", rsaKeyLine()],
+        ["a key with surrounding whitespace", `  ${ED25519}\n`],
+    ])("accepts %s", (_label, key) => {
+        expect(sshPublicKeyProblem(key)).toBeUndefined();
+    });
+
+    it.each([
+        ["a private key header", "-----BEGIN OPENSSH PRIVATE KEY-----", /must start with one of ssh-ed25519, ssh-rsa/],
+        ["a fingerprint", "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8", /must start with/],
+        ["an ECDSA key (Azure refuses it)", "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY=", /must start with/],
+        ["a type with no body", "ssh-ed25519", /must start with/],
+        ["a body that is not base64", "ssh-ed25519 not*base64!", /not base64/],
+        ["an rsa prefix on an ed25519 body", `ssh-rsa ${ED25519.split(" ")[1]}`, /does not encode a "ssh-rsa" key/],
+        ["a truncated ed25519 body", `ssh-ed25519 ${ED25519.split(" ")[1].slice(0, 40)}`, /./],
+    ])("refuses %s", (_label, key, reason) => {
+        expect(sshPublicKeyProblem(key)).toMatch(reason);
+    });
+});
+
+describe("IPv4 CIDR parsing", () => {
+    it.each(["203.0.113.0/24", "10.0.0.0/8", "0.0.0.0/0", "198.51.100.7/32"])("accepts %s", (cidr) => {
+        expect(ipv4CidrProblem(cidr)).toBeUndefined();
+    });
+
+    it.each([
+        ["203.0.113.5/24", /host bits set; the block is 203.0.113.0\/24/],
+        ["198.51.100.7", /write 198.51.100.7\/32/],
+        ["300.1.1.0/24", /not an IPv4 CIDR block/],
+        ["10.0.0.0/33", /not an IPv4 CIDR block/],
+        ["2001:db8::/32", /not an IPv4 CIDR block/],
+        ["office", /not an IPv4 CIDR block/],
+    ])("refuses %s and says why", (cidr, reason) => {
+        expect(ipv4CidrProblem(cidr)).toMatch(reason);
+    });
+
+    it("round-trips every address through its number", () => {
+        fc.assert(fc.property(fc.ipV4(), (address) => numberToIpv4(ipv4ToNumber(address) as number) === address));
+    });
+
+    it("parses the network and prefix of any aligned block", () => {
+        fc.assert(
+            fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 32 }), (n, prefix) => {
+                const size = 2 ** (32 - prefix);
+                const network = n - (n % size);
+                expect(parseIpv4Cidr(`${numberToIpv4(network)}/${prefix}`)).toEqual({ network, prefix });
+            }),
+        );
+    });
+});
+
+describe("isSqlSkuName", () => {
+    it.each(["Basic", "S0", "S12", "P1", "GP_Gen5_2", "GP_S_Gen5_1", "BC_Gen5_4", "HS_Gen5_2"])("accepts %s", (sku) => {
+        expect(isSqlSkuName(sku)).toBe(true);
+    });
+    it.each(["", "basic", "Standard", "GP_Gen4_2", "S0 "])("refuses %j", (sku) => {
+        expect(isSqlSkuName(sku)).toBe(false);
+    });
+});
+
+describe("adminUsernameProblem", () => {
+    it("accepts a plain Linux user name", () => {
+        expect(adminUsernameProblem("azureops")).toBeUndefined();
+    });
+    it.each([
+        ["root", /reserved/],
+        ["admin", /reserved/],
+        ["Azure Ops", /not a Linux user name/],
+        ["1ops", /not a Linux user name/],
+    ])("refuses %s", (name, reason) => {
+        expect(adminUsernameProblem(name)).toMatch(reason);
+    });
+});

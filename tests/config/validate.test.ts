@@ -1,0 +1,120 @@
+import { ConfigError, RawConfig, validateConfig } from "../../config/validate";
+import { baseConfig } from "../support/pulumiProgram";
+
+/** The harness's valid config, as the raw strings the engine hands to the program. */
+function raw(overrides: Record<string, string | undefined> = {}): RawConfig {
+    const values: Record<string, string | undefined> = { ...baseConfig(), ...overrides };
+    return values;
+}
+
+function problemsOf(config: RawConfig): ConfigError {
+    try {
+        validateConfig(config);
+    } catch (e) {
+        if (e instanceof ConfigError) return e;
+        throw e;
+    }
+    throw new Error("expected a ConfigError");
+}
+
+describe("validateConfig on valid input", () => {
+    it("fills defaults for every optional key", () => {
+        const config = validateConfig(raw({ stagingAllowedCidrs: undefined, instanceCount: undefined, sqlSku: undefined, protectDatabase: undefined }));
+        expect(config).toMatchObject({
+            location: "westeurope",
+            liveColor: "blue",
+            idleColor: "green",
+            zones: [],
+            adminUsername: "azureops",
+            stagingAllowedCidrs: [],
+            sqlSku: "S0",
+            protectDatabase: true,
+            rollbackWindowMinutes: 60,
+            allowDeployIntoRollbackWindow: false,
+            runContractMigrations: false,
+        });
+        expect(config.colors.blue).toEqual({
+            color: "blue",
+            version: "1.0.0",
+            instanceCount: 1,
+            vmSize: "Standard_B2s",
+            image: { publisher: "Debian", offer: "debian-13", sku: "13-gen2", version: "latest" },
+        });
+    });
+
+    it("lets each color override the shared count, size and image", () => {
+        const config = validateConfig(raw({
+            instanceCount: "2",
+            greenInstanceCount: "3",
+            vmSize: "Standard_D2s_v5",
+            blueVmSize: "Standard_D4s_v5",
+            greenImage: "Canonical:ubuntu-24_04-lts:server:latest",
+        }));
+        expect(config.colors.blue).toMatchObject({ instanceCount: 2, vmSize: "Standard_D4s_v5", image: { publisher: "Debian" } });
+        expect(config.colors.green).toMatchObject({ instanceCount: 3, vmSize: "Standard_D2s_v5", image: { publisher: "Canonical", offer: "ubuntu-24_04-lts" } });
+    });
+
+    it("treats an empty per-color override (its Pulumi.yaml default) as not set", () => {
+        const config = validateConfig(raw({ blueInstanceCount: "", blueVmSize: "", blueImage: "", blueArtifactUrl: "", blueArtifactSha256: "", blueForceUpdateTag: "" }));
+        expect(config.colors.blue).toEqual(validateConfig(raw()).colors.blue);
+    });
+
+    it("takes a user artifact only with its checksum, and the retry tag", () => {
+        const sha = "a".repeat(64);
+        const config = validateConfig(raw({ greenArtifactUrl: "https://cdn.example.org/app-2.0.0.tgz", greenArtifactSha256: sha, greenForceUpdateTag: "retry-2" }));
+        expect(config.colors.green.artifact).toEqual({ url: "https://cdn.example.org/app-2.0.0.tgz", sha256: sha });
+        expect(config.colors.green.forceUpdateTag).toBe("retry-2");
+        expect(config.colors.blue.artifact).toBeUndefined();
+    });
+
+    it("parses lists given as JSON (how the engine passes YAML lists)", () => {
+        const config = validateConfig(raw({ zones: '["1","2","3"]', stagingAllowedCidrs: '["198.51.100.0/24","203.0.113.0/24"]' }));
+        expect(config.zones).toEqual(["1", "2", "3"]);
+        expect(config.stagingAllowedCidrs).toEqual(["198.51.100.0/24", "203.0.113.0/24"]);
+    });
+
+    it("accepts a rollback window of 0 and green as the live color", () => {
+        const config = validateConfig(raw({ rollbackWindowMinutes: "0", liveColor: "green" }));
+        expect(config.rollbackWindowMinutes).toBe(0);
+        expect(config.idleColor).toBe("blue");
+    });
+});
+
+describe("validateConfig on bad input: every bad value names the key, the value, what is allowed and the fix", () => {
+    it.each([
+        ["liveColor missing", { liveColor: undefined }, "liveColor is not set", "blue | green", "pulumi config set liveColor blue"],
+        ["liveColor purple", { liveColor: "purple" }, 'liveColor = "purple" is not a color', "blue | green", "pulumi config set liveColor blue"],
+        ["a version that is not semver", { greenVersion: "1.2" }, 'greenVersion = "1.2" is not a semantic version', "MAJOR.MINOR.PATCH", "pulumi config set greenVersion 1.0.0"],
+        ["a version with a leading v", { blueVersion: "v1.2.3" }, 'blueVersion = "v1.2.3" is not a semantic version', "MAJOR.MINOR.PATCH", "pulumi config set blueVersion 1.0.0"],
+        ["a count of 0", { instanceCount: "0" }, 'instanceCount = "0" is below 1', "a whole number from 1 to 30", "pulumi config set instanceCount 2"],
+        ["a per-color count of 0", { blueInstanceCount: "0" }, 'blueInstanceCount = "0" is below 1', "from 1 to 30", "pulumi config set blueInstanceCount 2"],
+        ["a count above the address plan", { greenInstanceCount: "31" }, 'greenInstanceCount = "31" is above 30', "from 1 to 30", "pulumi config set greenInstanceCount 2"],
+        ["a count that is not a number", { instanceCount: "two" }, 'instanceCount = "two" is not a whole number', "a whole number", "pulumi config set instanceCount 2"],
+        ["a CIDR that does not parse", { stagingAllowedCidrs: '["203.0.113.0/24","office-vpn"]' }, 'stagingAllowedCidrs[1] = "office-vpn" is not an IPv4 CIDR block', "an IPv4 CIDR block", "pulumi config set --path 'stagingAllowedCidrs[1]' 203.0.113.0/24"],
+        ["CIDRs that are not a list", { stagingAllowedCidrs: "203.0.113.0/24" }, "stagingAllowedCidrs = \"203.0.113.0/24\" is not a list of strings", "a YAML list", "pulumi config set --path 'stagingAllowedCidrs[0]' 203.0.113.0/24"],
+        ["a key that is not an SSH public key", { sshPublicKey: "my-key" }, 'sshPublicKey = "my-key" is not an OpenSSH public key', "ssh-ed25519 AAAA", 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"'],
+        ["a missing SSH key", { sshPublicKey: undefined }, "sshPublicKey is not set", "OpenSSH public key", "pulumi config set sshPublicKey"],
+        ["a negative window", { rollbackWindowMinutes: "-5" }, 'rollbackWindowMinutes = "-5" is below 0', "a whole number >= 0", "pulumi config set rollbackWindowMinutes 60"],
+        ["a boolean that is not one", { allowDeployIntoRollbackWindow: "yes" }, 'allowDeployIntoRollbackWindow = "yes" is not true or false', "true | false", "pulumi config set allowDeployIntoRollbackWindow true"],
+        ["a missing location", { "azure-native:location": undefined }, "azure-native:location is not set", "an Azure region name", "pulumi config set azure-native:location westeurope"],
+        ["an unknown SQL SKU", { sqlSku: "Gold" }, 'sqlSku = "Gold" is not an Azure SQL Database SKU name', "GP_Gen5_<n>", "pulumi config set sqlSku S0"],
+        ["an image that is not a URN", { image: "debian-13" }, 'image = "debian-13" is not an image URN with four parts', "Publisher:Offer:Sku:Version", "pulumi config set image"],
+        ["a zone that is not a number", { zones: '["westeurope-1"]' }, 'zones[0] = "westeurope-1" is not an availability zone number', "availability zone", "pulumi config set --path 'zones[0]' 1"],
+        ["an artifact URL without its checksum", { blueArtifactUrl: "https://cdn.example.org/app.tgz" }, "blueArtifactSha256 is not set but blueArtifactUrl is", "both blueArtifactUrl and blueArtifactSha256, or neither", "pulumi config set blueArtifactSha256"],
+        ["an artifact URL over plain http", { blueArtifactUrl: "http://cdn.example.org/app.tgz", blueArtifactSha256: "b".repeat(64) }, 'blueArtifactUrl = "http://cdn.example.org/app.tgz" is not an https:// URL', "an https:// URL", "pulumi config set blueArtifactUrl"],
+        ["a reserved admin name", { adminUsername: "root" }, 'adminUsername = "root" is reserved by Azure', "a Linux user name", "pulumi config set adminUsername azureops"],
+    ])("%s", (_label, overrides, what, allowed, fix) => {
+        const error = problemsOf(raw(overrides));
+        expect(error.message).toContain(what);
+        expect(error.message).toContain(allowed);
+        expect(error.message).toContain(fix);
+        expect(error.problems).toHaveLength(1);
+    });
+
+    it("lists every bad key in one error, not just the first", () => {
+        const error = problemsOf(raw({ liveColor: "purple", blueVersion: "latest", instanceCount: "0", stagingAllowedCidrs: '["10.0.0.1/8"]', sshPublicKey: "x", rollbackWindowMinutes: "-1" }));
+        expect(error.problems.map((p) => p.key)).toEqual(["liveColor", "instanceCount", "blueVersion", "sshPublicKey", "stagingAllowedCidrs[0]", "rollbackWindowMinutes"]);
+        expect(error.message).toMatch(/^Invalid stack configuration \(6 problems\); no resource was declared or changed:/);
+        expect(error.message).toContain("has host bits set; the block is 10.0.0.0/8");
+    });
+});
