@@ -21,8 +21,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import * as fs from "fs";
 import { isDeepStrictEqual } from "util";
 import type { ColorSettings } from "../config/validate";
+import { loadMigrationDir } from "../migrator/migrationFile";
 import { Color } from "../release/colors";
 import * as guard from "../release/guard";
 
@@ -63,6 +65,17 @@ export function colorStateOf(settings: ColorSettings): guard.ColorState {
     if (settings.forceUpdateTag) extra.forceUpdateTag = settings.forceUpdateTag;
     const { publisher, offer, sku, version } = settings.image;
     return { version: settings.version, vmSize: settings.vmSize, image: `${publisher}:${offer}:${sku}:${version}`, settings: extra };
+}
+
+/**
+ * The contract migrations in `dir` (the repository's `migrations/`, which the artifacts carry) with their
+ * `requires-version`, for the guard's contract check. A missing directory means none.
+ */
+export function contractMigrationsIn(dir: string): guard.ContractMigration[] {
+    if (!fs.existsSync(dir)) return [];
+    return loadMigrationDir(dir)
+        .filter((m) => m.phase === "contract")
+        .map((m) => ({ name: m.name, requiresVersion: m.requiresVersion ?? "" }));
 }
 
 /** The value Pulumi passes for a property that is not known yet during a preview. */

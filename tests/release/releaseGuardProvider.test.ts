@@ -1,6 +1,9 @@
 // The release guard's dynamic provider, called directly with olds and news: dynamic providers never run under mocks.
 import * as pulumi from "@pulumi/pulumi";
-import { colorStateOf, ReleaseGuardInputs, ReleaseGuardOutputs, releaseGuardProvider } from "../../components/releaseGuard";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { colorStateOf, contractMigrationsIn, ReleaseGuardInputs, ReleaseGuardOutputs, releaseGuardProvider } from "../../components/releaseGuard";
 import { ColorState } from "../../release/guard";
 
 const requireFromString: (code: string) => { handler: () => pulumi.dynamic.ResourceProvider } = require("require-from-string");
@@ -216,5 +219,23 @@ describe("colorStateOf (config → what the guard compares)", () => {
         const s = colorStateOf({ ...base, artifact: { url, sha256: "cd".repeat(32) } });
         expect(JSON.stringify(s)).not.toContain("SECRET");
         expect(s.settings?.artifactUrl).toMatch(/^sha256:[0-9a-f]{64}$/);
+    });
+});
+
+describe("contractMigrationsIn", () => {
+    let dir: string;
+    beforeAll(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "guard-migrations-"));
+        fs.writeFileSync(path.join(dir, "0001_add_title.expand.sql"), "ALTER TABLE goals ADD title NVARCHAR(200) NULL;\n");
+        fs.writeFileSync(path.join(dir, "0002_drop_name.contract.sql"), "-- migrate:requires-version 2.0.0\nALTER TABLE goals DROP COLUMN name;\n");
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("lists only the contract migrations, with their requires-version", () => {
+        expect(contractMigrationsIn(dir)).toEqual([{ name: "0002_drop_name.contract.sql", requiresVersion: "2.0.0" }]);
+    });
+
+    it("finds none where there is no migrations folder", () => {
+        expect(contractMigrationsIn(path.join(dir, "nope"))).toEqual([]);
     });
 });
