@@ -1,0 +1,214 @@
+/**
+ * The SQL Server driver and the engine on it, against the recording fake of the mssql API
+ * (tests/support/fakeMssql.ts): the lock call and its return codes, XACT_ABORT, GO batches, commit and rollback.
+ * The real SQL Server runs the same scenarios in mssqlRunner.int.test.ts when MSSQL_URL is set.
+ */
+import * as path from "path";
+import { parseDatabaseUrl } from "../../migrator/databaseUrl";
+import { LockTimeoutError } from "../../migrator/drivers/driver";
+import { loadMigrationDir } from "../../migrator/migrationFile";
+import { describeApplockResult, MssqlDriver, mssqlConfig } from "../../migrator/drivers/mssql";
+import { createRunner, MigrationFailedError, RefusedError } from "../../migrator/runner";
+import { FakeCall, FakeMssql, fakeRequestError } from "../support/fakeMssql";
+
+const URL = "mssql://sqladmin:s3cret%21@bg-sql.database.windows.net:1433/goals?encrypt=true";
+const TSQL = path.join(__dirname, "..", "fixtures", "migrations", "tsql");
+
+function runnerOn(fake: FakeMssql, scenario: string) {
+    return createRunner({ url: URL, dir: path.join(TSQL, scenario), mssqlApi: fake.api, lint: () => [] });
+}
+
+/** A fake with the lock granted and no journal table yet. */
+function freshDatabase(): FakeMssql {
+    return new FakeMssql().when(/sp_getapplock/, { recordset: [{ result: 0 }] }).when(/OBJECT_ID\(@table/, { recordset: [{ id: null }] });
+}
+
+const isMigrationBatch = (c: FakeCall) => c.op === "batch" && !/XACT_ABORT|CREATE TABLE dbo\.migration_journal/.test(c.sql ?? "");
+
+describe("mssqlConfig", () => {
+    it("sets the request and connect timeouts explicitly, one pooled connection, and encryption on", () => {
+        const config = mssqlConfig(parseDatabaseUrl(URL));
+        expect(config).toMatchObject({
+            server: "bg-sql.database.windows.net",
+            port: 1433,
+            database: "goals",
+            user: "sqladmin",
+            password: "s3cret!",
+            requestTimeout: 30 * 60 * 1000,
+            connectionTimeout: 30_000,
+            pool: { min: 1, max: 1 },
+            options: { encrypt: true, trustServerCertificate: false },
+        });
+        expect(mssqlConfig(parseDatabaseUrl(URL), { requestTimeoutMs: 120_000 }).requestTimeout).toBe(120_000);
+    });
+});
+
+describe("sp_getapplock", () => {
+    it.each([
+        [0, true],
+        [1, true],
+        [-1, false],
+        [-2, false],
+        [-3, false],
+        [-999, false],
+    ])("return code %i means granted = %s", (code, granted) => {
+        expect(describeApplockResult(code).granted).toBe(granted);
+    });
+
+    it("asks for an exclusive session-owned lock with the timeout in ms, on the runner's one connection", async () => {
+        const fake = new FakeMssql().when(/sp_getapplock/, { recordset: [{ result: 1 }] });
+        const driver = new MssqlDriver(parseDatabaseUrl(URL), {}, fake.api);
+        await driver.connect();
+        await driver.lock(45_000);
+        const call = fake.calls.find((c) => c.sql?.includes("sp_getapplock"));
+        expect(call?.sql).toMatch(/EXEC @result = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = @timeout/);
+        expect(call?.params).toEqual({ resource: "bluegreen-migrations", timeout: 45_000 });
+        expect(call?.types).toEqual({ resource: "NVarChar", timeout: "Int" });
+        expect(fake.configs).toHaveLength(1);
+    });
+
+    it.each([
+        [-1, LockTimeoutError, /return code -1: timed out.*Another migration runner is running.*--lock-timeout/s],
+        [-3, Error, /return code -3: the lock request was chosen as a deadlock victim/],
+        [-999, Error, /return code -999: parameter validation/],
+    ])("fails clearly on return code %i and applies nothing", async (code, type, message) => {
+        const fake = new FakeMssql().when(/sp_getapplock/, { recordset: [{ result: code }] });
+        const run = runnerOn(fake, "basic").up({ phase: "expand" });
+        await expect(run).rejects.toThrow(type);
+        await expect(runnerOn(fake, "basic").up({ phase: "expand" })).rejects.toThrow(message);
+        expect(fake.calls.filter(isMigrationBatch)).toEqual([]);
+        expect(fake.ops().filter((op) => op === "begin")).toEqual([]);
+        expect(fake.ops().at(-1)).toBe("close");
+    });
+});
+
+describe("the engine on the SQL Server driver", () => {
+    it("runs each migration in its own transaction after SET XACT_ABORT ON, one batch per GO (repeated for GO n), journal row inside", async () => {
+        const fake = freshDatabase();
+        const result = await runnerOn(fake, "basic").up({ phase: "expand" });
+        expect(result.applied).toEqual(["0001_create_goals.expand.sql", "0002_add_goal_title.expand.sql"]);
+
+        const summary = fake.calls.map((c) => {
+            const sql = c.sql ?? "";
+            if (c.op !== "query" && c.op !== "batch") return c.op;
+            if (sql.includes("sp_getapplock")) return "lock";
+            if (sql.includes("sp_releaseapplock")) return "unlock";
+            if (sql.includes("OBJECT_ID(@table")) return "journal?";
+            if (sql.includes("CREATE TABLE dbo.migration_journal")) return "create journal";
+            if (sql.includes("XACT_ABORT")) return "xact_abort";
+            if (sql.includes("INSERT INTO dbo.migration_journal")) return `journal ${String(c.params?.name)} ${String(c.params?.state)}${c.tx ? " (in tx)" : ""}`;
+            return `${c.op}: ${sql.trim().split("\n")[0]}`;
+        });
+        expect(summary).toEqual([
+            "connect",
+            "lock",
+            "journal?",
+            "create journal",
+            "xact_abort",
+            "begin",
+            "batch: CREATE TABLE dbo.goals (",
+            "batch: CREATE PROCEDURE dbo.GetGoals_v1",
+            "batch: INSERT INTO dbo.goals (name) VALUES (N'seed');",
+            "batch: INSERT INTO dbo.goals (name) VALUES (N'seed');",
+            "journal 0001_create_goals.expand.sql applied (in tx)",
+            "commit",
+            "xact_abort",
+            "begin",
+            "batch: -- Expand: the new column, filled from the old one.",
+            "batch: UPDATE dbo.goals SET title = name WHERE title IS NULL;",
+            "journal 0002_add_goal_title.expand.sql applied (in tx)",
+            "commit",
+            "unlock",
+            "close",
+        ]);
+        const batches = fake.calls.filter(isMigrationBatch);
+        expect(batches.every((c) => c.tx !== undefined)).toBe(true);
+        expect(batches.some((c) => /^\s*GO\b/im.test(c.sql ?? ""))).toBe(false);
+    });
+
+    it("rolls back a failing migration, names the file line from the batch's line number, and runs no later one", async () => {
+        const fake = freshDatabase().when("dbo.no_such_table", fakeRequestError("Invalid object name 'dbo.no_such_table'.", { number: 208, lineNumber: 2 }));
+        const err = await runnerOn(fake, "failing").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MigrationFailedError);
+        expect((err as Error).message).toContain("0002_broken.expand.sql:4: batch 2 of 2 (lines 3-4) failed at line 4: Invalid object name 'dbo.no_such_table'.");
+        expect((err as MigrationFailedError).line).toBe(4);
+        expect(fake.ops().slice(-4)).toEqual(["batch", "rollback", "query", "close"]);
+        expect(fake.sqlTexts().some((s) => s.includes("dbo.later"))).toBe(false);
+        const journalWrites = fake.calls.filter((c) => c.sql?.includes("INSERT INTO dbo.migration_journal")).map((c) => c.params?.name);
+        expect(journalWrites).toEqual(["0001_create_goals.expand.sql"]);
+    });
+
+    it("treats the EABORT of a transaction SQL Server already rolled back (XACT_ABORT) as rolled back", async () => {
+        const fake = freshDatabase().when(
+            "dbo.no_such_table",
+            fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1, abortsTransaction: true }),
+        );
+        await expect(runnerOn(fake, "failing").up({ phase: "expand" })).rejects.toThrow(/Lock request time out period exceeded.*rolled back/s);
+        expect(fake.ops()).toContain("rollback");
+    });
+
+    it("runs a no-transaction migration without BEGIN and records it failed when a batch fails", async () => {
+        const fake = freshDatabase().when("dbo.no_such_table", fakeRequestError("Invalid object name 'dbo.no_such_table'.", { number: 208, lineNumber: 1 }));
+        await expect(runnerOn(fake, "notx").up({ phase: "expand" })).rejects.toThrow(/resolve 0002_partial\.expand\.sql --applied/);
+        const partial = fake.calls.filter((c) => c.sql?.includes("part_one") || c.sql?.includes("no_such_table"));
+        expect(partial.map((c) => c.tx)).toEqual([undefined, undefined]);
+        const failed = fake.calls.find((c) => c.params?.name === "0002_partial.expand.sql");
+        expect(failed?.params).toMatchObject({ state: "failed", error: expect.stringContaining("Invalid object name") });
+        expect(failed?.tx).toBeUndefined();
+    });
+
+    it("refuses before taking any action when the journal has a failed migration", async () => {
+        const fake = new FakeMssql()
+            .when(/sp_getapplock/, { recordset: [{ result: 0 }] })
+            .when(/OBJECT_ID\(@table/, { recordset: [{ id: 123 }] })
+            .when(/SELECT name, phase/, {
+                recordset: [
+                    {
+                        name: "0001_create_goals.expand.sql",
+                        phase: "expand",
+                        checksum: "0".repeat(64),
+                        applied_at: new Date("2026-11-20T10:00:00Z"),
+                        applied_by: "sqladmin",
+                        duration_ms: 10,
+                        state: "failed",
+                        error: "boom",
+                    },
+                ],
+            });
+        await expect(runnerOn(fake, "basic").up({ phase: "expand" })).rejects.toThrow(RefusedError);
+        expect(fake.ops()).not.toContain("begin");
+        expect(fake.calls.filter(isMigrationBatch)).toEqual([]);
+    });
+
+    it("records the restore point (server time) before a contract run", async () => {
+        const at = new Date("2026-11-23T12:00:00.123Z");
+        const journalRows = ["0001_create_goals.expand.sql", "0002_add_goal_title.expand.sql"];
+        const fake = new FakeMssql()
+            .when(/sp_getapplock/, { recordset: [{ result: 0 }] })
+            .when(/OBJECT_ID\(@table/, { recordset: [{ id: 123 }] })
+            .when(/INSERT INTO dbo\.migration_restore_points/, { recordset: [{ recorded_at: at, recorded_by: "sqladmin", migrations: "0003_drop_goal_name.contract.sql" }] });
+        // The journal rows must match the files' checksums: take them from the files.
+        const files = loadMigrationDir(path.join(TSQL, "basic"));
+        fake.when(/SELECT name, phase/, {
+            recordset: files
+                .filter((f) => journalRows.includes(f.name))
+                .map((f) => ({ name: f.name, phase: f.phase, checksum: f.checksum, applied_at: at, applied_by: "x", duration_ms: 1, state: "applied", error: null })),
+        });
+        const result = await runnerOn(fake, "basic").up({ phase: "contract", runningVersions: ["2.0.0", "2.0.0"] });
+        expect(result.restorePoint?.recordedAt).toEqual(at);
+        const ops = fake.calls.map((c) => (c.sql?.includes("migration_restore_points") ? "restore point" : c.op));
+        expect(ops.indexOf("restore point")).toBeLessThan(ops.indexOf("begin"));
+        expect(fake.calls.find((c) => c.sql?.includes("INSERT INTO dbo.migration_restore_points"))?.sql).toContain("SYSUTCDATETIME()");
+    });
+
+    it("creates the app user through QUOTENAME'd dynamic SQL with the password only as a parameter", async () => {
+        const fake = freshDatabase();
+        await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api }).ensureAppUser("app_user", "Pa55word!'x");
+        const call = fake.calls.find((c) => c.sql?.includes("CREATE USER"));
+        expect(call?.params).toEqual({ user: "app_user", password: "Pa55word!'x" });
+        expect(call?.sql).not.toContain("Pa55word");
+        expect(call?.sql).toMatch(/QUOTENAME\(@password, ''''\)/);
+        expect(call?.sql).toMatch(/db_datareader.*db_datawriter.*GRANT EXECUTE ON SCHEMA::dbo/s);
+        expect(call?.sql).toMatch(/DENY INSERT, UPDATE, DELETE ON dbo\.migration_journal/);
+    });
+});
