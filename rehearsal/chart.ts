@@ -8,6 +8,7 @@ import { Bucket } from "./report";
 export interface ChartMarker {
     /** ms since the rehearsal started. */
     readonly at: number;
+    /** A short label (a few words). */
     readonly label: string;
     /** `flip` (solid), `refused` (dashed red) or `note` (dotted grey). */
     readonly kind: "flip" | "refused" | "note";
@@ -17,6 +18,8 @@ export interface ChartInput {
     readonly title: string;
     readonly buckets: readonly Bucket[];
     readonly bucketMs: number;
+    /** End of the run (ms): the last bucket's rate is taken over its real width. @default buckets × bucketMs */
+    readonly endMs?: number;
     readonly markers: readonly ChartMarker[];
 }
 
@@ -24,7 +27,7 @@ export const CHART_COLORS = { blue: "#1f6fd1", green: "#2b9a3e", errors: "#d6272
 
 const W = 1000;
 const H = 420;
-const M = { left: 60, right: 20, top: 40, bottom: 110 };
+const M = { left: 60, right: 20, top: 50, bottom: 110 };
 
 /** Escapes text for SVG/XML content and attributes. */
 export function escapeXml(s: string): string {
@@ -41,11 +44,10 @@ export function niceMax(value: number): number {
 
 /** Renders the chart as a standalone SVG document. */
 export function renderChart(input: ChartInput): string {
-    const perSecond = 1000 / input.bucketMs;
-    const endMs = Math.max(input.bucketMs, input.buckets.length * input.bucketMs);
-    const maxRate = niceMax(
-        Math.max(1, ...input.buckets.map((b) => Math.max(b.blue, b.green, b.errors) * perSecond)),
-    );
+    const endMs = input.endMs ?? Math.max(input.bucketMs, input.buckets.length * input.bucketMs);
+    /** Requests per second of a bucket (the last one may be cut short by the end of the run). */
+    const rate = (b: Bucket, count: number): number => (count * 1000) / Math.max(1, Math.min(input.bucketMs, endMs - b.t));
+    const maxRate = niceMax(Math.max(1, ...input.buckets.map((b) => rate(b, Math.max(b.blue, b.green, b.errors)))));
     const pw = W - M.left - M.right;
     const ph = H - M.top - M.bottom;
     const x = (ms: number): number => M.left + (ms / endMs) * pw;
@@ -53,7 +55,7 @@ export function renderChart(input: ChartInput): string {
     const f = (n: number): string => n.toFixed(1);
 
     const line = (key: "blue" | "green" | "errors"): string => {
-        const pts = input.buckets.map((b) => `${f(x(b.t + input.bucketMs / 2))},${f(y(b[key] * perSecond))}`);
+        const pts = input.buckets.map((b) => `${f(x(Math.min(b.t + input.bucketMs / 2, endMs)))},${f(y(rate(b, b[key])))}`);
         return `<polyline class="series-${key}" fill="none" stroke="${CHART_COLORS[key]}" stroke-width="2" points="${pts.join(" ")}"/>`;
     };
 
@@ -64,10 +66,10 @@ export function renderChart(input: ChartInput): string {
     ];
     // Grid and axes.
     for (let i = 0; i <= 4; i++) {
-        const rate = (maxRate * i) / 4;
+        const r = (maxRate * i) / 4;
         parts.push(
-            `<line x1="${M.left}" x2="${W - M.right}" y1="${f(y(rate))}" y2="${f(y(rate))}" stroke="#e5e5e5"/>`,
-            `<text x="${M.left - 6}" y="${f(y(rate) + 4)}" text-anchor="end">${rate}</text>`,
+            `<line x1="${M.left}" x2="${W - M.right}" y1="${f(y(r))}" y2="${f(y(r))}" stroke="#e5e5e5"/>`,
+            `<text x="${M.left - 6}" y="${f(y(r) + 4)}" text-anchor="end">${r}</text>`,
         );
     }
     const stepS = niceMax(endMs / 1000 / 10);
@@ -85,10 +87,12 @@ export function renderChart(input: ChartInput): string {
         const stroke = m.kind === "flip" ? "#333" : m.kind === "refused" ? CHART_COLORS.refused : CHART_COLORS.note;
         const dash = m.kind === "flip" ? "" : m.kind === "refused" ? ' stroke-dasharray="6 4"' : ' stroke-dasharray="2 3"';
         const ly = M.top + ph + 32 + (i % 4) * 16;
+        // Labels near an edge are anchored so that they stay inside the picture.
+        const anchor = x(m.at) < M.left + 80 ? "start" : x(m.at) > W - M.right - 80 ? "end" : "middle";
         parts.push(
             `<g class="marker marker-${m.kind}">`,
             `<line x1="${mx}" x2="${mx}" y1="${M.top}" y2="${ly - 10}" stroke="${stroke}" stroke-width="1.5"${dash}/>`,
-            `<text x="${mx}" y="${ly}" text-anchor="middle" fill="${stroke}">${escapeXml(m.label)}</text>`,
+            `<text x="${mx}" y="${ly}" text-anchor="${anchor}" fill="${stroke}">${escapeXml(m.label)}</text>`,
             `</g>`,
         );
     });
@@ -100,10 +104,10 @@ export function renderChart(input: ChartInput): string {
         ["failed", CHART_COLORS.errors],
     ];
     legend.forEach(([label, color], i) => {
-        const lx = W - M.right - 400 + i * 135;
+        const lx = M.left + i * 135;
         parts.push(
-            `<line x1="${lx}" x2="${lx + 18}" y1="18" y2="18" stroke="${color}" stroke-width="3"/>`,
-            `<text x="${lx + 24}" y="22">${escapeXml(label)}</text>`,
+            `<line x1="${lx}" x2="${lx + 18}" y1="36" y2="36" stroke="${color}" stroke-width="3"/>`,
+            `<text x="${lx + 24}" y="40">${escapeXml(label)}</text>`,
         );
     });
     parts.push("</svg>");

@@ -168,6 +168,8 @@ export interface RehearsalReport {
     readonly totalRequests: number;
     readonly failedRequests: number;
     readonly failures: Record<string, number>;
+    /** The first failed requests (at most 20), to find where they happened. */
+    readonly failureSamples: RequestRecord[];
     readonly requestsByKind: Record<RequestKind, number>;
     readonly achievedRatePerSecond: number;
     readonly connectionsOpened: number;
@@ -242,6 +244,7 @@ export function buildReport(input: ReportInput): RehearsalReport {
         totalRequests: records.length,
         failedRequests: failed,
         failures: failuresByCause(records),
+        failureSamples: records.filter(isFailure).slice(0, 20),
         requestsByKind,
         achievedRatePerSecond: round((requestsByKind.steady * 1000) / Math.max(1, input.durationMs)),
         connectionsOpened: connections.size,

@@ -32,10 +32,19 @@ describe("renderChart", () => {
     });
 
     it("puts the busiest bucket at the top of the axis and an empty one at the bottom", () => {
-        // max rate 1000 req/s → axis max 1000; plot area from y=40 to y=310.
+        // max rate 1000 req/s → axis max 1000; plot area from y=50 to y=310.
         const blue = /class="series-blue"[^>]*points="([^"]*)"/.exec(svg)![1].split(" ").map((p) => Number(p.split(",")[1]));
-        expect(blue[0]).toBeCloseTo(40);
+        expect(blue[0]).toBeCloseTo(50);
+        expect(blue[1]).toBeCloseTo(310 - 0.4 * 260);
         expect(blue[2]).toBeCloseTo(310);
+    });
+
+    it("takes the rate of a last bucket cut short by the end of the run over its real width", () => {
+        const cut = renderChart({ ...input, endMs: 2500 });
+        // the last bucket holds 990 green requests in 0.5 s = 1980 req/s: the axis grows to 2000
+        const green = /class="series-green"[^>]*points="([^"]*)"/.exec(cut)![1].split(" ").map((p) => Number(p.split(",")[1]));
+        expect(green[2]).toBeCloseTo(310 - (1980 / 2000) * 260);
+        expect(cut).toContain(">2000</text>");
     });
 
     it("marks each flip and each refusal with a labelled vertical line", () => {

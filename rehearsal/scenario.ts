@@ -1,0 +1,364 @@
+/**
+ * The rehearsal: a whole blue/green release on this machine, under load.
+ *
+ *   v1 live on blue → expand migration → deploy v2 to green → gate passes → flip → roll back → flip again
+ *   → contract refused (blue still runs v1) → deploy onto blue refused (rollback window) → after the window,
+ *   v2 deployed to blue → contract runs → broken v3 deployed to the idle color → its flip refused.
+ *
+ * Every decision comes from the release guard's pure functions (release/guard.ts: `evaluateRelease`, `recordStep`,
+ * `rollbackWindowEndsAt`) and from the product's health gate (vm-scripts/health-gate.sh); this file only carries
+ * them out: HAProxy's runtime API for the switch, process restarts for a deploy, the migration runner for the
+ * schema. The load generator runs the whole time and records every request.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { performance } from "perf_hooks";
+import { Fault } from "../app/src/config";
+import { Color, COLORS, idleColor } from "../release/colors";
+import {
+    ContractMigration,
+    evaluateRelease,
+    GuardContext,
+    ReleaseState,
+    recordStep,
+    rollbackWindowEndsAt,
+    SchemaStatus,
+    Verdict,
+} from "../release/guard";
+import { Instance, Slot, slotName, stampBuilds, startInstance } from "./apps";
+import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal } from "./report";
+import { ChartMarker, renderChart } from "./chart";
+import { Cleanup } from "./cleanup";
+import { openRehearsalDatabase, RehearsalDatabase } from "./database";
+import { runGate } from "./gate";
+import { RunningHaproxy, setLiveColor, startHaproxy } from "./haproxy";
+import { Load, RequestRecord, startLoad } from "./load";
+import { RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
+import { freePort } from "./postgres";
+import { ensurePrerequisites } from "./prerequisites";
+
+/** The versions the rehearsal releases. */
+export const VERSIONS = { v1: "1.0.0", v2: "2.0.0", v3: "3.0.0" } as const;
+/** Instances per color. */
+export const INSTANCES_PER_COLOR = 2;
+/** Slow requests started just before each switch (they must finish on the old color). */
+export const SLOW_REQUESTS_PER_SWITCH = 5;
+/** The app's header naming who answered. */
+const SERVED_BY = "x-served-by";
+
+export interface RehearsalResult {
+    readonly report: RehearsalReport;
+    /** Every request (for tests that judge each one). */
+    readonly records: readonly RequestRecord[];
+    readonly flips: readonly FlipEvent[];
+    readonly timing: ScenarioTiming;
+    readonly reportPath: string;
+    readonly chartPath: string;
+    /** The temporary directory the run worked in (deleted at the end). */
+    readonly workDir: string;
+}
+
+/** Where the timeline goes (a line at a time). */
+export type Print = (line: string) => void;
+
+/** Runs the whole rehearsal and writes the report and the chart. Stops everything it started, also on failure. */
+export async function runRehearsal(options: RehearsalOptions, print: Print, cleanup = new Cleanup()): Promise<RehearsalResult> {
+    try {
+        return await rehearse(options, print, cleanup);
+    } finally {
+        await cleanup.run();
+    }
+}
+
+async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanup): Promise<RehearsalResult> {
+    const timing = scenarioTiming(options.durationS);
+    const t0 = performance.now();
+    const now = (): number => performance.now() - t0;
+    let loadStartedAt = Number.NaN;
+    const timeline: { atMs: number; text: string }[] = [];
+    const say = (text: string): void => {
+        const at = Number.isNaN(loadStartedAt) ? -1 : now() - loadStartedAt;
+        timeline.push({ atMs: Math.round(at), text });
+        const stamp = at < 0 ? "  setup" : `${(at / 1000).toFixed(1).padStart(6)}s`;
+        for (const [i, line] of text.split("\n").entries()) print(`${i === 0 ? stamp : "       "} ${i === 0 ? "" : "  "}${line}`);
+    };
+
+    ensurePrerequisites(print);
+    const work = cleanup.tempDir("bg-rehearsal-");
+    say(`work directory ${work} (config, logs, migrations of each release; deleted at the end)`);
+
+    // --- Setup: database, builds, v1 on both colors, HAProxy live on blue -----------------------------------------
+    const db: RehearsalDatabase = await openRehearsalDatabase(cleanup, work);
+    say(`PostgreSQL started (${db.maskedUrl}); migrations of release 1: ${db.releaseDirs.v1}`);
+    const applied1 = await db.up(db.releaseDirs.v1, "expand");
+    say(`release 1 schema applied: ${applied1.join(", ") || "(nothing to do)"}`);
+
+    const builds = stampBuilds(work, Object.values(VERSIONS));
+    const slots: Record<Color, Slot[]> = { blue: [], green: [] };
+    for (const color of COLORS) {
+        for (let index = 0; index < INSTANCES_PER_COLOR; index++) {
+            slots[color].push({ color, index, port: await freePort(), stagingPort: await freePort() });
+        }
+    }
+    const instances: Record<Color, Instance[]> = { blue: [], green: [] };
+    const start = async (color: Color, version: string, fault?: Fault): Promise<string[]> => {
+        instances[color] = slots[color].map((slot) =>
+            startInstance(cleanup, {
+                slot,
+                version,
+                buildInfoPath: builds[version],
+                databaseUrl: db.appUrl,
+                maxConnectionAgeMs: timing.maxConnectionAgeMs,
+                logFile: path.join(work, `${slotName(slot)}.log`),
+                ...(fault ? { fault } : {}),
+            }),
+        );
+        const outcomes = await Promise.all(instances[color].map((i) => i.started));
+        return outcomes.map((o, i) => `${slotName(slots[color][i])} ${o === "listening" ? "started" : "EXITED at start"}`);
+    };
+    await Promise.all([start("blue", VERSIONS.v1), start("green", VERSIONS.v1)]);
+
+    const haproxy: RunningHaproxy = await startHaproxy(
+        {
+            socketPath: path.join(work, "haproxy.sock"),
+            mapPath: path.join(work, "live.map"),
+            productionPort: await freePort(),
+            stagingPort: await freePort(),
+            servers: {
+                blue: slots.blue.map((s) => ({ name: slotName(s), port: s.port, stagingPort: s.stagingPort })),
+                green: slots.green.map((s) => ({ name: slotName(s), port: s.port, stagingPort: s.stagingPort })),
+            },
+            checkIntervalMs: 200,
+        },
+        work,
+        "blue",
+    );
+    cleanup.add("stop HAProxy", () => haproxy.stop());
+    const { productionPort, stagingPort } = haproxy.layout;
+    say(`HAProxy (TCP mode) production 127.0.0.1:${productionPort} → blue, staging 127.0.0.1:${stagingPort} → green`);
+
+    // --- The guard's state, first deploy ------------------------------------------------------------------------
+    const colorState = (version: string): ReleaseState["blue"] => ({ version, vmSize: "local-process", image: "node" });
+    const guardContext = (extra: Partial<GuardContext> = {}): GuardContext => ({
+        now: new Date(),
+        rollbackWindowMinutes: timing.rollbackWindowMs / 60_000,
+        ...extra,
+    });
+    const schema = async (): Promise<SchemaStatus> => db.schemaStatus(db.releaseDirs.v2);
+    let state: ReleaseState;
+    {
+        const first: ReleaseState = { liveColor: "blue", blue: colorState(VERSIONS.v1), green: colorState(VERSIONS.v1) };
+        const verdict = evaluateRelease(undefined, first, guardContext());
+        if (!verdict.allowed) throw new Error(`the guard refused the first deploy:\n${verdict.reasons.join("\n")}`);
+        const gate = await runGate({ color: "blue", version: VERSIONS.v1, ports: slots.blue.map((s) => s.port), attempts: 40, intervalS: 0.25 });
+        if (!gate.passed) throw new Error(`blue v1 did not pass its health gate at setup:\n${gate.summary}`);
+        state = recordStep(undefined, first, guardContext());
+        say(`guard: ${verdict.step}, allowed; gate: ${gate.summary}`);
+    }
+
+    // --- Load ---------------------------------------------------------------------------------------------------
+    let phase = `blue live (v${VERSIONS.v1})`;
+    const load: Load = startLoad({
+        host: "127.0.0.1",
+        port: productionPort,
+        path: "/goals?limit=5",
+        writeEvery: 20,
+        writePath: "/goals",
+        rate: options.rate,
+        connections: options.connections,
+        servedByHeader: SERVED_BY,
+        phase: () => phase,
+        now: () => now() - loadStartedAt,
+    });
+    loadStartedAt = now();
+    let loadStopped = false;
+    cleanup.add("stop the load", async () => {
+        if (!loadStopped) await load.stop();
+    });
+    say(`load started: ${options.rate} req/s over ${options.connections} keep-alive connections (GET /goals, every 20th a POST)`);
+    const since = (): number => now() - loadStartedAt;
+    const until = async (ms: number): Promise<void> => {
+        const wait = ms - since();
+        if (wait > 0) await sleep(wait);
+    };
+
+    const flips: FlipEvent[] = [];
+    const blockedFlips: Refusal[] = [];
+    const blockedDeploys: Refusal[] = [];
+    const blockedContracts: Refusal[] = [];
+    const markers: ChartMarker[] = [];
+    const mark = (kind: ChartMarker["kind"], label: string): void => {
+        markers.push({ at: since(), kind, label });
+    };
+    const refuse = (list: Refusal[], label: string, what: string, reason: string): void => {
+        list.push({ at: Math.round(since()), what, reason });
+        mark("refused", `${label} refused`);
+        say(`REFUSED ${what}:\n${reason}`);
+    };
+    const verdictText = (v: Verdict): string =>
+        [`guard: ${v.step}, ${v.allowed ? "allowed" : "refused"}`, ...v.reasons, ...v.notices.map((n) => `notice: ${n}`)].join("\n");
+
+    /** A deploy of `version` onto `color`: the guard decides, then the color's instances drain and restart. */
+    const deploy = async (color: Color, version: string, fault?: Fault): Promise<boolean> => {
+        const after: ReleaseState = { ...state, [color]: colorState(version) };
+        const verdict = evaluateRelease(state, after, guardContext());
+        if (!verdict.allowed) {
+            refuse(blockedDeploys, `deploy → ${color}`, `deploy ${version} onto ${color}`, verdict.reasons.join("\n"));
+            return false;
+        }
+        say(`deploy ${version}${fault ? ` (broken: ${fault})` : ""} onto ${color}: ${verdictText(verdict)}`);
+        const stopStarted = since();
+        await Promise.all(instances[color].map((i) => i.stop()));
+        const outcome = await start(color, version, fault);
+        state = recordStep(state, after, guardContext());
+        mark("note", `${color} → ${version}`);
+        say(`${color} now runs ${version}: old instances drained and stopped, new ones ${outcome.join(", ")} (${Math.round(since() - stopStarted)} ms)`);
+        return true;
+    };
+
+    /** A flip to `to`: the guard decides, the gate checks every instance and the schema, then HAProxy switches. */
+    const flip = async (to: Color): Promise<boolean> => {
+        const from = state.liveColor;
+        const after: ReleaseState = { ...state, liveColor: to };
+        const status = await schema();
+        const verdict = evaluateRelease(state, after, guardContext({ schema: status }));
+        const gate = await runGate({
+            color: to,
+            version: state[to].version,
+            ports: slots[to].map((s) => s.port),
+            statusCommand: await db.statusCommand(db.releaseDirs.v2, work),
+            attempts: 8,
+            intervalS: 0.25,
+        });
+        if (!verdict.allowed || !gate.passed) {
+            const reasons = [...verdict.reasons, ...(gate.passed ? [] : [gate.summary])];
+            refuse(blockedFlips, `flip → ${to}`, `flip ${from} → ${to} (${state[to].version})`, reasons.join("\n"));
+            return false;
+        }
+        // Slow requests in flight on the old color across the switch; they must complete.
+        const slow = load.oneShot("slow", `/slow?ms=${timing.slowRequestMs}`, SLOW_REQUESTS_PER_SWITCH);
+        await sleep(Math.min(200, timing.slowRequestMs / 3));
+        const at = since();
+        await setLiveColor(haproxy.layout.socketPath, haproxy.layout.mapPath, to);
+        const ackAt = since();
+        const rollback = verdict.step === "rollback";
+        flips.push({ from, to, at, ackAt, rollback });
+        state = recordStep(state, after, guardContext());
+        phase = `${rollback ? "rolled back: " : ""}${to} live (v${state[to].version})`;
+        mark("flip", `${rollback ? "rollback" : "flip"} → ${to}`);
+        say(
+            `${rollback ? "ROLLBACK" : "FLIP"} ${from} → ${to}: ${verdictText(verdict)}\n${gate.summary}\n` +
+                `HAProxy runtime API: set map live ${to} (acknowledged in ${(ackAt - at).toFixed(1)} ms)`,
+        );
+        // Fresh connections right after the switch measure when every new connection lands on the new color.
+        const probes: Promise<void>[] = [];
+        for (let i = 0; i < 20; i++) {
+            probes.push(load.oneShot("probe", "/version", 1));
+            await sleep(25);
+        }
+        await Promise.all([slow, ...probes]);
+        return true;
+    };
+
+    /** Contract migrations: the guard decides with the versions both colors run; the runner applies them. */
+    const contract = async (): Promise<boolean> => {
+        const pending: ContractMigration[] = await db.pendingContract(db.releaseDirs.v2);
+        const after: ReleaseState = { ...state, runContractMigrations: true };
+        const verdict = evaluateRelease(state, after, guardContext({ contract: pending }));
+        const names = pending.map((m) => `${m.name} (requires ${m.requiresVersion})`).join(", ");
+        if (!verdict.allowed) {
+            refuse(blockedContracts, "contract", `contract ${names}`, verdict.reasons.join("\n"));
+            return false;
+        }
+        const applied = await db.up(db.releaseDirs.v2, "contract", [state.blue.version, state.green.version]);
+        state = recordStep(state, after, guardContext());
+        mark("note", "contract");
+        say(`contract: ${verdictText(verdict)}\napplied under load: ${applied.join(", ")}`);
+        return true;
+    };
+
+    // --- The scenario -------------------------------------------------------------------------------------------
+    await until(timing.at.expand);
+    const expanded = await db.up(db.releaseDirs.v2, "expand");
+    mark("note", "expand");
+    say(`expand migrations of release 2 applied under load: ${expanded.join(", ") || "(none)"}`);
+
+    await until(timing.at.deployGreen);
+    if (!(await deploy("green", VERSIONS.v2))) throw new Error("the guard refused deploying v2 to the idle color green");
+
+    await until(timing.at.flip);
+    if (!(await flip("green"))) throw new Error("the flip to green was refused; see the timeline above");
+
+    await until(timing.at.rollback);
+    if (!(await flip("blue"))) throw new Error("the rollback to blue was refused; see the timeline above");
+
+    await until(timing.at.flipAgain);
+    if (!(await flip("green"))) throw new Error("the second flip to green was refused; see the timeline above");
+
+    await until(timing.at.refusals);
+    if (await contract()) throw new Error("the contract ran while blue still runs v1: the guard should have refused it");
+    if (await deploy("blue", VERSIONS.v2)) throw new Error("a deploy onto blue inside the rollback window was allowed");
+
+    const windowEnds = rollbackWindowEndsAt(state, timing.rollbackWindowMs / 60_000);
+    if (windowEnds) {
+        say(`waiting for the rollback window to close (${Math.max(0, Math.round((windowEnds.getTime() - Date.now()) / 100) / 10)} s)`);
+        await sleep(Math.max(0, windowEnds.getTime() - Date.now() + 100));
+    }
+    if (!(await deploy("blue", VERSIONS.v2))) throw new Error("the deploy of v2 onto blue after the window was refused");
+    if (!(await contract())) throw new Error("the contract was refused although both colors run v2");
+    phase = `${state.liveColor} live (v${VERSIONS.v2}), both colors v2`;
+
+    await until(timing.at.brokenDeploy);
+    const idle = idleColor(state.liveColor);
+    await deploy(idle, VERSIONS.v3, options.fault);
+    phase = `${state.liveColor} live, broken v${VERSIONS.v3} on ${idle}`;
+    if (await flip(idle)) throw new Error(`the flip to a broken v3 (${options.fault}) was allowed`);
+
+    await until(timing.at.end);
+    await load.stop();
+    loadStopped = true;
+    const durationMs = since();
+    say(`load stopped after ${(durationMs / 1000).toFixed(1)} s`);
+
+    // --- Report and chart ---------------------------------------------------------------------------------------
+    const report = buildReport({
+        startedAt: new Date(Date.now() - (now() - loadStartedAt)),
+        durationMs,
+        settings: {
+            durationS: options.durationS,
+            rate: options.rate,
+            connections: options.connections,
+            fault: options.fault,
+            maxConnectionAgeMs: timing.maxConnectionAgeMs,
+            rollbackWindowMs: timing.rollbackWindowMs,
+            slowRequestMs: timing.slowRequestMs,
+            instancesPerColor: INSTANCES_PER_COLOR,
+        },
+        records: load.records,
+        flips,
+        blockedFlips,
+        blockedDeploys,
+        blockedContracts,
+        timeline,
+    });
+    const reportPath = path.resolve(options.reportPath);
+    const chartPath = reportPath.replace(/\.json$/i, "") + ".svg";
+    fs.mkdirSync(path.dirname(reportPath), { recursive: true });
+    fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + "\n");
+    const bucketMs = durationMs > 60_000 ? 1000 : 500;
+    fs.writeFileSync(
+        chartPath,
+        renderChart({
+            title: `Blue/green rehearsal: ${report.totalRequests} requests, ${report.failedRequests} failed, ${options.rate} req/s over ${options.connections} connections`,
+            buckets: buckets(load.records, bucketMs, durationMs),
+            bucketMs,
+            endMs: durationMs,
+            markers,
+        }),
+    );
+    return { report, records: load.records, flips, timing, reportPath, chartPath, workDir: work };
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
