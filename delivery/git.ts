@@ -41,13 +41,6 @@ export class GitRepo {
         return this.git(["ls-tree", "--name-only", ref]).split("\n").filter((l) => l !== "");
     }
 
-    /** Paths of the files directly in folder `dir` at `ref` (not recursive); empty when there is no such folder. */
-    filesIn(ref: string, dir: string): string[] {
-        return this.git(["ls-tree", "--name-only", ref, `${dir.replace(/\/$/, "")}/`])
-            .split("\n")
-            .filter((l) => l !== "");
-    }
-
     /**
      * The commits on `ref`'s first-parent line (what was pushed to that branch) that touched `path`, oldest first,
      * at most `limit` of the newest ones.

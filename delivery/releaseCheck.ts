@@ -1,10 +1,11 @@
 /**
- * `npm run --silent release:check -- --base <git-ref> [--head <ref>] [--now <ISO time>] [--json]`
+ * `npm run --silent release:check -- --base <git-ref> [--now <ISO time>] [--json]`
  *
- * Says, for each stack file (Pulumi.<stack>.yaml), which release step the change from `--base` to `--head` is, and
+ * Says, for each stack file (Pulumi.<stack>.yaml), which release step the change from `--base` to HEAD is, and
  * refuses (exit 1) the changes the program's release guard would refuse, with the safe sequence as git commits.
  * The decisions are the guard's (release/guard.ts) and the validation the program's (config/validate.ts); this file
- * only reads git.
+ * only reads git (stack files at base and HEAD, committed) and, when `runContractMigrations` is on, the contract
+ * migrations in the working tree's migrations/ (as the program does; in CI the working tree is HEAD).
  *
  * The state before the change is rebuilt by replaying the stack file's history on the base's first-parent line
  * through the guard's own `recordStep`, with commit dates as the times of the flips: that is how a revert of a flip
@@ -12,8 +13,9 @@
  */
 import { parseArgs } from "util";
 import { idleColor } from "../release/colors";
+import * as path from "path";
+import { contractMigrationsIn } from "../components/releaseGuard";
 import { colorChanges, ContractMigration, evaluateRelease, ReleaseState, ReleaseStep, recordStep } from "../release/guard";
-import { parseMigrationFile } from "../migrator/migrationFile";
 import { projectNameOf } from "./config";
 import { GitRepo } from "./git";
 import { stackNameOf } from "./settings";
@@ -62,8 +64,6 @@ export interface ReleaseCheckOptions {
     readonly cwd: string;
     /** The ref the change is measured from (the pull request's base, or the commit before a push). */
     readonly base: string;
-    /** @default "HEAD" */
-    readonly head?: string;
     /** The time the change would deploy (for the rollback window). @default now */
     readonly now?: Date;
 }
@@ -77,21 +77,6 @@ const LABELS: Record<ReleaseStep, StepLabel> = {
     contract: "contract",
     other: "mixed or unsafe change",
 };
-
-/** The folder of the product's (T-SQL) migrations. */
-export const MIGRATIONS_DIR = "migrations";
-
-/**
- * The contract migrations at `ref` with their `requires-version`, read with the runner's own file parser.
- * Throws (naming the file) when one cannot be parsed.
- */
-export function contractMigrationsAt(repo: GitRepo, ref: string): ContractMigration[] {
-    return repo
-        .filesIn(ref, MIGRATIONS_DIR)
-        .filter((f) => f.endsWith(".contract.sql"))
-        .map((f) => parseMigrationFile(f, repo.show(ref, f) ?? ""))
-        .map((m) => ({ name: m.name, requiresVersion: m.requiresVersion ?? "" }));
-}
 
 /** The release state at `base`, rebuilt by replaying the stack file's history through the guard's `recordStep`. */
 export function replayHistory(repo: GitRepo, base: string, file: string, project: string): ReleaseState | undefined {
@@ -127,7 +112,15 @@ function summarize(before: ReleaseState | undefined, after: ReleaseState): strin
 }
 
 /** Checks one stack file between two commits. */
-export function checkStack(repo: GitRepo, baseSha: string, headSha: string, file: string, project: string, now: Date): StackReport {
+export function checkStack(
+    repo: GitRepo,
+    baseSha: string,
+    headSha: string,
+    file: string,
+    project: string,
+    now: Date,
+    migrationsDir: string,
+): StackReport {
     const stack = stackNameOf(file) as string;
     const baseText = repo.show(baseSha, file);
     const headText = repo.show(headSha, file);
@@ -159,7 +152,7 @@ export function checkStack(repo: GitRepo, baseSha: string, headSha: string, file
     let contract: ContractMigration[] | undefined;
     if (after.config.runContractMigrations) {
         try {
-            contract = contractMigrationsAt(repo, headSha);
+            contract = contractMigrationsIn(migrationsDir);
         } catch (e) {
             return { ...common, label: "invalid config", allowed: false, changedKeys: keys, summary: "runContractMigrations is on but the contract migrations cannot be read", reasons: [(e as Error).message] };
         }
@@ -185,22 +178,23 @@ export function checkStack(repo: GitRepo, baseSha: string, headSha: string, file
     };
 }
 
-/** Checks every stack file that exists at `base` or at `head`. Throws when a ref or the project cannot be read. */
+/** Checks every stack file that exists at `base` or at HEAD. Throws when a ref or the project cannot be read. */
 export function checkRelease(options: ReleaseCheckOptions): ReleaseCheckReport {
     const repo = new GitRepo(options.cwd);
     const baseSha = repo.resolve(options.base);
-    const headSha = repo.resolve(options.head ?? "HEAD");
+    const headSha = repo.resolve("HEAD");
     const projectFile = repo.show(headSha, "Pulumi.yaml");
     const project = projectFile === undefined ? undefined : projectNameOf(projectFile);
     if (project === undefined) {
-        throw new Error(`no Pulumi.yaml with a name: at ${options.head ?? "HEAD"}; run the check at the root of the app repository.`);
+        throw new Error("no Pulumi.yaml with a name: at HEAD; run the check at the root of the app repository.");
     }
     const files = [...new Set([...repo.topLevelFiles(baseSha), ...repo.topLevelFiles(headSha)])]
         .filter((f) => stackNameOf(f) !== undefined)
         .sort();
     const now = options.now ?? new Date();
-    const stacks = files.map((file) => checkStack(repo, baseSha, headSha, file, project, now));
-    return { base: options.base, head: options.head ?? "HEAD", stacks, ok: stacks.every((s) => s.allowed) };
+    const migrationsDir = path.join(options.cwd, "migrations");
+    const stacks = files.map((file) => checkStack(repo, baseSha, headSha, file, project, now, migrationsDir));
+    return { base: options.base, head: "HEAD", stacks, ok: stacks.every((s) => s.allowed) };
 }
 
 /** The safe sequence of commits for a stack, in git terms, shown after a refusal. */
@@ -235,14 +229,14 @@ export function formatReport(report: ReleaseCheckReport): string {
 
 /** The command line: exit 0 when every stack's change is one safe step, 1 when one is refused, 2 on bad usage. */
 export function main(argv: string[], cwd = process.cwd()): number {
-    let values: { base?: string; head?: string; now?: string; json?: boolean };
+    let values: { base?: string; now?: string; json?: boolean };
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { base: { type: "string" }, head: { type: "string" }, now: { type: "string" }, json: { type: "boolean" } },
+            options: { base: { type: "string" }, now: { type: "string" }, json: { type: "boolean" } },
         }));
     } catch (e) {
-        process.stderr.write(`release:check: ${(e as Error).message}\nUsage: npm run --silent release:check -- --base <git-ref> [--head <ref>] [--now <ISO time>] [--json]\n`);
+        process.stderr.write(`release:check: ${(e as Error).message}\nUsage: npm run --silent release:check -- --base <git-ref> [--now <ISO time>] [--json]\n`);
         return 2;
     }
     if (values.base === undefined) {
@@ -256,7 +250,7 @@ export function main(argv: string[], cwd = process.cwd()): number {
     }
     let report: ReleaseCheckReport;
     try {
-        report = checkRelease({ cwd, base: values.base, ...(values.head ? { head: values.head } : {}), now });
+        report = checkRelease({ cwd, base: values.base, now });
     } catch (e) {
         process.stderr.write(`release:check: ${(e as Error).message}\n`);
         return 2;
