@@ -4,6 +4,7 @@
  * against a recording fake of the mssql API.
  */
 import type * as mssql from "mssql";
+import { parseDatabaseUrl } from "../../../migrator/databaseUrl";
 import { Goal, GoalStore, MAX_TITLE_LENGTH } from "./goalStore";
 
 /** The parts of the `mssql` module the store uses (a fake can stand in for it in tests). */
@@ -32,40 +33,31 @@ function bracket(name: string): string {
  * `clientId` for a user-assigned identity).
  */
 export function mssqlConfigFromUrl(url: string): mssql.config {
-    let u: URL;
-    try {
-        u = new URL(url);
-    } catch {
-        throw new Error("DATABASE_URL is not a URL; expected mssql://user:password@host:1433/database.");
-    }
-    const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
-    if (!u.hostname || !database) {
-        throw new Error("DATABASE_URL must name a host and a database, e.g. mssql://user:password@host:1433/database.");
-    }
+    const db = parseDatabaseUrl(url); // the migration runner's parser: same URL rules, password masked in errors
     const flag = (name: string, fallback: boolean): boolean => {
-        const v = u.searchParams.get(name);
-        return v === null ? fallback : v === "true" || v === "1";
+        const v = db.options[name];
+        return v === undefined ? fallback : v === "true" || v === "1";
     };
     const config: mssql.config = {
-        server: u.hostname,
-        port: u.port ? Number(u.port) : 1433,
-        database,
-        options: { encrypt: flag("encrypt", true), trustServerCertificate: flag("trustServerCertificate", false) },
+        server: db.host,
+        port: db.port ?? 1433,
+        database: db.database,
+        options: { encrypt: flag("encrypt", true), trustServerCertificate: flag("trustServerCertificate", false), appName: "bluegreen-app" },
         pool: { max: 5, min: 0, idleTimeoutMillis: 30_000 },
         connectionTimeout: 15_000,
         requestTimeout: 15_000,
     };
-    const authentication = u.searchParams.get("authentication");
+    const authentication = db.options.authentication;
     if (authentication === "azure-active-directory-msi-vm") {
-        const clientId = u.searchParams.get("clientId");
+        const clientId = db.options.clientId;
         config.authentication = { type: "azure-active-directory-msi-vm", options: clientId ? { clientId } : {} };
-    } else if (authentication !== null) {
+    } else if (authentication !== undefined) {
         throw new Error(
             `DATABASE_URL has authentication=${authentication}; only azure-active-directory-msi-vm is supported (or none, for a SQL login).`,
         );
     } else {
-        config.user = decodeURIComponent(u.username);
-        config.password = decodeURIComponent(u.password);
+        config.user = db.user;
+        config.password = db.password;
     }
     return config;
 }

@@ -1,0 +1,234 @@
+/**
+ * Builds the app's immutable, self-contained artifact: `npm run app:pack -- <version>` writes
+ * `dist/app-<version>.tgz` and `dist/app-<version>.tgz.sha256` (`<hex>  app-<version>.tgz`, as `sha256sum -c` reads).
+ *
+ * The artifact (unpacked to /opt/bluegreen/releases/<version> by vm-scripts/deploy-app.sh):
+ *
+ *   build-info.json        { version, commit, builtAt }: the stamp /version reports
+ *   package.json           name, version, the runtime dependencies, `npm start`
+ *   app/src/*.js           the service (entry: app/src/main.js)
+ *   release/*.js           version and color primitives it imports
+ *   migrator/**\/*.js       the migration runner (node migrator/cli.js), and migrations/ (T-SQL + postgres/ twins)
+ *   node_modules/          exactly the packages the compiled code requires, and theirs (copied from this checkout's
+ *                          node_modules): the VM needs Node only, no registry access and no `npm ci`.
+ *
+ * It refuses a version that is not semver and refuses to overwrite an artifact of the same version.
+ */
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import { builtinModules } from "module";
+import * as os from "os";
+import * as path from "path";
+import * as ts from "typescript";
+import { BUILD_INFO_FILE, writeBuildInfo } from "./src/buildInfo";
+import { isVersion } from "../release/versions";
+
+export interface PackOptions {
+    /** The version to stamp, semver (e.g. `1.4.2`). */
+    readonly version: string;
+    /** The checkout to build from. @default the repository this file is in */
+    readonly root?: string;
+    /** Where the artifact and its checksum go. @default `<root>/dist` */
+    readonly distDir?: string;
+    /** Where progress lines go. @default nowhere */
+    readonly log?: (line: string) => void;
+}
+
+export interface PackResult {
+    /** Absolute path of `app-<version>.tgz`. */
+    readonly artifact: string;
+    /** Absolute path of `app-<version>.tgz.sha256`. */
+    readonly checksumFile: string;
+    /** Hex SHA-256 of the artifact. */
+    readonly sha256: string;
+    readonly bytes: number;
+    /** The npm packages copied into the artifact, `name@version`, sorted. */
+    readonly packages: readonly string[];
+}
+
+/** File name of a version's artifact: one per version, never overwritten. */
+export function artifactName(version: string): string {
+    return `app-${version}.tgz`;
+}
+
+/**
+ * The npm package names a compiled file requires (`require("pg")`, `require("@azure/identity/x")` → `@azure/identity`),
+ * leaving out Node's built-ins and relative paths.
+ */
+export function requiredPackages(js: string): string[] {
+    const names = new Set<string>();
+    for (const m of js.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)) {
+        const spec = m[1];
+        if (spec.startsWith(".") || spec.startsWith("/") || spec.startsWith("node:")) continue;
+        const parts = spec.split("/");
+        const name = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+        if (!builtinModules.includes(name)) names.add(name);
+    }
+    return [...names].sort();
+}
+
+function gitCommit(root: string): string | undefined {
+    try {
+        return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+        return undefined;
+    }
+}
+
+/** Compiles the pack's tsconfig into `outDir`; throws with the compiler's messages when it does not compile. */
+function compile(root: string, outDir: string): string[] {
+    const configPath = path.join(root, "app", "tsconfig.pack.json");
+    const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+    if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, "\n"));
+    const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(configPath), { outDir });
+    const program = ts.createProgram(parsed.fileNames, parsed.options);
+    const emitted: string[] = [];
+    const result = program.emit(undefined, (file, text) => {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, text);
+        emitted.push(file);
+    });
+    const diagnostics = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics];
+    if (diagnostics.length > 0) {
+        const host: ts.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" };
+        throw new Error(`The app does not compile (app/tsconfig.pack.json), so no artifact was built:\n${ts.formatDiagnostics(diagnostics, host)}`);
+    }
+    return emitted;
+}
+
+/** Where Node would find package `name` when required from `fromDir` (walking up to `root`). */
+function resolvePackageDir(name: string, fromDir: string, root: string): string | undefined {
+    for (let dir = fromDir; ; dir = path.dirname(dir)) {
+        const candidate = path.join(dir, "node_modules", name);
+        if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
+        if (dir === root || dir === path.dirname(dir)) return undefined;
+    }
+}
+
+/**
+ * The installed package directories needed at run time by `names`: each package and, recursively, its
+ * `dependencies` and installed `optionalDependencies` / `peerDependencies`, resolved the way Node resolves them.
+ */
+export function dependencyClosure(names: readonly string[], root: string): Map<string, string> {
+    const found = new Map<string, string>(); // package dir → name@version
+    const queue: { name: string; from: string; required: boolean }[] = names.map((name) => ({ name, from: root, required: true }));
+    while (queue.length > 0) {
+        const { name, from, required } = queue.shift()!;
+        const dir = resolvePackageDir(name, from, root);
+        if (!dir) {
+            if (required) throw new Error(`The app requires "${name}", which is not installed; run npm ci, then pack again.`);
+            continue;
+        }
+        if (found.has(dir)) continue;
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as {
+            version: string;
+            dependencies?: Record<string, string>;
+            optionalDependencies?: Record<string, string>;
+            peerDependencies?: Record<string, string>;
+        };
+        found.set(dir, `${name}@${pkg.version}`);
+        for (const dep of Object.keys(pkg.dependencies ?? {})) queue.push({ name: dep, from: dir, required: !(dep in (pkg.optionalDependencies ?? {})) });
+        for (const dep of Object.keys({ ...pkg.optionalDependencies, ...pkg.peerDependencies })) queue.push({ name: dep, from: dir, required: false });
+    }
+    return found;
+}
+
+function copyTree(src: string, dest: string, filter: (p: string) => boolean = () => true): void {
+    fs.cpSync(src, dest, { recursive: true, filter, dereference: true });
+}
+
+/** Builds the artifact of `version` (see the file's comment). */
+export async function packApp(options: PackOptions): Promise<PackResult> {
+    const { version } = options;
+    const root = path.resolve(options.root ?? path.join(__dirname, ".."));
+    const distDir = path.resolve(options.distDir ?? path.join(root, "dist"));
+    const log = options.log ?? (() => undefined);
+    if (!isVersion(version)) {
+        throw new Error(`"${version}" is not a semantic version; pass MAJOR.MINOR.PATCH, e.g. npm run app:pack -- 1.4.2`);
+    }
+    const artifact = path.join(distDir, artifactName(version));
+    const checksumFile = `${artifact}.sha256`;
+    for (const existing of [artifact, checksumFile]) {
+        if (fs.existsSync(existing)) {
+            throw new Error(
+                `${existing} already exists: artifacts are immutable, one per version. ` +
+                    "Pack the change as a new version (e.g. bump the patch number) instead of rebuilding this one.",
+            );
+        }
+    }
+
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-"));
+    try {
+        log(`compiling app/, release/ and migrator/ (app/tsconfig.pack.json)`);
+        const emitted = compile(root, staging);
+
+        const migrations = path.join(root, "migrations");
+        if (fs.existsSync(migrations)) copyTree(migrations, path.join(staging, "migrations"));
+
+        const required = [...new Set(emitted.filter((f) => f.endsWith(".js")).flatMap((f) => requiredPackages(fs.readFileSync(f, "utf8"))))].sort();
+        const closure = dependencyClosure(required, root);
+        for (const dir of closure.keys()) {
+            copyTree(dir, path.join(staging, path.relative(root, dir)), (p) => !p.startsWith(path.join(dir, "node_modules")));
+        }
+        const packages = [...closure.values()].sort();
+        log(`copied ${packages.length} packages for ${required.join(", ")}`);
+
+        const rootPkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+        const dependencies = Object.fromEntries(required.map((n) => [n, rootPkg.dependencies?.[n] ?? "*"]));
+        fs.writeFileSync(
+            path.join(staging, "package.json"),
+            JSON.stringify(
+                {
+                    name: "bluegreen-app",
+                    version,
+                    private: true,
+                    description: "Blue/green sample app (built by npm run app:pack; node_modules included).",
+                    main: "app/src/main.js",
+                    scripts: { start: "node app/src/main.js", migrate: "node migrator/cli.js" },
+                    engines: { node: ">=20" },
+                    dependencies,
+                },
+                null,
+                2,
+            ) + "\n",
+        );
+        const commit = gitCommit(root);
+        writeBuildInfo(path.join(staging, BUILD_INFO_FILE), { version, ...(commit ? { commit } : {}), builtAt: new Date().toISOString() });
+
+        fs.mkdirSync(distDir, { recursive: true });
+        const partial = path.join(distDir, `.${artifactName(version)}.${process.pid}.partial`);
+        try {
+            execFileSync("tar", ["-czf", partial, "--owner=0", "--group=0", "-C", staging, "."], { stdio: ["ignore", "ignore", "pipe"] });
+            const sha256 = crypto.createHash("sha256").update(fs.readFileSync(partial)).digest("hex");
+            // Link, not rename: fails if another pack of the same version got there first.
+            fs.linkSync(partial, artifact);
+            fs.writeFileSync(checksumFile, `${sha256}  ${artifactName(version)}\n`, { flag: "wx" });
+            const bytes = fs.statSync(artifact).size;
+            log(`${artifact} (${(bytes / 1024 / 1024).toFixed(1)} MiB) sha256 ${sha256}`);
+            return { artifact, checksumFile, sha256, bytes, packages };
+        } finally {
+            fs.rmSync(partial, { force: true });
+        }
+    } finally {
+        fs.rmSync(staging, { recursive: true, force: true });
+    }
+}
+
+if (require.main === module) {
+    const version = process.argv[2];
+    if (!version || process.argv.length > 3) {
+        console.error("Usage: npm run app:pack -- <version>   (e.g. npm run app:pack -- 1.4.2)");
+        process.exit(2);
+    }
+    packApp({ version, log: (line) => console.log(line) }).then(
+        (r) => {
+            console.log(`\nUpload it (see docs/app.md):\n  az storage blob upload --auth-mode login --account-name <account> --container-name <container> \\\n    --name ${path.basename(r.artifact)} --file ${path.relative(process.cwd(), r.artifact)}`);
+            console.log(`and set the version's checksum: ${r.sha256}`);
+        },
+        (e: unknown) => {
+            console.error(`app:pack: ${(e as Error).message}`);
+            process.exit(1);
+        },
+    );
+}
