@@ -1,0 +1,414 @@
+import * as fs from "fs";
+import * as path from "path";
+import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile } from "../migrationFile";
+import { Classified, ObjectName, classify, evaluateStringExpression, nameFromParts, stringArguments } from "../tsql/classify";
+import { Statement, splitStatements } from "../tsql/statements";
+import { Dialect, Token, TsqlSyntaxError, isTrivia, tokenize } from "../tsql/tokenizer";
+import { ALLOWABLE_RULE_IDS, RULES, Severity, ruleById } from "./rules";
+
+/** One problem found in a migration file. */
+export interface Finding {
+    readonly path: string;
+    readonly line: number;
+    readonly ruleId: string;
+    readonly severity: Severity;
+    /** What is wrong and the safe way to do it. */
+    readonly message: string;
+    /** Set when a `-- lint:allow <RULE-ID> <reason>` comment on the line before covers it. */
+    readonly allowed?: { readonly reason: string };
+}
+
+/** What the file has created so far: changing those breaks nothing live. */
+interface Created {
+    readonly tables: Set<string>;
+    readonly columns: Set<string>;
+    readonly routines: Map<string, readonly Token[]>;
+    readonly indexes: Set<string>;
+    readonly constraints: Set<string>;
+    readonly objects: Set<string>;
+}
+
+interface Context {
+    readonly file: MigrationFile;
+    readonly created: Created;
+    readonly findings: Finding[];
+}
+
+/** Where findings of nested SQL (dynamic SQL, a procedure run here) are reported, and how deep we are. */
+interface Scope {
+    readonly line?: number;
+    readonly prefix: string;
+    readonly depth: number;
+}
+
+const MAX_NESTING = 4;
+type Variables = Map<string, readonly string[] | undefined>;
+
+function fill(template: string, details: Record<string, string>): string {
+    return template.replace(/\{(\w+)\}/g, (whole, key: string) => details[key] ?? whole);
+}
+
+function report(ctx: Context, scope: Scope, statement: Statement, ruleId: string, details: Record<string, string>): void {
+    const rule = ruleById(ruleId);
+    if (!rule.phases.includes(ctx.file.phase)) return;
+    const message = `${scope.prefix}${fill(rule.problem, details)}. Safe: ${fill(rule.safe, details)}`;
+    const line = scope.line ?? statement.line;
+    if (ctx.findings.some((f) => f.line === line && f.ruleId === ruleId && f.message === message)) return;
+    ctx.findings.push({ path: ctx.file.path, line, ruleId, severity: rule.severity, message });
+}
+
+const isNewTable = (ctx: Context, table: ObjectName): boolean => table.temporary || ctx.created.tables.has(table.key);
+const columnKey = (table: ObjectName, column: string): string => `${table.key}.${column.toLowerCase()}`;
+const constraintKey = (table: ObjectName, name: string): string => `${table.key.split(".")[0]}.${name.toLowerCase()}`;
+
+function checkAlterTable(ctx: Context, scope: Scope, st: Statement, c: Extract<Classified, { kind: "alterTable" }>): void {
+    const { table, action } = c;
+    const isNew = isNewTable(ctx, table);
+    switch (action.type) {
+        case "add":
+            for (const column of action.columns) {
+                const key = columnKey(table, column.name);
+                if (!isNew) {
+                    const details = { name: `${table.text}.${column.name}`, table: table.text };
+                    if (column.notNull && !column.hasDefault && !column.identity && !column.computed) {
+                        report(ctx, scope, st, "ADD-NOT-NULL-COLUMN-WITHOUT-DEFAULT", details);
+                    }
+                    if (column.identity) report(ctx, scope, st, "ADD-IDENTITY-COLUMN", details);
+                    if (column.volatileDefault && (column.notNull || column.withValues)) report(ctx, scope, st, "ADD-COLUMN-VOLATILE-DEFAULT", details);
+                }
+                ctx.created.columns.add(key);
+            }
+            for (const constraint of action.constraints) {
+                if (constraint.name) ctx.created.constraints.add(constraintKey(table, constraint.name));
+                if (isNew) continue;
+                const details = { name: constraint.name ?? `(unnamed ${constraint.kind})`, table: table.text, kind: constraint.kind };
+                if ((constraint.kind === "FOREIGN KEY" || constraint.kind === "CHECK") && c.withCheck !== "NOCHECK" && !constraint.onNewColumn) {
+                    report(ctx, scope, st, "CONSTRAINT-WITH-CHECK", details);
+                }
+                if (constraint.kind === "PRIMARY KEY" || constraint.kind === "UNIQUE") {
+                    report(ctx, scope, st, "UNIQUE-ON-EXISTING-TABLE", details);
+                    if (!c.online) report(ctx, scope, st, "INDEX-WITHOUT-ONLINE", details);
+                }
+            }
+            return;
+        case "drop":
+            if (isNew) return;
+            for (const column of action.columns) {
+                if (!ctx.created.columns.has(columnKey(table, column))) report(ctx, scope, st, "DROP-COLUMN", { name: `${table.text}.${column}` });
+            }
+            for (const constraint of action.constraints) {
+                if (!ctx.created.constraints.has(constraintKey(table, constraint))) report(ctx, scope, st, "DROP-CONSTRAINT", { name: constraint });
+            }
+            return;
+        case "alterColumn":
+            if (!isNew && !ctx.created.columns.has(columnKey(table, action.column))) report(ctx, scope, st, "ALTER-COLUMN", { name: `${table.text}.${action.column}` });
+            return;
+        case "rename":
+            if (!isNew) report(ctx, scope, st, "RENAME", { name: `${table.text} (${action.what})` });
+            return;
+        case "setSchema":
+            if (!isNew) report(ctx, scope, st, "SCHEMA-TRANSFER", { name: table.text, schema: action.schema });
+            return;
+        case "toggleTrigger":
+            if (!isNew) report(ctx, scope, st, "ALTER-TRIGGER", { name: `on ${table.text}` });
+            return;
+        default:
+            return;
+    }
+}
+
+/** sp_rename's first argument names the object (`'dbo.goals.name'` with 'COLUMN'); is that object new in this file? */
+function renamesNewObject(ctx: Context, args: readonly string[]): boolean {
+    const parts = (args[0] ?? "").split(".").map((p) => p.replace(/^\[(.*)\]$/, "$1"));
+    const type = (args[2] ?? "").toUpperCase();
+    if (type === "COLUMN" || type === "INDEX" || parts.length >= 3) {
+        const table = nameFromParts(parts.slice(0, -1).join("."), parts.slice(0, -1));
+        return isNewTable(ctx, table) || ctx.created.columns.has(columnKey(table, parts[parts.length - 1]));
+    }
+    const name = nameFromParts(args[0] ?? "", parts);
+    return isNewTable(ctx, name) || ctx.created.routines.has(name.key) || ctx.created.objects.has(name.key);
+}
+
+function checkDrop(ctx: Context, scope: Scope, st: Statement, c: Extract<Classified, { kind: "drop" }>): void {
+    for (const name of c.names) {
+        const details = { name: name.text, type: c.typeWord };
+        switch (c.objectType) {
+            case "TABLE":
+                if (!isNewTable(ctx, name)) report(ctx, scope, st, "DROP-TABLE", details);
+                break;
+            case "VIEW":
+            case "PROCEDURE":
+            case "FUNCTION":
+            case "TRIGGER":
+                if (!ctx.created.routines.has(name.key)) report(ctx, scope, st, `DROP-${c.objectType}`, details);
+                break;
+            case "INDEX": {
+                const table = c.table;
+                const index = name.parts[name.parts.length - 1]?.toLowerCase() ?? "";
+                if (!(table && (isNewTable(ctx, table) || ctx.created.indexes.has(`${table.key}.${index}`)))) report(ctx, scope, st, "DROP-INDEX", details);
+                break;
+            }
+            default:
+                if (!name.temporary && !ctx.created.objects.has(name.key)) report(ctx, scope, st, "DROP-OBJECT", details);
+        }
+    }
+}
+
+function assign(variables: Variables, st: Statement, c: Extract<Classified, { kind: "assign" }>, isDeclare: boolean): void {
+    for (const a of c.assignments) {
+        let value: readonly string[] | undefined;
+        if (a.value.length === 0) value = isDeclare ? [""] : undefined;
+        else {
+            const evaluated = evaluateStringExpression(a.value, variables);
+            if (a.compound) {
+                const before = variables.get(a.variable);
+                value = before && evaluated ? before.flatMap((b) => evaluated.map((e) => b + e)) : undefined;
+            } else {
+                value = evaluated;
+            }
+        }
+        if (st.inLoop) value = undefined;
+        else if (st.conditional) {
+            const before = variables.get(a.variable);
+            value = before && value ? [...new Set([...before, ...value])] : undefined;
+        }
+        variables.set(a.variable, value);
+    }
+}
+
+function lintNested(ctx: Context, scope: Scope, st: Statement, sql: string, label: string): void {
+    if (scope.depth >= MAX_NESTING) {
+        report(ctx, scope, st, "DYNAMIC-SQL", { name: `${label} nested more than ${MAX_NESTING} levels deep` });
+        return;
+    }
+    let tokens: Token[];
+    try {
+        tokens = tokenize(sql);
+    } catch (error) {
+        if (!(error instanceof TsqlSyntaxError)) throw error;
+        report(ctx, scope, st, "DYNAMIC-SQL", { name: `${label}: ${error.message}` });
+        return;
+    }
+    lintStatements(ctx, { line: scope.line ?? st.line, prefix: `${scope.prefix}in ${label}: `, depth: scope.depth + 1 }, splitStatements(tokens));
+}
+
+function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified, variables: Variables): void {
+    const created = ctx.created;
+    switch (c.kind) {
+        case "drop":
+            checkDrop(ctx, scope, st, c);
+            return;
+        case "alterTable":
+            checkAlterTable(ctx, scope, st, c);
+            return;
+        case "schemaTransfer":
+            if (!isNewTable(ctx, c.object) && !created.routines.has(c.object.key)) report(ctx, scope, st, "SCHEMA-TRANSFER", { name: c.object.text, schema: c.schema });
+            return;
+        case "rename":
+            report(ctx, scope, st, "RENAME", { name: c.args[0] ?? "an object" });
+            return;
+        case "truncate":
+            if (!isNewTable(ctx, c.table)) report(ctx, scope, st, "TRUNCATE-TABLE", { name: c.table.text });
+            return;
+        case "createIndex":
+            created.indexes.add(`${c.table.key}.${c.name.toLowerCase()}`);
+            if (isNewTable(ctx, c.table)) return;
+            if (!c.online) report(ctx, scope, st, "INDEX-WITHOUT-ONLINE", { name: c.name, table: c.table.text });
+            if (c.unique) report(ctx, scope, st, "UNIQUE-ON-EXISTING-TABLE", { name: c.name, table: c.table.text });
+            return;
+        case "rebuildIndex":
+            if (!c.online && !isNewTable(ctx, c.table)) report(ctx, scope, st, "INDEX-WITHOUT-ONLINE", { name: "(rebuild)", table: c.table.text });
+            return;
+        case "createTable":
+        case "selectInto":
+            created.tables.add(c.table.key);
+            return;
+        case "createObject":
+            created.objects.add(c.name.key);
+            return;
+        case "routine":
+            if (c.mode !== "create" && !created.routines.has(c.name.key)) {
+                report(ctx, scope, st, c.objectType === "TRIGGER" ? "ALTER-TRIGGER" : "ALTER-ROUTINE-IN-PLACE", { name: c.name.text });
+            }
+            created.routines.set(c.name.key, c.objectType === "PROCEDURE" ? c.body : []);
+            return;
+        case "toggleTrigger":
+            report(ctx, scope, st, "ALTER-TRIGGER", { name: st.tokens.slice(2, 3).map((t) => t.text).join("") });
+            return;
+        case "update":
+        case "delete": {
+            if (isNewTable(ctx, c.target)) return;
+            const batched = c.hasTop && st.inLoop;
+            if (!c.hasWhere && !batched) report(ctx, scope, st, c.kind === "update" ? "WHOLE-TABLE-UPDATE" : "WHOLE-TABLE-DELETE", { name: c.target.text });
+            if (batched && !ctx.file.noTransaction) report(ctx, scope, st, "BATCHES-IN-TRANSACTION", { name: c.target.text });
+            return;
+        }
+        case "execProcedure": {
+            const proc = c.procedure.key.replace(/^(dbo|sys)\./, "");
+            if (proc === "sp_rename") {
+                const args = stringArguments(c.args);
+                if (!renamesNewObject(ctx, args)) report(ctx, scope, st, "RENAME", { name: `'${args[0] ?? ""}' to '${args[1] ?? ""}'` });
+                return;
+            }
+            const body = created.routines.get(c.procedure.key);
+            if (body && body.length > 0) {
+                lintStatements(ctx, { line: scope.line ?? st.line, prefix: `${scope.prefix}in ${c.procedure.text} (created and run here): `, depth: scope.depth + 1 }, splitStatements(body));
+            }
+            return;
+        }
+        case "dynamicSql":
+            if (!c.sql.candidates) {
+                report(ctx, scope, st, "DYNAMIC-SQL", { name: st.tokens.map((t) => t.text).join(" ").slice(0, 80) });
+                return;
+            }
+            for (const sql of c.sql.candidates) lintNested(ctx, scope, st, sql, "dynamic SQL");
+            return;
+        case "transaction":
+            if (!ctx.file.noTransaction) report(ctx, scope, st, "TRANSACTION-CONTROL", { name: c.word });
+            return;
+        case "use":
+            report(ctx, scope, st, "USE-DATABASE", { name: c.database });
+            return;
+        case "assign":
+            assign(variables, st, c, /^DECLARE$/i.test(st.tokens[0].text));
+            return;
+        default:
+            return;
+    }
+}
+
+function lintStatements(ctx: Context, scope: Scope, statements: readonly Statement[]): void {
+    const variables: Variables = new Map();
+    statements.forEach((st, index) => {
+        if (st.isCondition) return;
+        checkStatement(ctx, scope, st, classify(st, variables, index === 0, ctx.file.dialect), variables);
+    });
+}
+
+interface AllowComment {
+    readonly line: number;
+    readonly targetLine: number;
+    readonly ruleId: string;
+    readonly reason: string;
+    used: boolean;
+}
+
+const ALLOW = /^--\s*lint:allow\b\s*(\S*)\s*(.*?)\s*$/i;
+
+/** Reads `-- lint:allow <RULE-ID> <reason>` comments; invalid ones become findings and allow nothing. */
+function readAllows(ctx: Context, tokens: readonly Token[]): AllowComment[] {
+    const codeLines = tokens.filter((t) => !isTrivia(t) && t.kind !== "go").map((t) => t.line);
+    const allows: AllowComment[] = [];
+    for (const token of tokens) {
+        if (token.kind !== "lineComment") continue;
+        const match = ALLOW.exec(token.text);
+        if (!match) continue;
+        const [, ruleId, reason] = match;
+        const invalid = (problem: string): void => {
+            ctx.findings.push({ path: ctx.file.path, line: token.line, ruleId: "LINT-ALLOW-INVALID", severity: "error",
+                message: `${problem}. Safe: ${ruleById("LINT-ALLOW-INVALID").safe}` });
+        };
+        if (ruleId === "") invalid("-- lint:allow names no rule");
+        else if (!ALLOWABLE_RULE_IDS.has(ruleId)) invalid(`-- lint:allow names unknown rule "${ruleId}" (rule ids: ${[...ALLOWABLE_RULE_IDS].join(", ")})`);
+        else if (reason === "") invalid(`-- lint:allow ${ruleId} gives no reason, so it allows nothing`);
+        else allows.push({ line: token.line, targetLine: codeLines.find((l) => l > token.line) ?? -1, ruleId, reason, used: false });
+    }
+    return allows;
+}
+
+/**
+ * Lints one parsed migration file: every statement of every batch, including statements inside IF/WHILE blocks,
+ * dynamic SQL built from literals, and procedures created and run in the same file. Findings are sorted by line.
+ * Throws {@link MigrationFileError} if the file's SQL cannot be tokenized.
+ */
+export function lintMigration(file: MigrationFile): Finding[] {
+    let tokens: Token[];
+    try {
+        tokens = tokenize(file.text, { dialect: file.dialect });
+    } catch (error) {
+        if (error instanceof TsqlSyntaxError) throw new MigrationFileError(file.path, error.line, error.message.replace(/^line \d+: /, ""));
+        throw error;
+    }
+    const ctx: Context = {
+        file,
+        created: { tables: new Set(), columns: new Set(), routines: new Map(), indexes: new Set(), constraints: new Set(), objects: new Set() },
+        findings: [],
+    };
+    let batch: Token[] = [];
+    const flush = (): void => {
+        lintStatements(ctx, { prefix: "", depth: 0 }, splitStatements(batch, file.dialect));
+        batch = [];
+    };
+    for (const token of tokens) {
+        if (token.kind === "go") flush();
+        else batch.push(token);
+    }
+    flush();
+    const allows = readAllows(ctx, tokens);
+    const findings = ctx.findings.map((finding) => {
+        const allow = allows.find((a) => a.targetLine === finding.line && a.ruleId === finding.ruleId);
+        if (!allow) return finding;
+        allow.used = true;
+        return { ...finding, allowed: { reason: allow.reason } };
+    });
+    for (const allow of allows.filter((a) => !a.used)) {
+        const rule = ruleById("LINT-ALLOW-UNUSED");
+        findings.push({ path: file.path, line: allow.line, ruleId: rule.id, severity: rule.severity,
+            message: `${fill(rule.problem, { name: allow.ruleId })}. Safe: ${rule.safe}` });
+    }
+    return findings.sort((a, b) => a.line - b.line || a.ruleId.localeCompare(b.ruleId));
+}
+
+/** Lints SQL text as if it were a migration file of the given phase (tests, docs examples, the benchmark). */
+export function lintSql(sql: string, phase: MigrationPhase = "expand", options: { dialect?: Dialect; name?: string } = {}): Finding[] {
+    const name = options.name ?? `0001_example.${phase}.sql`;
+    return lintMigration(parseMigrationFile(name, sql, { dialect: options.dialect }));
+}
+
+export interface LintReport {
+    /** Every migration file that was read. */
+    readonly files: readonly string[];
+    readonly findings: readonly Finding[];
+    /** Files that could not be read, named or tokenized (exit code 2). */
+    readonly problems: readonly MigrationFileError[];
+}
+
+/** The `.sql` files to lint for a path: the file itself, or a directory's `.sql` files (not recursive), sorted. */
+function expandPath(p: string): string[] {
+    const stat = fs.statSync(p);
+    if (!stat.isDirectory()) return [p];
+    return fs.readdirSync(p, { withFileTypes: true })
+        .filter((e) => e.isFile() && e.name.toLowerCase().endsWith(".sql"))
+        .map((e) => path.join(p, e.name))
+        .sort();
+}
+
+/** Lints files and directories. Problems with one file do not stop the others. */
+export function lintPaths(paths: readonly string[], options: { dialect?: Dialect } = {}): LintReport {
+    const files: string[] = [];
+    const findings: Finding[] = [];
+    const problems: MigrationFileError[] = [];
+    for (const p of paths) {
+        let expanded: string[];
+        try {
+            expanded = expandPath(p);
+        } catch (error) {
+            problems.push(new MigrationFileError(p, undefined, `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path.`));
+            continue;
+        }
+        for (const file of expanded) {
+            try {
+                const parsed = parseMigrationFile(file, fs.readFileSync(file), options);
+                files.push(file);
+                findings.push(...lintMigration(parsed));
+            } catch (error) {
+                if (error instanceof MigrationFileError) problems.push(error);
+                else problems.push(new MigrationFileError(file, undefined, `cannot read it (${(error as Error).message}).`));
+            }
+        }
+    }
+    return { files, findings, problems };
+}
+
+/** Ids of every rule, for the docs test. */
+export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
