@@ -16,6 +16,7 @@ import { Driver, DriverOptions } from "./drivers/driver";
 import { MssqlApi, MssqlDriver } from "./drivers/mssql";
 import { PostgresDriver } from "./drivers/postgres";
 import { JournalEntry, RestorePoint } from "./journal";
+import { lintMigration } from "./lint/lint";
 import { loadMigrationDir, MigrationFile } from "./migrationFile";
 import { LintFindingLike, MigrationStatus, Phase, Plan, planRun } from "./plan";
 
@@ -100,11 +101,6 @@ export function defaultMigrationsDir(dialect: Dialect): string {
 
 const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 
-function defaultLint(file: MigrationFile): readonly LintFindingLike[] {
-    const lint = require("./lint") as { lintMigration(f: MigrationFile): readonly LintFindingLike[] };
-    return lint.lintMigration(file);
-}
-
 /** Creates the driver for a parsed URL. */
 export function createDriver(db: DatabaseUrl, opts: DriverOptions, mssqlApi?: MssqlApi): Driver {
     return db.dialect === "postgres" ? new PostgresDriver(db.url, opts) : new MssqlDriver(db, opts, mssqlApi);
@@ -123,7 +119,7 @@ export function createRunner(options: RunnerOptions = {}): Runner {
     const db = parseDatabaseUrl(options.url ?? process.env.DATABASE_URL);
     const dir = options.dir ?? defaultMigrationsDir(db.dialect);
     const log = options.log ?? (() => undefined);
-    const lint = options.lint ?? defaultLint;
+    const lint = options.lint ?? lintMigration;
     const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const driverOptions: DriverOptions = {
         ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),

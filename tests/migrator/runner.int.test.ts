@@ -1,0 +1,49 @@
+/**
+ * The runner against a real PostgreSQL: a throw-away cluster on a free localhost port (tests/support/postgres.ts),
+ * one database per test, stopped after the suite. Scenarios: tests/migrator/runnerScenarios.ts.
+ */
+import * as path from "path";
+import { Client } from "pg";
+import { startPostgres, TestPostgres } from "../support/postgres";
+import { runnerScenarios, ScenarioTarget } from "./runnerScenarios";
+
+let pg: TestPostgres;
+let databases = 0;
+
+async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+        return (await c.query<T>(sql)).rows;
+    } finally {
+        await c.end();
+    }
+}
+
+const postgresTarget: ScenarioTarget = {
+    fixtures: path.join(__dirname, "..", "fixtures", "migrations"),
+    newDatabase: () => pg.createDatabase(`runner_${++databases}`),
+    query,
+    async tableExists(url, table) {
+        const rows = await query<{ t: string | null }>(url, `SELECT to_regclass('${table}')::text AS t`);
+        return rows[0].t !== null;
+    },
+    async holdLock(url) {
+        const holder = new Client({ connectionString: url });
+        await holder.connect();
+        await holder.query("SELECT pg_advisory_lock(hashtextextended('bluegreen-migrations', 0))");
+        return () => holder.end();
+    },
+};
+
+describe("the migration runner on a real PostgreSQL", () => {
+    beforeAll(async () => {
+        pg = await startPostgres();
+    }, 60_000);
+
+    afterAll(async () => {
+        await pg?.stop();
+    });
+
+    runnerScenarios(() => postgresTarget);
+});
