@@ -43,6 +43,8 @@ type LintCommand = (argv: string[], io: CliIo) => Promise<number>;
 /** A mistake in the command line: exit code 2. */
 export class UsageError extends Error {}
 
+const COMMANDS = ["status", "plan", "up", "resolve", "ensure-app-user"];
+
 const OPTIONS = {
     url: { type: "string" },
     dir: { type: "string" },
@@ -107,6 +109,7 @@ function printPlan(plan: Plan, io: CliIo): void {
 }
 
 async function runCommand(command: string, args: string[], io: CliIo, makeRunner: (o: RunnerOptions) => Runner): Promise<number> {
+    if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}".`);
     const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
     if (values.help) {
         io.stdout.write(USAGE);

@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import { Client } from "pg";
+import { createRunner } from "../../migrator/runner";
 import { startPostgres, TestPostgres } from "../support/postgres";
 import { runnerScenarios, ScenarioTarget } from "./runnerScenarios";
 
@@ -46,4 +47,28 @@ describe("the migration runner on a real PostgreSQL", () => {
     });
 
     runnerScenarios(() => postgresTarget);
+});
+
+describe("ensure-app-user on a real PostgreSQL", () => {
+    let server: TestPostgres;
+    beforeAll(async () => {
+        server = await startPostgres();
+    }, 60_000);
+    afterAll(async () => {
+        await server?.stop();
+    });
+
+    it("creates a login that may read and write the app's tables but not the journal, and is idempotent", async () => {
+        const url = await server.createDatabase("app_user_test");
+        const r = createRunner({ url, dir: path.join(__dirname, "..", "fixtures", "migrations", "basic") });
+        await r.up({ phase: "expand" });
+        await r.ensureAppUser("app_user", "first-password");
+        await r.ensureAppUser("app_user", "second-password");
+        const appUrl = url.replace("postgres://postgres@", "postgres://app_user:second-password@");
+        await query(appUrl, "INSERT INTO goals (name) VALUES ('from app')");
+        expect((await query<{ n: number }>(appUrl, "SELECT count(*)::int AS n FROM goals"))[0].n).toBe(3);
+        expect((await query(appUrl, "SELECT name FROM migration_journal")).length).toBe(2);
+        await expect(query(appUrl, "DELETE FROM migration_journal")).rejects.toThrow(/permission denied/);
+        await expect(query(appUrl, "DROP TABLE goals")).rejects.toThrow(/must be owner/);
+    });
 });
