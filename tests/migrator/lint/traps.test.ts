@@ -1,0 +1,122 @@
+import { Finding, lintSql } from "../../../migrator/lint/lint";
+
+const found = (sql: string): [string, number][] => lintSql(sql).filter((f) => !f.allowed).map((f: Finding) => [f.ruleId, f.line]);
+
+describe("the linter is not fooled by", () => {
+    it("a statement inside a line comment or a nested block comment", () => {
+        expect(found("-- DROP TABLE dbo.goals\n/* outer /* DROP TABLE dbo.goals */ TRUNCATE TABLE dbo.goals */\nSELECT 1")).toEqual([]);
+    });
+
+    it("a statement inside a string literal, N'' or with doubled quotes", () => {
+        expect(found("INSERT dbo.log (msg) VALUES (N'DROP TABLE dbo.goals'), ('it''s ; DROP TABLE dbo.goals; --')\nPRINT 'ALTER TABLE dbo.goals DROP COLUMN name'")).toEqual([]);
+    });
+
+    it("a doubled quote that would end a naive string early and hide a DROP", () => {
+        expect(found("SELECT 'a'' ; '\nDROP TABLE dbo.goals")).toEqual([["DROP-TABLE", 2]]);
+    });
+
+    it("a comment marker inside a string (the DROP after it is real)", () => {
+        expect(found("SELECT '--' DROP TABLE dbo.goals")).toEqual([["DROP-TABLE", 1]]);
+    });
+
+    it("a string start inside a comment (the DROP after it is real)", () => {
+        expect(found("-- it's\nDROP TABLE dbo.goals")).toEqual([["DROP-TABLE", 2]]);
+    });
+
+    it.each([
+        ["EXEC('…')", "EXEC('DROP TABLE dbo.goals')"],
+        ["EXECUTE (N'…' + N'…')", "EXECUTE (N'DROP ' + N'TABLE dbo.goals')"],
+        ["sp_executesql", "EXEC sp_executesql N'ALTER TABLE dbo.goals DROP COLUMN name'"],
+        ["sp_executesql @stmt =", "EXEC sys.sp_executesql @stmt = N'TRUNCATE TABLE dbo.goals'"],
+        ["a variable set from literals", "DECLARE @sql NVARCHAR(MAX) = N'DROP TABLE '\nSET @sql += N'dbo.goals'\nEXEC (@sql)"],
+        ["a variable set in one IF branch", "DECLARE @sql NVARCHAR(MAX)\nIF 1 = 0 SET @sql = N'DROP TABLE dbo.goals' ELSE SET @sql = N'SELECT 1'\nEXEC (@sql)"],
+        ["dynamic SQL inside dynamic SQL", "EXEC (N'EXEC (N''DROP TABLE dbo.goals'')')"],
+        ["sp_rename inside dynamic SQL without EXEC", "EXEC (N'sp_rename ''dbo.goals'', ''targets''')"],
+    ])("dynamic SQL in a string: %s", (_, sql) => {
+        const lines = sql.split("\n");
+        const findings = lintSql(sql).filter((f) => f.severity === "error");
+        expect(findings).toHaveLength(1);
+        expect(findings[0].line).toBe(lines.length);
+        expect(findings[0].message).toMatch(/^in dynamic SQL: /);
+    });
+
+    it("dynamic SQL that cannot be read is a warning, not silence", () => {
+        expect(found("EXEC (N'SELECT ''unterminated')")).toEqual([["DYNAMIC-SQL", 1]]);
+    });
+
+    it("a procedure created with a DROP in its body and run in the same file", () => {
+        const sql = "CREATE PROCEDURE #cleanup AS DROP TABLE dbo.goals\nGO\nEXEC #cleanup";
+        expect(found(sql)).toEqual([["DROP-TABLE", 3]]);
+    });
+
+    it("but a DROP in a procedure body that is only created does not run, so it is not a finding", () => {
+        expect(found("CREATE PROCEDURE dbo.cleanup_v1 AS DROP TABLE dbo.goals")).toEqual([]);
+    });
+
+    it("a batch that starts with a bare procedure name (SQL Server runs it without EXEC)", () => {
+        expect(found("SELECT 1\nGO\nsp_rename 'dbo.goals.name', 'title', 'COLUMN'")).toEqual([["RENAME", 3]]);
+    });
+
+    it.each([
+        ["[bracketed]", "DROP TABLE [dbo].[goals]"],
+        ["[bracketed] with ]]", "DROP TABLE [dbo].[go]]als]"],
+        ["\"quoted\"", "DROP TABLE \"dbo\".\"goals\""],
+        ["three-part", "DROP TABLE appdb.dbo.goals"],
+        ["db..name", "DROP TABLE appdb..goals"],
+    ])("%s names", (_, sql) => {
+        expect(found(sql)).toEqual([["DROP-TABLE", 1]]);
+    });
+
+    it("a keyword written as a bracketed name is a name, not a keyword", () => {
+        expect(found("SELECT [drop], [table] FROM dbo.goals WHERE [truncate] = 1")).toEqual([]);
+    });
+
+    it.each(["drop table dbo.goals", "DrOp TaBlE dbo.goals", "DROP\tTABLE\tdbo.goals"])("any letter case and spacing: %j", (sql) => {
+        expect(found(sql)).toEqual([["DROP-TABLE", 1]]);
+    });
+
+    it("a statement spread over several lines, reported at its first line", () => {
+        expect(found("SELECT 1\nALTER\n  TABLE\n    dbo.goals\n  DROP\n    COLUMN\n      name")).toEqual([["DROP-COLUMN", 2]]);
+    });
+
+    it("several statements on one line, without semicolons", () => {
+        expect(found("SELECT 1 DROP TABLE dbo.a TRUNCATE TABLE dbo.b EXEC sp_rename 'dbo.c', 'd'")).toEqual([
+            ["DROP-TABLE", 1], ["RENAME", 1], ["TRUNCATE-TABLE", 1],
+        ]);
+    });
+
+    it("several statements in one batch and across batches", () => {
+        expect(found("DROP TABLE dbo.a;\nGO\nDROP VIEW dbo.v; DROP PROCEDURE dbo.p\nGO 2\nDROP FUNCTION dbo.f")).toEqual([
+            ["DROP-TABLE", 1], ["DROP-PROCEDURE", 3], ["DROP-VIEW", 3], ["DROP-FUNCTION", 5],
+        ]);
+    });
+
+    it("statements inside IF … BEGIN … END … ELSE", () => {
+        const sql = "IF OBJECT_ID(N'dbo.goals') IS NOT NULL\nBEGIN\n    PRINT 'x'\n    DROP TABLE dbo.goals\nEND\nELSE\n    ALTER TABLE dbo.t DROP COLUMN c";
+        expect(found(sql)).toEqual([["DROP-TABLE", 4], ["DROP-COLUMN", 7]]);
+    });
+
+    it("a DROP right after an IF condition on the same line", () => {
+        expect(found("IF EXISTS (SELECT 1 FROM sys.tables WHERE name = 'goals') DROP TABLE dbo.goals")).toEqual([["DROP-TABLE", 1]]);
+    });
+
+    it("statements inside WHILE and TRY/CATCH blocks", () => {
+        const sql = "WHILE @i < 10\nBEGIN\n  BEGIN TRY\n    TRUNCATE TABLE dbo.goals\n  END TRY\n  BEGIN CATCH\n    DROP TABLE dbo.goals\n  END CATCH\nEND";
+        expect(found(sql)).toEqual([["TRUNCATE-TABLE", 4], ["DROP-TABLE", 7]]);
+    });
+
+    it("CASE … END inside a block does not close the block early", () => {
+        const sql = "BEGIN\n  SELECT CASE WHEN 1 = 1 THEN 'a' ELSE 'b' END\n  DROP TABLE dbo.goals\nEND";
+        expect(found(sql)).toEqual([["DROP-TABLE", 3]]);
+    });
+
+    it("GO inside a string or a block comment does not split the batch", () => {
+        const sql = "DECLARE @s NVARCHAR(100) = N'\nGO\n'\n/*\nGO\n*/\nEXEC (@s + N'DROP TABLE dbo.goals')";
+        expect(found(sql)).toEqual([["DROP-TABLE", 7]]);
+    });
+
+    it("a rename of a column added earlier in the same file is fine, of an existing one is not", () => {
+        expect(found("ALTER TABLE dbo.goals ADD tmp INT NULL\nEXEC sp_rename 'dbo.goals.tmp', 'score', 'COLUMN'")).toEqual([]);
+        expect(found("EXEC sp_rename 'dbo.goals.name', 'title', 'COLUMN'")).toEqual([["RENAME", 1]]);
+    });
+});
