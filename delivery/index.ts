@@ -7,15 +7,23 @@
  */
 import * as service from "@pulumi/pulumiservice";
 import { readDeliveryConfig } from "./config";
-import { APP_STACKS, deploymentSettingsFor, driftScheduleFor, federatedSubjectsFor, PULUMI_OIDC_ISSUER } from "./settings";
+import {
+    APP_STACKS,
+    deploymentSettingsFor,
+    driftScheduleFor,
+    federatedSubjectsFor,
+    isProtectedStack,
+    PULUMI_OIDC_ISSUER,
+} from "./settings";
 
 const config = readDeliveryConfig();
 
 const settings = APP_STACKS.map((stack) => {
-    const deployment = new service.DeploymentSettings(`${stack}-deployment-settings`, deploymentSettingsFor(stack, config));
+    const protect = isProtectedStack(stack);
+    const deployment = new service.DeploymentSettings(`${stack}-deployment-settings`, deploymentSettingsFor(stack, config), { protect });
     const drift = driftScheduleFor(stack, config);
     if (drift !== undefined) {
-        new service.DriftSchedule(`${stack}-drift-schedule`, drift, { dependsOn: [deployment] });
+        new service.DriftSchedule(`${stack}-drift-schedule`, drift, { dependsOn: [deployment], protect });
     }
     return { stack, deployment };
 });

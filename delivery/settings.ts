@@ -176,6 +176,15 @@ export function driftScheduleFor(stack: AppStack, config: DeliveryConfig): Drift
     };
 }
 
+/**
+ * Whether a stack's delivery resources are `protect`ed: prod's settings and drift schedule cannot be removed by
+ * `pulumi -C delivery destroy` or by deleting them from the program without first unprotecting them
+ * (`pulumi -C delivery state unprotect <urn>`). Dev's can come and go.
+ */
+export function isProtectedStack(stack: AppStack): boolean {
+    return stack === "prod";
+}
+
 /** Issuer of the OIDC tokens Pulumi Deployments presents to Entra ID. */
 export const PULUMI_OIDC_ISSUER = "https://api.pulumi.com/oidc";
 

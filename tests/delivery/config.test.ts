@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { isBranchName, readAppProjectName, isCronExpression, parseDeliveryConfig, projectNameOf, RawDeliveryConfig } from "../../delivery/config";
+import * as YAML from "yaml";
+import { CONFIG_KEYS, DEFAULTS, isBranchName, readAppProjectName, isCronExpression, parseDeliveryConfig, projectNameOf, RawDeliveryConfig } from "../../delivery/config";
 
 const GUIDS = {
     azureTenantId: "00000000-0000-0000-0000-000000000000",
@@ -71,5 +72,30 @@ describe("readAppProjectName", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("the delivery project files", () => {
+    const dir = path.join(__dirname, "../../delivery");
+    const project = YAML.parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
+
+    it("is a TypeScript Node.js project without backend.url (it would break pulumi login and Deployments)", () => {
+        expect(project.name).toBe("bluegreen-delivery");
+        expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: true } });
+        expect(project.backend).toBeUndefined();
+    });
+
+    it("declares exactly the keys the program reads, with the program's defaults and a description each", () => {
+        expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
+        for (const [key, spec] of Object.entries(project.config as Record<string, { description: string; default?: string }>)) {
+            expect(spec.description.length).toBeGreaterThan(20);
+            expect(spec.default).toBe((DEFAULTS as Record<string, string>)[key]);
+        }
+    });
+
+    it("ships a stack file that is valid input", () => {
+        const stack = YAML.parse(fs.readFileSync(path.join(dir, "Pulumi.main.yaml"), "utf8")).config as Record<string, string>;
+        const raw = Object.fromEntries(Object.entries(stack).map(([k, v]) => [k.replace(/^bluegreen-delivery:/, ""), String(v)]));
+        expect(parseDeliveryConfig(raw, { organization: "my-org", appProject: "azure-bluegreen" }).branches).toEqual({ dev: "main", prod: "release" });
     });
 });

@@ -8,6 +8,7 @@ interface Declared {
     type: string;
     name: string;
     inputs: Record<string, unknown>;
+    protect?: boolean;
 }
 
 const CONFIG = {
@@ -24,10 +25,11 @@ type Program = typeof import("../../delivery/index");
 
 async function run(config: Record<string, string>): Promise<{ declared: Declared[]; program: Program }> {
     const declared: Declared[] = [];
+    const protectedNames = new Map<string, boolean>();
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
-                declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+                declared.push({ type: args.type, name: args.name, inputs: args.inputs, protect: protectedNames.get(args.name) });
                 const id = `${args.inputs.organization}/${args.inputs.project}/${args.inputs.stack}`;
                 return { id, state: args.inputs };
             },
@@ -39,9 +41,19 @@ async function run(config: Record<string, string>): Promise<{ declared: Declared
         "contoso",
     );
     pulumi.runtime.setAllConfig(config);
+    // Resource options are not visible to mocks: read `protect` off the registration request the SDK sends
+    // (the same technique as tests/support/pulumiProgram.ts).
+    type Request = { getName(): string; getProtect(): boolean };
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: unknown): void };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        protectedNames.set(req.getName(), req.getProtect());
+        register(req, cb);
+    };
     let program: Program | undefined;
     jest.isolateModules(() => {
-        program = require("../../delivery/index");
+        // As the Pulumi CLI does: require the project folder (Pulumi.yaml has no `main`), which resolves to index.ts.
+        program = require("../../delivery");
     });
     const p = program as Program;
     await new Promise((resolve) => pulumi.all(p.managedStacks).apply(resolve));
@@ -81,6 +93,14 @@ describe("delivery program under mocks", () => {
         expect(settingsOf("dev")?.inputs).toMatchObject({
             operationContext: { oidc: { azure: { subscriptionId: CONFIG["bluegreen-delivery:devAzureSubscriptionId"] } } },
         });
+    });
+
+    it("protects prod's settings and drift schedule from a delivery destroy, not dev's", () => {
+        expect(declared.map((d) => [d.name, d.protect]).sort()).toEqual([
+            ["dev-deployment-settings", false],
+            ["prod-deployment-settings", true],
+            ["prod-drift-schedule", true],
+        ]);
     });
 
     it("schedules drift detection on prod only, without auto-remediation", () => {
