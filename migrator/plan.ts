@@ -35,6 +35,11 @@ export interface MigrationStatus {
     readonly checksumOk: boolean;
     /** Present (true) when the journal has the migration but the directory has no such file. */
     readonly fileMissing?: boolean;
+    /**
+     * Present (true) when that missing file is numbered above every file in the directory: a newer release applied
+     * it (this directory is an older release's). Its requires-version is unknown here.
+     */
+    readonly newerRelease?: boolean;
     /** For an applied or failed migration: when (ISO 8601, UTC). */
     readonly appliedAt?: string;
     /** For a contract migration: its requires-version. */
@@ -59,6 +64,12 @@ export interface Plan {
     readonly waiting: readonly { readonly name: string; readonly why: string }[];
     /** Every reason to refuse; a refused run changes nothing. Each names the migration and how to get out. */
     readonly refusals: readonly string[];
+}
+
+/** The number a journal name starts with (`0004_x.expand.sql` → 4), or NaN. */
+function journalNumber(name: string): number {
+    const m = /^(\d+)_/.exec(name);
+    return m ? Number(m[1]) : NaN;
 }
 
 function cli(args: string): string {
@@ -100,16 +111,22 @@ export function planRun(
             );
         }
     }
+    const newestFile = Math.max(-1, ...files.map((f) => f.number));
     for (const e of journal) {
         if (fileNames.has(e.name)) continue;
+        // A row numbered above every file was applied by a newer release (an older color's artifact, e.g. after a
+        // rollback, or the health gate checking it): not a deleted file, so not a refusal (Flyway's "future").
+        const newerRelease = journalNumber(e.name) > newestFile;
         status.push({
             name: e.name,
             phase: e.phase,
             state: e.state,
-            checksumOk: false,
+            checksumOk: newerRelease,
             fileMissing: true,
+            ...(newerRelease ? { newerRelease: true } : {}),
             appliedAt: e.appliedAt.toISOString(),
         });
+        if (newerRelease) continue;
         refusals.push(
             `${e.name} is in the journal (${e.state} ${e.appliedAt.toISOString()}) but its file is missing from the ` +
                 `migrations directory. Restore the file (an applied migration is never deleted), or check --dir points at the right directory.`,

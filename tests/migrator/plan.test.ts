@@ -45,6 +45,22 @@ describe("planRun", () => {
         expect(plan.refusals).toEqual([expect.stringMatching(/0000_gone\.expand\.sql is in the journal .* file is missing/)]);
     });
 
+    it("does not refuse journal rows numbered above every file: a newer release applied them", () => {
+        const newer = applied(file("0009_newer.contract.sql"));
+        const plan = planRun([e1, e2], [applied(e1), newer], { phase: "expand" }, noLint);
+        expect(plan.refusals).toEqual([]);
+        expect(plan.toRun.map((m) => m.name)).toEqual([e2.name]);
+        expect(plan.status.at(-1)).toEqual({
+            name: newer.name,
+            phase: "contract",
+            state: "applied",
+            checksumOk: true,
+            fileMissing: true,
+            newerRelease: true,
+            appliedAt: "2026-11-01T10:00:00.000Z",
+        });
+    });
+
     it.each([
         ["a changed applied file", [applied(e1, { checksum: "0".repeat(64) })], /0001_init\.expand\.sql: the file changed after it was applied/],
         ["a failed migration", [applied(e1, { state: "failed", error: "boom" })], /0001_init\.expand\.sql failed and is recorded failed.*boom.*resolve 0001_init\.expand\.sql --applied.*--rolled-back/],
