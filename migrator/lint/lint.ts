@@ -4,7 +4,7 @@ import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile }
 import { Classified, ObjectName, classify, evaluateStringExpression, nameFromParts, stringArguments } from "../tsql/classify";
 import { Statement, splitStatements } from "../tsql/statements";
 import { Dialect, Token, TsqlSyntaxError, isTrivia, tokenize } from "../tsql/tokenizer";
-import { ALLOWABLE_RULE_IDS, RULES, Severity, ruleById } from "./rules";
+import { ALLOWABLE_RULE_IDS, RULES, Severity, nextVersionName, ruleById } from "./rules";
 
 /** One problem found in a migration file. */
 export interface Finding {
@@ -45,7 +45,8 @@ const MAX_NESTING = 4;
 type Variables = Map<string, readonly string[] | undefined>;
 
 function fill(template: string, details: Record<string, string>): string {
-    return template.replace(/\{(\w+)\}/g, (whole, key: string) => details[key] ?? whole);
+    const all: Record<string, string> = { next: nextVersionName(details.name ?? ""), ...details };
+    return template.replace(/\{(\w+)\}/g, (whole, key: string) => all[key] ?? whole);
 }
 
 function report(ctx: Context, scope: Scope, statement: Statement, ruleId: string, details: Record<string, string>): void {
@@ -228,7 +229,7 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
             return;
         case "routine":
             if (c.mode !== "create" && !created.routines.has(c.name.key)) {
-                report(ctx, scope, st, c.objectType === "TRIGGER" ? "ALTER-TRIGGER" : "ALTER-ROUTINE-IN-PLACE", { name: c.name.text });
+                report(ctx, scope, st, c.objectType === "TRIGGER" ? "ALTER-TRIGGER" : "ALTER-ROUTINE-IN-PLACE", { name: c.name.text, type: c.objectType });
             }
             created.routines.set(c.name.key, c.objectType === "PROCEDURE" ? c.body : []);
             return;

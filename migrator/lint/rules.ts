@@ -17,7 +17,7 @@ export interface RuleDefinition {
     readonly severity: Severity;
     /** The phases the rule is checked in (errors about removals are expand-only: contract is where removals go). */
     readonly phases: readonly MigrationPhase[];
-    /** What is wrong; `{name}` is replaced by the object the finding is about. */
+    /** What is wrong; `{name}` is replaced by the object the finding is about (`{next}`: its next versioned name). */
     readonly problem: string;
     /** The safe way, as T-SQL steps. */
     readonly safe: string;
@@ -53,7 +53,7 @@ export const RULES: readonly RuleDefinition[] = [
     {
         id: "DROP-VIEW", severity: "error", phases: EXPAND,
         problem: "drops view {name} while the live version may still query it",
-        safe: "create the replacement under a new name (`CREATE VIEW {name}_v2 …`), move the app to it, drop the old view in a contract migration",
+        safe: "create the replacement under a new name (`CREATE VIEW {next} …`), move the app to it, drop the old view in a contract migration",
         why: "Views are part of the contract between the database and the running app, like tables.",
         bad: "DROP VIEW dbo.ActiveGoals_v1;",
         good: `${CONTRACT_HEADER}\nDROP VIEW dbo.ActiveGoals_v1;`,
@@ -61,7 +61,7 @@ export const RULES: readonly RuleDefinition[] = [
     {
         id: "DROP-PROCEDURE", severity: "error", phases: EXPAND,
         problem: "drops procedure {name} while the live version may still call it",
-        safe: "create the new version under a new name (`CREATE PROCEDURE {name}_v2 …`), move the app to it, drop the old procedure in a contract migration",
+        safe: "create the new version under a new name (`CREATE PROCEDURE {next} …`), move the app to it, drop the old procedure in a contract migration",
         why: "The live version calls procedures by name; a dropped one fails every call ('Could not find stored procedure').",
         bad: "DROP PROCEDURE dbo.GetGoals_v1;",
         good: `${CONTRACT_HEADER}\nDROP PROCEDURE dbo.GetGoals_v1;`,
@@ -69,7 +69,7 @@ export const RULES: readonly RuleDefinition[] = [
     {
         id: "DROP-FUNCTION", severity: "error", phases: EXPAND,
         problem: "drops function {name} while the live version may still call it",
-        safe: "create the new version under a new name (`CREATE FUNCTION {name}_v2 …`), move the app to it, drop the old function in a contract migration",
+        safe: "create the new version under a new name (`CREATE FUNCTION {next} …`), move the app to it, drop the old function in a contract migration",
         why: "Same as procedures: the live version's queries call it by name.",
         bad: "DROP FUNCTION dbo.GoalScore_v1;",
         good: `${CONTRACT_HEADER}\nDROP FUNCTION dbo.GoalScore_v1;`,
@@ -149,7 +149,7 @@ export const RULES: readonly RuleDefinition[] = [
     {
         id: "ALTER-ROUTINE-IN-PLACE", severity: "error", phases: EXPAND,
         problem: "changes {name} in place: the live version calls it and gets the new behaviour (or an error) mid-release",
-        safe: "version it by name: `CREATE PROCEDURE {name}_v2 …` (or VIEW/FUNCTION); the new app calls `_v2`; drop the old one in a contract migration",
+        safe: "version it by name: `CREATE {type} {next} …`; the new app calls {next}; drop the old one in a contract migration",
         why: "Both colors run at once during a release and after a flip the old one must still work for a rollback; a procedure changed in place serves only one of them (seed 004: spFindAllThings → spFindAllThings_2).",
         bad: "ALTER PROCEDURE dbo.GetGoals_v1 AS SELECT id, title FROM dbo.goals;",
         good: "CREATE PROCEDURE dbo.GetGoals_v2 AS SELECT id, title FROM dbo.goals;",
@@ -283,4 +283,11 @@ export function ruleById(id: string): RuleDefinition {
 /** The phase a docs example is written for: contract when it carries `-- migrate:requires-version`, else expand. */
 export function examplePhase(sql: string): MigrationPhase {
     return /^--\s*migrate:requires-version/m.test(sql) ? "contract" : "expand";
+}
+
+/** The next versioned name of a procedure/view/function: `GetGoals_v1` → `GetGoals_v2`, `GetGoals` → `GetGoals_v2`. */
+export function nextVersionName(name: string): string {
+    const match = /^(.*_v)(\d+)(\]?)$/i.exec(name);
+    if (match) return `${match[1]}${Number(match[2]) + 1}${match[3]}`;
+    return name.endsWith("]") ? `${name.slice(0, -1)}_v2]` : `${name}_v2`;
 }

@@ -1,0 +1,110 @@
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { formatFinding, lintCommand } from "../../../migrator/lint/command";
+
+const ROOT = path.join(__dirname, "..", "..", "..");
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const code = await lintCommand(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+    return { code, stdout, stderr };
+}
+
+describe("lintCommand", () => {
+    let dir: string;
+    const write = (name: string, text: string): string => {
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, text);
+        return file;
+    };
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "lint-cmd-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("exits 0 and prints nothing per file for clean migrations", async () => {
+        const result = await run([path.join(ROOT, "migrations")]);
+        expect(result).toMatchObject({ code: 0, stdout: "" });
+        expect(result.stderr).toMatch(/4 file\(s\), 0 error\(s\)/);
+    });
+
+    it("prints <path>:<line>: <RULE-ID> per finding and exits 1 on an error", async () => {
+        const file = write("0002_bad.expand.sql", "SELECT 1\nDROP TABLE dbo.goals\n");
+        const result = await run([file]);
+        expect(result.code).toBe(1);
+        expect(result.stdout).toMatch(new RegExp(`^${file.replace(/[.\\/]/g, "\\$&")}:2: DROP-TABLE error: drops table dbo\\.goals .* Safe: .*\\n$`));
+    });
+
+    it("exits 0 when there are only warnings, and prints them", async () => {
+        write("0002_index.expand.sql", "CREATE INDEX ix ON dbo.goals (title)");
+        const result = await run([dir]);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/:1: INDEX-WITHOUT-ONLINE warning: /);
+    });
+
+    it("prints allowed findings marked as allowed with the reason, and exits 0", async () => {
+        write("0002_x.expand.sql", "-- lint:allow DROP-TABLE created by 0001 in this same release, never live\nDROP TABLE dbo.drafts");
+        const result = await run([dir]);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/:2: DROP-TABLE error allowed \(created by 0001 in this same release, never live\): drops table/);
+    });
+
+    it.each([
+        ["no paths", [], /name at least one migration file or directory/],
+        ["an unknown option", ["--fix", "x.sql"], /unknown option "--fix"/],
+        ["a bad dialect", ["--dialect", "oracle", "x.sql"], /--dialect must be tsql or postgres \(got "oracle"\)/],
+    ])("exits 2 on a usage error: %s", async (_, argv, message) => {
+        const result = await run(argv as string[]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr).toMatch(/usage: npm run --silent db -- lint/);
+    });
+
+    it("exits 2 for a path that does not exist, naming it", async () => {
+        const result = await run([path.join(dir, "missing.sql")]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(/missing\.sql: cannot read it \(ENOENT\)/);
+    });
+
+    it("exits 2 for a file that cannot be tokenized, naming the file and line, and still lints the others", async () => {
+        write("0001_ok.expand.sql", "DROP TABLE dbo.goals");
+        write("0002_broken.expand.sql", "SELECT 1\nSELECT 'unterminated\n");
+        const result = await run([dir]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(/0002_broken\.expand\.sql:2: unterminated string literal/);
+        expect(result.stdout).toMatch(/0001_ok\.expand\.sql:1: DROP-TABLE/);
+    });
+
+    it("exits 2 for a .sql file whose name is not a migration name", async () => {
+        write("cleanup.sql", "SELECT 1");
+        const result = await run([dir]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(/"cleanup\.sql" is not a migration file name: expected <number>_<slug>\.expand\.sql/);
+    });
+
+    it("lints the PostgreSQL twins with --dialect postgres", async () => {
+        const result = await run(["--dialect", "postgres", path.join(ROOT, "migrations", "postgres")]);
+        expect(result.code).toBe(0);
+    });
+
+    it("formats an allowed warning with its reason", () => {
+        expect(formatFinding({ path: "m.sql", line: 3, ruleId: "X", severity: "warning", message: "m", allowed: { reason: "r" } })).toBe("m.sql:3: X warning allowed (r): m");
+    });
+
+    it("runs through the project CLI: npm run db -- lint", async () => {
+        const cli = path.join(ROOT, "migrator", "cli.ts");
+        if (!fs.existsSync(cli)) throw new Error("migrator/cli.ts (engineer D) is missing");
+        const file = write("0002_bad.expand.sql", "TRUNCATE TABLE dbo.goals");
+        const exec = promisify(execFile);
+        const failure = await exec(process.execPath, ["-r", "ts-node/register/transpile-only", cli, "lint", file], { cwd: ROOT }).then(
+            () => { throw new Error("expected exit code 1"); },
+            (error: { code: number; stdout: string }) => error,
+        );
+        expect(failure.code).toBe(1);
+        expect(failure.stdout).toContain(`${file}:1: TRUNCATE-TABLE error:`);
+    }, 30000);
+});
