@@ -40,8 +40,10 @@ export interface HaproxyLayout {
     readonly servers: Readonly<Record<Color, readonly BackendServer[]>>;
     /** Path of the HTTP health probe. @default "/health" */
     readonly healthPath?: string;
-    /** Interval of the health probe in ms. @default 250 */
+    /** Interval of the health probe in ms. @default 500 */
     readonly checkIntervalMs?: number;
+    /** Where HAProxy logs failed connections (a file it writes to through stdout). @default no log */
+    readonly logErrors?: boolean;
 }
 
 /** The HAProxy backend of a color's production port: `be_blue` / `be_green`. */
@@ -61,19 +63,24 @@ export function renderLiveMap(live: Color): string {
 
 /**
  * The whole HAProxy configuration (pure). TCP mode everywhere; HTTP health checks on each app instance, like the
- * Azure LB's probe, so an instance that reports 503 while it drains gets no new connections.
+ * Azure LB's probe (three failures in a row take an instance out, two passes bring it back), so an instance that
+ * reports 503 while it drains soon gets no new connections. With `logErrors`, failed connections are logged.
  */
 export function renderHaproxyConfig(layout: HaproxyLayout): string {
     const health = layout.healthPath ?? "/health";
-    const inter = layout.checkIntervalMs ?? 250;
+    const inter = layout.checkIntervalMs ?? 500;
     const lines = [
         "global",
         `    stats socket ${layout.socketPath} mode 600 level admin`,
         "    maxconn 4096",
+        ...(layout.logErrors ? ["    log stdout format raw local0"] : []),
         "",
         "defaults",
         "    mode tcp",
+        ...(layout.logErrors ? ["    log global", "    option tcplog", "    option dontlog-normal"] : []),
         "    timeout connect 2s",
+        // A probe answer slower than this counts as a failure (a busy 2-core machine can stall a process briefly).
+        "    timeout check 1s",
         // Longer than any idle gap of a keep-alive client: HAProxy itself never cuts a connection in this rehearsal.
         "    timeout client 10m",
         "    timeout server 10m",
@@ -94,7 +101,8 @@ export function renderHaproxyConfig(layout: HaproxyLayout): string {
                 "    balance roundrobin",
                 `    option httpchk GET ${health}`,
                 "    http-check expect status 200",
-                `    default-server inter ${inter}ms fall 1 rise 1`,
+                // Like the Azure probe's threshold: one slow answer does not take an instance out of rotation.
+                `    default-server inter ${inter}ms fall 3 rise 2`,
                 ...layout.servers[color].map(
                     (s) => `    server ${s.name} 127.0.0.1:${staging ? (s.stagingPort ?? s.port) : s.port} check`,
                 ),

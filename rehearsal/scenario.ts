@@ -63,14 +63,27 @@ export type Print = (line: string) => void;
 
 /** Runs the whole rehearsal and writes the report and the chart. Stops everything it started, also on failure. */
 export async function runRehearsal(options: RehearsalOptions, print: Print, cleanup = new Cleanup()): Promise<RehearsalResult> {
+    const work = cleanup.tempDir("bg-rehearsal-");
     try {
-        return await rehearse(options, print, cleanup);
+        return await rehearse(options, print, cleanup, work);
     } finally {
+        // The logs (HAProxy's failed connections, each instance's events) outlive the run, next to the report.
+        const logs = logsDirFor(options.reportPath);
+        const files = fs.existsSync(work) ? fs.readdirSync(work).filter((f) => f.endsWith(".log")) : [];
+        if (files.length > 0) {
+            fs.mkdirSync(logs, { recursive: true });
+            for (const f of files) fs.copyFileSync(path.join(work, f), path.join(logs, f));
+        }
         await cleanup.run();
     }
 }
 
-async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanup): Promise<RehearsalResult> {
+/** Where the logs of a run go: `<report without .json>-logs/`. */
+export function logsDirFor(reportPath: string): string {
+    return path.resolve(reportPath).replace(/\.json$/i, "") + "-logs";
+}
+
+async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanup, work: string): Promise<RehearsalResult> {
     const timing = scenarioTiming(options.durationS);
     const t0 = performance.now();
     const now = (): number => performance.now() - t0;
@@ -84,8 +97,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     };
 
     ensurePrerequisites(print);
-    const work = cleanup.tempDir("bg-rehearsal-");
-    say(`work directory ${work} (config, logs, migrations of each release; deleted at the end)`);
+    say(`work directory ${work} (config, migrations of each release; deleted at the end, logs copied to ${logsDirFor(options.reportPath)})`);
 
     // --- Setup: database, builds, v1 on both colors, HAProxy live on blue -----------------------------------------
     const db: RehearsalDatabase = await openRehearsalDatabase(cleanup, work);
@@ -128,7 +140,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
                 blue: slots.blue.map((s) => ({ name: slotName(s), port: s.port, stagingPort: s.stagingPort })),
                 green: slots.green.map((s) => ({ name: slotName(s), port: s.port, stagingPort: s.stagingPort })),
             },
-            checkIntervalMs: 200,
+            logErrors: true,
         },
         work,
         "blue",
@@ -315,9 +327,9 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     if (await flip(idle)) throw new Error(`the flip to a broken v3 (${options.fault}) was allowed`);
 
     await until(timing.at.end);
+    const durationMs = since();
     await load.stop();
     loadStopped = true;
-    const durationMs = since();
     say(`load stopped after ${(durationMs / 1000).toFixed(1)} s`);
 
     // --- Report and chart ---------------------------------------------------------------------------------------

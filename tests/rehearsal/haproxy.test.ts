@@ -55,7 +55,19 @@ describe("renderHaproxyConfig", () => {
     it("uses the given health path and interval", () => {
         const custom = renderHaproxyConfig({ ...layout, healthPath: "/ready", checkIntervalMs: 100 });
         expect(custom).toContain("option httpchk GET /ready");
-        expect(custom).toContain("default-server inter 100ms");
+        expect(custom).toContain("default-server inter 100ms fall 3 rise 2");
+    });
+
+    it("takes an instance out after three failed probes, not one slow answer", () => {
+        expect(cfg).toContain("default-server inter 500ms fall 3 rise 2");
+        expect(cfg).toContain("timeout check 1s");
+    });
+
+    it("logs only failed connections, and only when asked", () => {
+        expect(cfg).not.toMatch(/^\s*log /m);
+        const logged = renderHaproxyConfig({ ...layout, logErrors: true });
+        expect(logged).toContain("log stdout format raw local0");
+        expect(logged).toContain("option dontlog-normal");
     });
 });
 
