@@ -191,9 +191,13 @@ export const PULUMI_OIDC_ISSUER = "https://api.pulumi.com/oidc";
 /**
  * The Entra federated-credential subjects one stack's deployments present (one credential per subject: Entra
  * matches subjects exactly). The audience is the Pulumi organization name; the issuer {@link PULUMI_OIDC_ISSUER}.
+ * A stack with drift detection also runs `detect-drift` (an operation name of the Deployments REST API; that its
+ * token carries it as the subject's operation is inferred, not verified against Pulumi Cloud).
  */
 export function federatedSubjectsFor(stack: AppStack, config: DeliveryConfig): string[] {
-    return ["preview", "update", "refresh", "destroy"].map(
+    const operations = ["preview", "update", "refresh", "destroy"];
+    if (driftScheduleFor(stack, config) !== undefined) operations.push("detect-drift");
+    return operations.map(
         (operation) =>
             `pulumi:deploy:org:${config.organization}:project:${config.appProject}:stack:${stack}:operation:${operation}:scope:write`,
     );

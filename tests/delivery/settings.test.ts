@@ -111,12 +111,22 @@ describe("driftScheduleFor", () => {
 });
 
 describe("federatedSubjectsFor", () => {
-    it("lists one subject per operation Deployments runs on the stack", () => {
+    it("lists one subject per operation Deployments runs on the stack, drift detection included on prod", () => {
         expect(federatedSubjectsFor("prod", exampleConfig)).toEqual([
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:preview:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:update:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:refresh:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:destroy:scope:write",
+            "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:detect-drift:scope:write",
+        ]);
+    });
+
+    it("adds no drift subject for a stack without drift detection", () => {
+        expect(federatedSubjectsFor("dev", exampleConfig).map((s) => s.split(":operation:")[1])).toEqual([
+            "preview:scope:write",
+            "update:scope:write",
+            "refresh:scope:write",
+            "destroy:scope:write",
         ]);
     });
 });
