@@ -31,6 +31,35 @@ export interface RestorePoint {
     readonly migrations: string;
 }
 
+/** A `migration_journal` row as both drivers read it (column names as in the table). */
+export interface JournalRow {
+    name: string;
+    phase: "expand" | "contract";
+    checksum: string;
+    applied_at: Date;
+    applied_by: string;
+    duration_ms: number;
+    state: "applied" | "failed";
+    error: string | null;
+}
+
+/** The SELECT both drivers use to read the journal (append the table name, qualified as the dialect wants). */
+export const JOURNAL_COLUMNS = "name, phase, checksum, applied_at, applied_by, duration_ms, state, error";
+
+/** A journal row as the engine sees it. */
+export function journalEntryOf(row: JournalRow): JournalEntry {
+    return {
+        name: row.name,
+        phase: row.phase,
+        checksum: row.checksum,
+        appliedAt: row.applied_at,
+        appliedBy: row.applied_by,
+        durationMs: row.duration_ms,
+        state: row.state,
+        ...(row.error !== null && row.error !== undefined ? { error: row.error } : {}),
+    };
+}
+
 /** The journal table names (same on both dialects; `dbo` schema on SQL Server, the search path on PostgreSQL). */
 export const JOURNAL_TABLE = "migration_journal";
 export const RESTORE_POINT_TABLE = "migration_restore_points";

@@ -6,7 +6,16 @@
  */
 import * as mssql from "mssql";
 import { DatabaseUrl } from "../databaseUrl";
-import { JournalEntry, JournalWrite, JOURNAL_TABLE, RestorePoint, RESTORE_POINT_TABLE } from "../journal";
+import {
+    JournalEntry,
+    journalEntryOf,
+    JournalRow,
+    JournalWrite,
+    JOURNAL_COLUMNS,
+    JOURNAL_TABLE,
+    RestorePoint,
+    RESTORE_POINT_TABLE,
+} from "../journal";
 import {
     DEFAULT_CONNECT_TIMEOUT_MS,
     DEFAULT_LOCK_NAME,
@@ -90,16 +99,6 @@ export function mssqlConfig(db: DatabaseUrl, opts: DriverOptions = {}): mssql.co
     };
 }
 
-interface JournalRow {
-    name: string;
-    phase: "expand" | "contract";
-    checksum: string;
-    applied_at: Date;
-    applied_by: string;
-    duration_ms: number;
-    state: "applied" | "failed";
-    error: string | null;
-}
 
 /** The SQL Server {@link Driver}. */
 export class MssqlDriver implements Driver {
@@ -134,19 +133,8 @@ export class MssqlDriver implements Driver {
             .input("table", mssql.NVarChar(256), `dbo.${JOURNAL_TABLE}`)
             .query("SELECT OBJECT_ID(@table, N'U') AS id");
         if (exists.recordset[0]?.id == null) return [];
-        const r = await this.pool
-            .request()
-            .query(`SELECT name, phase, checksum, applied_at, applied_by, duration_ms, state, error FROM dbo.${JOURNAL_TABLE} ORDER BY name`);
-        return (r.recordset as unknown as JournalRow[]).map((row) => ({
-            name: row.name,
-            phase: row.phase,
-            checksum: row.checksum,
-            appliedAt: row.applied_at,
-            appliedBy: row.applied_by,
-            durationMs: row.duration_ms,
-            state: row.state,
-            ...(row.error !== null && row.error !== undefined ? { error: row.error } : {}),
-        }));
+        const r = await this.pool.request().query(`SELECT ${JOURNAL_COLUMNS} FROM dbo.${JOURNAL_TABLE} ORDER BY name`);
+        return (r.recordset as unknown as JournalRow[]).map(journalEntryOf);
     }
 
     async ensureJournal(): Promise<void> {

@@ -4,7 +4,16 @@
  * loop, so the wait has a timeout); `statement_timeout` is set explicitly.
  */
 import { Client, DatabaseError } from "pg";
-import { JournalEntry, JournalWrite, JOURNAL_TABLE, RestorePoint, RESTORE_POINT_TABLE } from "../journal";
+import {
+    JournalEntry,
+    journalEntryOf,
+    JournalRow,
+    JournalWrite,
+    JOURNAL_COLUMNS,
+    JOURNAL_TABLE,
+    RestorePoint,
+    RESTORE_POINT_TABLE,
+} from "../journal";
 import {
     DEFAULT_CONNECT_TIMEOUT_MS,
     DEFAULT_LOCK_NAME,
@@ -17,16 +26,6 @@ import {
 
 const LOCK_POLL_MS = 200;
 
-interface JournalRow {
-    name: string;
-    phase: "expand" | "contract";
-    checksum: string;
-    applied_at: Date;
-    applied_by: string;
-    duration_ms: number;
-    state: "applied" | "failed";
-    error: string | null;
-}
 
 /** The PostgreSQL {@link Driver}. `url` is a postgres:// URL. */
 export class PostgresDriver implements Driver {
@@ -57,19 +56,8 @@ export class PostgresDriver implements Driver {
     async readJournal(): Promise<JournalEntry[]> {
         const exists = await this.client.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [JOURNAL_TABLE]);
         if (!exists.rows[0]?.t) return [];
-        const r = await this.client.query<JournalRow>(
-            `SELECT name, phase, checksum, applied_at, applied_by, duration_ms, state, error FROM ${JOURNAL_TABLE} ORDER BY name`,
-        );
-        return r.rows.map((row) => ({
-            name: row.name,
-            phase: row.phase,
-            checksum: row.checksum,
-            appliedAt: row.applied_at,
-            appliedBy: row.applied_by,
-            durationMs: row.duration_ms,
-            state: row.state,
-            ...(row.error !== null ? { error: row.error } : {}),
-        }));
+        const r = await this.client.query<JournalRow>(`SELECT ${JOURNAL_COLUMNS} FROM ${JOURNAL_TABLE} ORDER BY name`);
+        return r.rows.map(journalEntryOf);
     }
 
     async ensureJournal(): Promise<void> {

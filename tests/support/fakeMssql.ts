@@ -283,21 +283,17 @@ function createApi(fake: FakeMssql) {
             return this;
         }
 
-        async commit(): Promise<void> {
-            this.assertOpen();
-            fake.record({ op: "commit", pool: this.pool.id, tx: this.id });
-            this.open = false;
-            if (this.aborted) {
-                const err = new Error("Transaction has been aborted.") as Error & { code: string };
-                err.name = "TransactionError";
-                err.code = "EABORT";
-                throw err;
-            }
+        commit(): Promise<void> {
+            return this.end("commit");
         }
 
-        async rollback(): Promise<void> {
+        rollback(): Promise<void> {
+            return this.end("rollback");
+        }
+
+        private async end(op: "commit" | "rollback"): Promise<void> {
             this.assertOpen();
-            fake.record({ op: "rollback", pool: this.pool.id, tx: this.id });
+            fake.record({ op, pool: this.pool.id, tx: this.id });
             this.open = false;
             if (this.aborted) {
                 const err = new Error("Transaction has been aborted.") as Error & { code: string };
