@@ -163,7 +163,6 @@ async function runCommand(command: string, args: string[], io: CliIo, makeRunner
             const runningVersions = runningVersionsOf(values, phase, true);
             const result = await runner.up({ phase, ...(runningVersions ? { runningVersions } : {}) });
             io.stdout.write(`applied ${result.applied.length} ${phase} migration(s)\n`);
-            if (result.restorePoint) io.stdout.write(`restore point: ${result.restorePoint.recordedAt.toISOString()}\n`);
             return 0;
         }
         case "resolve": {

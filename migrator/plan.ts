@@ -183,7 +183,7 @@ export function planRun(
         ...(request.phase ? { phase: request.phase } : {}),
         status,
         toRun: refusals.length > 0 ? [] : toRun,
-        waiting: refusals.length > 0 ? [...toRun.map((f) => ({ name: f.name, why: "would run, but the run is refused" })), ...waiting] : waiting,
+        waiting: refusals.length > 0 ? [...toRun.map((f) => ({ name: f.name, why: "would run, but the run is refused (see below)" })), ...waiting] : waiting,
         refusals,
     };
 }

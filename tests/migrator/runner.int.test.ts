@@ -49,13 +49,26 @@ describe("the migration runner on a real PostgreSQL", () => {
     runnerScenarios(() => postgresTarget);
 });
 
-describe("ensure-app-user on a real PostgreSQL", () => {
+describe("the shipped migrations and ensure-app-user on a real PostgreSQL", () => {
     let server: TestPostgres;
     beforeAll(async () => {
         server = await startPostgres();
     }, 60_000);
     afterAll(async () => {
         await server?.stop();
+    });
+
+    it("applies the shipped PostgreSQL migrations (migrations/postgres) and gates their contract", async () => {
+        const url = await server.createDatabase("shipped");
+        const r = createRunner({ url });
+        expect(r.dir).toBe(path.join("migrations", "postgres"));
+        const expand = await r.up({ phase: "expand" });
+        expect(expand.applied.length).toBeGreaterThan(0);
+        const contracts = (await r.status()).migrations.filter((m) => m.phase === "contract" && m.state === "pending");
+        expect(contracts.length).toBeGreaterThan(0);
+        await expect(r.up({ phase: "contract", runningVersions: ["1.0.0", "1.0.0"] })).rejects.toThrow(/may not run yet/);
+        const contract = await r.up({ phase: "contract", runningVersions: ["99.0.0", "99.0.0"] });
+        expect(contract.applied).toEqual(contracts.map((m) => m.name));
     });
 
     it("creates a login that may read and write the app's tables but not the journal, and is idempotent", async () => {
