@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { APP_STACKS, AppStack, AzureIdentity, DeliveryConfig } from "./settings";
+import { ALERT_WEBHOOK_FORMATS, AlertWebhookFormat, APP_STACKS, AppStack, AzureIdentity, DeliveryConfig } from "./settings";
 
 /** Config keys as they come from the stack file: every value is an optional string. */
 export interface RawDeliveryConfig {
@@ -21,6 +21,7 @@ export interface RawDeliveryConfig {
     readonly prodAzureClientId?: string;
     readonly prodAzureSubscriptionId?: string;
     readonly driftCron?: string;
+    readonly alertWebhookFormat?: string;
 }
 
 export const CONFIG_KEYS: readonly (keyof RawDeliveryConfig)[] = [
@@ -35,10 +36,14 @@ export const CONFIG_KEYS: readonly (keyof RawDeliveryConfig)[] = [
     "prodAzureClientId",
     "prodAzureSubscriptionId",
     "driftCron",
+    "alertWebhookFormat",
 ];
 
+/** The secret key holding the alert webhook's URL (a Slack/Teams webhook URL is a credential). */
+export const ALERT_WEBHOOK_URL_KEY = "alertWebhookUrl";
+
 /** Values used when a key is not set. */
-export const DEFAULTS = { devBranch: "main", prodBranch: "release", driftCron: "0 * * * *" } as const;
+export const DEFAULTS = { devBranch: "main", prodBranch: "release", driftCron: "0 * * * *", alertWebhookFormat: "slack" } as const;
 
 /** Values that come from the environment rather than the stack file. */
 export interface ContextDefaults {
@@ -141,10 +146,25 @@ export function parseDeliveryConfig(raw: RawDeliveryConfig, context: ContextDefa
         errors.push(`driftCron "${driftCron}" is not a five-field cron expression (minute hour day month weekday). ${fix("driftCron", `"${DEFAULTS.driftCron}"`)}`);
     }
 
+    const alertWebhookFormat = raw.alertWebhookFormat ?? DEFAULTS.alertWebhookFormat;
+    if (!(ALERT_WEBHOOK_FORMATS as readonly string[]).includes(alertWebhookFormat)) {
+        errors.push(
+            `alertWebhookFormat "${alertWebhookFormat}" is not one of ${ALERT_WEBHOOK_FORMATS.join(", ")}. ${fix("alertWebhookFormat", DEFAULTS.alertWebhookFormat)}`,
+        );
+    }
+
     if (errors.length > 0) {
         throw new Error(`Invalid delivery config (${errors.length} problem${errors.length === 1 ? "" : "s"}):\n  - ${errors.join("\n  - ")}`);
     }
-    return { organization, appProject: appProject as string, repository: repository as string, branches, azure, driftCron };
+    return {
+        organization,
+        appProject: appProject as string,
+        repository: repository as string,
+        branches,
+        azure,
+        driftCron,
+        alertWebhookFormat: alertWebhookFormat as AlertWebhookFormat,
+    };
 }
 
 /** The `name:` of a Pulumi.yaml text, or undefined when there is none. */
@@ -171,4 +191,12 @@ export function readDeliveryConfig(): DeliveryConfig {
     const raw: Record<string, string | undefined> = {};
     for (const key of CONFIG_KEYS) raw[key] = config.get(key);
     return parseDeliveryConfig(raw, { organization: pulumi.getOrganization(), appProject: readAppProjectName() });
+}
+
+/**
+ * The alert webhook's URL, kept secret, or undefined when none is set (then drift is reported in Pulumi Cloud only).
+ * Set it with `pulumi -C delivery config set --secret alertWebhookUrl https://hooks.slack.com/services/…`.
+ */
+export function readAlertWebhookUrl(): pulumi.Output<string> | undefined {
+    return new pulumi.Config().getSecret(ALERT_WEBHOOK_URL_KEY);
 }

@@ -3,11 +3,13 @@
  * destroying an app stack can never delete the settings that deploy it.
  *
  *   app stack dev  ← push to main     (preview on PRs into main)
- *   app stack prod ← push to release  (preview on PRs into release; drift check hourly, reported, not remediated)
+ *   app stack prod ← push to release  (preview on PRs into release; drift check hourly, reported — in Pulumi Cloud
+ *                                      and to the alert webhook when one is set — never remediated)
  */
 import * as service from "@pulumi/pulumiservice";
-import { readDeliveryConfig } from "./config";
+import { readAlertWebhookUrl, readDeliveryConfig } from "./config";
 import {
+    alertWebhookFor,
     APP_STACKS,
     deploymentSettingsFor,
     driftScheduleFor,
@@ -17,6 +19,7 @@ import {
 } from "./settings";
 
 const config = readDeliveryConfig();
+const alertWebhookUrl = readAlertWebhookUrl();
 
 const settings = APP_STACKS.map((stack) => {
     const protect = isProtectedStack(stack);
@@ -24,6 +27,10 @@ const settings = APP_STACKS.map((stack) => {
     const drift = driftScheduleFor(stack, config);
     if (drift !== undefined) {
         new service.DriftSchedule(`${stack}-drift-schedule`, drift, { dependsOn: [deployment], protect });
+    }
+    const alerts = alertWebhookFor(stack, config);
+    if (alerts !== undefined && alertWebhookUrl !== undefined) {
+        new service.Webhook(`${stack}-alerts`, { ...alerts, payloadUrl: alertWebhookUrl }, { protect });
     }
     return { stack, deployment };
 });

@@ -2,6 +2,7 @@
  * What Pulumi Deployments should do for each stack of the app project: pure decisions, no Pulumi calls.
  * delivery/index.ts only turns these plain objects into `pulumiservice` resources.
  */
+import type { WebhookFilters, WebhookFormat } from "@pulumi/pulumiservice/types/enums";
 
 /** The app stacks that are delivered from git. */
 export type AppStack = "dev" | "prod";
@@ -29,7 +30,13 @@ export interface DeliveryConfig {
     readonly azure: Readonly<Record<AppStack, AzureIdentity>>;
     /** Cron expression for drift detection on prod. */
     readonly driftCron: string;
+    /** Payload format of the alert webhook (its URL is a secret, read separately). */
+    readonly alertWebhookFormat: AlertWebhookFormat;
 }
+
+/** Webhook payload formats an alert can be sent in. */
+export const ALERT_WEBHOOK_FORMATS = ["slack", "ms_teams", "raw"] as const satisfies readonly WebhookFormat[];
+export type AlertWebhookFormat = (typeof ALERT_WEBHOOK_FORMATS)[number];
 
 /** The stack name of a stack file path (`Pulumi.prod.yaml` → `prod`), or undefined for any other file. */
 export function stackNameOf(fileName: string): string | undefined {
@@ -183,6 +190,35 @@ export function driftScheduleFor(stack: AppStack, config: DeliveryConfig): Drift
  */
 export function isProtectedStack(stack: AppStack): boolean {
     return stack === "prod";
+}
+
+/** The plain-object form of a `pulumiservice.Webhook`, without its (secret) payload URL. */
+export interface AlertWebhookPlan {
+    readonly active: true;
+    readonly displayName: string;
+    readonly organizationName: string;
+    readonly projectName: string;
+    readonly stackName: AppStack;
+    readonly format: AlertWebhookFormat;
+    readonly filters: WebhookFilters[];
+}
+
+/**
+ * Who hears about prod: drift found (or the drift check itself failing) and failed deployments (a refused step, a
+ * failed health gate) are posted to the alert webhook, so a hand-made flip is reported within `driftCron`, not
+ * discovered at the next release. Undefined for stacks without drift detection.
+ */
+export function alertWebhookFor(stack: AppStack, config: DeliveryConfig): AlertWebhookPlan | undefined {
+    if (driftScheduleFor(stack, config) === undefined) return undefined;
+    return {
+        active: true,
+        displayName: `${config.appProject}/${stack}: drift and failed deployments`,
+        organizationName: config.organization,
+        projectName: config.appProject,
+        stackName: stack,
+        format: config.alertWebhookFormat,
+        filters: ["drift_detected", "drift_detection_failed", "deployment_failed"],
+    };
 }
 
 /** Issuer of the OIDC tokens Pulumi Deployments presents to Entra ID. */

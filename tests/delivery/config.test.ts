@@ -19,6 +19,7 @@ describe("parseDeliveryConfig", () => {
         const config = parseDeliveryConfig(valid, context);
         expect(config.branches).toEqual({ dev: "main", prod: "release" });
         expect(config.driftCron).toBe("0 * * * *");
+        expect(config.alertWebhookFormat).toBe("slack");
         expect(config.organization).toBe("contoso");
         expect(config.appProject).toBe("azure-bluegreen");
         expect(config.azure.prod).toEqual({
@@ -42,6 +43,7 @@ describe("parseDeliveryConfig", () => {
         [{ prodAzureClientId: undefined }, /prodAzureClientId is required: the Application \(client\) ID/],
         [{ driftCron: "hourly" }, /driftCron "hourly" is not a five-field cron expression.*config set driftCron "0 \* \* \* \*"/],
         [{ appProject: "my project" }, /appProject "my project" is not a Pulumi project name/],
+        [{ alertWebhookFormat: "email" }, /alertWebhookFormat "email" is not one of slack, ms_teams, raw.*config set alertWebhookFormat slack/],
     ] as [Partial<RawDeliveryConfig>, RegExp][])("rejects %p naming the key, the value and the fix", (change, message) => {
         expect(() => parseDeliveryConfig({ ...valid, ...change }, context)).toThrow(message);
     });

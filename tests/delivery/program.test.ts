@@ -9,7 +9,14 @@ interface Declared {
     name: string;
     inputs: Record<string, unknown>;
     protect?: boolean;
+    /** Inputs that reached the engine as secrets. */
+    secretInputs: string[];
 }
+
+/** How the SDK marks a secret value on the wire (the mock monitor keeps the wrapper). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const isSecretValue = (v: unknown): boolean => typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 
 const CONFIG = {
     "bluegreen-delivery:repository": "contoso/azure-bluegreen",
@@ -23,13 +30,19 @@ const CONFIG = {
 
 type Program = typeof import("../../delivery/index");
 
-async function run(config: Record<string, string>): Promise<{ declared: Declared[]; program: Program }> {
+async function run(config: Record<string, string>, secretKeys: string[] = []): Promise<{ declared: Declared[]; program: Program }> {
     const declared: Declared[] = [];
     const protectedNames = new Map<string, boolean>();
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
-                declared.push({ type: args.type, name: args.name, inputs: args.inputs, protect: protectedNames.get(args.name) });
+                declared.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    protect: protectedNames.get(args.name),
+                    secretInputs: Object.keys(args.inputs).filter((k) => isSecretValue(args.inputs[k])),
+                });
                 const id = `${args.inputs.organization}/${args.inputs.project}/${args.inputs.stack}`;
                 return { id, state: args.inputs };
             },
@@ -40,7 +53,7 @@ async function run(config: Record<string, string>): Promise<{ declared: Declared
         false,
         "contoso",
     );
-    pulumi.runtime.setAllConfig(config);
+    pulumi.runtime.setAllConfig(config, secretKeys);
     // Resource options are not visible to mocks: read `protect` off the registration request the SDK sends
     // (the same technique as tests/support/pulumiProgram.ts).
     type Request = { getName(): string; getProtect(): boolean };
@@ -57,6 +70,8 @@ async function run(config: Record<string, string>): Promise<{ declared: Declared
     });
     const p = program as Program;
     await new Promise((resolve) => pulumi.all(p.managedStacks).apply(resolve));
+    // waitForRPCs is internal to the SDK (not in its .d.ts): it resolves when every queued registration is sent.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     return { declared, program: p };
 }
 
@@ -122,10 +137,25 @@ describe("delivery program under mocks", () => {
         ]);
     });
 
+    it("declares no alert webhook without a secret alertWebhookUrl", () => {
+        expect(declared.filter((r) => r.type === "pulumiservice:index:Webhook")).toEqual([]);
+    });
+
+    it("posts prod's drift and failed deployments to the secret alertWebhookUrl, kept secret", async () => {
+        const { declared: withHook } = await run(
+            { ...CONFIG, "bluegreen-delivery:alertWebhookUrl": "https://hooks.example.org/T000/B000/XXXX" },
+            ["bluegreen-delivery:alertWebhookUrl"],
+        );
+        const hooks = withHook.filter((r) => r.type === "pulumiservice:index:Webhook");
+        expect(hooks.map((h) => [h.name, h.protect])).toEqual([["prod-alerts", true]]);
+        expect(hooks[0].inputs).toMatchObject({ stackName: "prod", format: "slack", filters: ["drift_detected", "drift_detection_failed", "deployment_failed"] });
+        expect(hooks[0].secretInputs).toContain("payloadUrl");
+    });
+
     it("declares nothing when the config is invalid", async () => {
         const declaredBad: Declared[] = [];
         await pulumi.runtime.setMocks(
-            { newResource: (a) => (declaredBad.push({ type: a.type, name: a.name, inputs: a.inputs }), { id: "x", state: a.inputs }), call: (a) => a.inputs },
+            { newResource: (a) => (declaredBad.push({ type: a.type, name: a.name, inputs: a.inputs, secretInputs: [] }), { id: "x", state: a.inputs }), call: (a) => a.inputs },
             "bluegreen-delivery",
             "main",
             false,

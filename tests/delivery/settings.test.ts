@@ -5,6 +5,7 @@ import {
     deployPathsFor,
     deploymentSettingsFor,
     matchesDeployPath,
+    alertWebhookFor,
     stacksAffectedBy,
     driftScheduleFor,
     federatedSubjectsFor,
@@ -20,6 +21,7 @@ const exampleConfig: DeliveryConfig = {
         prod: { tenantId: "t-prod", clientId: "c-prod", subscriptionId: "s-prod" },
     },
     driftCron: "0 * * * *",
+    alertWebhookFormat: "slack",
 };
 
 describe("deploymentSettingsFor", () => {
@@ -128,5 +130,23 @@ describe("federatedSubjectsFor", () => {
             "refresh:scope:write",
             "destroy:scope:write",
         ]);
+    });
+});
+
+describe("alertWebhookFor", () => {
+    it("posts prod's drift, failed drift checks and failed deployments in the configured format", () => {
+        expect(alertWebhookFor("prod", { ...exampleConfig, alertWebhookFormat: "ms_teams" })).toEqual({
+            active: true,
+            displayName: "azure-bluegreen/prod: drift and failed deployments",
+            organizationName: "contoso",
+            projectName: "azure-bluegreen",
+            stackName: "prod",
+            format: "ms_teams",
+            filters: ["drift_detected", "drift_detection_failed", "deployment_failed"],
+        });
+    });
+
+    it("sends nothing for dev", () => {
+        expect(alertWebhookFor("dev", exampleConfig)).toBeUndefined();
     });
 });
