@@ -1,9 +1,12 @@
 /**
  * Blue/green on Azure: what `pulumi up` builds, in order.
- *   config → resource group → network → database → artifact store → blue → green → load balancer → outputs
+ *   config → release guard → resource group → network → database → artifact store → blue → green
+ *     → health gate (the live color) → load balancer → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
- * (see components/loadBalancer.ts and release/colors.ts rulePools).
+ * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
+ * the health gate has passed on green (docs/release-guard.md).
  */
+import * as path from "path";
 import * as resources from "@pulumi/azure-native/resources";
 import { loadStackConfig } from "./config/stackConfig";
 import { Color, COLORS } from "./release/colors";
@@ -13,10 +16,25 @@ import { ArtifactStore } from "./components/artifactStore";
 import { ColorSet } from "./components/colorSet";
 import { AppDeployment } from "./components/appDeployment";
 import { LoadBalancer } from "./components/loadBalancer";
+import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/releaseGuard";
+import { HealthGate } from "./components/healthGate";
 
 // Reads and validates every config value; throws one error listing all bad keys before anything is declared.
 const config = loadStackConfig();
 const location = config.location;
+
+// The release guard compares this update with the last one and refuses unsafe release steps (changing the live
+// color, deploying onto the rollback target inside the window, a flip mixed with other changes, an early contract)
+// before anything changes: every resource a release step changes depends on it.
+const guard = new ReleaseGuard("release-guard", {
+    liveColor: config.liveColor,
+    blue: colorStateOf(config.colors.blue),
+    green: colorStateOf(config.colors.green),
+    rollbackWindowMinutes: config.rollbackWindowMinutes,
+    allowDeployIntoRollbackWindow: config.allowDeployIntoRollbackWindow,
+    runContractMigrations: config.runContractMigrations,
+    contractMigrations: contractMigrationsIn(path.join(__dirname, "migrations")),
+});
 
 const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
 const resourceGroupName = resourceGroup.name;
@@ -49,7 +67,7 @@ function buildColor(color: Color): { vms: ColorSet; deployment: AppDeployment } 
         adminUsername: config.adminUsername,
         sshPublicKey: config.sshPublicKey,
         artifactContainerId: artifacts.containerId,
-    });
+    }, { dependsOn: [guard] });
     const deployment = new AppDeployment(`${color}-deploy`, {
         color,
         resourceGroupName,
@@ -61,13 +79,27 @@ function buildColor(color: Color): { vms: ColorSet; deployment: AppDeployment } 
         artifactSha256: settings.artifact?.sha256 ?? "",
         databaseUrl: database.appDatabaseUrl,
         forceUpdateTag: settings.forceUpdateTag,
-    });
+    }, { dependsOn: [guard] });
     return { vms, deployment };
 }
 
 const blue = buildColor("blue");
 const green = buildColor("green");
 
+// The health gate: from inside the VNet, every VM of the live color must be healthy at its version and the schema
+// must fit it, before the load balancer may send it production traffic. Named after the live color, so it runs on a
+// flip (and on the first deploy), not on a deploy to the idle color. No cycle: the pools are IP-based, so NICs do
+// not reference the load balancer (VMs → deployment → gate → load balancer).
+const live = config.liveColor === "blue" ? blue : green;
+const gate = new HealthGate(`${config.liveColor}-gate`, {
+    color: config.liveColor,
+    version: config.colors[config.liveColor].version,
+    resourceGroupName,
+    location,
+    vms: live.vms.vms,
+}, { dependsOn: [guard, live.deployment] });
+
+// Depends on the gate: children register only after their parent, and the parent only once the gate has passed.
 const loadBalancer = new LoadBalancer("front", {
     resourceGroupName,
     location,
@@ -75,7 +107,7 @@ const loadBalancer = new LoadBalancer("front", {
     poolAddresses: { blue: blue.vms.privateIps, green: green.vms.privateIps },
     virtualNetworkId: net.virtualNetworkId,
     zones: config.zones,
-});
+}, { dependsOn: [guard, gate] });
 
 export const liveColor = config.liveColor;
 export const idleColor = config.idleColor;
@@ -89,3 +121,7 @@ export const resourceGroupNameOutput = resourceGroupName;
 export const egressIp = net.egressIp;
 export const artifactContainerUrl = artifacts.urlFor("VERSION").apply((url) => url.replace(/app-VERSION\.tgz$/, ""));
 export const vmPrivateIps = Object.fromEntries(COLORS.map((color) => [color, color === "blue" ? blue.vms.privateIps : green.vms.privateIps]));
+/** Which release step this update was (first-deploy, deploy-idle, flip, rollback, contract, ...). */
+export const releaseStep = guard.step;
+/** What the release guard wants the operator to know (an override in use, a rollback). */
+export const releaseNotices = guard.notices;

@@ -35,9 +35,13 @@ export interface ColorSettings {
     readonly vmSize: string;
     readonly image: ImageReference;
     /**
-     * Set when the user points this color at their own artifact. Unset: the program's own
-     * `app-<version>.tgz`, whose SHA-256 the VM reads from `app-<version>.tgz.sha256` beside it.
+     * SHA-256 (lowercase hex) the VMs require of the artifact before switching to it: the content of
+     * `dist/app-<version>.tgz.sha256` written by `npm run app:pack`. Pinned in config, so the stack's
+     * history says exactly which bytes each color ran. Always set by validateConfig (optional in the type
+     * only so that hand-built settings in older tests still compile).
      */
+    readonly artifactSha256?: string;
+    /** Set when the user points this color at their own artifact URL (`sha256` = artifactSha256). */
     readonly artifact?: ArtifactOverride;
     /** Changing it re-runs the deployment on every VM of the color (retry after a failed deploy). */
     readonly forceUpdateTag?: string;
@@ -103,10 +107,10 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "stagingAllowedCidrs", type: "array", description: "IPv4 CIDR blocks allowed to reach the staging endpoint (the idle color). Empty = reachable from inside the VNet only.", default: [] },
     { key: "sqlSku", type: "string", description: "Azure SQL Database SKU name (Basic, S0..S12, P1..P15, GP_Gen5_2, GP_S_Gen5_1, BC_Gen5_4, ...).", default: "S0" },
     { key: "protectDatabase", type: "boolean", description: "Protect the SQL database from deletion by Pulumi (protect: true). Keep true in production.", default: true },
-    { key: "blueArtifactUrl", type: "string", description: "Optional: HTTPS URL of the blue artifact, instead of app-<blueVersion>.tgz in the program's container. Needs blueArtifactSha256.", default: "" },
-    { key: "blueArtifactSha256", type: "string", description: "SHA-256 (hex) of blueArtifactUrl; set both or neither.", default: "" },
-    { key: "greenArtifactUrl", type: "string", description: "Optional: HTTPS URL of the green artifact, instead of app-<greenVersion>.tgz in the program's container. Needs greenArtifactSha256.", default: "" },
-    { key: "greenArtifactSha256", type: "string", description: "SHA-256 (hex) of greenArtifactUrl; set both or neither.", default: "" },
+    { key: "blueArtifactSha256", type: "string", description: "SHA-256 (hex) of the blue artifact, checked on every VM before it switches: the first field of dist/app-<blueVersion>.tgz.sha256 from `npm run app:pack -- <blueVersion>`." },
+    { key: "greenArtifactSha256", type: "string", description: "SHA-256 (hex) of the green artifact, checked on every VM before it switches: the first field of dist/app-<greenVersion>.tgz.sha256 from `npm run app:pack -- <greenVersion>`." },
+    { key: "blueArtifactUrl", type: "string", description: "Optional: HTTPS URL of your own blue artifact, instead of app-<blueVersion>.tgz in the program's container (blueArtifactSha256 is its checksum).", default: "" },
+    { key: "greenArtifactUrl", type: "string", description: "Optional: HTTPS URL of your own green artifact, instead of app-<greenVersion>.tgz in the program's container (greenArtifactSha256 is its checksum).", default: "" },
     { key: "blueForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every blue VM (retry a failed deploy) without changing the version.", default: "" },
     { key: "greenForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every green VM (retry a failed deploy) without changing the version.", default: "" },
     { key: "rollbackWindowMinutes", type: "integer", description: "Minutes after a flip during which the previous live color is kept as the instant rollback target and not deployed to.", default: 60 },
@@ -277,27 +281,21 @@ export function validateConfig(raw: RawConfig): StackConfig {
         const url = r.string(`${color}ArtifactUrl`, "an https:// URL", `https://example.org/app-1.0.0.tgz`, (v) =>
             /^https:\/\/[^\s/]+\/\S+$/.test(v) ? undefined : "is not an https:// URL",
         );
-        const sha256 = r.string(`${color}ArtifactSha256`, "64 lowercase hex digits", "<sha256 of the artifact>", (v) =>
+        const sha256 = r.required(`${color}ArtifactSha256`, "64 lowercase hex digits: the first field of dist/app-<version>.tgz.sha256", `"$(cut -d' ' -f1 dist/app-${version ?? "1.0.0"}.tgz.sha256)"`, (v) =>
             isSha256Hex(v) ? undefined : "is not a SHA-256 hex digest",
         );
-        const urlKey = `${color}ArtifactUrl`;
-        const shaKey = `${color}ArtifactSha256`;
-        if (Boolean(raw[urlKey]) !== Boolean(raw[shaKey])) {
-            const [missing, other] = raw[urlKey] ? [shaKey, urlKey] : [urlKey, shaKey];
-            const example = missing === urlKey ? "https://example.org/app-1.0.0.tgz" : "<sha256 of the artifact>";
-            r.problem(missing, undefined, `is not set but ${other} is`, `both ${urlKey} and ${shaKey}, or neither`, setCommand(missing, example));
-        }
         const forceUpdateTag = r.string(`${color}ForceUpdateTag`, "letters, digits, . _ -", "retry-1", (v) =>
             /^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a tag of letters, digits, . _ - (at most 64)",
         );
-        if (version === undefined || count === undefined || size === undefined || imageUrn === undefined) continue;
+        if (version === undefined || count === undefined || size === undefined || imageUrn === undefined || sha256 === undefined) continue;
         colors[color] = {
             color,
             version,
             instanceCount: count,
             vmSize: size,
             image: parseImageUrn(imageUrn) as ImageReference,
-            ...(url !== undefined && sha256 !== undefined ? { artifact: { url, sha256 } } : {}),
+            artifactSha256: sha256,
+            ...(url !== undefined ? { artifact: { url, sha256 } } : {}),
             ...(forceUpdateTag !== undefined ? { forceUpdateTag } : {}),
         };
     }

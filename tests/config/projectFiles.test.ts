@@ -58,7 +58,10 @@ describe.each(["dev", "prod"])("Pulumi.%s.yaml", (stack) => {
 
     it("sets every key that has no default (the CLI refuses the stack otherwise)", () => {
         const required = Object.entries(project.config).filter(([, d]) => d.default === undefined).map(([k]) => `${PROJECT}:${k}`);
-        expect(required.sort()).toEqual(["azure-bluegreen:blueVersion", "azure-bluegreen:greenVersion", "azure-bluegreen:liveColor", "azure-bluegreen:sshPublicKey"]);
+        expect(required.sort()).toEqual([
+            "azure-bluegreen:blueArtifactSha256", "azure-bluegreen:blueVersion", "azure-bluegreen:greenArtifactSha256",
+            "azure-bluegreen:greenVersion", "azure-bluegreen:liveColor", "azure-bluegreen:sshPublicKey",
+        ]);
         for (const key of required) expect(values[key]).toBeDefined();
         expect(values[LOCATION_KEY]).toBeDefined();
     });

@@ -36,6 +36,7 @@ describe("validateConfig on valid input", () => {
         expect(config.colors.blue).toEqual({
             color: "blue",
             version: "1.0.0",
+            artifactSha256: "a".repeat(64),
             instanceCount: 1,
             vmSize: "Standard_B2s",
             image: { publisher: "Debian", offer: "debian-13", sku: "13-gen2", version: "latest" },
@@ -55,13 +56,15 @@ describe("validateConfig on valid input", () => {
     });
 
     it("treats an empty per-color override (its Pulumi.yaml default) as not set", () => {
-        const config = validateConfig(raw({ blueInstanceCount: "", blueVmSize: "", blueImage: "", blueArtifactUrl: "", blueArtifactSha256: "", blueForceUpdateTag: "" }));
+        const config = validateConfig(raw({ blueInstanceCount: "", blueVmSize: "", blueImage: "", blueArtifactUrl: "", blueForceUpdateTag: "" }));
         expect(config.colors.blue).toEqual(validateConfig(raw()).colors.blue);
     });
 
-    it("takes a user artifact only with its checksum, and the retry tag", () => {
-        const sha = "a".repeat(64);
+    it("pins each color's artifact checksum, takes a user artifact URL with it, and the retry tag", () => {
+        const sha = "c".repeat(64);
         const config = validateConfig(raw({ greenArtifactUrl: "https://cdn.example.org/app-2.0.0.tgz", greenArtifactSha256: sha, greenForceUpdateTag: "retry-2" }));
+        expect(config.colors.green.artifactSha256).toBe(sha);
+        expect(config.colors.blue.artifactSha256).toBe("a".repeat(64));
         expect(config.colors.green.artifact).toEqual({ url: "https://cdn.example.org/app-2.0.0.tgz", sha256: sha });
         expect(config.colors.green.forceUpdateTag).toBe("retry-2");
         expect(config.colors.blue.artifact).toBeUndefined();
@@ -100,8 +103,9 @@ describe("validateConfig on bad input: every bad value names the key, the value,
         ["an unknown SQL SKU", { sqlSku: "Gold" }, 'sqlSku = "Gold" is not an Azure SQL Database SKU name', "GP_Gen5_<n>", "pulumi config set sqlSku S0"],
         ["an image that is not a URN", { image: "debian-13" }, 'image = "debian-13" is not an image URN with four parts', "Publisher:Offer:Sku:Version", "pulumi config set image"],
         ["a zone that is not a number", { zones: '["westeurope-1"]' }, 'zones[0] = "westeurope-1" is not an availability zone number', "availability zone", "pulumi config set --path 'zones[0]' 1"],
-        ["an artifact URL without its checksum", { blueArtifactUrl: "https://cdn.example.org/app.tgz" }, "blueArtifactSha256 is not set but blueArtifactUrl is", "both blueArtifactUrl and blueArtifactSha256, or neither", "pulumi config set blueArtifactSha256"],
-        ["an artifact URL over plain http", { blueArtifactUrl: "http://cdn.example.org/app.tgz", blueArtifactSha256: "b".repeat(64) }, 'blueArtifactUrl = "http://cdn.example.org/app.tgz" is not an https:// URL', "an https:// URL", "pulumi config set blueArtifactUrl"],
+        ["a missing artifact checksum", { blueArtifactSha256: undefined }, "blueArtifactSha256 is not set", "the first field of dist/app-<version>.tgz.sha256", `pulumi config set blueArtifactSha256 "$(cut -d' ' -f1 dist/app-1.0.0.tgz.sha256)"`],
+        ["a checksum that is not SHA-256", { greenArtifactSha256: "abc123" }, 'greenArtifactSha256 = "abc123" is not a SHA-256 hex digest', "64 lowercase hex digits", "pulumi config set greenArtifactSha256"],
+        ["an artifact URL over plain http", { blueArtifactUrl: "http://cdn.example.org/app.tgz" }, 'blueArtifactUrl = "http://cdn.example.org/app.tgz" is not an https:// URL', "an https:// URL", "pulumi config set blueArtifactUrl"],
         ["a reserved admin name", { adminUsername: "root" }, 'adminUsername = "root" is reserved by Azure', "a Linux user name", "pulumi config set adminUsername azureops"],
     ])("%s", (_label, overrides, what, allowed, fix) => {
         const error = problemsOf(raw(overrides));

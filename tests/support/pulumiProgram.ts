@@ -53,6 +53,8 @@ export function baseConfig(overrides: StackValues = {}): StackValues {
         liveColor: "blue",
         blueVersion: "1.0.0",
         greenVersion: "1.0.0",
+        blueArtifactSha256: "a".repeat(64),
+        greenArtifactSha256: "b".repeat(64),
         instanceCount: "1",
         sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHMgOva0K3avEY6muGcHgI+mWLNWPCZrgzX/mFZYZM6 placeholder-replace-me",
         stagingAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
@@ -93,10 +95,18 @@ function lastSegment(type: string): string {
     return type.split(":").pop() ?? type;
 }
 
+/** Inputs that set the Azure name of a resource (others are auto-named: the mock uses the logical name). */
+const NAME_INPUT: Record<string, string> = {
+    "azure-native:storage:BlobContainer": "containerName",
+    "azure-native:compute:VirtualMachineExtension": "vmExtensionName",
+};
+
 /** Outputs the program reads from resources, per type (everything else echoes the inputs). */
 function mockState(args: MockResourceArgs): { id: string; state: Record<string, unknown> } {
     const id = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-test/providers/mock/${lastSegment(args.type)}/${args.name}`;
-    const state: Record<string, unknown> = { ...args.inputs, name: args.name };
+    // azure-native's `name` output is the Azure name: the explicit name input when the program sets one.
+    const explicitName = NAME_INPUT[args.type] ? args.inputs[NAME_INPUT[args.type]] : undefined;
+    const state: Record<string, unknown> = { ...args.inputs, name: typeof explicitName === "string" ? explicitName : args.name };
     switch (args.type) {
         case "random:index/randomPassword:RandomPassword":
             state.result = `Pw-${args.name}-9x_Z`;
@@ -134,11 +144,21 @@ async function resolveExport(pulumi: typeof PulumiModule, value: unknown): Promi
     return { value: resolved, secret };
 }
 
+/** Runs wait for each other: the SDK's mocks live in one process-wide store, so two runs must never overlap. */
+let queue: Promise<unknown> = Promise.resolve();
+
 /**
  * Runs index.ts under mocks with `values` as the stack config and returns what it registered.
  * Never throws for a program error: the error is returned in `error`, with whatever was registered before it.
+ * Concurrent calls are queued and run one after the other.
  */
-export async function runProgram(values: StackValues): Promise<ProgramRun> {
+export function runProgram(values: StackValues): Promise<ProgramRun> {
+    const run = queue.then(() => runProgramNow(values));
+    queue = run.catch(() => undefined);
+    return run;
+}
+
+async function runProgramNow(values: StackValues): Promise<ProgramRun> {
     const registered: RegisteredResource[] = [];
     const requests = new Map<string, { protect: boolean; parent: string; dependencies: string[] }>();
     let pulumi!: typeof PulumiModule;
@@ -251,11 +271,12 @@ function canonical(value: unknown): string {
 
 /**
  * Which resources a config change touches: added, removed, or with different inputs (what `pulumi preview`
- * would plan as create, delete, or update/replace). Secret inputs are compared by value.
+ * would plan as create, delete, or update/replace). Secret inputs are compared by value. Only custom
+ * resources count (components have no inputs of their own; their children are compared one by one).
  */
 export function changedResources(before: ProgramRun, after: ProgramRun): ResourceChanges {
-    const old = new Map(before.resources.map((r) => [key(r), r]));
-    const now = new Map(after.resources.map((r) => [key(r), r]));
+    const old = new Map(before.resources.filter((r) => r.custom).map((r) => [key(r), r]));
+    const now = new Map(after.resources.filter((r) => r.custom).map((r) => [key(r), r]));
     const changed = [...now.keys()].filter((k) => old.has(k) && canonical(old.get(k)?.inputs) !== canonical(now.get(k)?.inputs));
     const added = [...now.keys()].filter((k) => !old.has(k));
     const removed = [...old.keys()].filter((k) => !now.has(k));

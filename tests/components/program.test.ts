@@ -1,0 +1,240 @@
+/**
+ * The resource graph of the whole program (index.ts) under mocks: what `pulumi up` would declare.
+ */
+import { colorPrivateIps, APP_SUBNET_CIDR } from "../../components/lib/ipLayout";
+import { PORTS } from "../../components/lib/ports";
+import { COLORS } from "../../release/colors";
+import { baseConfig, byName, isSecretValue, ofType, ProgramRun, RegisteredResource, reveal, runProgram, stackFileValues } from "../support/pulumiProgram";
+
+const T = {
+    vm: "azure-native:compute:VirtualMachine",
+    nic: "azure-native:network:NetworkInterface",
+    ext: "azure-native:compute:VirtualMachineExtension",
+    lb: "azure-native:network:LoadBalancer",
+    pip: "azure-native:network:PublicIPAddress",
+    nsg: "azure-native:network:NetworkSecurityGroup",
+    subnet: "azure-native:network:Subnet",
+    sqlServer: "azure-native:sql:Server",
+    sqlDb: "azure-native:sql:Database",
+    vnetRule: "azure-native:sql:VirtualNetworkRule",
+    firewallRule: "azure-native:sql:FirewallRule",
+    storage: "azure-native:storage:StorageAccount",
+    container: "azure-native:storage:BlobContainer",
+    role: "azure-native:authorization:RoleAssignment",
+} as const;
+
+type Json = Record<string, unknown>;
+const inputs = (r: RegisteredResource): Json => r.inputs;
+const list = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[]) : []);
+
+/** The inline pool of the LB named `name`, and the addresses in it. */
+function poolAddresses(lb: RegisteredResource, name: string): string[] {
+    const pool = list(inputs(lb).backendAddressPools).find((p) => p.name === name);
+    return list(pool?.loadBalancerBackendAddresses).map((a) => a.ipAddress as string);
+}
+
+function rule(lb: RegisteredResource, name: string): Json {
+    const found = list(inputs(lb).loadBalancingRules).find((r) => r.name === name);
+    if (!found) throw new Error(`no rule ${name}`);
+    return found;
+}
+
+/** The decoded deployment script an extension carries (it is inside the secret protectedSettings). */
+function deploymentScript(ext: RegisteredResource): string {
+    const protectedSettings = reveal(inputs(ext).protectedSettings) as { script: string };
+    return Buffer.from(protectedSettings.script, "base64").toString("utf8");
+}
+
+describe("the program on the prod stack file (2 VMs per color over 3 zones, blue live), blue at 1.1.0", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({ ...stackFileValues("prod"), "azure-bluegreen:blueVersion": "1.1.0" });
+        if (run.error) throw run.error;
+    });
+
+    it("declares the configured number of VMs per color, named after their color", () => {
+        expect(ofType(run, T.vm).map((r) => r.name).sort()).toEqual(["blue-vm-0", "blue-vm-1", "green-vm-0", "green-vm-1"]);
+    });
+
+    it("gives every NIC its color's static private IP and no public IP or load-balancer reference", () => {
+        for (const color of COLORS) {
+            const ips = colorPrivateIps(APP_SUBNET_CIDR, color, 2);
+            ips.forEach((ip, index) => {
+                const config = list(inputs(byName(run, `${color}-vm-${index}-nic`)).ipConfigurations)[0];
+                expect(config).toMatchObject({ privateIPAllocationMethod: "Static", privateIPAddress: ip });
+                expect(config.publicIPAddress).toBeUndefined();
+                expect(config.loadBalancerBackendAddressPools).toBeUndefined();
+            });
+        }
+    });
+
+    it("has public IPs only on the load balancer's frontend and the NAT gateway, never on a VM", () => {
+        expect(ofType(run, T.pip).map((r) => r.name).sort()).toEqual(["front-ip", "net-egress-ip"]);
+        for (const vm of ofType(run, T.vm)) {
+            const nics = list((inputs(vm).networkProfile as Json).networkInterfaces);
+            expect(nics).toHaveLength(1);
+            expect(JSON.stringify(vm.inputs)).not.toMatch(/publicIPAddress/i);
+        }
+    });
+
+    it("gives each VM SSH-key-only login, a system-assigned identity, its color's size and image, and a zone round-robin", () => {
+        const zones = ofType(run, T.vm).sort((a, b) => a.name.localeCompare(b.name)).map((vm) => (inputs(vm).zones as string[])[0]);
+        expect(zones).toEqual(["1", "2", "1", "2"]);
+        for (const vm of ofType(run, T.vm)) {
+            const os = inputs(vm).osProfile as Json;
+            expect((os.linuxConfiguration as Json).disablePasswordAuthentication).toBe(true);
+            expect(os.adminPassword).toBeUndefined();
+            expect(inputs(vm).identity).toEqual({ type: "SystemAssigned" });
+            expect(inputs(vm).hardwareProfile).toEqual({ vmSize: "Standard_D2s_v5" });
+            expect((inputs(vm).storageProfile as Json).imageReference).toEqual({ publisher: "Debian", offer: "debian-13", sku: "13-gen2", version: "latest" });
+        }
+    });
+
+    it("puts exactly each color's VM addresses in its pool (IP-based, in the VNet)", () => {
+        const lb = ofType(run, T.lb)[0];
+        for (const color of COLORS) expect(poolAddresses(lb, color)).toEqual(colorPrivateIps(APP_SUBNET_CIDR, color, 2));
+        const vnetIds = list(inputs(lb).backendAddressPools).flatMap((p) => list(p.loadBalancerBackendAddresses).map((a) => (a.virtualNetwork as Json).id));
+        expect(new Set(vnetIds).size).toBe(1);
+        expect(String(vnetIds[0])).toContain("net-vnet");
+    });
+
+    it("sends production :80 → :8080 to blue and staging :8080 → :8081 to green, through the /health probe", () => {
+        const lb = ofType(run, T.lb)[0];
+        expect(rule(lb, "production")).toMatchObject({
+            frontendPort: PORTS.productionFrontend, backendPort: PORTS.productionBackend,
+            backendAddressPool: { id: "$self/backendAddressPools/blue" }, probe: { id: "$self/probes/http-health" },
+            disableOutboundSnat: true, enableTcpReset: true,
+        });
+        expect(rule(lb, "staging")).toMatchObject({
+            frontendPort: PORTS.stagingFrontend, backendPort: PORTS.stagingBackend, backendAddressPool: { id: "$self/backendAddressPools/green" },
+        });
+        for (const name of ["production", "staging"]) expect(rule(lb, name).backendAddressPools).toBeUndefined();
+        expect(list(inputs(lb).probes)).toEqual([
+            { name: "http-health", protocol: "Http", port: PORTS.productionBackend, requestPath: "/health", intervalInSeconds: 5, probeThreshold: 2 },
+        ]);
+        expect(inputs(lb).sku).toEqual({ name: "Standard", tier: "Regional" });
+    });
+
+    it("limits the staging backend port to the configured CIDRs in the NSG, and attaches NSG and NAT gateway to the subnet", () => {
+        const rules = list(inputs(ofType(run, T.nsg)[0]).securityRules);
+        const staging = rules.filter((r) => r.access === "Allow" && r.destinationPortRange === String(PORTS.stagingBackend));
+        expect(staging.map((r) => r.sourceAddressPrefixes)).toEqual([["198.51.100.0/24", "203.0.113.0/24"]]);
+        const subnet = inputs(ofType(run, T.subnet)[0]);
+        expect(subnet.networkSecurityGroup).toEqual({ id: expect.stringContaining("net-app-nsg") });
+        expect(subnet.natGateway).toEqual({ id: expect.stringContaining("net-nat") });
+        expect(list(subnet.serviceEndpoints).map((e) => e.service)).toEqual(["Microsoft.Sql", "Microsoft.Storage"]);
+    });
+
+    it("declares the SQL server with TLS 1.2, a VNet rule for the app subnet, no IP firewall rule, and a protected database", () => {
+        const server = ofType(run, T.sqlServer)[0];
+        expect(inputs(server).minimalTlsVersion).toBe("1.2");
+        expect(inputs(ofType(run, T.vnetRule)[0]).virtualNetworkSubnetId).toEqual(expect.stringContaining("net-app-subnet"));
+        expect(ofType(run, T.firewallRule)).toHaveLength(0);
+        const db = ofType(run, T.sqlDb)[0];
+        expect(inputs(db).sku).toEqual({ name: "GP_Gen5_2", tier: "GeneralPurpose" });
+        expect(db.protect).toBe(true);
+    });
+
+    it("sends the SQL administrator password to the server as a secret, never as plain text", () => {
+        const password = inputs(ofType(run, T.sqlServer)[0]).administratorLoginPassword;
+        expect(typeof password).not.toBe("string");
+        expect(isSecretValue(password)).toBe(true);
+        expect(reveal(password)).toBe("Pw-sql-admin-password-9x_Z");
+    });
+
+    it("keeps the artifact store private: HTTPS, TLS 1.2, no anonymous or shared-key access", () => {
+        expect(inputs(ofType(run, T.storage)[0])).toMatchObject({ enableHttpsTrafficOnly: true, minimumTlsVersion: "TLS1_2", allowBlobPublicAccess: false, allowSharedKeyAccess: false });
+        expect(inputs(ofType(run, T.container)[0])).toMatchObject({ containerName: "artifacts", publicAccess: "None" });
+    });
+
+    it("lets each VM's identity (and only those) read the artifact container", () => {
+        const roles = ofType(run, T.role);
+        expect(roles.map((r) => r.name).sort()).toEqual(["blue-vm-0-artifact-reader", "blue-vm-1-artifact-reader", "green-vm-0-artifact-reader", "green-vm-1-artifact-reader"]);
+        for (const role of roles) {
+            const vm = role.name.replace(/-artifact-reader$/, "");
+            expect(inputs(role)).toMatchObject({
+                principalId: `principal-${vm}`,
+                principalType: "ServicePrincipal",
+                roleDefinitionId: expect.stringMatching(/\/roleDefinitions\/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1$/),
+                scope: expect.stringContaining("artifacts-container"),
+            });
+        }
+    });
+
+    it("deploys each color's version with one Custom Script extension per VM, the app user's URL kept secret", () => {
+        const exts = ofType(run, T.ext);
+        expect(exts.map((e) => e.name).sort()).toEqual(["blue-deploy-0", "blue-deploy-1", "green-deploy-0", "green-deploy-1"]);
+        for (const ext of exts) {
+            const color = ext.name.split("-")[0];
+            const version = color === "blue" ? "1.1.0" : "1.0.0";
+            expect(inputs(ext)).toMatchObject({ publisher: "Microsoft.Azure.Extensions", type: "CustomScript", typeHandlerVersion: "2.1", forceUpdateTag: version, vmName: `${color}-vm-${ext.name.split("-")[2]}` });
+            expect(isSecretValue(inputs(ext).protectedSettings)).toBe(true);
+            const script = deploymentScript(ext);
+            expect(script).toContain(`export APP_VERSION='${version}'`);
+            expect(script).toContain(`export APP_COLOR='${color}'`);
+            expect(script).toMatch(new RegExp(`export ARTIFACT_URL='https://artifactsstore\\.blob\\.core\\.windows\\.net/artifacts/app-${version.replace(/\./g, "\\.")}\\.tgz'`));
+            expect(script).toContain("export DATABASE_URL='mssql://app_user:");
+            expect(script).not.toContain("sqladmin");
+            expect(JSON.stringify(inputs(ext).settings)).not.toMatch(/mssql|DATABASE_URL/);
+        }
+    });
+
+    it("gives both colors the same static cloud-init, with nothing that changes per release", () => {
+        const customData = ofType(run, T.vm).map((vm) => (inputs(vm).osProfile as Json).customData as string);
+        expect(new Set(customData).size).toBe(1);
+        const text = Buffer.from(customData[0], "base64").toString("utf8");
+        expect(text.startsWith("#cloud-config")).toBe(true);
+        expect(text).not.toMatch(/1\.1\.0|1\.0\.0|APP_COLOR=|DATABASE_URL=|mssql|password/i);
+    });
+
+    it("exports the release state and endpoints, and nothing secret", () => {
+        expect(run.outputs).toMatchObject({
+            liveColor: "blue",
+            idleColor: "green",
+            productionUrl: "http://203.0.113.80/",
+            stagingUrl: "http://203.0.113.80:8080/",
+            blueVersion: "1.1.0",
+            greenVersion: "1.0.0",
+            sqlServerFqdn: "sql-server.database.windows.net",
+            databaseName: "sql-db",
+        });
+        expect(run.secretOutputs).toEqual([]);
+        expect(JSON.stringify(run.outputs)).not.toMatch(/Pw-|mssql:/);
+    });
+
+    it("puts every per-color resource's color at the start of its name", () => {
+        const perColor = run.resources.filter((r) => /-(vm|deploy)-\d/.test(r.name));
+        expect(perColor.length).toBeGreaterThan(0);
+        for (const r of perColor) expect(r.name).toMatch(/^(blue|green)-/);
+    });
+});
+
+describe("the program with green live, no zones, and green on its own artifact", () => {
+    const sha = "d".repeat(64);
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram(baseConfig({ liveColor: "green", greenArtifactUrl: "https://cdn.example.org/app-1.0.0.tgz", greenArtifactSha256: sha }));
+        if (run.error) throw run.error;
+    });
+
+    it("points production at green and staging at blue", () => {
+        const lb = ofType(run, T.lb)[0];
+        expect((rule(lb, "production").backendAddressPool as Json).id).toBe("$self/backendAddressPools/green");
+        expect((rule(lb, "staging").backendAddressPool as Json).id).toBe("$self/backendAddressPools/blue");
+        expect(run.outputs).toMatchObject({ liveColor: "green", idleColor: "blue" });
+    });
+
+    it("declares VMs without zones and an unprotected database (protectDatabase false)", () => {
+        for (const vm of ofType(run, T.vm)) expect(inputs(vm).zones).toBeUndefined();
+        expect(ofType(run, T.sqlDb)[0].protect).toBe(false);
+    });
+
+    it("deploys green from its own artifact URL, blue from the program's container, each with its pinned checksum", () => {
+        const green = deploymentScript(byName(run, "green-deploy-0"));
+        expect(green).toContain("export ARTIFACT_URL='https://cdn.example.org/app-1.0.0.tgz'");
+        expect(green).toContain(`export ARTIFACT_SHA256='${sha}'`);
+        const blue = deploymentScript(byName(run, "blue-deploy-0"));
+        expect(blue).toContain("export ARTIFACT_URL='https://artifactsstore.blob.core.windows.net/artifacts/app-1.0.0.tgz'");
+        expect(blue).toContain(`export ARTIFACT_SHA256='${"a".repeat(64)}'`);
+    });
+});

@@ -1,0 +1,112 @@
+/**
+ * What each release step may touch: an explicit allowlist per step. Each row runs the program before and
+ * after the step's config change (under mocks) and compares what was declared. A resource may be changed,
+ * added or removed only if a pattern of the step's `mayTouch` names it; `mustTouch` proves the step did
+ * something. To add a step (or a resource a step may touch), add or extend a row.
+ *
+ * Patterns are `<type>::<name>` with `*` matching any run of characters.
+ */
+import { changedResources, ProgramRun, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
+
+/** The dev stack (blue live, both colors on 1.0.0, one VM each) is the "before" of every step. */
+const BEFORE: StackValues = stackFileValues("dev");
+
+interface ReleaseStepCase {
+    /** What the operator does, in words. */
+    readonly step: string;
+    /** Config on top of BEFORE for the "before" run (default: BEFORE itself). */
+    readonly from?: StackValues;
+    /** Config on top of `from` for the "after" run. */
+    readonly change: StackValues;
+    /** Every resource the step may change, add or remove. */
+    readonly mayTouch: readonly string[];
+    /** Resources the step must change (proof that the step is not a no-op). */
+    readonly mustTouch: readonly string[];
+}
+
+const LB = "azure-native:network:LoadBalancer::front-lb";
+const ext = (color: string): string => `azure-native:compute:VirtualMachineExtension::${color}-deploy-*`;
+
+/** The allowlist. D and E: append rows here (and extend mayTouch of the steps your resources join). */
+const RELEASE_STEPS: readonly ReleaseStepCase[] = [
+    {
+        step: "flip: liveColor blue → green",
+        change: { "azure-bluegreen:liveColor": "green" },
+        mayTouch: [LB],
+        mustTouch: [LB],
+    },
+    {
+        step: "rollback: liveColor green → blue",
+        from: { "azure-bluegreen:liveColor": "green" },
+        change: { "azure-bluegreen:liveColor": "blue" },
+        mayTouch: [LB],
+        mustTouch: [LB],
+    },
+    {
+        step: "deploy: the idle color (green) to 1.1.0",
+        change: { "azure-bluegreen:greenVersion": "1.1.0", "azure-bluegreen:greenArtifactSha256": "1".repeat(64) },
+        mayTouch: [ext("green")],
+        mustTouch: [ext("green")],
+    },
+    {
+        step: "retry a failed deploy: greenForceUpdateTag set",
+        change: { "azure-bluegreen:greenForceUpdateTag": "retry-1" },
+        mayTouch: [ext("green")],
+        mustTouch: [ext("green")],
+    },
+];
+
+/** Resources no release step above may ever touch, whatever its allowlist says. */
+const NEVER_TOUCHED = [
+    "azure-native:compute:VirtualMachine::*",
+    "azure-native:network:NetworkInterface::*",
+    "azure-native:compute:Disk::*",
+    "azure-native:sql:Server::*",
+    "azure-native:sql:Database::*",
+];
+
+function matches(pattern: string, resource: string): boolean {
+    const regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    return regex.test(resource);
+}
+
+const runs = new Map<string, Promise<ProgramRun>>();
+/** Runs the program once per distinct config (steps share their "before"). */
+function run(values: StackValues): Promise<ProgramRun> {
+    const key = JSON.stringify(values);
+    if (!runs.has(key)) runs.set(key, runProgram(values));
+    return runs.get(key) as Promise<ProgramRun>;
+}
+
+describe.each(RELEASE_STEPS)("release step: $step", ({ from, change, mayTouch, mustTouch }) => {
+    let touched: string[];
+    beforeAll(async () => {
+        const beforeValues = { ...BEFORE, ...from };
+        const [before, after] = await Promise.all([run(beforeValues), run({ ...beforeValues, ...change })]);
+        for (const r of [before, after]) if (r.error) throw r.error;
+        const changes = changedResources(before, after);
+        touched = [...changes.changed, ...changes.added, ...changes.removed];
+    });
+
+    it("touches only resources on its allowlist", () => {
+        expect(touched.filter((resource) => !mayTouch.some((pattern) => matches(pattern, resource)))).toEqual([]);
+    });
+
+    it("touches what it must (it is not a no-op)", () => {
+        for (const pattern of mustTouch) expect({ pattern, touched: touched.some((r) => matches(pattern, r)) }).toEqual({ pattern, touched: true });
+    });
+
+    it("never touches a VM, NIC, disk or the database", () => {
+        expect(touched.filter((resource) => NEVER_TOUCHED.some((pattern) => matches(pattern, resource)))).toEqual([]);
+    });
+});
+
+describe("the allowlist check itself", () => {
+    it("notices a change outside the allowlist (a VM size change touches VMs)", async () => {
+        const before = await run(BEFORE);
+        const after = await run({ ...BEFORE, "azure-bluegreen:greenVmSize": "Standard_B2s" });
+        const changes = changedResources(before, after);
+        expect(changes.changed).toEqual(["azure-native:compute:VirtualMachine::green-vm-0"]);
+        expect(changes.changed.filter((r) => NEVER_TOUCHED.some((p) => matches(p, r)))).toHaveLength(1);
+    });
+});
