@@ -75,8 +75,7 @@ function buildColor(color: Color): { vms: ColorSet; deployment: AppDeployment } 
         vms: vms.vms,
         version: settings.version,
         artifactUrl: settings.artifact?.url ?? artifacts.urlFor(settings.version),
-        // Empty: the VM reads app-<version>.tgz.sha256 beside the program's own artifact.
-        artifactSha256: settings.artifact?.sha256 ?? "",
+        artifactSha256: settings.artifactSha256 ?? "", // always set by validateConfig
         databaseUrl: database.appDatabaseUrl,
         forceUpdateTag: settings.forceUpdateTag,
     }, { dependsOn: [guard] });
