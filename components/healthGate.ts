@@ -46,6 +46,16 @@ export interface HealthGateSettings {
     readonly appDir?: string;
 }
 
+/** Where deploy-app.sh installs the color's release on each VM (see vm-scripts/provision/cloud-init.yaml). */
+export const APP_DIR = "/opt/app/current";
+
+/**
+ * The migration runner's `status --json`, run with the VM's own release (its migrations and its runner) and the
+ * app's connection settings from /etc/bluegreen/app.env (written by deploy-app.sh).
+ */
+export const DEFAULT_DB_STATUS_COMMAND =
+    `set -a; . /etc/bluegreen/app.env; set +a; cd ${APP_DIR} && node dist/migrator/cli.js status --json --dir migrations`;
+
 /** Azure's upper limit for a run command's timeout, in seconds. */
 export const MAX_RUN_COMMAND_SECONDS = 5400;
 
@@ -116,13 +126,14 @@ export interface HealthGateArgs {
     readonly timeoutSeconds?: number;
     /**
      * Command that prints the migration runner's `status --json` for the database, run on the VM with the target
-     * color's own artifact (so "pending expand" means: pending for that version).
-     * @default undefined (the schema check is skipped and the gate says so)
+     * color's own artifact (so "pending expand" means: pending for that version). `""` skips the schema check
+     * (the gate then says so).
+     * @default DEFAULT_DB_STATUS_COMMAND
      */
     readonly dbStatusCommand?: string;
     /**
      * Where the color's app is installed on the VM (the schema check loads `semver` from there).
-     * @default undefined (the script's working directory)
+     * @default APP_DIR (/opt/app/current)
      */
     readonly appDir?: string;
     /**
@@ -159,8 +170,8 @@ export class HealthGate extends pulumi.ComponentResource {
             attempts: args.attempts ?? 30,
             intervalSeconds: args.intervalSeconds ?? 10,
             timeoutSeconds: args.timeoutSeconds ?? 5,
-            dbStatusCommand: args.dbStatusCommand,
-            appDir: args.appDir,
+            dbStatusCommand: args.dbStatusCommand ?? DEFAULT_DB_STATUS_COMMAND,
+            appDir: args.appDir ?? APP_DIR,
         };
 
         this.check = new compute.VirtualMachineRunCommandByVirtualMachine(`${name}-check`, {

@@ -8,46 +8,30 @@
  * changes. Every resource a release step changes depends on this resource (`dependsOn`), so nothing changes before
  * the guard has said yes.
  *
- * How the provider runs: Pulumi serializes `releaseGuardProvider` by closure capture and runs it in the dynamic
- * provider host (`pulumi-resource-pulumi-nodejs`), a plain Node process without ts-node. The provider's methods use
- * `release/guard.ts` through a module-level import, which the serializer captures **by value** (local modules are
- * always inlined; `semver` from node_modules becomes `require("semver")`, resolved from the project's node_modules).
- * So the serialized provider carries the compiled guard with it and needs no TypeScript at run time
- * (tests/release/releaseGuardProvider.test.ts serializes it and runs the text). A change to the guard's code changes
- * the serialized text, which Pulumi treats as an update of the provider, not a replacement of the resource.
+ * How the provider runs: Pulumi serializes `releaseGuardProvider` by closure capture and runs it in its dynamic
+ * provider host (`pulumi-resource-pulumi-nodejs`), a plain Node process without ts-node. The serialized provider is
+ * a thin shim: it captures two strings (the absolute path of components/releaseGuardProvider and of the project)
+ * and, inside each method, `require()`s the implementation by that path — registering the project's own ts-node
+ * first when the implementation is TypeScript (every TypeScript Pulumi project has ts-node: the language host uses
+ * it too). Capturing the guard by value instead would drag `semver`'s internals into the closure, which the
+ * serializer cannot always resolve. tests/release/releaseGuardHost.int.test.ts serializes the provider and runs it
+ * in a separate plain `node` process, as the host does. The path is computed on every `pulumi up`, so a new checkout
+ * directory is fine; a changed serialized text is an update of the provider, never a replacement of the resource.
  *
  * Nothing secret belongs in the guard's inputs (they are kept in plain state): `check` refuses a setting that looks
- * like a SAS URL. Pass an artifact's SHA-256 rather than its signed URL.
+ * like a SAS URL, and colorStateOf records a URL with a query string only as its hash.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
-import { isDeepStrictEqual } from "util";
+import * as path from "path";
 import type { ColorSettings } from "../config/validate";
 import { loadMigrationDir } from "../migrator/migrationFile";
 import { Color } from "../release/colors";
 import * as guard from "../release/guard";
+import type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
 
-/** What the program asks for, as the dynamic resource's inputs (plain JSON, no secrets). */
-export interface ReleaseGuardInputs {
-    readonly liveColor: Color;
-    readonly blue: guard.ColorState;
-    readonly green: guard.ColorState;
-    readonly runContractMigrations: boolean;
-    readonly rollbackWindowMinutes: number;
-    readonly allowDeployIntoRollbackWindow: boolean;
-    readonly contractMigrations: guard.ContractMigration[];
-}
-
-/** The dynamic resource's state: its inputs, plus what the guard recorded and decided. */
-export interface ReleaseGuardOutputs extends ReleaseGuardInputs {
-    /** The release state after this update, with the time of the last flip. What the next update is compared with. */
-    readonly state: guard.ReleaseState;
-    /** Which release step the last update was. */
-    readonly step: guard.ReleaseStep;
-    /** What the operator should know about the last update (the override in use, a rollback, the first deploy). */
-    readonly notices: string[];
-}
+export type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
 
 /**
  * What the guard compares for one color, from its validated settings: version, VM size, image (as its URN) and the
@@ -78,101 +62,42 @@ export function contractMigrationsIn(dir: string): guard.ContractMigration[] {
         .map((m) => ({ name: m.name, requiresVersion: m.requiresVersion ?? "" }));
 }
 
-/** The value Pulumi passes for a property that is not known yet during a preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The provider implementation's absolute path (without extension), computed when the program loads. */
+const IMPLEMENTATION = path.join(__dirname, "releaseGuardProvider");
+/** The project root, where ts-node is resolved from. */
+const PROJECT_ROOT = path.join(__dirname, "..");
 
-/** The release state the inputs ask for. */
-export function desiredState(inputs: ReleaseGuardInputs): guard.ReleaseState {
-    return {
-        liveColor: inputs.liveColor,
-        blue: inputs.blue,
-        green: inputs.green,
-        runContractMigrations: !!inputs.runContractMigrations,
-    };
-}
-
-/** The release state recorded by the previous update (older states without `state` fall back to their inputs). */
-export function recordedState(olds: Partial<ReleaseGuardOutputs>): guard.ReleaseState | undefined {
-    if (olds.state) return olds.state;
-    if (olds.liveColor && olds.blue && olds.green) return desiredState(olds as ReleaseGuardInputs);
-    return undefined;
-}
-
-/** The guard's verdict on going from the recorded state (none on the first deploy) to what `news` asks for, at `now`. */
-export function judge(olds: Partial<ReleaseGuardOutputs> | undefined, news: ReleaseGuardInputs, now: Date): guard.Verdict {
-    return guard.evaluateRelease(olds ? recordedState(olds) : undefined, desiredState(news), {
-        now,
-        rollbackWindowMinutes: news.rollbackWindowMinutes,
-        allowDeployIntoRollbackWindow: news.allowDeployIntoRollbackWindow,
-        contract: news.contractMigrations,
-    });
-}
-
-/** Throws the verdict's reasons as one error, so `pulumi up` fails with the safe sequence in its message. */
-function refuseUnlessAllowed(verdict: guard.Verdict): void {
-    if (!verdict.allowed) {
-        throw new Error(`The release guard refused this update.\n${guard.formatVerdict(verdict)}`);
+/**
+ * Loads components/releaseGuardProvider in the dynamic provider host. Compiled JavaScript loads as it is; TypeScript
+ * is loaded through the project's ts-node (registered once, transpile-only).
+ */
+function loadImplementation(): typeof import("./releaseGuardProvider") {
+    try {
+        return require(IMPLEMENTATION);
+    } catch (error) {
+        if ((error as { code?: string }).code !== "MODULE_NOT_FOUND") throw error;
+        const tsNode = require(require.resolve("ts-node", { paths: [PROJECT_ROOT] }));
+        tsNode.register({ transpileOnly: true, projectSearchDir: PROJECT_ROOT, compilerOptions: { module: "commonjs" } });
+        return require(IMPLEMENTATION);
     }
 }
 
-/** Runs the guard and returns the state to store, or throws. Shared by create (no olds) and update. */
-function decideAndRecord(olds: Partial<ReleaseGuardOutputs> | undefined, news: ReleaseGuardInputs, now: Date): ReleaseGuardOutputs {
-    const verdict = judge(olds, news, now);
-    refuseUnlessAllowed(verdict);
-    const state = guard.recordStep(olds ? recordedState(olds) : undefined, desiredState(news), {
-        now,
-        rollbackWindowMinutes: news.rollbackWindowMinutes,
-    });
-    return { ...news, state, step: verdict.step, notices: verdict.notices };
-}
-
-/** The fields of the inputs that, when they change, make an update (everything but Pulumi's own `__provider`). */
-function inputsOf(v: Partial<ReleaseGuardInputs>): Partial<ReleaseGuardInputs> {
-    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations } = v;
-    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations };
-}
-
 /**
- * The provider: check validates the shape of the inputs, diff and update/create refuse unsafe steps.
+ * The provider Pulumi serializes: each method loads the implementation and delegates to it.
  * Exported so tests call its methods directly with olds and news (dynamic providers never run under mocks).
  */
 export const releaseGuardProvider: pulumi.dynamic.ResourceProvider<ReleaseGuardInputs, ReleaseGuardOutputs> = {
-    async check(_olds: ReleaseGuardInputs, news: ReleaseGuardInputs): Promise<pulumi.dynamic.CheckResult<ReleaseGuardInputs>> {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (JSON.stringify(news).includes(UNKNOWN)) return { inputs: news };
-        for (const p of guard.validateState(desiredState(news))) failures.push({ property: "state", reason: p });
-        if (typeof news.rollbackWindowMinutes !== "number" || !(news.rollbackWindowMinutes >= 0)) {
-            failures.push({
-                property: "rollbackWindowMinutes",
-                reason: `rollbackWindowMinutes is ${String(news.rollbackWindowMinutes)}; it must be a number of minutes ≥ 0. Fix: pulumi config set rollbackWindowMinutes 60`,
-            });
-        }
-        for (const color of ["blue", "green"] as const) {
-            for (const [key, value] of Object.entries(news[color]?.settings ?? {})) {
-                if (/[?&]sig=/i.test(String(value))) {
-                    failures.push({
-                        property: `${color}.settings.${key}`,
-                        reason: `${color} setting ${key} looks like a signed (SAS) URL; the release guard keeps its inputs in plain state. Pass the artifact's SHA-256 instead.`,
-                    });
-                }
-            }
-        }
-        return failures.length > 0 ? { failures } : { inputs: news };
+    async check(_olds: ReleaseGuardInputs, news: ReleaseGuardInputs) {
+        return loadImplementation().checkInputs(news);
     },
-
-    async diff(_id: string, olds: ReleaseGuardOutputs, news: ReleaseGuardInputs): Promise<pulumi.dynamic.DiffResult> {
-        // During a preview an input may not be known yet: the decision then waits for the update.
-        if (JSON.stringify(news).includes(UNKNOWN)) return { changes: true };
-        refuseUnlessAllowed(judge(olds, news, new Date()));
-        return { changes: !isDeepStrictEqual(inputsOf(olds), inputsOf(news)) };
+    async diff(_id: string, olds: ReleaseGuardOutputs, news: ReleaseGuardInputs) {
+        return loadImplementation().diffInputs(olds, news, new Date());
     },
-
-    async create(inputs: ReleaseGuardInputs): Promise<pulumi.dynamic.CreateResult<ReleaseGuardOutputs>> {
-        return { id: "release-guard", outs: decideAndRecord(undefined, inputs, new Date()) };
+    async create(inputs: ReleaseGuardInputs) {
+        return { id: "release-guard", outs: loadImplementation().decideAndRecord(undefined, inputs, new Date()) };
     },
-
-    async update(_id: string, olds: ReleaseGuardOutputs, news: ReleaseGuardInputs): Promise<pulumi.dynamic.UpdateResult<ReleaseGuardOutputs>> {
-        return { outs: decideAndRecord(olds, news, new Date()) };
+    async update(_id: string, olds: ReleaseGuardOutputs, news: ReleaseGuardInputs) {
+        return { outs: loadImplementation().decideAndRecord(olds, news, new Date()) };
     },
 };
 

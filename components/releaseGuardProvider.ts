@@ -1,0 +1,116 @@
+/**
+ * The release guard's provider implementation: what `check`, `diff`, `create` and `update` do. Loaded by the thin
+ * provider in components/releaseGuard.ts, in Pulumi's dynamic provider host, by its absolute path (see there).
+ * It imports nothing from Pulumi at run time, so the host loads only this file and release/guard.ts.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { isDeepStrictEqual } from "util";
+import { Color } from "../release/colors";
+import * as guard from "../release/guard";
+
+/** What the program asks for, as the dynamic resource's inputs (plain JSON, no secrets). */
+export interface ReleaseGuardInputs {
+    readonly liveColor: Color;
+    readonly blue: guard.ColorState;
+    readonly green: guard.ColorState;
+    readonly runContractMigrations: boolean;
+    readonly rollbackWindowMinutes: number;
+    readonly allowDeployIntoRollbackWindow: boolean;
+    readonly contractMigrations: guard.ContractMigration[];
+}
+
+/** The dynamic resource's state: its inputs, plus what the guard recorded and decided. */
+export interface ReleaseGuardOutputs extends ReleaseGuardInputs {
+    /** The release state after this update, with the time of the last flip. What the next update is compared with. */
+    readonly state: guard.ReleaseState;
+    /** Which release step the last update was. */
+    readonly step: guard.ReleaseStep;
+    /** What the operator should know about the last update (the override in use, a rollback, the first deploy). */
+    readonly notices: string[];
+}
+
+/** The value Pulumi passes for a property that is not known yet during a preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The release state the inputs ask for. */
+export function desiredState(inputs: ReleaseGuardInputs): guard.ReleaseState {
+    return {
+        liveColor: inputs.liveColor,
+        blue: inputs.blue,
+        green: inputs.green,
+        runContractMigrations: !!inputs.runContractMigrations,
+    };
+}
+
+/** The release state recorded by the previous update (older states without `state` fall back to their inputs). */
+export function recordedState(olds: Partial<ReleaseGuardOutputs>): guard.ReleaseState | undefined {
+    if (olds.state) return olds.state;
+    if (olds.liveColor && olds.blue && olds.green) return desiredState(olds as ReleaseGuardInputs);
+    return undefined;
+}
+
+/** The guard's verdict on going from the recorded state (none on the first deploy) to what `news` asks for, at `now`. */
+export function judge(olds: Partial<ReleaseGuardOutputs> | undefined, news: ReleaseGuardInputs, now: Date): guard.Verdict {
+    return guard.evaluateRelease(olds ? recordedState(olds) : undefined, desiredState(news), {
+        now,
+        rollbackWindowMinutes: news.rollbackWindowMinutes,
+        allowDeployIntoRollbackWindow: news.allowDeployIntoRollbackWindow,
+        contract: news.contractMigrations,
+    });
+}
+
+/** Throws the verdict's reasons as one error, so `pulumi up` fails with the safe sequence in its message. */
+function refuseUnlessAllowed(verdict: guard.Verdict): void {
+    if (!verdict.allowed) {
+        throw new Error(`The release guard refused this update.\n${guard.formatVerdict(verdict)}`);
+    }
+}
+
+/** Runs the guard and returns the state to store, or throws. Shared by create (no olds) and update. */
+export function decideAndRecord(olds: Partial<ReleaseGuardOutputs> | undefined, news: ReleaseGuardInputs, now: Date): ReleaseGuardOutputs {
+    const verdict = judge(olds, news, now);
+    refuseUnlessAllowed(verdict);
+    const state = guard.recordStep(olds ? recordedState(olds) : undefined, desiredState(news), {
+        now,
+        rollbackWindowMinutes: news.rollbackWindowMinutes,
+    });
+    return { ...news, state, step: verdict.step, notices: verdict.notices };
+}
+
+/** The fields of the inputs that, when they change, make an update (everything but Pulumi's own `__provider`). */
+function inputsOf(v: Partial<ReleaseGuardInputs>): Partial<ReleaseGuardInputs> {
+    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations } = v;
+    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations };
+}
+
+/** `check`: validates the shape of the inputs; each failure names the property, the bad value and the fix. */
+export function checkInputs(news: ReleaseGuardInputs): pulumi.dynamic.CheckResult<ReleaseGuardInputs> {
+    if (JSON.stringify(news).includes(UNKNOWN)) return { inputs: news };
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    for (const p of guard.validateState(desiredState(news))) failures.push({ property: "state", reason: p });
+    if (typeof news.rollbackWindowMinutes !== "number" || !(news.rollbackWindowMinutes >= 0)) {
+        failures.push({
+            property: "rollbackWindowMinutes",
+            reason: `rollbackWindowMinutes is ${String(news.rollbackWindowMinutes)}; it must be a number of minutes ≥ 0. Fix: pulumi config set rollbackWindowMinutes 60`,
+        });
+    }
+    for (const color of ["blue", "green"] as const) {
+        for (const [key, value] of Object.entries(news[color]?.settings ?? {})) {
+            if (/[?&]sig=/i.test(String(value))) {
+                failures.push({
+                    property: `${color}.settings.${key}`,
+                    reason: `${color} setting ${key} looks like a signed (SAS) URL; the release guard keeps its inputs in plain state. Pass the artifact's SHA-256 instead.`,
+                });
+            }
+        }
+    }
+    return failures.length > 0 ? { failures } : { inputs: news };
+}
+
+/** `diff`: refuses an unsafe step (so `pulumi preview` already fails); otherwise reports whether the inputs changed. */
+export function diffInputs(olds: ReleaseGuardOutputs, news: ReleaseGuardInputs, now: Date): pulumi.dynamic.DiffResult {
+    // During a preview an input may not be known yet: the decision then waits for the update.
+    if (JSON.stringify(news).includes(UNKNOWN)) return { changes: true };
+    refuseUnlessAllowed(judge(olds, news, now));
+    return { changes: !isDeepStrictEqual(inputsOf(olds), inputsOf(news)) };
+}

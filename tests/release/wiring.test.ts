@@ -1,0 +1,90 @@
+// How the release guard and the health gate are wired into the program (index.ts), under Pulumi mocks.
+import { baseConfig, byName, changedResources, ofType, ProgramRun, runProgram } from "../support/pulumiProgram";
+
+const GUARD_TYPE = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard";
+const RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine";
+
+const dependsOn = (run: ProgramRun, name: string, onName: string): boolean =>
+    byName(run, name).dependencies.some((urn) => urn.endsWith(`::${onName}`));
+
+/** A valid config for these tests (the artifact checksums as a published artifact would have them). */
+const config = (overrides: Record<string, string>) =>
+    baseConfig({ blueArtifactSha256: "a".repeat(64), greenArtifactSha256: "b".repeat(64), ...overrides });
+
+let blueLive: ProgramRun;
+let greenLive: ProgramRun;
+let greenDeployed: ProgramRun;
+
+beforeAll(async () => {
+    blueLive = await runProgram(config({ blueVersion: "1.0.0", greenVersion: "2.0.0" }));
+    greenLive = await runProgram(config({ liveColor: "green", blueVersion: "1.0.0", greenVersion: "2.0.0" }));
+    greenDeployed = await runProgram(config({ blueVersion: "1.0.0", greenVersion: "2.1.0" }));
+    for (const run of [blueLive, greenLive, greenDeployed]) if (run.error) throw run.error;
+}, 60_000);
+
+describe("the release guard in the program", () => {
+    it("is declared once, with what each color runs and the window settings", () => {
+        const guards = ofType(blueLive, GUARD_TYPE);
+        expect(guards.map((g) => g.name)).toEqual(["release-guard"]);
+        expect(guards[0].inputs).toMatchObject({
+            liveColor: "blue",
+            blue: { version: "1.0.0", settings: { instanceCount: "1" } },
+            green: { version: "2.0.0" },
+            rollbackWindowMinutes: 60,
+            allowDeployIntoRollbackWindow: false,
+            runContractMigrations: false,
+        });
+    });
+
+    it.each(["blue", "green", "blue-deploy", "green-deploy", "blue-gate", "front"])("comes before %s (dependsOn)", (name) => {
+        expect(dependsOn(blueLive, name, "release-guard")).toBe(true);
+    });
+
+    it("exports the release step and its notices", () => {
+        expect(Object.keys(blueLive.outputs)).toEqual(expect.arrayContaining(["releaseStep", "releaseNotices"]));
+    });
+});
+
+describe("the health gate in the program", () => {
+    it("runs on VM 0 of the live color, checking every VM of it at the live version", () => {
+        const checks = ofType(blueLive, RUN_COMMAND).filter((r) => r.name.endsWith("-gate-check"));
+        expect(checks.map((c) => c.name)).toEqual(["blue-gate-check"]);
+        const script = (checks[0].inputs.source as { script: string }).script;
+        expect(script).toContain("export GATE_COLOR='blue'");
+        expect(script).toContain("export GATE_VERSION='1.0.0'");
+        expect(script).toContain("export GATE_HOSTS='10.20.1.10'");
+        expect(checks[0].inputs.treatFailureAsDeploymentFailure).toBe(true);
+    });
+
+    // dependsOn on a component resolves to the component's resources: the extensions, the run command.
+    it("waits for the live color's deployment, and the load balancer waits for it", () => {
+        expect(dependsOn(blueLive, "blue-gate", "blue-deploy-0")).toBe(true);
+        expect(dependsOn(blueLive, "front", "blue-gate-check")).toBe(true);
+        expect(dependsOn(blueLive, "blue-gate", "green-deploy-0")).toBe(false);
+    });
+
+    it("checks green after a flip", () => {
+        const script = (byName(greenLive, "green-gate-check").inputs.source as { script: string }).script;
+        expect(script).toContain("export GATE_VERSION='2.0.0'");
+        expect(script).toContain("export GATE_COLOR='green'");
+    });
+});
+
+describe("what each release step touches, with the guard and the gate", () => {
+    it("a flip changes only the load balancer and the guard, and moves the gate to the new color", () => {
+        const changes = changedResources(blueLive, greenLive);
+        // Azure resources only: component resources (bluegreen:*) are logical groupings, nothing in Azure.
+        const names = (keys: readonly string[]) => keys.filter((k) => !k.startsWith("bluegreen:")).map((k) => k.split("::")[1]).sort();
+        expect(names(changes.changed)).toEqual(["front-lb", "release-guard"]);
+        expect(names(changes.added)).toEqual(["green-gate-check"]);
+        expect(names(changes.removed)).toEqual(["blue-gate-check"]);
+    });
+
+    it("a deploy to the idle color does not re-run the gate of the live color", () => {
+        const changes = changedResources(blueLive, greenDeployed);
+        expect(changes.changed.every((k) => !k.includes("gate"))).toBe(true);
+        expect(changes.changed).toEqual(expect.arrayContaining([`${GUARD_TYPE}::release-guard`]));
+        expect(changes.added).toEqual([]);
+        expect(changes.removed).toEqual([]);
+    });
+});
