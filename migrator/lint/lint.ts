@@ -22,7 +22,7 @@ export interface Finding {
 interface Created {
     readonly tables: Set<string>;
     readonly columns: Set<string>;
-    readonly routines: Map<string, readonly Token[]>;
+    readonly routines: Set<string>;
     readonly indexes: Set<string>;
     readonly constraints: Set<string>;
     readonly objects: Set<string>;
@@ -30,7 +30,10 @@ interface Created {
 
 interface Context {
     readonly file: MigrationFile;
+    /** Created unconditionally earlier in the file: exempt. (A CREATE inside IF may not have run, so it exempts nothing.) */
     readonly created: Created;
+    /** Bodies of procedures created in this file (even conditionally), checked where the file EXECs them. */
+    readonly bodies: Map<string, readonly Token[]>;
     readonly findings: Finding[];
 }
 
@@ -39,6 +42,8 @@ interface Scope {
     readonly line?: number;
     readonly prefix: string;
     readonly depth: number;
+    /** Inside an IF/WHILE of an enclosing level (the EXEC that ran this SQL was conditional). */
+    readonly conditional: boolean;
 }
 
 const MAX_NESTING = 4;
@@ -62,7 +67,7 @@ const isNewTable = (ctx: Context, table: ObjectName): boolean => table.temporary
 const columnKey = (table: ObjectName, column: string): string => `${table.key}.${column.toLowerCase()}`;
 const constraintKey = (table: ObjectName, name: string): string => `${table.key.split(".")[0]}.${name.toLowerCase()}`;
 
-function checkAlterTable(ctx: Context, scope: Scope, st: Statement, c: Extract<Classified, { kind: "alterTable" }>): void {
+function checkAlterTable(ctx: Context, scope: Scope, st: Statement, c: Extract<Classified, { kind: "alterTable" }>, created: Created): void {
     const { table, action } = c;
     const isNew = isNewTable(ctx, table);
     switch (action.type) {
@@ -77,10 +82,10 @@ function checkAlterTable(ctx: Context, scope: Scope, st: Statement, c: Extract<C
                     if (column.identity) report(ctx, scope, st, "ADD-IDENTITY-COLUMN", details);
                     if (column.volatileDefault && (column.notNull || column.withValues)) report(ctx, scope, st, "ADD-COLUMN-VOLATILE-DEFAULT", details);
                 }
-                ctx.created.columns.add(key);
+                created.columns.add(key);
             }
             for (const constraint of action.constraints) {
-                if (constraint.name) ctx.created.constraints.add(constraintKey(table, constraint.name));
+                if (constraint.name) created.constraints.add(constraintKey(table, constraint.name));
                 if (isNew) continue;
                 const details = { name: constraint.name ?? `(unnamed ${constraint.kind})`, table: table.text, kind: constraint.kind };
                 if ((constraint.kind === "FOREIGN KEY" || constraint.kind === "CHECK") && c.withCheck !== "NOCHECK" && !constraint.onNewColumn) {
@@ -119,8 +124,9 @@ function checkAlterTable(ctx: Context, scope: Scope, st: Statement, c: Extract<C
 }
 
 /** sp_rename's first argument names the object (`'dbo.goals.name'` with 'COLUMN'); is that object new in this file? */
-function renamesNewObject(ctx: Context, args: readonly string[]): boolean {
-    const parts = (args[0] ?? "").split(".").map((p) => p.replace(/^\[(.*)\]$/, "$1"));
+function renamesNewObject(ctx: Context, args: readonly (string | undefined)[]): boolean {
+    if (args[0] === undefined) return false; // a variable or expression: cannot tell, so it counts as live
+    const parts = args[0].split(".").map((p) => p.replace(/^\[(.*)\]$/, "$1"));
     const type = (args[2] ?? "").toUpperCase();
     if (type === "COLUMN" || type === "INDEX" || parts.length >= 3) {
         const table = nameFromParts(parts.slice(0, -1).join("."), parts.slice(0, -1));
@@ -177,6 +183,11 @@ function assign(variables: Variables, st: Statement, c: Extract<Classified, { ki
     }
 }
 
+/** The scope of SQL run by statement `st` (dynamic SQL, a procedure body): reported at `st`'s line. */
+function nested(scope: Scope, st: Statement, prefix: string): Scope {
+    return { line: scope.line ?? st.line, prefix: `${scope.prefix}${prefix}`, depth: scope.depth + 1, conditional: scope.conditional || st.conditional };
+}
+
 function lintNested(ctx: Context, scope: Scope, st: Statement, sql: string, label: string): void {
     if (scope.depth >= MAX_NESTING) {
         report(ctx, scope, st, "DYNAMIC-SQL", { name: `${label} nested more than ${MAX_NESTING} levels deep` });
@@ -190,17 +201,23 @@ function lintNested(ctx: Context, scope: Scope, st: Statement, sql: string, labe
         report(ctx, scope, st, "DYNAMIC-SQL", { name: `${label}: ${error.message}` });
         return;
     }
-    lintStatements(ctx, { line: scope.line ?? st.line, prefix: `${scope.prefix}in ${label}: `, depth: scope.depth + 1 }, splitStatements(tokens));
+    lintStatements(ctx, nested(scope, st, `in ${label}: `), splitStatements(tokens));
+}
+
+/** Where a statement records what it creates: the file's set, or a throw-away one when it may not run. */
+function recorder(ctx: Context, scope: Scope, st: Statement): Created {
+    if (!st.conditional && !scope.conditional) return ctx.created;
+    return { tables: new Set(), columns: new Set(), routines: new Set(), indexes: new Set(), constraints: new Set(), objects: new Set() };
 }
 
 function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified, variables: Variables): void {
-    const created = ctx.created;
+    const created = recorder(ctx, scope, st);
     switch (c.kind) {
         case "drop":
             checkDrop(ctx, scope, st, c);
             return;
         case "alterTable":
-            checkAlterTable(ctx, scope, st, c);
+            checkAlterTable(ctx, scope, st, c, created);
             return;
         case "schemaTransfer":
             if (!isNewTable(ctx, c.object) && !created.routines.has(c.object.key)) report(ctx, scope, st, "SCHEMA-TRANSFER", { name: c.object.text, schema: c.schema });
@@ -228,10 +245,11 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
             created.objects.add(c.name.key);
             return;
         case "routine":
-            if (c.mode !== "create" && !created.routines.has(c.name.key)) {
+            if (c.mode !== "create" && !ctx.created.routines.has(c.name.key)) {
                 report(ctx, scope, st, c.objectType === "TRIGGER" ? "ALTER-TRIGGER" : "ALTER-ROUTINE-IN-PLACE", { name: c.name.text, type: c.objectType });
             }
-            created.routines.set(c.name.key, c.objectType === "PROCEDURE" ? c.body : []);
+            created.routines.add(c.name.key);
+            if (c.objectType === "PROCEDURE") ctx.bodies.set(c.name.key, c.body);
             return;
         case "toggleTrigger":
             report(ctx, scope, st, "ALTER-TRIGGER", { name: st.tokens.slice(2, 3).map((t) => t.text).join("") });
@@ -248,12 +266,12 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
             const proc = c.procedure.key.replace(/^(dbo|sys)\./, "");
             if (proc === "sp_rename") {
                 const args = stringArguments(c.args);
-                if (!renamesNewObject(ctx, args)) report(ctx, scope, st, "RENAME", { name: `'${args[0] ?? ""}' to '${args[1] ?? ""}'` });
+                if (!renamesNewObject(ctx, args)) report(ctx, scope, st, "RENAME", { name: `${args[0] === undefined ? "(an object named by a variable)" : `'${args[0]}'`} to ${args[1] === undefined ? "(a variable)" : `'${args[1]}'`}` });
                 return;
             }
-            const body = created.routines.get(c.procedure.key);
-            if (body && body.length > 0) {
-                lintStatements(ctx, { line: scope.line ?? st.line, prefix: `${scope.prefix}in ${c.procedure.text} (created and run here): `, depth: scope.depth + 1 }, splitStatements(body));
+            const body = ctx.bodies.get(c.procedure.key);
+            if (body && body.length > 0 && scope.depth < MAX_NESTING) {
+                lintStatements(ctx, nested(scope, st, `in ${c.procedure.text} (created and run here): `), splitStatements(body));
             }
             return;
         }
@@ -309,7 +327,8 @@ function readAllows(ctx: Context, tokens: readonly Token[]): AllowComment[] {
             ctx.findings.push({ path: ctx.file.path, line: token.line, ruleId: "LINT-ALLOW-INVALID", severity: "error",
                 message: `${problem}. Safe: ${ruleById("LINT-ALLOW-INVALID").safe}` });
         };
-        if (ruleId === "") invalid("-- lint:allow names no rule");
+        if (codeLines.includes(token.line)) invalid("-- lint:allow must be on a line of its own, before the statement (a trailing one would silently cover the statement on the next line)");
+        else if (ruleId === "") invalid("-- lint:allow names no rule");
         else if (!ALLOWABLE_RULE_IDS.has(ruleId)) invalid(`-- lint:allow names unknown rule "${ruleId}" (rule ids: ${[...ALLOWABLE_RULE_IDS].join(", ")})`);
         else if (reason === "") invalid(`-- lint:allow ${ruleId} gives no reason, so it allows nothing`);
         else allows.push({ line: token.line, targetLine: codeLines.find((l) => l > token.line) ?? -1, ruleId, reason, used: false });
@@ -332,12 +351,13 @@ export function lintMigration(file: MigrationFile): Finding[] {
     }
     const ctx: Context = {
         file,
-        created: { tables: new Set(), columns: new Set(), routines: new Map(), indexes: new Set(), constraints: new Set(), objects: new Set() },
+        created: { tables: new Set(), columns: new Set(), routines: new Set(), indexes: new Set(), constraints: new Set(), objects: new Set() },
+        bodies: new Map(),
         findings: [],
     };
     let batch: Token[] = [];
     const flush = (): void => {
-        lintStatements(ctx, { prefix: "", depth: 0 }, splitStatements(batch, file.dialect));
+        lintStatements(ctx, { prefix: "", depth: 0, conditional: false }, splitStatements(batch, file.dialect));
         batch = [];
     };
     for (const token of tokens) {

@@ -218,8 +218,10 @@ function classifyAlterTable(tokens: readonly Token[], dialect: Dialect): Classif
         return { ...base, action: { type: "drop", columns: columnNames, constraints: constraintNames } };
     }
     if (word === "ALTER") {
-        const column = isKeyword(tokens[action + 1], "COLUMN") ? tokens[action + 2] : tokens[action + 1];
-        return { ...base, action: { type: "alterColumn", column: column?.value ?? "" } };
+        const at = isKeyword(tokens[action + 1], "COLUMN") ? action + 2 : action + 1;
+        // PostgreSQL's ALTER COLUMN c SET DEFAULT only sets the default of new rows: additive.
+        if (isKeyword(tokens[at + 1], "SET") && isKeyword(tokens[at + 2], "DEFAULT")) return { ...base, action: { type: "other" } };
+        return { ...base, action: { type: "alterColumn", column: tokens[at]?.value ?? "" } };
     }
     if (word === "RENAME") return { ...base, action: { type: "rename", what: tokens.slice(action + 1).map((t) => t.text).join(" ") } };
     if (word === "SET" && isKeyword(tokens[action + 1], "SCHEMA")) return { ...base, action: { type: "setSchema", schema: tokens[action + 2]?.value ?? "" } };
@@ -390,11 +392,14 @@ function classifyExec(tokens: readonly Token[], variables: ReadonlyMap<string, r
     return { kind: "execProcedure", procedure, args };
 }
 
-/** Positional and named string arguments of a procedure call, e.g. sp_rename's `'dbo.t.a', 'b', 'COLUMN'`. */
-export function stringArguments(args: readonly Token[]): string[] {
+/**
+ * Positional and named arguments of a procedure call, e.g. sp_rename's `'dbo.t.a', 'b', 'COLUMN'`: the string
+ * value for a literal, undefined for anything else (a variable, an expression).
+ */
+export function stringArguments(args: readonly Token[]): (string | undefined)[] {
     return splitOnCommas(args, 0, args.length).map((item) => {
         const value = item[0]?.kind === "variable" && isPunct(item[1], "=") ? item.slice(2) : item;
-        return value.length === 1 && value[0].kind === "string" ? value[0].value : value.map((t) => t.text).join(" ");
+        return value.length === 1 && value[0].kind === "string" ? value[0].value : undefined;
     });
 }
 
@@ -447,11 +452,22 @@ export function classify(statement: Statement, variables: ReadonlyMap<string, re
             const into = findKeyword(tokens, "INTO", 1);
             const table = into >= 0 ? readName(tokens, into + 1) : undefined;
             if (table) return { kind: "selectInto", table };
-            return readAssignments(tokens, 1).length > 0 ? { kind: "assign", assignments: readAssignments(tokens, 1).map((a) => ({ ...a, value: [] })) } : { kind: "other" };
+            const assignments = readAssignments(tokens, 1).map((a) => ({ ...a, value: a.value.length > 0 ? a.value : [tokens[0]] }));
+            return assignments.length > 0 ? { kind: "assign", assignments } : { kind: "other" };
         }
         case "EXEC":
         case "EXECUTE":
             return classifyExec(tokens, variables, false);
+        case "INSERT": {
+            // INSERT … EXEC runs the procedure or dynamic SQL that follows.
+            const exec = Math.max(findKeyword(tokens, "EXEC", 1), findKeyword(tokens, "EXECUTE", 1));
+            return exec >= 0 ? classifyExec(tokens.slice(exec), variables, false) : { kind: "other" };
+        }
+        case "WITH": {
+            // A CTE: what counts is the DML statement after it.
+            const dml = tokens.findIndex((t, i) => i > 0 && ["UPDATE", "DELETE"].includes(upper(t)) && findKeyword(tokens, upper(t), 1) === i);
+            return dml >= 0 ? classifyUpdateDelete(tokens.slice(dml), upper(tokens[dml]) === "UPDATE" ? "update" : "delete") : { kind: "other" };
+        }
         case "DECLARE":
             return { kind: "assign", assignments: readAssignments(tokens, 1) };
         case "SET":

@@ -120,3 +120,46 @@ describe("the linter is not fooled by", () => {
         expect(found("EXEC sp_rename 'dbo.goals.name', 'title', 'COLUMN'")).toEqual([["RENAME", 1]]);
     });
 });
+
+describe("the linter is not fooled either by", () => {
+    it("sp_rename with the object in a variable (it cannot tell, so it counts as live)", () => {
+        expect(found("DECLARE @old NVARCHAR(100) = N'dbo.goals'\nEXEC sp_rename @old, N'targets'")).toEqual([["RENAME", 2]]);
+    });
+
+    it("a table created only under IF, then dropped (the CREATE may not have run)", () => {
+        expect(found("IF OBJECT_ID(N'dbo.goals') IS NULL CREATE TABLE dbo.goals (id INT)\nDROP TABLE dbo.goals")).toEqual([["DROP-TABLE", 2]]);
+        expect(found("IF 1 = 1 BEGIN ALTER TABLE dbo.goals ADD title NVARCHAR(10) NULL END\nALTER TABLE dbo.goals DROP COLUMN title")).toEqual([["DROP-COLUMN", 2]]);
+    });
+
+    it("a procedure created under IF and run: its body is still checked", () => {
+        expect(found("IF 1 = 1 EXEC (N'CREATE PROCEDURE dbo.p AS DROP TABLE dbo.goals')\nGO\nEXEC dbo.p")).toEqual([["DROP-TABLE", 3]]);
+    });
+
+    it("a trailing -- lint:allow, which would cover the next line's statement", () => {
+        expect(found("SELECT 1 -- lint:allow DROP-TABLE sneaky\nDROP TABLE dbo.goals")).toEqual([["LINT-ALLOW-INVALID", 1], ["DROP-TABLE", 2]]);
+    });
+
+    it("SELECT @sql = N'…' before EXEC (@sql)", () => {
+        expect(found("DECLARE @sql NVARCHAR(MAX)\nSELECT @sql = N'TRUNCATE TABLE dbo.goals'\nEXEC (@sql)")).toEqual([["TRUNCATE-TABLE", 3]]);
+    });
+
+    it("INSERT … EXEC of dynamic SQL", () => {
+        expect(found("INSERT INTO #out EXEC (N'DROP TABLE dbo.goals')")).toEqual([["DROP-TABLE", 1]]);
+    });
+
+    it("a CTE in front of an unbatched DELETE", () => {
+        expect(lintSql("WITH old AS (SELECT id FROM dbo.goals) DELETE FROM dbo.goals").map((f) => f.ruleId)).toEqual(["WHOLE-TABLE-DELETE"]);
+    });
+
+    it("PostgreSQL's ALTER COLUMN … SET DEFAULT is additive, but … DROP DEFAULT is not", () => {
+        expect(lintSql("ALTER TABLE goals ALTER COLUMN done SET DEFAULT false;", "expand", { dialect: "postgres" })).toEqual([]);
+        expect(lintSql("ALTER TABLE goals ALTER COLUMN done DROP DEFAULT;", "expand", { dialect: "postgres" }).map((f) => f.ruleId)).toEqual(["ALTER-COLUMN"]);
+    });
+
+    it("PostgreSQL renames and CREATE OR REPLACE", () => {
+        const sql = "ALTER TABLE goals RENAME COLUMN title TO name;\nALTER TABLE goals RENAME TO targets;\nCREATE OR REPLACE FUNCTION get_goals_v1() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\nALTER TABLE goals SET SCHEMA archive;";
+        expect(lintSql(sql, "expand", { dialect: "postgres" }).map((f) => [f.ruleId, f.line])).toEqual([
+            ["RENAME", 1], ["RENAME", 2], ["ALTER-ROUTINE-IN-PLACE", 3], ["SCHEMA-TRANSFER", 4],
+        ]);
+    });
+});
