@@ -3,6 +3,7 @@
  * objects and committed at chosen times (commit dates are what the check uses as flip times).
  */
 import { execFileSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,9 +17,21 @@ export const PROJECT = "azure-bluegreen";
 /** The keys a test sets; everything else is the program's default. */
 export type StackValues = Record<string, string | number | boolean | string[]>;
 
-/** A minimal valid stack: blue live, both colors at 1.0.0. */
+/** A stand-in for the SHA-256 of `app-<version>.tgz` (what `npm run app:pack` writes next to it). */
+export function artifactSha256(version: string): string {
+    return crypto.createHash("sha256").update(`app-${version}.tgz`).digest("hex");
+}
+
+/**
+ * A minimal valid stack: blue live, both colors at 1.0.0. Each color's artifact checksum follows its version
+ * (as a real bump changes both keys) unless given.
+ */
 export function baseStack(overrides: StackValues = {}): StackValues {
-    return { liveColor: "blue", blueVersion: "1.0.0", greenVersion: "1.0.0", sshPublicKey: SSH_KEY, ...overrides };
+    const values: StackValues = { liveColor: "blue", blueVersion: "1.0.0", greenVersion: "1.0.0", sshPublicKey: SSH_KEY, ...overrides };
+    for (const color of ["blue", "green"]) {
+        values[`${color}ArtifactSha256`] ??= artifactSha256(String(values[`${color}Version`]));
+    }
+    return values;
 }
 
 export class TempRepo {
