@@ -35,16 +35,18 @@ export type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProv
 
 /**
  * What the guard compares for one color, from its validated settings: version, VM size, image (as its URN) and the
- * other settings whose change re-deploys the color (instance count, the user's own artifact, the retry tag). An
+ * other settings whose change re-deploys the color (instance count, the artifact's pinned SHA-256, the user's own
+ * artifact URL, the retry tag). An
  * artifact URL with a query string (it may carry a SAS signature) is recorded as the SHA-256 of the URL, never in
  * plain text.
  */
 export function colorStateOf(settings: ColorSettings): guard.ColorState {
     const extra: Record<string, string> = { instanceCount: String(settings.instanceCount) };
+    const sha256 = settings.artifactSha256 ?? settings.artifact?.sha256;
+    if (sha256) extra.artifactSha256 = sha256;
     if (settings.artifact) {
         const url = settings.artifact.url;
         extra.artifactUrl = url.includes("?") ? `sha256:${createHash("sha256").update(url).digest("hex")}` : url;
-        extra.artifactSha256 = settings.artifact.sha256;
     }
     if (settings.forceUpdateTag) extra.forceUpdateTag = settings.forceUpdateTag;
     const { publisher, offer, sku, version } = settings.image;

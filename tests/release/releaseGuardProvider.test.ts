@@ -189,6 +189,10 @@ describe("colorStateOf (config → what the guard compares)", () => {
         expect(colorStateOf(base)).toEqual({ version: "2.0.0", vmSize: "Standard_B2s", image: "Debian:debian-13:13-gen2:latest", settings: { instanceCount: "2" } });
     });
 
+    it("records the pinned artifact SHA-256, so other bytes on the live color are refused", () => {
+        expect(colorStateOf({ ...base, artifactSha256: "ef".repeat(32) }).settings).toEqual({ instanceCount: "2", artifactSha256: "ef".repeat(32) });
+    });
+
     it("records the user's own artifact and the retry tag, so changing them on the live color is refused", () => {
         const s = colorStateOf({ ...base, artifact: { url: "https://cdn.example.com/app-2.0.0.tgz", sha256: "ab".repeat(32) }, forceUpdateTag: "retry-1" });
         expect(s.settings).toEqual({ instanceCount: "2", artifactUrl: "https://cdn.example.com/app-2.0.0.tgz", artifactSha256: "ab".repeat(32), forceUpdateTag: "retry-1" });
