@@ -97,8 +97,13 @@ export interface ScenarioTiming {
     readonly maxConnectionAgeMs: number;
     /** The rollback window (the guard's `rollbackWindowMinutes` is this / 60 000). */
     readonly rollbackWindowMs: number;
-    /** How long slow requests take (`?delayMs=`); they start shortly before each switch. */
+    /** How long slow requests take (`/slow?ms=`); they start shortly before each switch. */
     readonly slowRequestMs: number;
+    /**
+     * The least time between two flips, so that each converges first (every old connection reaches its maximum age)
+     * even when an earlier step ran late on a busy machine.
+     */
+    readonly minFlipGapMs: number;
     /** Target start time of each step (a step that is late starts as soon as the previous one is done). */
     readonly at: {
         readonly expand: number;
@@ -122,17 +127,18 @@ export function scenarioTiming(durationS: number): ScenarioTiming {
     const maxConnectionAgeMs = Math.round(Math.min(3000, Math.max(500, d / 20)));
     return {
         maxConnectionAgeMs,
-        rollbackWindowMs: Math.round(0.18 * d),
+        rollbackWindowMs: Math.round(0.22 * d),
         slowRequestMs: Math.round(maxConnectionAgeMs / 2),
+        minFlipGapMs: Math.round(1.5 * maxConnectionAgeMs + 500),
         at: {
-            expand: Math.round(0.03 * d),
-            deployGreen: Math.round(0.06 * d),
-            flip: Math.round(0.18 * d),
-            rollback: Math.round(0.3 * d),
-            flipAgain: Math.round(0.42 * d),
-            refusals: Math.round(0.5 * d),
-            // the v2 deploy onto blue and the contract happen when the window closes: 0.42 + 0.18 = 0.60
-            brokenDeploy: Math.round(0.75 * d),
+            expand: Math.round(0.02 * d),
+            deployGreen: Math.round(0.04 * d),
+            flip: Math.round(0.15 * d),
+            rollback: Math.round(0.27 * d),
+            flipAgain: Math.round(0.39 * d),
+            refusals: Math.round(0.42 * d),
+            // the v2 deploy onto blue and the contract happen when the window closes: 0.39 + 0.22 = 0.61
+            brokenDeploy: Math.round(0.72 * d),
             end: d,
         },
     };

@@ -35,6 +35,30 @@ export function findPostgresBin(): string | undefined {
     return versions.length ? path.join(root, versions[0], "bin") : undefined;
 }
 
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, below Linux's ephemeral range (32768-60999), so that no
+ * outgoing connection takes it while a server that owns it restarts (the rehearsal restarts apps on fixed ports).
+ */
+export async function freeFixedPort(): Promise<number> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+        const port = 20000 + Math.floor(Math.random() * 12000);
+        if (handedOut.has(port)) continue;
+        const free = await new Promise<boolean>((resolve) => {
+            const srv = net.createServer();
+            srv.once("error", () => resolve(false));
+            srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+        });
+        if (free) {
+            handedOut.add(port);
+            return port;
+        }
+    }
+    return freePort();
+}
+
+/** Ports {@link freeFixedPort} gave out in this process: never twice. */
+const handedOut = new Set<number>();
+
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -90,7 +114,10 @@ export async function startPostgres(): Promise<LocalPostgres> {
         },
         async stop(): Promise<void> {
             try {
-                asPostgres(path.join(bin, "pg_ctl"), ["-D", dir, "-m", "fast", "-w", "stop"]);
+                // Already stopped (e.g. Ctrl-C in a terminal reached the server too): nothing to stop.
+                if (fs.existsSync(path.join(dir, "postmaster.pid"))) {
+                    asPostgres(path.join(bin, "pg_ctl"), ["-D", dir, "-m", "fast", "-w", "stop"]);
+                }
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }

@@ -34,7 +34,7 @@ import { runGate } from "./gate";
 import { RunningHaproxy, setLiveColor, startHaproxy } from "./haproxy";
 import { Load, RequestRecord, startLoad } from "./load";
 import { RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
-import { freePort } from "./postgres";
+import { freeFixedPort, freePort } from "./postgres";
 import { ensurePrerequisites } from "./prerequisites";
 
 /** The versions the rehearsal releases. */
@@ -109,7 +109,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const slots: Record<Color, Slot[]> = { blue: [], green: [] };
     for (const color of COLORS) {
         for (let index = 0; index < INSTANCES_PER_COLOR; index++) {
-            slots[color].push({ color, index, port: await freePort(), stagingPort: await freePort() });
+            slots[color].push({ color, index, port: await freeFixedPort(), stagingPort: await freeFixedPort() });
         }
     }
     const instances: Record<Color, Instance[]> = { blue: [], green: [] };
@@ -129,6 +129,10 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         return outcomes.map((o, i) => `${slotName(slots[color][i])} ${o === "listening" ? "started" : "EXITED at start"}`);
     };
     await Promise.all([start("blue", VERSIONS.v1), start("green", VERSIONS.v1)]);
+    say(
+        `app ${VERSIONS.v1} started on both colors: ` +
+            COLORS.flatMap((c) => slots[c].map((s) => `${slotName(s)} 127.0.0.1:${s.port} (staging ${s.stagingPort})`)).join(", "),
+    );
 
     const haproxy: RunningHaproxy = await startHaproxy(
         {
@@ -213,7 +217,8 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     /** A deploy of `version` onto `color`: the guard decides, then the color's instances drain and restart. */
     const deploy = async (color: Color, version: string, fault?: Fault): Promise<boolean> => {
         const after: ReleaseState = { ...state, [color]: colorState(version) };
-        const verdict = evaluateRelease(state, after, guardContext());
+        const ctx = guardContext();
+        const verdict = evaluateRelease(state, after, ctx);
         if (!verdict.allowed) {
             refuse(blockedDeploys, `deploy → ${color}`, `deploy ${version} onto ${color}`, verdict.reasons.join("\n"));
             return false;
@@ -222,7 +227,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         const stopStarted = since();
         await Promise.all(instances[color].map((i) => i.stop()));
         const outcome = await start(color, version, fault);
-        state = recordStep(state, after, guardContext());
+        state = recordStep(state, after, ctx);
         mark("note", `${color} → ${version}`);
         say(`${color} now runs ${version}: old instances drained and stopped, new ones ${outcome.join(", ")} (${Math.round(since() - stopStarted)} ms)`);
         return true;
@@ -230,10 +235,12 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
 
     /** A flip to `to`: the guard decides, the gate checks every instance and the schema, then HAProxy switches. */
     const flip = async (to: Color): Promise<boolean> => {
+        const previous = flips[flips.length - 1];
+        if (previous) await until(previous.at + timing.minFlipGapMs);
         const from = state.liveColor;
         const after: ReleaseState = { ...state, liveColor: to };
-        const status = await schema();
-        const verdict = evaluateRelease(state, after, guardContext({ schema: status }));
+        // The gate first (it takes a moment), then the guard: its "now" is then the moment of the switch, and one
+        // "now" serves the verdict and the record (a rollback judged inside the window is recorded as one).
         const gate = await runGate({
             color: to,
             version: state[to].version,
@@ -242,6 +249,8 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             attempts: 8,
             intervalS: 0.25,
         });
+        const ctx = guardContext({ schema: await schema() });
+        const verdict = evaluateRelease(state, after, ctx);
         if (!verdict.allowed || !gate.passed) {
             const reasons = [...verdict.reasons, ...(gate.passed ? [] : [gate.summary])];
             refuse(blockedFlips, `flip → ${to}`, `flip ${from} → ${to} (${state[to].version})`, reasons.join("\n"));
@@ -255,7 +264,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         const ackAt = since();
         const rollback = verdict.step === "rollback";
         flips.push({ from, to, at, ackAt, rollback });
-        state = recordStep(state, after, guardContext());
+        state = recordStep(state, after, ctx);
         phase = `${rollback ? "rolled back: " : ""}${to} live (v${state[to].version})`;
         mark("flip", `${rollback ? "rollback" : "flip"} → ${to}`);
         say(
@@ -276,14 +285,15 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const contract = async (): Promise<boolean> => {
         const pending: ContractMigration[] = await db.pendingContract(db.releaseDirs.v2);
         const after: ReleaseState = { ...state, runContractMigrations: true };
-        const verdict = evaluateRelease(state, after, guardContext({ contract: pending }));
+        const ctx = guardContext({ contract: pending });
+        const verdict = evaluateRelease(state, after, ctx);
         const names = pending.map((m) => `${m.name} (requires ${m.requiresVersion})`).join(", ");
         if (!verdict.allowed) {
             refuse(blockedContracts, "contract", `contract ${names}`, verdict.reasons.join("\n"));
             return false;
         }
         const applied = await db.up(db.releaseDirs.v2, "contract", [state.blue.version, state.green.version]);
-        state = recordStep(state, after, guardContext());
+        state = recordStep(state, after, ctx);
         mark("note", "contract");
         say(`contract: ${verdictText(verdict)}\napplied under load: ${applied.join(", ")}`);
         return true;

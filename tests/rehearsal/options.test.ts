@@ -42,6 +42,7 @@ describe("scenarioTiming", () => {
         const t = scenarioTiming(durationS);
         const gap = Math.min(t.at.rollback - t.at.flip, t.at.flipAgain - t.at.rollback);
         expect(gap).toBeGreaterThan(t.maxConnectionAgeMs + t.slowRequestMs);
+        expect(t.minFlipGapMs).toBeGreaterThan(t.maxConnectionAgeMs + t.slowRequestMs);
     });
 
     it.each([15, 20, 120])("for %d s keeps the rollback window open at the refusals and closed before the broken deploy", (durationS) => {

@@ -24,10 +24,16 @@ describe("the local rehearsal of a whole release", () => {
 
     beforeAll(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "bg-rehearsal-test-"));
-        result = await runRehearsal(
-            { durationS: 20, rate: 300, connections: 100, reportPath: path.join(dir, "report.json"), fault: "unhealthy" },
-            (line) => lines.push(line),
-        );
+        try {
+            result = await runRehearsal(
+                { durationS: 20, rate: 300, connections: 100, reportPath: path.join(dir, "report.json"), fault: "unhealthy" },
+                (line) => lines.push(line),
+            );
+        } catch (e) {
+            // The timeline says which step went wrong.
+            console.log(lines.join("\n"));
+            throw e;
+        }
     }, 180_000);
 
     afterAll(() => {
