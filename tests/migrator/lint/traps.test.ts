@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { Finding, lintSql } from "../../../migrator/lint/lint";
 
 const found = (sql: string): [string, number][] => lintSql(sql).filter((f) => !f.allowed).map((f: Finding) => [f.ruleId, f.line]);
@@ -161,5 +162,58 @@ describe("the linter is not fooled either by", () => {
         expect(lintSql(sql, "expand", { dialect: "postgres" }).map((f) => [f.ruleId, f.line])).toEqual([
             ["RENAME", 1], ["RENAME", 2], ["ALTER-ROUTINE-IN-PLACE", 3], ["SCHEMA-TRANSFER", 4],
         ]);
+    });
+});
+
+describe("property: layout, letter case, comments and blocks never change the verdict", () => {
+    const STATEMENTS: [string, string | null][] = [
+        ["DROP TABLE dbo.a", "DROP-TABLE"],
+        ["ALTER TABLE dbo.t DROP COLUMN c", "DROP-COLUMN"],
+        ["TRUNCATE TABLE dbo.t", "TRUNCATE-TABLE"],
+        ["EXEC sp_rename 'dbo.a', 'b'", "RENAME"],
+        ["EXEC (N'DROP VIEW dbo.v')", "DROP-VIEW"],
+        ["ALTER PROCEDURE dbo.p_v1 AS SELECT 1", "ALTER-ROUTINE-IN-PLACE"],
+        ["SELECT 1", null],
+        ["UPDATE dbo.t SET a = 1 WHERE id = 2", null],
+        ["CREATE INDEX ix ON dbo.t (a) WITH (ONLINE = ON)", null],
+        ["PRINT 'DROP TABLE x; GO'", null],
+        ["ALTER TABLE dbo.t ADD c2 INT NULL", null],
+        ["INSERT dbo.log VALUES (N'TRUNCATE TABLE dbo.t; --')", null],
+    ];
+    const SEPARATORS = [" ", "\n", ";", "; ", "\r\n", "\n/* DROP TABLE z */\n", " -- TRUNCATE TABLE t\n", "\n\t"];
+    const WRAPPERS: ((s: string) => string)[] = [
+        (s) => s,
+        (s) => `IF @x = 1 BEGIN ${s} END`,
+        (s) => `IF @x = 1 ${s}`,
+        (s) => `IF @x = 1 SELECT 0 ELSE ${s}`,
+        (s) => `WHILE @i < 1\nBEGIN\n${s}\nBREAK\nEND`,
+        (s) => `BEGIN TRY ${s} END TRY BEGIN CATCH THROW END CATCH`,
+    ];
+    const randomCase = (text: string, seed: number): string =>
+        [...text].map((ch, i) => ((seed >> (i % 30)) & 1 ? ch.toUpperCase() : ch.toLowerCase())).join("");
+
+    it("finds exactly the rules of the statements it is given", () => {
+        // ALTER PROCEDURE takes the rest of its batch, so it goes last, after a GO.
+        const item = fc.record({
+            statement: fc.integer({ min: 0, max: STATEMENTS.length - 2 }).map((i) => (i >= 5 ? i + 1 : i)),
+            separator: fc.constantFrom(...SEPARATORS),
+            wrapper: fc.integer({ min: 0, max: WRAPPERS.length - 1 }),
+            caseSeed: fc.integer(),
+        });
+        fc.assert(fc.property(fc.array(item, { minLength: 1, maxLength: 8 }), fc.boolean(), (items, withProcedure) => {
+            let sql = "";
+            const expected: string[] = [];
+            for (const { statement, separator, wrapper, caseSeed } of items) {
+                const [text, rule] = STATEMENTS[statement];
+                sql += WRAPPERS[wrapper](randomCase(text, caseSeed)) + separator;
+                if (rule) expected.push(rule);
+            }
+            if (withProcedure) {
+                sql += "\nGO\n" + STATEMENTS[5][0];
+                expected.push(STATEMENTS[5][1]!);
+            }
+            const actual = lintSql(sql).filter((f) => f.severity === "error").map((f) => f.ruleId);
+            expect(actual.sort()).toEqual(expected.sort());
+        }), { numRuns: 300 });
     });
 });
