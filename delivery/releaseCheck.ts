@@ -19,7 +19,7 @@ import { colorChanges, ContractMigration, evaluateRelease, ReleaseState, Release
 import { projectNameOf } from "./config";
 import { GitRepo } from "./git";
 import { stackNameOf } from "./settings";
-import { changedKeys, parseStackFile } from "./stackFile";
+import { changedKeys, parseStackFile, staleChecksums } from "./stackFile";
 
 /** What a stack's change is, in the runbook's words. */
 export type StepLabel =
@@ -163,16 +163,17 @@ export function checkStack(
         allowDeployIntoRollbackWindow: after.config.allowDeployIntoRollbackWindow,
         ...(contract ? { contract } : {}),
     });
+    const stale = beforeParsed?.ok ? staleChecksums(beforeParsed.config, after.config) : [];
     const label: StepLabel = verdict.step === "no-change" && keys.length === 0 ? "unchanged" : LABELS[verdict.step];
     const summary = verdict.step === "no-change" ? `changed: ${keys.join(", ") || "formatting only"}` : summarize(before, after.state);
     return {
         ...common,
         label,
         step: verdict.step,
-        allowed: verdict.allowed,
+        allowed: verdict.allowed && stale.length === 0,
         changedKeys: keys,
         summary,
-        reasons: verdict.reasons,
+        reasons: [...verdict.reasons, ...stale],
         notices: verdict.notices,
         ...(before ? { liveBefore: before.liveColor } : {}),
     };

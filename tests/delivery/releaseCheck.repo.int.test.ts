@@ -3,7 +3,7 @@
  * (first deploy → bump idle → flip → bump the old color after the window → contract; revert of a flip = rollback).
  */
 import { checkRelease, main, ReleaseCheckReport, StackReport } from "../../delivery/releaseCheck";
-import { baseStack, TempRepo } from "./tempRepo";
+import { artifactSha256, baseStack, TempRepo } from "./tempRepo";
 
 const CONTRACT_1_1_0 = "-- migrate:requires-version 1.1.0\nALTER TABLE dbo.goals DROP COLUMN legacy_title;\n";
 
@@ -35,17 +35,17 @@ describe("release:check refuses unsafe single steps", () => {
         [
             "a flip together with a version change of the old color",
             baseStack({ liveColor: "green", blueVersion: "1.1.0" }),
-            /refusing to flip blue → green together with other changes \(blue version 1\.0\.0 → 1\.1\.0\)/,
+            /refusing to flip blue → green together with other changes \(blue version 1\.0\.0 → 1\.1\.0[,)]/,
         ],
         [
             "a flip to a color whose version changed in the same commit",
             baseStack({ liveColor: "green", greenVersion: "1.1.0" }),
-            /refusing to flip blue → green together with other changes \(green version 1\.0\.0 → 1\.1\.0\)/,
+            /refusing to flip blue → green together with other changes \(green version 1\.0\.0 → 1\.1\.0[,)]/,
         ],
         [
             "a version change of the live color",
             baseStack({ blueVersion: "1.1.0" }),
-            /refusing to change blue, the live color \(version 1\.0\.0 → 1\.1\.0\)/,
+            /refusing to change blue, the live color \(version 1\.0\.0 → 1\.1\.0[,)]/,
         ],
         [
             "a VM size change of the live color",
@@ -54,6 +54,11 @@ describe("release:check refuses unsafe single steps", () => {
         ],
         ["an invalid liveColor", baseStack({ liveColor: "purple" }), /liveColor\W+"purple" is not a color[\s\S]*pulumi config set liveColor blue/],
         ["a version that is not semver", baseStack({ greenVersion: "1.2" }), /greenVersion\W+"1\.2" is not a semantic version/],
+        [
+            "a version bump that keeps the old artifact checksum",
+            baseStack({ greenVersion: "1.1.0", greenArtifactSha256: artifactSha256("1.0.0") }),
+            /greenVersion 1\.0\.0 → 1\.1\.0 but greenArtifactSha256 is still the checksum of 1\.0\.0/,
+        ],
     ])("refuses %s", (_what, values, message) => {
         repo.commitStack("dev", values);
         const report = check(base);
@@ -195,7 +200,7 @@ describe("release:check command line", () => {
         repo.commitStack("dev", baseStack({ greenVersion: "2.0.0" }));
         const r = run(["--base", base]);
         expect(r.code).toBe(0);
-        expect(r.out).toMatch(/dev: version bump of the idle color — ok {2}\(green version 1\.0\.0 → 2\.0\.0; blue stays live\)/);
+        expect(r.out).toMatch(/dev: version bump of the idle color — ok {2}\(green version 1\.0\.0 → 2\.0\.0;.*blue stays live\)/);
     });
 
     it("exits 1 with the safe sequence as git commits when a commit mixes a flip and a version change", () => {
