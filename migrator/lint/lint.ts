@@ -35,6 +35,7 @@ interface Context {
     /** Bodies of procedures created in this file (even conditionally), checked where the file EXECs them. */
     readonly bodies: Map<string, readonly Token[]>;
     readonly findings: Finding[];
+    readonly reported: Set<string>;
 }
 
 /** Where findings of nested SQL (dynamic SQL, a procedure run here) are reported, and how deep we are. */
@@ -59,7 +60,10 @@ function report(ctx: Context, scope: Scope, statement: Statement, ruleId: string
     if (!rule.phases.includes(ctx.file.phase)) return;
     const message = `${scope.prefix}${fill(rule.problem, details)}. Safe: ${fill(rule.safe, details)}`;
     const line = scope.line ?? statement.line;
-    if (ctx.findings.some((f) => f.line === line && f.ruleId === ruleId && f.message === message)) return;
+    // The same statement can be reached twice (two possible texts of one dynamic SQL variable): report it once.
+    const key = `${line}|${scope.prefix}|${statement.tokens[0].offset}|${ruleId}|${message}`;
+    if (ctx.reported.has(key)) return;
+    ctx.reported.add(key);
     ctx.findings.push({ path: ctx.file.path, line, ruleId, severity: rule.severity, message });
 }
 
@@ -354,6 +358,7 @@ export function lintMigration(file: MigrationFile): Finding[] {
         created: { tables: new Set(), columns: new Set(), routines: new Set(), indexes: new Set(), constraints: new Set(), objects: new Set() },
         bodies: new Map(),
         findings: [],
+        reported: new Set(),
     };
     let batch: Token[] = [];
     const flush = (): void => {

@@ -123,6 +123,14 @@ describe("the linter is not fooled by", () => {
 });
 
 describe("the linter is not fooled either by", () => {
+    it("the same statement twice on one line: two findings (found by the property test below)", () => {
+        expect(found("DROP TABLE dbo.a DROP TABLE dbo.a")).toEqual([["DROP-TABLE", 1], ["DROP-TABLE", 1]]);
+    });
+
+    it("two possible texts of one dynamic SQL variable that are the same: one finding", () => {
+        expect(found("DECLARE @s NVARCHAR(99) = N'DROP TABLE dbo.a'\nIF @x = 1 SET @s = N'DROP TABLE dbo.a'\nEXEC (@s)")).toEqual([["DROP-TABLE", 3]]);
+    });
+
     it("sp_rename with the object in a variable (it cannot tell, so it counts as live)", () => {
         expect(found("DECLARE @old NVARCHAR(100) = N'dbo.goals'\nEXEC sp_rename @old, N'targets'")).toEqual([["RENAME", 2]]);
     });
