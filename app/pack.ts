@@ -6,9 +6,10 @@
  *
  *   build-info.json        { version, commit, builtAt }: the stamp /version reports
  *   package.json           name, version, the runtime dependencies, `npm start`
- *   app/src/*.js           the service (entry: app/src/main.js)
- *   release/*.js           version and color primitives it imports
- *   migrator/**\/*.js       the migration runner (node migrator/cli.js), and migrations/ (T-SQL + postgres/ twins)
+ *   dist/app/src/*.js      the service (entry: dist/app/src/main.js, what the systemd unit runs)
+ *   dist/release/*.js      version and color primitives it imports
+ *   dist/migrator/**\/*.js  the migration runner (node dist/migrator/cli.js … --dir migrations)
+ *   migrations/            the migrations (T-SQL, and their PostgreSQL twins in migrations/postgres/)
  *   node_modules/          exactly the packages the compiled code requires, and theirs (copied from this checkout's
  *                          node_modules): the VM needs Node only, no registry access and no `npm ci`.
  *
@@ -159,9 +160,10 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
     }
 
     const staging = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-"));
+    fs.chmodSync(staging, 0o755); // the archive's root entry: the service user must be able to enter the release
     try {
         log(`compiling app/, release/ and migrator/ (app/tsconfig.pack.json)`);
-        const emitted = compile(root, staging);
+        const emitted = compile(root, path.join(staging, "dist"));
 
         const migrations = path.join(root, "migrations");
         if (fs.existsSync(migrations)) copyTree(migrations, path.join(staging, "migrations"));
@@ -184,8 +186,8 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
                     version,
                     private: true,
                     description: "Blue/green sample app (built by npm run app:pack; node_modules included).",
-                    main: "app/src/main.js",
-                    scripts: { start: "node app/src/main.js", migrate: "node migrator/cli.js" },
+                    main: "dist/app/src/main.js",
+                    scripts: { start: "node dist/app/src/main.js", migrate: "node dist/migrator/cli.js" },
                     engines: { node: ">=20" },
                     dependencies,
                 },

@@ -23,11 +23,14 @@ export const BUILD_INFO_FILE = "build-info.json";
 export const UNPACKED_VERSION = "0.0.0-dev";
 
 /**
- * Where the stamp of the running code is: the artifact root, two levels above this module
- * (`<root>/app/src/buildInfo.js` in an artifact, `<repo>/app/src/buildInfo.ts` in a checkout).
+ * Where the stamp of the running code is: next to the nearest package.json above this module, i.e. the artifact
+ * root (`<root>/dist/app/src/buildInfo.js` → `<root>/build-info.json`), or the checkout root when running from source.
  */
-export function defaultBuildInfoPath(): string {
-    return path.resolve(__dirname, "..", "..", BUILD_INFO_FILE);
+export function defaultBuildInfoPath(from: string = __dirname): string {
+    for (let dir = from; ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "package.json"))) return path.join(dir, BUILD_INFO_FILE);
+        if (dir === path.dirname(dir)) return path.resolve(from, "..", "..", BUILD_INFO_FILE);
+    }
 }
 
 /** Parses a stamp, refusing one whose version is not semver (naming the file and the value). */

@@ -2,7 +2,7 @@
  * The app as a process. Settings come from the environment (see config.ts and docs/app.md); the version from the
  * artifact's build-info.json.
  *
- * - In an artifact (what systemd runs on a VM): `node app/src/main.js`, from the artifact root.
+ * - In an artifact (what systemd runs on a VM): `node dist/app/src/main.js`, from the artifact root.
  * - From a checkout (tests, the local rehearsal):
  *   `APP_COLOR=blue DATABASE_URL=postgres://… APP_HOST=127.0.0.1 APP_PORT=9080 APP_STAGING_PORT=9081 \
  *    APP_BUILD_INFO=/tmp/v1/build-info.json node -r ts-node/register/transpile-only app/src/main.ts`

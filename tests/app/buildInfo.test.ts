@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseBuildInfo, readBuildInfo, UNPACKED_VERSION, writeBuildInfo } from "../../app/src/buildInfo";
+import { defaultBuildInfoPath, parseBuildInfo, readBuildInfo, UNPACKED_VERSION, writeBuildInfo } from "../../app/src/buildInfo";
 
 describe("build-info.json", () => {
     let dir: string;
@@ -34,5 +34,11 @@ describe("build-info.json", () => {
     it("refuses to stamp a version that is not semver", () => {
         expect(() => writeBuildInfo(path.join(dir, "b.json"), { version: "1.0" })).toThrow(/"1.0" is not a semantic version/);
         expect(fs.existsSync(path.join(dir, "b.json"))).toBe(false);
+    });
+
+    it("looks for the stamp at the artifact root, the nearest directory above the code with a package.json", () => {
+        fs.mkdirSync(path.join(dir, "dist", "app", "src"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "package.json"), "{}");
+        expect(defaultBuildInfoPath(path.join(dir, "dist", "app", "src"))).toBe(path.join(dir, "build-info.json"));
     });
 });

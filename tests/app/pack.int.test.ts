@@ -39,10 +39,10 @@ describe("npm run app:pack", () => {
     });
 
     it("carries the compiled app, the migration runner and the drivers, but no dev tooling", () => {
-        for (const file of ["app/src/main.js", "release/versions.js", "migrator/cli.js", "node_modules/pg/package.json", "node_modules/mssql/package.json", "node_modules/tedious/package.json"]) {
+        for (const file of ["dist/app/src/main.js", "dist/release/versions.js", "dist/migrator/cli.js", "node_modules/pg/package.json", "node_modules/mssql/package.json", "node_modules/tedious/package.json"]) {
             expect(fs.existsSync(path.join(unpacked, file))).toBe(true);
         }
-        for (const absent of ["node_modules/typescript", "node_modules/jest", "node_modules/@pulumi", "app/pack.js", "tests"]) {
+        for (const absent of ["node_modules/typescript", "node_modules/jest", "node_modules/@pulumi", "dist/app/pack.js", "dist/tests", "tests"]) {
             expect(fs.existsSync(path.join(unpacked, absent))).toBe(false);
         }
         expect(packed.packages).toEqual(expect.arrayContaining([expect.stringMatching(/^pg@/), expect.stringMatching(/^mssql@/)]));
@@ -50,7 +50,7 @@ describe("npm run app:pack", () => {
 
     it("runs from the unpacked artifact with Node alone and reports the stamped version", async () => {
         const port = await freePort();
-        const child = spawn(process.execPath, ["app/src/main.js"], {
+        const child = spawn(process.execPath, ["dist/app/src/main.js"], {
             cwd: unpacked,
             env: { PATH: process.env.PATH ?? "", APP_COLOR: "blue", DATABASE_URL: "memory:", APP_HOST: "127.0.0.1", APP_PORT: String(port), APP_STAGING_PORT: String(await freePort()) },
             stdio: "ignore",

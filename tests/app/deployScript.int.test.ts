@@ -1,0 +1,295 @@
+// vm-scripts/deploy-app.sh run locally against stand-ins: an HTTP server on 127.0.0.1 playing IMDS and blob storage,
+// a temp dir as the root of /opt and /etc, and a stand-in systemctl that (re)starts the real packed app as a process.
+import { execFileSync, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { packApp } from "../../app/pack";
+import { freePort } from "../support/postgres";
+import { request } from "./httpClient";
+
+jest.setTimeout(180_000);
+
+const SCRIPT = path.resolve(__dirname, "..", "..", "vm-scripts", "deploy-app.sh");
+const TOKEN = "token-for-storage";
+
+/** The stand-in for systemctl: logs its calls; `restart` stops the previous app (SIGTERM, it drains) and starts current. */
+const SYSTEMCTL = `#!/usr/bin/env bash
+set -euo pipefail
+echo "$*" >>"$STANDIN_STATE/systemctl.log"
+if [ "$1" = restart ]; then
+  if [ -f "$STANDIN_STATE/app.pid" ]; then
+    pid="$(cat "$STANDIN_STATE/app.pid")"
+    if kill -TERM "$pid" 2>/dev/null; then while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; fi
+  fi
+  (
+    set -a; . "$BG_ROOT/etc/bluegreen/app.env"; set +a
+    cd "$BG_ROOT/opt/app/current"
+    exec node dist/app/src/main.js </dev/null >>"$STANDIN_STATE/app.log" 2>&1
+  ) &
+  echo $! >"$STANDIN_STATE/app.pid"
+fi
+`;
+
+interface Artifact {
+    readonly file: string;
+    readonly sha256: string;
+}
+
+interface BlobRequest {
+    readonly path: string;
+    readonly authorization?: string;
+    readonly msVersion?: string;
+}
+
+let work: string;
+let server: http.Server;
+let serverPort: number;
+const artifacts = new Map<string, Artifact>(); // blob path → artifact
+const blobRequests: BlobRequest[] = [];
+let tokenRequests = 0;
+
+/** A second version of the same build, re-stamped: cheaper than a second real pack, and only the stamp differs. */
+function restamp(source: string, version: string): Artifact {
+    const dir = fs.mkdtempSync(path.join(work, "restamp-"));
+    execFileSync("tar", ["-xzf", source, "-C", dir]);
+    const stamp = path.join(dir, "build-info.json");
+    fs.writeFileSync(stamp, JSON.stringify({ ...JSON.parse(fs.readFileSync(stamp, "utf8")), version }, null, 2) + "\n");
+    const file = path.join(work, `app-${version}.tgz`);
+    execFileSync("tar", ["-czf", file, "-C", dir, "."]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { file, sha256: crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
+}
+
+beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "bg-deploy-test-"));
+    const packed = await packApp({ version: "1.0.0", distDir: path.join(work, "dist") });
+    artifacts.set("/artifacts/app-1.0.0.tgz", { file: packed.artifact, sha256: packed.sha256 });
+    artifacts.set("/artifacts/app-1.1.0.tgz", restamp(packed.artifact, "1.1.0"));
+
+    server = http.createServer((req, res) => {
+        const url = new URL(req.url ?? "/", "http://standin");
+        if (url.pathname === "/metadata/identity/oauth2/token") {
+            tokenRequests++;
+            const ok = req.headers.metadata === "true" && url.searchParams.get("resource") === "https://storage.azure.com/";
+            res.writeHead(ok ? 200 : 400, { "content-type": "application/json" });
+            res.end(ok ? JSON.stringify({ access_token: TOKEN, expires_in: "3599", token_type: "Bearer" }) : '{"error":"invalid_request"}');
+            return;
+        }
+        blobRequests.push({ path: url.pathname, authorization: req.headers.authorization, msVersion: req.headers["x-ms-version"] as string | undefined });
+        if (req.headers.authorization !== `Bearer ${TOKEN}` || !req.headers["x-ms-version"]) {
+            res.writeHead(403).end("AuthorizationPermissionMismatch");
+            return;
+        }
+        const artifact = artifacts.get(url.pathname);
+        if (!artifact) {
+            res.writeHead(404).end("BlobNotFound");
+            return;
+        }
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        fs.createReadStream(artifact.file).pipe(res);
+    });
+    serverPort = await freePort();
+    await new Promise<void>((r) => server.listen(serverPort, "127.0.0.1", r));
+});
+
+afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** One VM: its root, its app's ports, its stand-in state. */
+interface Vm {
+    readonly root: string;
+    readonly state: string;
+    readonly port: number;
+    readonly stagingPort: number;
+}
+
+const vms: Vm[] = [];
+async function newVm(): Promise<Vm> {
+    const root = fs.mkdtempSync(path.join(work, "vm-"));
+    const state = path.join(root, "standin");
+    fs.mkdirSync(state);
+    fs.writeFileSync(path.join(state, "systemctl"), SYSTEMCTL, { mode: 0o755 });
+    const vm = { root, state, port: await freePort(), stagingPort: await freePort() };
+    vms.push(vm);
+    return vm;
+}
+
+function stopApp(vm: Vm): void {
+    const pidFile = path.join(vm.state, "app.pid");
+    if (!fs.existsSync(pidFile)) return;
+    try {
+        process.kill(Number(fs.readFileSync(pidFile, "utf8")), "SIGKILL");
+    } catch {
+        // already gone
+    }
+}
+afterAll(() => vms.forEach(stopApp));
+
+interface Run {
+    readonly code: number | null;
+    readonly output: string;
+}
+
+function deploy(vm: Vm, inputs: Record<string, string>): Promise<Run> {
+    const env = {
+        PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+        BG_ROOT: vm.root,
+        STANDIN_STATE: vm.state,
+        SYSTEMCTL: path.join(vm.state, "systemctl"),
+        IMDS_URL: `http://127.0.0.1:${serverPort}`,
+        APP_HOST: "127.0.0.1",
+        APP_PORT: String(vm.port),
+        APP_STAGING_PORT: String(vm.stagingPort),
+        WAIT_SECONDS: "20",
+        APP_COLOR: "green",
+        DATABASE_URL: "memory:",
+        ...inputs,
+    };
+    return new Promise((resolve) => {
+        const child = spawn("bash", [SCRIPT], { env, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+        child.on("close", (code) => resolve({ code, output }));
+    });
+}
+
+function release(version: string, sha256?: string): Record<string, string> {
+    const blob = `/artifacts/app-${version}.tgz`;
+    return {
+        APP_VERSION: version,
+        ARTIFACT_URL: `http://127.0.0.1:${serverPort}${blob}`,
+        ARTIFACT_SHA256: sha256 ?? artifacts.get(blob)?.sha256 ?? "0".repeat(64),
+    };
+}
+
+const current = (vm: Vm): string | undefined => {
+    try {
+        return fs.readlinkSync(path.join(vm.root, "opt/app/current"));
+    } catch {
+        return undefined;
+    }
+};
+const restarts = (vm: Vm): number =>
+    fs.existsSync(path.join(vm.state, "systemctl.log"))
+        ? fs.readFileSync(path.join(vm.state, "systemctl.log"), "utf8").split("\n").filter((l) => l.startsWith("restart")).length
+        : 0;
+
+describe("deploy-app.sh", () => {
+    describe("on one VM, release after release", () => {
+        let vm: Vm;
+        beforeAll(async () => (vm = await newVm()));
+
+        it("deploys a good artifact: token from IMDS, download with x-ms-version, verify, unpack, env file, switch, healthy", async () => {
+            blobRequests.length = 0;
+            const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: "memory:?password=s3cret" });
+            expect(run.code).toBe(0);
+            expect(run.output).toContain("green runs 1.0.0");
+            expect(run.output).not.toContain("s3cret");
+            expect(run.output).not.toContain(TOKEN);
+            expect(blobRequests).toEqual([{ path: "/artifacts/app-1.0.0.tgz", authorization: `Bearer ${TOKEN}`, msVersion: "2021-08-06" }]);
+            expect(current(vm)).toBe("releases/1.0.0");
+            const envFile = path.join(vm.root, "etc/bluegreen/app.env");
+            expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
+            expect(fs.readFileSync(envFile, "utf8")).toContain("APP_COLOR='green'\nDATABASE_URL='memory:?password=s3cret'\n");
+            expect((await request(vm.port, "/version")).body).toEqual({ version: "1.0.0", color: "green" });
+        });
+
+        it("is a no-op when run again with the same version: no download, no restart", async () => {
+            blobRequests.length = 0;
+            const before = restarts(vm);
+            const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: "memory:?password=s3cret" });
+            expect(run.code).toBe(0);
+            expect(run.output).toContain("already runs 1.0.0");
+            expect(blobRequests).toEqual([]);
+            expect(restarts(vm)).toBe(before);
+        });
+
+        it("switches to the next version and restarts the app, which then reports it", async () => {
+            const run = await deploy(vm, { ...release("1.1.0"), DATABASE_URL: "memory:?password=s3cret" });
+            expect(run.code).toBe(0);
+            expect(current(vm)).toBe("releases/1.1.0");
+            expect(fs.existsSync(path.join(vm.root, "opt/app/releases/1.0.0/dist/app/src/main.js"))).toBe(true);
+            expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
+        });
+
+        it("refuses an artifact whose SHA-256 is wrong and leaves current, the env file and the running app untouched", async () => {
+            const envBefore = fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8");
+            const before = restarts(vm);
+            const wrong = "ab".repeat(32);
+            const run = await deploy(vm, { ...release("1.0.0"), ARTIFACT_URL: release("1.1.0").ARTIFACT_URL.replace("1.1.0", "1.0.0"), APP_VERSION: "1.2.0", ARTIFACT_SHA256: wrong });
+            expect(run.code).not.toBe(0);
+            expect(run.output).toMatch(new RegExp(`checksum mismatch .*expected ${wrong}, got ${artifacts.get("/artifacts/app-1.0.0.tgz")?.sha256}. Nothing was changed`));
+            expect(current(vm)).toBe("releases/1.1.0");
+            expect(fs.existsSync(path.join(vm.root, "opt/app/releases/1.2.0"))).toBe(false);
+            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toBe(envBefore);
+            expect(restarts(vm)).toBe(before);
+            expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
+        });
+    });
+
+    it("fails clearly when the artifact is not in the container, changing nothing", async () => {
+        const vm = await newVm();
+        const run = await deploy(vm, release("9.9.9", "c".repeat(64)));
+        expect(run.code).not.toBe(0);
+        expect(run.output).toMatch(/app-9\.9\.9\.tgz answered 404: app-9\.9\.9\.tgz is not in the container. Upload it \(npm run app:pack -- 9\.9\.9/);
+        expect(current(vm)).toBeUndefined();
+        expect(fs.existsSync(path.join(vm.root, "etc/bluegreen/app.env"))).toBe(false);
+        expect(restarts(vm)).toBe(0);
+    });
+
+    it("fails, naming what the app answered, when the new version never becomes healthy", async () => {
+        const vm = await newVm();
+        const deadDb = `postgres://app@127.0.0.1:${await freePort()}/app`;
+        const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: deadDb, WAIT_SECONDS: "3" });
+        expect(run.code).not.toBe(0);
+        expect(run.output).toMatch(/green did not become healthy at 1\.0\.0 within 3s .*last answer: \/health 503/);
+        stopApp(vm);
+    });
+
+    it("refuses an artifact whose stamp is not the version asked for", async () => {
+        const vm = await newVm();
+        const run = await deploy(vm, { ...release("1.0.0"), APP_VERSION: "1.0.1" });
+        expect(run.code).not.toBe(0);
+        expect(run.output).toMatch(/build-info.json stamps "version": "1.0.0", not 1.0.1/);
+        expect(current(vm)).toBeUndefined();
+    });
+
+    it.each([
+        [{ APP_COLOR: "purple" }, /APP_COLOR="purple" must be blue or green/],
+        [{ APP_VERSION: "latest" }, /APP_VERSION="latest" is not a semantic version/],
+        [{ ARTIFACT_SHA256: "abc" }, /ARTIFACT_SHA256="abc" is not a SHA-256/],
+        [{ ARTIFACT_URL: "ftp://x/app.tgz" }, /ARTIFACT_URL="ftp:\/\/x\/app.tgz" is not an http\(s\) URL/],
+        [{ DATABASE_URL: "" }, /DATABASE_URL is empty/],
+        [{ DATABASE_URL: "postgres://u:it's@h/db" }, /DATABASE_URL contains a single quote/],
+    ])("refuses the input %j with exit 2 before touching anything", async (bad, message) => {
+        const vm = await newVm();
+        const run = await deploy(vm, { ...release("1.0.0"), ...bad });
+        expect(run.code).toBe(2);
+        expect(run.output).toMatch(message);
+        expect(fs.existsSync(path.join(vm.root, "opt/app/current"))).toBe(false);
+        expect(restarts(vm)).toBe(0);
+    });
+
+    it("is clean under shellcheck", () => {
+        expect(() => execFileSync("shellcheck", [SCRIPT], { encoding: "utf8" })).not.toThrow();
+    });
+
+    it("does not leave the port open after the stand-in app is stopped (test hygiene)", async () => {
+        const vm = vms[0];
+        stopApp(vm);
+        await new Promise((r) => setTimeout(r, 200));
+        const refused = await new Promise<boolean>((resolve) => {
+            const s = net.connect(vm.port, "127.0.0.1");
+            s.on("connect", () => (s.destroy(), resolve(false)));
+            s.on("error", () => resolve(true));
+        });
+        expect(refused).toBe(true);
+    });
+});

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# deploy-app.sh: installs one version of the app on this VM and (re)starts it. Run as root by the Custom Script
+# extension (components/appDeployment.ts wraps it: the wrapper exports the inputs below, then runs this file).
+#
+# Inputs (environment):
+#   APP_COLOR         blue | green                      the color this VM belongs to
+#   APP_VERSION       semver, e.g. 1.4.2                the version to run (must be the artifact's stamp)
+#   ARTIFACT_URL      https://<account>.blob.core.windows.net/<container>/app-<version>.tgz
+#                     (fetched with the VM's managed identity; a URL carrying a SAS token (`sig=`) is fetched as is)
+#   ARTIFACT_SHA256   64 hex digits                     checked BEFORE anything on the VM changes
+#   DATABASE_URL      the app user's connection URL     secret: written to the env file only, never printed
+#   APP_PORT, APP_STAGING_PORT                          optional (app defaults 8080 / 8081)
+#   APP_HOST, MAX_CONNECTION_AGE_MS, DRAIN_TIMEOUT_MS, DRAIN_DELAY_MS   optional, passed to the app
+#   FETCH_ONLY        1 = only download, verify and unpack releases/<version> (used by vm-scripts/run-migrations.sh)
+#
+# What it does: IMDS token → download (x-ms-version) → verify SHA-256 → unpack to $APP_HOME/releases/<version> →
+# write $APP_ENV_FILE (mode 600) → switch the `current` symlink atomically → restart the unit (the old process
+# drains on SIGTERM) → wait for /health 200 and /version = {version, color}. Exit 0 when the VM runs the version,
+# non-zero with the reason otherwise. Re-running with the same inputs while the app answers correctly is a no-op.
+# A bad checksum or a missing artifact leaves the running release, `current` and the env file untouched.
+#
+# Overridable for local tests (tests/app/deployScript.int.test.ts): every path and host below.
+set -euo pipefail
+
+BG_ROOT="${BG_ROOT:-}"                                     # prefix for /opt and /etc (a temp dir in tests)
+APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"                   # releases/<version>, current -> releases/<version>
+APP_ENV_FILE="${APP_ENV_FILE:-$BG_ROOT/etc/bluegreen/app.env}"
+APP_UNIT="${APP_UNIT:-bluegreen-app.service}"              # installed by vm-scripts/provision/cloud-init.yaml
+SYSTEMCTL="${SYSTEMCTL:-systemctl}"
+IMDS_URL="${IMDS_URL:-http://169.254.169.254}"
+IDENTITY_CLIENT_ID="${IDENTITY_CLIENT_ID:-}"               # a user-assigned identity; empty = system-assigned
+STORAGE_API_VERSION="${STORAGE_API_VERSION:-2021-08-06}"   # the x-ms-version header blob storage requires with OAuth
+HEALTH_HOST="${HEALTH_HOST:-127.0.0.1}"
+WAIT_SECONDS="${WAIT_SECONDS:-120}"                        # how long the new process has to become healthy
+KEEP_RELEASES="${KEEP_RELEASES:-3}"                        # old releases kept besides the current one
+
+log() { printf 'deploy-app: %s\n' "$*"; }
+fail() {
+  printf 'deploy-app: FAILED: %s\n' "$1" >&2
+  exit "${2:-1}"
+}
+
+# ---- inputs ---------------------------------------------------------------------------------------------------
+[ "${APP_COLOR:-}" = blue ] || [ "${APP_COLOR:-}" = green ] ||
+  fail "APP_COLOR=\"${APP_COLOR:-}\" must be blue or green (set by components/appDeployment.ts)." 2
+[[ "${APP_VERSION:-}" =~ ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$ ]] ||
+  fail "APP_VERSION=\"${APP_VERSION:-}\" is not a semantic version (e.g. 1.4.2); set blueVersion/greenVersion with pulumi config set." 2
+[[ "${ARTIFACT_SHA256:-}" =~ ^[0-9a-fA-F]{64}$ ]] ||
+  fail "ARTIFACT_SHA256=\"${ARTIFACT_SHA256:-}\" is not a SHA-256 (64 hex digits); use the content of app-${APP_VERSION}.tgz.sha256." 2
+[[ "${ARTIFACT_URL:-}" =~ ^https?:// ]] ||
+  fail "ARTIFACT_URL=\"${ARTIFACT_URL:-}\" is not an http(s) URL of app-${APP_VERSION}.tgz." 2
+[ -n "${DATABASE_URL:-}" ] || fail "DATABASE_URL is empty; the deployment passes it in its protected settings." 2
+ARTIFACT_SHA256="$(printf '%s' "$ARTIFACT_SHA256" | tr 'A-F' 'a-f')"
+
+# The env file is read by systemd (EnvironmentFile) and sourced by bash (the health gate): single quotes mean the
+# same to both, so a value must not contain one (nor a newline).
+env_line() {
+  case "$2" in
+    *"'"* | *$'\n'*) fail "$1 contains a single quote or a newline, which the env file cannot hold; URL-encode it (' is %27)." 2 ;;
+  esac
+  printf "%s='%s'\n" "$1" "$2"
+}
+desired_env() {
+  env_line APP_COLOR "$APP_COLOR"
+  env_line DATABASE_URL "$DATABASE_URL"
+  local name
+  for name in APP_PORT APP_STAGING_PORT APP_HOST MAX_CONNECTION_AGE_MS DRAIN_TIMEOUT_MS DRAIN_DELAY_MS; do
+    if [ -n "${!name:-}" ]; then env_line "$name" "${!name}"; fi
+  done
+}
+
+release_dir="$APP_HOME/releases/$APP_VERSION"
+port="${APP_PORT:-8080}"
+mkdir -p "$APP_HOME/releases" "$(dirname "$APP_ENV_FILE")"
+work="$(mktemp -d "$APP_HOME/.deploy.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+desired_env >"$work/app.env"
+
+# One deployment at a time on this VM (the extension may start a re-run while one is still going).
+exec 9>"$APP_HOME/.deploy.lock"
+flock -w 600 9 || fail "another deploy-app.sh still holds $APP_HOME/.deploy.lock after 10 minutes."
+
+# ---- health -----------------------------------------------------------------------------------------------------
+last_answer=""
+# True when the app on this VM answers /health 200 and /version with the expected version and color.
+answers_correctly() {
+  local health version
+  health="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$HEALTH_HOST:$port/health" 2>/dev/null || true)"
+  version="$(curl -s --max-time 3 "http://$HEALTH_HOST:$port/version" 2>/dev/null | head -c 200 || true)"
+  last_answer="/health ${health:-no answer}, /version ${version:-no answer}"
+  [ "$health" = 200 ] &&
+    [[ "$version" == *"\"version\":\"$APP_VERSION\""* ]] &&
+    [[ "$version" == *"\"color\":\"$APP_COLOR\""* ]]
+}
+
+# ---- no-op when nothing changed ---------------------------------------------------------------------------------
+if [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
+  cmp -s "$work/app.env" "$APP_ENV_FILE" && answers_correctly; then
+  log "$APP_COLOR already runs $APP_VERSION with these settings and answers healthy: nothing to do."
+  exit 0
+fi
+
+# ---- artifact: reuse a verified copy, or download and verify ----------------------------------------------------
+if [ -d "$release_dir" ]; then
+  installed_sha="$(cat "$release_dir/.artifact-sha256" 2>/dev/null || true)"
+  [ "$installed_sha" = "$ARTIFACT_SHA256" ] ||
+    fail "release $APP_VERSION is already installed from an artifact with SHA-256 ${installed_sha:-unknown}, not $ARTIFACT_SHA256. Artifacts are immutable: build and deploy a new version instead of changing $APP_VERSION."
+  log "release $APP_VERSION is already installed and verified; reusing it."
+else
+  auth=()
+  if [[ "$ARTIFACT_URL" != *"sig="* ]]; then
+    token_url="$IMDS_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F"
+    if [ -n "$IDENTITY_CLIENT_ID" ]; then token_url="$token_url&client_id=$IDENTITY_CLIENT_ID"; fi
+    token_json="$(curl -sS --retry 5 --retry-delay 2 --retry-connrefused --max-time 30 -H 'Metadata: true' "$token_url")" ||
+      fail "no managed-identity token from IMDS ($IMDS_URL). Does the VM have a system-assigned identity?"
+    token="$(printf '%s' "$token_json" | sed -n 's/.*"access_token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
+    [ -n "$token" ] || fail "IMDS answered without an access_token: $(printf '%s' "$token_json" | head -c 300)"
+    # The token goes to curl as a header file, so it never appears in the process list.
+    printf 'Authorization: Bearer %s\n' "$token" >"$work/auth-header"
+    auth=(-H "@$work/auth-header")
+  fi
+  log "downloading $ARTIFACT_URL"
+  code="$(curl -sS --retry 5 --retry-delay 2 --retry-connrefused --max-time 600 -o "$work/artifact.tgz" -w '%{http_code}' \
+    "${auth[@]}" -H "x-ms-version: $STORAGE_API_VERSION" "$ARTIFACT_URL")" ||
+    fail "could not download $ARTIFACT_URL (network error; see above)."
+  case "$code" in
+    200) ;;
+    404) fail "$ARTIFACT_URL answered 404: app-$APP_VERSION.tgz is not in the container. Upload it (npm run app:pack -- $APP_VERSION, then az storage blob upload --auth-mode login ...; see docs/app.md) and re-run the deployment." ;;
+    401 | 403) fail "$ARTIFACT_URL answered $code: the VM's identity may not read the container. Grant it 'Storage Blob Data Reader' on the artifact container (components/artifactStore.ts does) and re-run." ;;
+    *) fail "$ARTIFACT_URL answered HTTP $code: $(head -c 300 "$work/artifact.tgz" 2>/dev/null || true)" ;;
+  esac
+  actual_sha="$(sha256sum "$work/artifact.tgz" | cut -d' ' -f1)"
+  [ "$actual_sha" = "$ARTIFACT_SHA256" ] ||
+    fail "checksum mismatch for $ARTIFACT_URL: expected $ARTIFACT_SHA256, got $actual_sha. Nothing was changed on this VM. Use the SHA-256 from app-$APP_VERSION.tgz.sha256, or re-upload the right file."
+  log "SHA-256 verified ($actual_sha)"
+  mkdir "$work/release"
+  tar -xzf "$work/artifact.tgz" -C "$work/release" --no-same-owner ||
+    fail "$ARTIFACT_URL has the right checksum but does not unpack as a .tgz."
+  [ -f "$work/release/build-info.json" ] || fail "the artifact has no build-info.json: it was not built with npm run app:pack."
+  grep -qF "\"version\": \"$APP_VERSION\"" "$work/release/build-info.json" ||
+    fail "the artifact's build-info.json stamps $(grep -o '"version": *"[^"]*"' "$work/release/build-info.json"), not $APP_VERSION: the URL or the version is wrong."
+  printf '%s\n' "$ARTIFACT_SHA256" >"$work/release/.artifact-sha256"
+  chmod 755 "$work/release"
+  mv -T "$work/release" "$release_dir"
+fi
+
+# FETCH_ONLY=1 (vm-scripts/run-migrations.sh): stop here, with the release downloaded, verified and unpacked but
+# neither switched to nor started, so the migration run uses this same download/verify code.
+if [ "${FETCH_ONLY:-}" = 1 ]; then
+  log "release $APP_VERSION is ready in $release_dir (FETCH_ONLY: not switched, not restarted)"
+  exit 0
+fi
+
+# ---- switch and restart -----------------------------------------------------------------------------------------
+previous="$(readlink "$APP_HOME/current" 2>/dev/null || echo none)"
+install -m 600 "$work/app.env" "$APP_ENV_FILE.new"
+mv -f "$APP_ENV_FILE.new" "$APP_ENV_FILE"
+ln -sfn "releases/$APP_VERSION" "$APP_HOME/.current.new"
+mv -T "$APP_HOME/.current.new" "$APP_HOME/current"
+log "current: $previous -> releases/$APP_VERSION; restarting $APP_UNIT (the old process drains)"
+# 9>&-: whatever systemctl starts must not inherit the deploy lock.
+"$SYSTEMCTL" enable "$APP_UNIT" >/dev/null 2>&1 9>&- || true
+"$SYSTEMCTL" restart "$APP_UNIT" 9>&- || fail "systemctl restart $APP_UNIT failed; see journalctl -u $APP_UNIT -n 50."
+
+deadline=$((SECONDS + WAIT_SECONDS))
+until answers_correctly; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    fail "$APP_COLOR did not become healthy at $APP_VERSION within ${WAIT_SECONDS}s on port $port (last answer: $last_answer). See journalctl -u $APP_UNIT -n 50. current stays at releases/$APP_VERSION; the health gate will refuse a flip to this color."
+  fi
+  sleep 1
+done
+log "$APP_COLOR runs $APP_VERSION: /health 200, /version {\"version\":\"$APP_VERSION\",\"color\":\"$APP_COLOR\"}"
+
+# ---- keep a few old releases --------------------------------------------------------------------------------------
+old_releases() {
+  local dir
+  for dir in "$APP_HOME"/releases/*/; do
+    dir="${dir%/}"
+    [ "releases/${dir##*/}" = "$(readlink "$APP_HOME/current")" ] || printf '%s\t%s\n' "$(stat -c %Y "$dir")" "$dir"
+  done | sort -rn | cut -f2- | tail -n +"$((KEEP_RELEASES + 1))"
+}
+old_releases | while IFS= read -r dir; do
+  log "removing old release ${dir##*/}"
+  rm -rf -- "$dir"
+done
+exit 0
