@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { changedKeys, parseStackFile, rawConfigFromStackFile, SECRET_PLACEHOLDER } from "../../delivery/stackFile";
+import { StackConfig } from "../../config/validate";
+import { changedKeys, parseStackFile, rawConfigFromStackFile, SECRET_PLACEHOLDER, staleChecksums } from "../../delivery/stackFile";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -58,5 +59,30 @@ describe("parseStackFile", () => {
 describe("changedKeys", () => {
     it("lists added, removed and changed keys, sorted", () => {
         expect(changedKeys({ a: "1", b: "2", c: "3" }, { a: "1", b: "20", d: "4" })).toEqual(["b", "c", "d"]);
+    });
+});
+
+describe("staleChecksums", () => {
+    const dev = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+    const configOf = (text: string): StackConfig => {
+        const parsed = parseStackFile(text, "azure-bluegreen");
+        if (!parsed.ok) throw new Error(parsed.error);
+        return parsed.config;
+    };
+    const before = configOf(dev);
+    const bumped = (sha?: string) =>
+        configOf(
+            dev
+                .replace(/(azure-bluegreen:greenVersion:).*/, "$1 1.1.0")
+                .replace(/(azure-bluegreen:greenArtifactSha256:).*/, (line, key) => (sha ? `${key} ${sha}` : line)),
+        );
+
+    it("names a color whose version changed but whose checksum did not, with the fix", () => {
+        expect(staleChecksums(before, bumped())).toEqual([expect.stringMatching(/^greenVersion \S+ → 1\.1\.0 but greenArtifactSha256 is still .*cut -d' ' -f1 dist\/app-1\.1\.0\.tgz\.sha256/)]);
+    });
+
+    it("is silent when the checksum moved with the version, or nothing changed", () => {
+        expect(staleChecksums(before, bumped("a".repeat(64)))).toEqual([]);
+        expect(staleChecksums(before, before)).toEqual([]);
     });
 });
