@@ -236,7 +236,7 @@ export const RULES: readonly RuleDefinition[] = [
     },
     {
         id: "TRANSACTION-CONTROL", severity: "error", phases: BOTH,
-        problem: "uses {name} inside a migration the runner wraps in a transaction: COMMIT ends the runner's transaction early and ROLLBACK undoes it (and the journal entry)",
+        problem: "uses {name} inside a migration the runner wraps in a transaction: COMMIT ends the runner's transaction early, ROLLBACK undoes it (and the journal entry), SET XACT_ABORT OFF or IMPLICIT_TRANSACTIONS ON change what an error does to it",
         safe: "remove it (the runner commits or rolls back the whole file), or put `-- migrate:no-transaction` at the top and manage transactions yourself",
         why: "A failed migration must leave the database and the journal as they were; that holds only if the runner owns the transaction (squawk: transaction-nesting).",
         bad: "BEGIN TRANSACTION;\nALTER TABLE dbo.goals ADD notes NVARCHAR(MAX) NULL;\nCOMMIT;",

@@ -471,8 +471,14 @@ export function classify(statement: Statement, variables: ReadonlyMap<string, re
         case "DECLARE":
             return { kind: "assign", assignments: readAssignments(tokens, 1) };
         case "SET":
-            return tokens[1]?.kind === "variable" ? { kind: "assign", assignments: readAssignments(tokens, 1) } : { kind: "other" };
+            if (tokens[1]?.kind === "variable") return { kind: "assign", assignments: readAssignments(tokens, 1) };
+            // Turning these off/on changes how the runner's transaction behaves on an error.
+            if ((isKeyword(tokens[1], "XACT_ABORT") && isKeyword(tokens[2], "OFF")) || (isKeyword(tokens[1], "IMPLICIT_TRANSACTIONS") && isKeyword(tokens[2], "ON"))) {
+                return { kind: "transaction", word: tokens.slice(0, 3).map((t) => t.text.toUpperCase()).join(" ") };
+            }
+            return { kind: "other" };
         case "BEGIN":
+            return ["TRAN", "TRANSACTION", "DISTRIBUTED"].includes(upper(tokens[1])) ? { kind: "transaction", word: tokens.slice(0, 2).map((t) => t.text.toUpperCase()).join(" ") } : { kind: "other" };
         case "COMMIT":
         case "ROLLBACK":
         case "SAVE":

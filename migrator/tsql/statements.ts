@@ -108,7 +108,7 @@ function newScan(tokens: readonly Token[], start: number): ScanState {
 function startsNewStatement(tokens: readonly Token[], i: number, s: ScanState): boolean {
     const token = tokens[i];
     const word = upper(token);
-    if (s.routine || s.verb === "MERGE") return false;
+    if (s.routine) return false;
     if (word === "" || !STATEMENT_START.has(word)) return false;
     const prev = upper(tokens[i - 1]);
     const prev2 = upper(tokens[i - 2]);
@@ -122,6 +122,8 @@ function startsNewStatement(tokens: readonly Token[], i: number, s: ScanState): 
     if ((word === "DELETE" || word === "UPDATE") && (prev === "ON" || prev === "FOR")) return false;
     if (word === "SET" && prev2 === "ON" && (prev === "DELETE" || prev === "UPDATE")) return false;
     if (word === "SELECT" && ["UNION", "ALL", "EXCEPT", "INTERSECT", "FOR"].includes(prev)) return false;
+    // MERGE … WHEN … THEN UPDATE SET / DELETE / INSERT belong to the MERGE.
+    if (s.verb === "MERGE" && (["UPDATE", "DELETE", "INSERT"].includes(word) && prev === "THEN" || word === "SET" && prev === "UPDATE")) return false;
     if (s.verb === "WITH" && !s.partSeen && ["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"].includes(word)) {
         s.verb = word;
         return false;

@@ -50,6 +50,8 @@ describe("expand errors", () => {
         ["ALTER-ROUTINE-IN-PLACE", "ALTER FUNCTION dbo.f() RETURNS INT AS BEGIN RETURN 1 END"],
         ["TRANSACTION-CONTROL", "BEGIN TRAN\nUPDATE goals SET done = 1 WHERE id = 1\nROLLBACK TRAN"],
         ["USE-DATABASE", "USE [master]"],
+        ["TRANSACTION-CONTROL", "SET XACT_ABORT OFF"],
+        ["TRANSACTION-CONTROL", "SET IMPLICIT_TRANSACTIONS ON"],
     ])("%s for %j", (id, sql) => {
         const findings = lintSql(sql);
         expect(findings.find((f) => f.ruleId === id)).toMatchObject({ severity: "error", line: expect.any(Number) });
@@ -63,6 +65,7 @@ describe("expand errors", () => {
         ["a new versioned procedure", "CREATE PROCEDURE dbo.GetGoals_v2 AS SELECT id FROM dbo.goals"],
         ["an update with a WHERE", "UPDATE dbo.goals SET done = 1 WHERE id = 5"],
         ["a default constraint for new rows", "ALTER TABLE dbo.goals ADD CONSTRAINT df_goals_title DEFAULT N'' FOR title"],
+        ["SET XACT_ABORT ON and SET NOCOUNT ON", "SET XACT_ABORT ON\nSET NOCOUNT ON"],
         ["BEGIN TRAN in a no-transaction migration", "-- migrate:no-transaction\nBEGIN TRAN\nUPDATE goals SET done = 1 WHERE id = 1\nCOMMIT"],
     ])("passes %s", (_, sql) => {
         expect(lintSql(sql)).toEqual([]);

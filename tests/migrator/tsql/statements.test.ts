@@ -29,6 +29,10 @@ describe("splitStatements", () => {
         ["a cursor", "DECLARE c CURSOR FOR SELECT a FROM t OPEN c", ["DECLARE c CURSOR FOR SELECT a FROM t", "OPEN c"]],
         ["OFFSET … FETCH", "SELECT a FROM t ORDER BY a OFFSET 0 ROWS FETCH NEXT 5 ROWS ONLY", ["SELECT a FROM t ORDER BY a OFFSET 0 ROWS FETCH NEXT 5 ROWS ONLY"]],
         ["GRANT", "GRANT SELECT, UPDATE ON t TO app DROP TABLE x", ["GRANT SELECT , UPDATE ON t TO app", "DROP TABLE x"]],
+        ["MERGE keeps its THEN UPDATE SET / DELETE / INSERT", "MERGE t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET a = s.a WHEN NOT MATCHED BY SOURCE THEN DELETE WHEN NOT MATCHED THEN INSERT (a) VALUES (s.a); DROP TABLE x",
+            ["MERGE t USING s ON t . id = s . id WHEN MATCHED THEN UPDATE SET a = s . a WHEN NOT MATCHED BY SOURCE THEN DELETE WHEN NOT MATCHED THEN INSERT ( a ) VALUES ( s . a )", "DROP TABLE x"]],
+        ["a MERGE without its semicolon does not swallow what follows", "MERGE t USING s ON 1 = 0 WHEN NOT MATCHED THEN INSERT (a) VALUES (1) DROP TABLE x",
+            ["MERGE t USING s ON 1 = 0 WHEN NOT MATCHED THEN INSERT ( a ) VALUES ( 1 )", "DROP TABLE x"]],
         ["BEGIN TRAN is a statement, not a block", "BEGIN TRAN DROP TABLE a COMMIT", ["BEGIN TRAN", "DROP TABLE a", "COMMIT"]],
     ])("splits %s", (_, sql, expected) => {
         expect(texts(sql)).toEqual(expected);
