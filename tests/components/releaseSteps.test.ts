@@ -37,14 +37,15 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
         step: "flip: liveColor blue → green",
         change: { "azure-bluegreen:liveColor": "green" },
         mayTouch: [LB, GUARD, GATE],
-        mustTouch: [LB],
+        // The gate must run on a flip (green's check is created), and the guard must record the flip.
+        mustTouch: [LB, GUARD, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::green-gate-check"],
     },
     {
         step: "rollback: liveColor green → blue",
         from: { "azure-bluegreen:liveColor": "green" },
         change: { "azure-bluegreen:liveColor": "blue" },
         mayTouch: [LB, GUARD, GATE],
-        mustTouch: [LB],
+        mustTouch: [LB, GUARD, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::blue-gate-check"],
     },
     {
         step: "deploy: the idle color (green) to 1.1.0",
@@ -57,6 +58,12 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
         change: { "azure-bluegreen:greenForceUpdateTag": "retry-1" },
         mayTouch: [ext("green"), GUARD],
         mustTouch: [ext("green")],
+    },
+    {
+        step: "override set: allowDeployIntoRollbackWindow true",
+        change: { "azure-bluegreen:allowDeployIntoRollbackWindow": "true" },
+        mayTouch: [GUARD],
+        mustTouch: [GUARD],
     },
 ];
 
