@@ -164,6 +164,10 @@ export function checkStack(
         ...(contract ? { contract } : {}),
     });
     const stale = beforeParsed?.ok ? staleChecksums(beforeParsed.config, after.config) : [];
+    const notices =
+        baseText !== undefined && before === undefined
+            ? [`${file} at the base (and before it) is not valid input to the program as it is now, so nothing counts as live yet.`]
+            : [];
     const label: StepLabel = verdict.step === "no-change" && keys.length === 0 ? "unchanged" : LABELS[verdict.step];
     const summary = verdict.step === "no-change" ? `changed: ${keys.join(", ") || "formatting only"}` : summarize(before, after.state);
     return {
@@ -174,7 +178,7 @@ export function checkStack(
         changedKeys: keys,
         summary,
         reasons: [...verdict.reasons, ...stale],
-        notices: verdict.notices,
+        notices: [...notices, ...verdict.notices],
         ...(before ? { liveBefore: before.liveColor } : {}),
     };
 }
