@@ -4,6 +4,7 @@ import { Color } from "../release/colors";
 import { ColorVm } from "./colorSet";
 import { deploymentUpdateTag, deploymentWrapperScript } from "./lib/deployScript";
 import { readVmScript } from "./lib/vmScripts";
+import { childOptions } from "./lib/childOptions";
 
 export interface AppDeploymentArgs {
     /** The color deployed to. */
@@ -48,6 +49,7 @@ export class AppDeployment extends pulumi.ComponentResource {
 
     constructor(name: string, args: AppDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:appDeployment:AppDeployment", name, {}, opts);
+        const childOpts = childOptions(this, opts);
         this.color = args.color;
         this.version = args.version;
         this.artifactUrl = pulumi.output(args.artifactUrl);
@@ -70,7 +72,7 @@ export class AppDeployment extends pulumi.ComponentResource {
             settings: { skipDos2Unix: true },
             // The SDK does not mark protectedSettings secret; the script carries DATABASE_URL.
             protectedSettings: pulumi.secret({ script }),
-        }, { parent: this }));
+        }, childOpts));
 
         this.registerOutputs({ version: this.version, artifactUrl: this.artifactUrl });
     }

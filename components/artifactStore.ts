@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
 import { artifactUrl } from "./lib/artifacts";
+import { childOptions } from "./lib/childOptions";
 
 export interface ArtifactStoreArgs {
     /** Resource group of the storage account. */
@@ -30,6 +31,7 @@ export class ArtifactStore extends pulumi.ComponentResource {
 
     constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:artifactStore:ArtifactStore", name, {}, opts);
+        const childOpts = childOptions(this, opts);
 
         // Storage account names allow lowercase letters and digits only; auto-naming appends a random suffix.
         const account = new storage.StorageAccount(`${name.replace(/[^a-z0-9]/g, "")}store`, {
@@ -42,14 +44,14 @@ export class ArtifactStore extends pulumi.ComponentResource {
             allowBlobPublicAccess: false,
             allowSharedKeyAccess: false,
             defaultToOAuthAuthentication: true,
-        }, { parent: this });
+        }, childOpts);
 
         const container = new storage.BlobContainer(`${name}-container`, {
             resourceGroupName: args.resourceGroupName,
             accountName: account.name,
             containerName: args.containerName ?? "artifacts",
             publicAccess: "None",
-        }, { parent: this });
+        }, childOpts);
 
         this.accountName = account.name;
         this.containerName = container.name;

@@ -7,6 +7,7 @@ import { ImageReference } from "../config/validate";
 import { vmPrivateIp, zoneFor } from "./lib/ipLayout";
 import { roleDefinitionId, STORAGE_BLOB_DATA_READER_ROLE } from "./lib/artifacts";
 import { readVmScript } from "./lib/vmScripts";
+import { childOptions } from "./lib/childOptions";
 
 export interface ColorSetArgs {
     /** The color these VMs belong to; every child's name starts with it. */
@@ -69,6 +70,7 @@ export class ColorSet extends pulumi.ComponentResource {
 
     constructor(name: string, args: ColorSetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:colorSet:ColorSet", name, {}, opts);
+        const childOpts = childOptions(this, opts);
         this.color = args.color;
         const customData = Buffer.from(args.cloudInit ?? readVmScript("provision/cloud-init.yaml"), "utf8").toString("base64");
         const common = { resourceGroupName: args.resourceGroupName, location: args.location };
@@ -90,7 +92,7 @@ export class ColorSet extends pulumi.ComponentResource {
                     privateIPAddressVersion: "IPv4",
                 }],
                 tags: { color: args.color },
-            }, { parent: this });
+            }, childOpts);
 
             const vm = new compute.VirtualMachine(vmLogicalName, {
                 ...common,
@@ -114,14 +116,14 @@ export class ColorSet extends pulumi.ComponentResource {
                 networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Delete" }] },
                 diagnosticsProfile: { bootDiagnostics: { enabled: true } },
                 tags: { color: args.color },
-            }, { parent: this });
+            }, childOpts);
 
             new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, {
                 scope: args.artifactContainerId,
                 roleDefinitionId: pulumi.output(args.artifactContainerId).apply((id) => roleDefinitionId(id, STORAGE_BLOB_DATA_READER_ROLE)),
                 principalId: vm.identity.apply((identity) => identity?.principalId ?? ""),
                 principalType: "ServicePrincipal",
-            }, { parent: this });
+            }, childOpts);
 
             vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp });
         }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as sql from "@pulumi/azure-native/sql";
 import { PASSWORD_SPECIALS, sqlServerUrl, sqlSkuTier } from "./lib/sql";
+import { childOptions } from "./lib/childOptions";
 
 export interface DatabaseArgs {
     /** Resource group of the server and database. */
@@ -54,13 +55,14 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:database:Database", name, {}, opts);
+        const childOpts = childOptions(this, opts);
         this.administratorLogin = args.administratorLogin ?? "sqladmin";
         this.appUser = args.appUser ?? "app_user";
         const skuName = args.skuName ?? "S0";
 
         const passwordRules = { length: 32, minUpper: 2, minLower: 2, minNumeric: 2, minSpecial: 2, overrideSpecial: PASSWORD_SPECIALS };
-        const adminPassword = new random.RandomPassword(`${name}-admin-password`, passwordRules, { parent: this });
-        const appPassword = new random.RandomPassword(`${name}-app-password`, passwordRules, { parent: this });
+        const adminPassword = new random.RandomPassword(`${name}-admin-password`, passwordRules, childOpts);
+        const appPassword = new random.RandomPassword(`${name}-app-password`, passwordRules, childOpts);
 
         const server = new sql.Server(`${name}-server`, {
             resourceGroupName: args.resourceGroupName,
@@ -73,21 +75,21 @@ export class Database extends pulumi.ComponentResource {
             // with no IP firewall rule declared, the VNet rule below is the only way in.
             publicNetworkAccess: "Enabled",
             restrictOutboundNetworkAccess: "Disabled",
-        }, { parent: this, additionalSecretOutputs: ["administratorLoginPassword"] });
+        }, { ...childOpts, additionalSecretOutputs: ["administratorLoginPassword"] });
 
         new sql.VirtualNetworkRule(`${name}-app-subnet-rule`, {
             resourceGroupName: args.resourceGroupName,
             serverName: server.name,
             virtualNetworkSubnetId: args.appSubnetId,
             ignoreMissingVnetServiceEndpoint: false,
-        }, { parent: this });
+        }, childOpts);
 
         const db = new sql.Database(`${name}-db`, {
             resourceGroupName: args.resourceGroupName,
             location: args.location,
             serverName: server.name,
             sku: { name: skuName, tier: sqlSkuTier(skuName) },
-        }, { parent: this, protect: args.protect ?? true });
+        }, { ...childOpts, protect: args.protect ?? true });
 
         this.serverName = server.name;
         this.serverFqdn = server.fullyQualifiedDomainName;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import { Color, COLORS, rulePools } from "../release/colors";
 import { HEALTH_PATH, PORTS } from "./lib/ports";
+import { childOptions } from "./lib/childOptions";
 
 export interface LoadBalancerArgs {
     /** Resource group of the load balancer and its public IP. */
@@ -46,6 +47,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:loadBalancer:LoadBalancer", name, {}, opts);
+        const childOpts = childOptions(this, opts);
         const zones = args.zones ?? [];
         const pools = rulePools(args.liveColor);
 
@@ -56,7 +58,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             publicIPAllocationMethod: "Static",
             publicIPAddressVersion: "IPv4",
             zones: zones.length > 0 ? [...zones] : undefined,
-        }, { parent: this });
+        }, childOpts);
 
         const frontend = { id: "$self/frontendIPConfigurations/public" };
         const probe = { id: "$self/probes/http-health" };
@@ -108,7 +110,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
                     backendAddressPool: { id: `$self/backendAddressPools/${pools.staging}` },
                 },
             ],
-        }, { parent: this });
+        }, childOpts);
 
         this.loadBalancerId = lb.id;
         this.publicIp = ip.ipAddress;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import { appInboundRules } from "./lib/nsgRules";
 import { APP_SUBNET_CIDR, VNET_CIDR } from "./lib/ipLayout";
+import { childOptions } from "./lib/childOptions";
 
 export interface NetworkArgs {
     /** Resource group every network resource goes into. */
@@ -30,6 +31,7 @@ export class Network extends pulumi.ComponentResource {
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:network:Network", name, {}, opts);
+        const childOpts = childOptions(this, opts);
         const common = { resourceGroupName: args.resourceGroupName, location: args.location };
 
         const nsg = new network.NetworkSecurityGroup(`${name}-app-nsg`, {
@@ -39,26 +41,26 @@ export class Network extends pulumi.ComponentResource {
                 sourceAddressPrefixes: rule.sourceAddressPrefixes ? [...rule.sourceAddressPrefixes] : undefined,
                 destinationPortRanges: rule.destinationPortRanges ? [...rule.destinationPortRanges] : undefined,
             })),
-        }, { parent: this });
+        }, childOpts);
 
         const egressIp = new network.PublicIPAddress(`${name}-egress-ip`, {
             ...common,
             sku: { name: "Standard", tier: "Regional" },
             publicIPAllocationMethod: "Static",
             publicIPAddressVersion: "IPv4",
-        }, { parent: this });
+        }, childOpts);
 
         const nat = new network.NatGateway(`${name}-nat`, {
             ...common,
             sku: { name: "Standard" },
             idleTimeoutInMinutes: 4,
             publicIpAddresses: [{ id: egressIp.id }],
-        }, { parent: this });
+        }, childOpts);
 
         const vnet = new network.VirtualNetwork(`${name}-vnet`, {
             ...common,
             addressSpace: { addressPrefixes: [VNET_CIDR] },
-        }, { parent: this });
+        }, childOpts);
 
         const subnet = new network.Subnet(`${name}-app-subnet`, {
             resourceGroupName: args.resourceGroupName,
@@ -69,7 +71,7 @@ export class Network extends pulumi.ComponentResource {
             // Private by default: no implicit outbound; egress goes through the NAT gateway only.
             defaultOutboundAccess: false,
             serviceEndpoints: [{ service: "Microsoft.Sql" }, { service: "Microsoft.Storage" }],
-        }, { parent: this });
+        }, childOpts);
 
         this.virtualNetworkId = vnet.id;
         this.virtualNetworkName = vnet.name;

@@ -202,6 +202,18 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         expect(JSON.stringify(run.outputs)).not.toMatch(/Pw-|mssql:/);
     });
 
+    it("passes each component's dependsOn on to every resource inside it (components/lib/childOptions.ts)", () => {
+        const mine = ["network", "database", "artifactStore", "colorSet", "appDeployment", "loadBalancer"].map((m) => `bluegreen:${m}:`);
+        const components = run.resources.filter((r) => !r.custom && mine.some((m) => r.type.startsWith(m)) && r.dependencies.length > 0);
+        expect(components.length).toBeGreaterThan(0);
+        for (const component of components) {
+            const children = run.resources.filter((r) => r.parent === component.urn && r.custom);
+            for (const child of children) {
+                expect({ child: child.name, missing: component.dependencies.filter((d) => !child.dependencies.includes(d)) }).toEqual({ child: child.name, missing: [] });
+            }
+        }
+    });
+
     it("puts every per-color resource's color at the start of its name", () => {
         const perColor = run.resources.filter((r) => /-(vm|deploy)-\d/.test(r.name));
         expect(perColor.length).toBeGreaterThan(0);

@@ -134,7 +134,10 @@ interface MonitorRequest {
     getProtect(): boolean;
     getDependenciesList(): string[];
 }
-type Monitor = { registerResource(req: MonitorRequest, callback: (err: unknown, resp: unknown) => void): void };
+type Monitor = {
+    registerResource(req: MonitorRequest, callback: (err: unknown, resp: unknown) => void): void;
+    newUrn(parent: string, type: string, name: string): string;
+};
 
 /** Resolves a stack export (plain value, Output, or object holding Outputs) to plain data. */
 async function resolveExport(pulumi: typeof PulumiModule, value: unknown): Promise<{ value: unknown; secret: boolean }> {
@@ -160,7 +163,7 @@ export function runProgram(values: StackValues): Promise<ProgramRun> {
 
 async function runProgramNow(values: StackValues): Promise<ProgramRun> {
     const registered: RegisteredResource[] = [];
-    const requests = new Map<string, { protect: boolean; parent: string; dependencies: string[] }>();
+    const requests = new Map<string, { protect: boolean; parent: string; dependencies: string[]; urn: string }>();
     let pulumi!: typeof PulumiModule;
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
@@ -181,7 +184,7 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
                         protect: req?.protect ?? false,
                         parent: req?.parent ?? "",
                         dependencies: req?.dependencies ?? [],
-                        urn: `urn:pulumi:${STACK}::${PROJECT}::${args.type}::${args.name}`,
+                        urn: req?.urn ?? "",
                     });
                     return result;
                 },
@@ -201,6 +204,7 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
                 protect: req.getProtect(),
                 parent: req.getParent(),
                 dependencies: req.getDependenciesList(),
+                urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
             });
             register(req, callback);
         };
