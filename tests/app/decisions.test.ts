@@ -1,6 +1,6 @@
 import { crashIfAsked, neverHealthy, reportedVersion, WRONG_VERSION } from "../../app/src/faults";
 import { parseNewGoal, shouldCloseConnection, shouldCloseIdleConnection } from "../../app/src/server";
-import { driverFor, NEW_TITLE_COLUMN, OLD_TITLE_COLUMN, titleColumnFor } from "../../app/src/store/goalStore";
+import { driverFor, goalSchemaFor } from "../../app/src/store/goalStore";
 
 describe("shouldCloseConnection (Connection: close on this response?)", () => {
     it.each([
@@ -24,16 +24,16 @@ describe("shouldCloseIdleConnection (may the sweep close this socket?)", () => {
     });
 });
 
-describe("titleColumnFor (which title column a build uses)", () => {
+describe("goalSchemaFor (which title column and read routine a build uses)", () => {
     it.each([
-        ["1.0.0", OLD_TITLE_COLUMN],
-        ["1.99.3", OLD_TITLE_COLUMN],
-        ["2.0.0-rc.1", NEW_TITLE_COLUMN],
-        ["2.0.0", NEW_TITLE_COLUMN],
-        ["3.1.0", NEW_TITLE_COLUMN],
-        ["0.0.0-dev", OLD_TITLE_COLUMN],
-    ])("%s reads and writes %s", (version, column) => {
-        expect(titleColumnFor(version)).toBe(column);
+        ["1.0.0", "title", 1],
+        ["1.99.3", "title", 1],
+        ["0.0.0-dev", "title", 1],
+        ["2.0.0-rc.1", "name", 2],
+        ["2.0.0", "name", 2],
+        ["3.1.0", "name", 2],
+    ])("%s writes %s and reads with GetGoals_v%d", (version, titleColumn, readRoutineVersion) => {
+        expect(goalSchemaFor(version)).toEqual({ titleColumn, readRoutineVersion });
     });
 });
 

@@ -188,11 +188,13 @@ describe("deploy-app.sh", () => {
 
         it("deploys a good artifact: token from IMDS, download with x-ms-version, verify, unpack, env file, switch, healthy", async () => {
             blobRequests.length = 0;
+            tokenRequests = 0;
             const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: "memory:?password=s3cret" });
             expect(run.code).toBe(0);
             expect(run.output).toContain("green runs 1.0.0");
             expect(run.output).not.toContain("s3cret");
             expect(run.output).not.toContain(TOKEN);
+            expect(tokenRequests).toBe(1);
             expect(blobRequests).toEqual([{ path: "/artifacts/app-1.0.0.tgz", authorization: `Bearer ${TOKEN}`, msVersion: "2021-08-06" }]);
             expect(current(vm)).toBe("releases/1.0.0");
             const envFile = path.join(vm.root, "etc/bluegreen/app.env");
@@ -203,11 +205,13 @@ describe("deploy-app.sh", () => {
 
         it("is a no-op when run again with the same version: no download, no restart", async () => {
             blobRequests.length = 0;
+            tokenRequests = 0;
             const before = restarts(vm);
             const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: "memory:?password=s3cret" });
             expect(run.code).toBe(0);
             expect(run.output).toContain("already runs 1.0.0");
             expect(blobRequests).toEqual([]);
+            expect(tokenRequests).toBe(0);
             expect(restarts(vm)).toBe(before);
         });
 

@@ -1,13 +1,14 @@
 // The app's SQL Server store against a recording fake of the mssql API (tests/support/fakeMssql.ts): query text and
 // parameters. Not run against a real SQL Server on this machine.
+import { goalSchemaFor } from "../../app/src/store/goalStore";
 import { MssqlDriver, mssqlConfigFromUrl, openMssqlGoalStore } from "../../app/src/store/mssqlGoalStore";
 import { FakeMssql } from "../support/fakeMssql";
 
 const URL_ = "mssql://app_user:p%40ss%3Bword@bg-sql.database.windows.net:1433/appdb";
 
-function setup(column = "title") {
+function setup(version = "1.0.0") {
     const fake = new FakeMssql();
-    const store = openMssqlGoalStore(URL_, column, fake.api as unknown as MssqlDriver);
+    const store = openMssqlGoalStore(URL_, goalSchemaFor(version), fake.api as unknown as MssqlDriver);
     return { fake, store };
 }
 
@@ -34,28 +35,35 @@ describe("MssqlGoalStore", () => {
         expect(fake.ops().filter((op) => op === "connect")).toHaveLength(1);
     });
 
-    it("lists the newest goals with TOP (@limit) as an Int parameter, reading the title column of this build", async () => {
-        const { fake, store } = setup("name");
-        fake.when(/FROM dbo\.goals/, { recordset: [{ id: 7, title: "Run", created_at: new Date("2026-11-23T10:00:00Z") }] });
+    it.each([
+        ["1.0.0", "dbo.GetGoals_v1", "title"],
+        ["2.0.0", "dbo.GetGoals_v2", "name"],
+    ])("%s lists the newest goals with %s, @limit an Int parameter", async (version, procedure, column) => {
+        const { fake, store } = setup(version);
+        fake.when(procedure, { recordset: [{ id: 7, [column]: "Run", created_at: new Date("2026-11-23T10:00:00Z") }] });
         const goals = await (await store).list(5);
         expect(goals).toEqual([{ id: 7, title: "Run", createdAt: "2026-11-23T10:00:00.000Z" }]);
-        const call = fake.calls.find((c) => c.op === "query");
-        expect(call?.sql).toBe("SELECT TOP (@limit) id, [name] AS title, created_at FROM dbo.goals ORDER BY id DESC");
+        const call = fake.calls.find((c) => c.op === "execute");
+        expect(call?.sql).toBe(procedure);
         expect(call?.params).toEqual({ limit: 5 });
         expect(call?.types).toEqual({ limit: "Int" });
     });
 
-    it("adds a goal as an NVarChar parameter, without OUTPUT (refused on tables with triggers), and returns the stored row", async () => {
-        const { fake, store } = setup("title");
-        fake.when(/INSERT INTO dbo\.goals/, { recordset: [{ id: 8, title: "Swim'; DROP TABLE goals;--", created_at: new Date("2026-11-23T10:00:00Z") }] });
-        const goal = await (await store).add("Swim'; DROP TABLE goals;--");
-        expect(goal).toEqual({ id: 8, title: "Swim'; DROP TABLE goals;--", createdAt: "2026-11-23T10:00:00.000Z" });
+    it.each([
+        ["1.0.0", "title"],
+        ["2.0.0", "name"],
+    ])("%s adds a goal into [%s] as an NVarChar parameter, without OUTPUT (refused on tables with triggers)", async (version, column) => {
+        const { fake, store } = setup(version);
+        const title = "Swim'; DROP TABLE goals;--";
+        fake.when(/INSERT INTO dbo\.goals/, { recordset: [{ id: 8, [column]: title, created_at: new Date("2026-11-23T10:00:00Z") }] });
+        const goal = await (await store).add(title);
+        expect(goal).toEqual({ id: 8, title, createdAt: "2026-11-23T10:00:00.000Z" });
         const call = fake.calls.find((c) => c.op === "query");
         expect(call?.sql).toBe(
-            "INSERT INTO dbo.goals ([title]) VALUES (@title);\nSELECT id, [title] AS title, created_at FROM dbo.goals WHERE id = SCOPE_IDENTITY();",
+            `INSERT INTO dbo.goals ([${column}]) VALUES (@title);\nSELECT id, [${column}], created_at FROM dbo.goals WHERE id = SCOPE_IDENTITY();`,
         );
         expect(call?.sql).not.toMatch(/OUTPUT/);
-        expect(call?.params).toEqual({ title: "Swim'; DROP TABLE goals;--" });
+        expect(call?.params).toEqual({ title });
         expect(call?.types).toEqual({ title: "NVarChar" });
     });
 

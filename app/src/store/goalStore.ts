@@ -24,21 +24,35 @@ export interface GoalStore {
 /** Longest title the app accepts (the column is NVARCHAR(200) / varchar(200)). */
 export const MAX_TITLE_LENGTH = 200;
 
-/** The goals table's column holding the title before the rename (initial schema). */
+/** The goals table's column holding the title before the rename (migrations/0001_initial_schema). */
 export const OLD_TITLE_COLUMN = "title";
-/** The same data after the expand migration of the shipped example rename. */
+/** The same data after the expand migration of the shipped example rename (migrations/0002_add_goal_name). */
 export const NEW_TITLE_COLUMN = "name";
 /** The first version that reads and writes the renamed column (any 2.0.0 pre-release included). */
 export const FIRST_VERSION_ON_NEW_COLUMN = "2.0.0-0";
 
+/** What a build reads and writes in the goals schema. */
+export interface GoalSchema {
+    /** The column holding a goal's title, written by `add`. */
+    readonly titleColumn: typeof OLD_TITLE_COLUMN | typeof NEW_TITLE_COLUMN;
+    /**
+     * The versioned read routine `list` calls (the migrations version procedures by name, so the one the live 1.x
+     * uses stays unchanged while 2.x gets its own): `dbo.GetGoals_v<n>` on SQL Server, `get_goals_v<n>` on PostgreSQL.
+     */
+    readonly readRoutineVersion: 1 | 2;
+}
+
 /**
- * Which title column this build uses. One code base plays both v1 and v2 in the rehearsal, so the choice follows the
- * stamped version: below 2.0.0 the old column (the expand migration keeps both in step), from 2.0.0 on the new one
- * (so the contract migration, `requires-version 2.0.0`, may drop the old column once no v1 can take traffic).
- * A real app would simply ship different queries in v2; this function is the only place the rehearsal needs it.
+ * Which columns and read routine this build uses. One code base plays both v1 and v2 in the rehearsal, so the choice
+ * follows the stamped version: below 2.0.0 the old column and GetGoals_v1 (the expand migration keeps title and name
+ * in step with a trigger), from 2.0.0 on the new column and GetGoals_v2 (so the contract migration,
+ * `requires-version 2.0.0`, may drop title and GetGoals_v1 once no 1.x can take traffic). A real app would simply
+ * ship different queries in v2; this function is the only place the rehearsal needs it.
  */
-export function titleColumnFor(version: string): string {
-    return compareVersions(version, FIRST_VERSION_ON_NEW_COLUMN) >= 0 ? NEW_TITLE_COLUMN : OLD_TITLE_COLUMN;
+export function goalSchemaFor(version: string): GoalSchema {
+    return compareVersions(version, FIRST_VERSION_ON_NEW_COLUMN) >= 0
+        ? { titleColumn: NEW_TITLE_COLUMN, readRoutineVersion: 2 }
+        : { titleColumn: OLD_TITLE_COLUMN, readRoutineVersion: 1 };
 }
 
 /** The driver a DATABASE_URL selects, by its scheme. */
@@ -62,18 +76,18 @@ export function driverFor(url: string): "mssql" | "pg" | "memory" {
 
 /**
  * Opens the store for `url` (drivers are loaded only when chosen). `version` is the stamped build version, which
- * decides the title column ({@link titleColumnFor}). Does not wait for the database: call `ping()` for that.
+ * decides the columns and read routine ({@link goalSchemaFor}). Does not wait for the database: call `ping()` for that.
  */
 export async function openGoalStore(url: string, version: string): Promise<GoalStore> {
-    const column = titleColumnFor(version);
+    const schema = goalSchemaFor(version);
     switch (driverFor(url)) {
         case "mssql": {
             const { openMssqlGoalStore } = await import("./mssqlGoalStore");
-            return openMssqlGoalStore(url, column);
+            return openMssqlGoalStore(url, schema);
         }
         case "pg": {
             const { openPgGoalStore } = await import("./pgGoalStore");
-            return openPgGoalStore(url, column);
+            return openPgGoalStore(url, schema);
         }
         case "memory": {
             const { MemoryGoalStore } = await import("./memoryGoalStore");

@@ -5,19 +5,19 @@
  */
 import type * as mssql from "mssql";
 import { parseDatabaseUrl } from "../../../migrator/databaseUrl";
-import { Goal, GoalStore, MAX_TITLE_LENGTH } from "./goalStore";
+import { Goal, GoalSchema, GoalStore, MAX_TITLE_LENGTH } from "./goalStore";
 
 /** The parts of the `mssql` module the store uses (a fake can stand in for it in tests). */
 export type MssqlDriver = Pick<typeof mssql, "ConnectionPool" | "NVarChar" | "Int">;
 
 interface Row {
     id: number;
-    title: string;
     created_at: Date;
+    [column: string]: unknown;
 }
 
-function toGoal(row: Row): Goal {
-    return { id: Number(row.id), title: row.title, createdAt: new Date(row.created_at).toISOString() };
+function toGoal(row: Row, titleColumn: string): Goal {
+    return { id: Number(row.id), title: String(row[titleColumn]), createdAt: new Date(row.created_at).toISOString() };
 }
 
 /** Brackets an identifier for T-SQL (the column name comes from code, never from a request). */
@@ -68,7 +68,7 @@ export class MssqlGoalStore implements GoalStore {
     constructor(
         private readonly pool: mssql.ConnectionPool,
         private readonly driver: MssqlDriver,
-        private readonly column: string,
+        private readonly schema: GoalSchema,
     ) {}
 
     /** The pool, connected once (a failed connect is retried on the next call). */
@@ -87,24 +87,26 @@ export class MssqlGoalStore implements GoalStore {
     }
 
     async list(limit: number): Promise<Goal[]> {
+        // The versioned read procedure of this build (GetGoals_v1 returns title, GetGoals_v2 returns name).
         const result = await (await this.connected())
             .request()
             .input("limit", this.driver.Int, limit)
-            .query<Row>(`SELECT TOP (@limit) id, ${bracket(this.column)} AS title, created_at FROM dbo.goals ORDER BY id DESC`);
-        return result.recordset.map(toGoal);
+            .execute<Row>(`dbo.GetGoals_v${this.schema.readRoutineVersion}`);
+        return result.recordset.map((row) => toGoal(row, this.schema.titleColumn));
     }
 
     async add(title: string): Promise<Goal> {
         // No OUTPUT clause: SQL Server refuses OUTPUT without INTO on a table with triggers, and the expand
-        // migration may keep the old and new columns in step with one.
+        // migration keeps the old and new columns in step with one (migrations/0002_add_goal_name).
+        const column = bracket(this.schema.titleColumn);
         const result = await (await this.connected())
             .request()
             .input("title", this.driver.NVarChar(MAX_TITLE_LENGTH), title)
             .query<Row>(
-                `INSERT INTO dbo.goals (${bracket(this.column)}) VALUES (@title);\n` +
-                    `SELECT id, ${bracket(this.column)} AS title, created_at FROM dbo.goals WHERE id = SCOPE_IDENTITY();`,
+                `INSERT INTO dbo.goals (${column}) VALUES (@title);\n` +
+                    `SELECT id, ${column}, created_at FROM dbo.goals WHERE id = SCOPE_IDENTITY();`,
             );
-        return toGoal(result.recordset[0]);
+        return toGoal(result.recordset[0], this.schema.titleColumn);
     }
 
     async close(): Promise<void> {
@@ -113,11 +115,11 @@ export class MssqlGoalStore implements GoalStore {
 }
 
 /** A store on `url`; `driver` is the `mssql` module unless a test passes a fake. */
-export async function openMssqlGoalStore(url: string, column: string, driver?: MssqlDriver): Promise<GoalStore> {
+export async function openMssqlGoalStore(url: string, schema: GoalSchema, driver?: MssqlDriver): Promise<GoalStore> {
     const d: MssqlDriver = driver ?? (await import("mssql"));
     const pool = new d.ConnectionPool(mssqlConfigFromUrl(url));
     // The real pool emits "error" when a pooled connection breaks; without a listener that would crash the process.
     // (`on` is optional so a recording fake without events can stand in.)
     (pool as Partial<Pick<mssql.ConnectionPool, "on">>).on?.("error", (e: Error) => console.error(JSON.stringify({ event: "db-error", driver: "mssql", message: e.message })));
-    return new MssqlGoalStore(pool, d, column);
+    return new MssqlGoalStore(pool, d, schema);
 }

@@ -1,6 +1,6 @@
 /** The goals on PostgreSQL (`postgres://` / `postgresql://`), through `pg`. Used by the local rehearsal. */
 import type { Pool } from "pg";
-import { Goal, GoalStore } from "./goalStore";
+import { Goal, GoalSchema, GoalStore } from "./goalStore";
 
 interface Row {
     id: number | string;
@@ -20,7 +20,7 @@ function ident(name: string): string {
 export class PgGoalStore implements GoalStore {
     constructor(
         private readonly pool: Pool,
-        private readonly column: string,
+        private readonly schema: GoalSchema,
     ) {}
 
     async ping(): Promise<void> {
@@ -28,18 +28,19 @@ export class PgGoalStore implements GoalStore {
     }
 
     async list(limit: number): Promise<Goal[]> {
+        const { titleColumn, readRoutineVersion } = this.schema;
         const { rows } = await this.pool.query<Row>(
-            `SELECT id, ${ident(this.column)} AS title, created_at FROM goals ORDER BY id DESC LIMIT $1`,
+            `SELECT id, ${ident(titleColumn)} AS title, created_at FROM get_goals_v${readRoutineVersion}($1)`,
             [limit],
         );
         return rows.map(toGoal);
     }
 
     async add(title: string): Promise<Goal> {
-        const { rows } = await this.pool.query<Row>(
-            `INSERT INTO goals (${ident(this.column)}) VALUES ($1) RETURNING id, ${ident(this.column)} AS title, created_at`,
-            [title],
-        );
+        const column = ident(this.schema.titleColumn);
+        const { rows } = await this.pool.query<Row>(`INSERT INTO goals (${column}) VALUES ($1) RETURNING id, ${column} AS title, created_at`, [
+            title,
+        ]);
         return toGoal(rows[0]);
     }
 
@@ -49,10 +50,10 @@ export class PgGoalStore implements GoalStore {
 }
 
 /** A pool on `url` (small: the app is a stand-in; the rehearsal runs four instances on one PostgreSQL). */
-export async function openPgGoalStore(url: string, column: string): Promise<GoalStore> {
+export async function openPgGoalStore(url: string, schema: GoalSchema): Promise<GoalStore> {
     const { Pool } = await import("pg");
     const pool = new Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 5_000 });
     // An idle client that loses its server (database restart) must not crash the process.
     pool.on("error", (e) => console.error(JSON.stringify({ event: "db-error", driver: "pg", message: e.message })));
-    return new PgGoalStore(pool, column);
+    return new PgGoalStore(pool, schema);
 }
