@@ -1,6 +1,7 @@
 /**
  * Blue/green on Azure: what `pulumi up` builds, in order.
  *   config → release guard → resource group → network → database → artifact store → blue → green
+ *     (each color: VMs → its schema migrations, run from its VM 0 → its app deployment)
  *     → health gate (the live color) → load balancer → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
@@ -18,6 +19,7 @@ import { AppDeployment } from "./components/appDeployment";
 import { LoadBalancer } from "./components/loadBalancer";
 import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/releaseGuard";
 import { HealthGate } from "./components/healthGate";
+import { MigrationRun } from "./components/migrationRun";
 
 // Reads and validates every config value; throws one error listing all bad keys before anything is declared.
 const config = loadStackConfig();
@@ -68,17 +70,35 @@ function buildColor(color: Color): { vms: ColorSet; deployment: AppDeployment } 
         sshPublicKey: config.sshPublicKey,
         artifactContainerId: artifacts.containerId,
     }, { dependsOn: [guard] });
+    const artifactUrl = settings.artifact?.url ?? artifacts.urlFor(settings.version);
+    const artifactSha256 = settings.artifactSha256 ?? ""; // always set by validateConfig
+    // The color's schema migrations (expand; contract with runContractMigrations), run from its VM 0 inside the VNet
+    // with its own artifact, before its app is deployed (components/migrationRun.ts, docs/migrations.md).
+    const migrations = new MigrationRun(`${color}-migrate`, {
+        color,
+        version: settings.version,
+        resourceGroupName,
+        location,
+        vm: vms.vms[0],
+        artifactUrl,
+        artifactSha256,
+        adminDatabaseUrl: database.adminDatabaseUrl,
+        appUser: database.appUser,
+        appPassword: database.appPassword,
+        runContractMigrations: config.runContractMigrations,
+        runningVersions: COLORS.map((c) => config.colors[c].version),
+    }, { dependsOn: [guard] });
     const deployment = new AppDeployment(`${color}-deploy`, {
         color,
         resourceGroupName,
         location,
         vms: vms.vms,
         version: settings.version,
-        artifactUrl: settings.artifact?.url ?? artifacts.urlFor(settings.version),
-        artifactSha256: settings.artifactSha256 ?? "", // always set by validateConfig
+        artifactUrl,
+        artifactSha256,
         databaseUrl: database.appDatabaseUrl,
         forceUpdateTag: settings.forceUpdateTag,
-    }, { dependsOn: [guard] });
+    }, { dependsOn: [guard, migrations] });
     return { vms, deployment };
 }
 

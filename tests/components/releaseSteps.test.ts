@@ -30,6 +30,10 @@ const ext = (color: string): string => `azure-native:compute:VirtualMachineExten
 const GUARD = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard::release-guard";
 /** The health gate is named after the live color: a flip replaces the old color's check with the new one's. */
 const GATE = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::*-gate-check";
+/** A color's migration runs (components/migrationRun.ts): its inputs are that color's version, so a flip touches none. */
+const MIGRATE = (color: string): string => `azure-native:compute:VirtualMachineRunCommandByVirtualMachine::${color}-migrate-*`;
+const migrateCommand = (color: string, phase: "expand" | "contract"): string =>
+    `azure-native:compute:VirtualMachineRunCommandByVirtualMachine::${color}-migrate-${phase}`;
 
 /** The allowlist. D and E: append rows here (and extend mayTouch of the steps your resources join). */
 const RELEASE_STEPS: readonly ReleaseStepCase[] = [
@@ -50,8 +54,9 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
     {
         step: "deploy: the idle color (green) to 1.1.0",
         change: { "azure-bluegreen:greenVersion": "1.1.0", "azure-bluegreen:greenArtifactSha256": "1".repeat(64) },
-        mayTouch: [ext("green"), GUARD],
-        mustTouch: [ext("green")],
+        // The new version's expand migrations run first, from a green VM (its run command's script carries the version).
+        mayTouch: [ext("green"), MIGRATE("green"), GUARD],
+        mustTouch: [ext("green"), migrateCommand("green", "expand")],
     },
     {
         step: "retry a failed deploy: greenForceUpdateTag set",
@@ -64,6 +69,13 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
         change: { "azure-bluegreen:allowDeployIntoRollbackWindow": "true" },
         mayTouch: [GUARD],
         mustTouch: [GUARD],
+    },
+    {
+        step: "contract: runContractMigrations true (both colors on 2.0.0)",
+        from: { "azure-bluegreen:blueVersion": "2.0.0", "azure-bluegreen:greenVersion": "2.0.0" },
+        change: { "azure-bluegreen:runContractMigrations": "true" },
+        mayTouch: [MIGRATE("blue"), MIGRATE("green"), GUARD],
+        mustTouch: [migrateCommand("blue", "contract"), migrateCommand("green", "contract")],
     },
 ];
 
