@@ -45,6 +45,8 @@ interface Scope {
     readonly depth: number;
     /** Inside an IF/WHILE of an enclosing level (the EXEC that ran this SQL was conditional). */
     readonly conditional: boolean;
+    /** Where the enclosing EXECs are (their offsets), so statements of different EXECs never look alike. */
+    readonly origin: string;
 }
 
 const MAX_NESTING = 4;
@@ -61,7 +63,7 @@ function report(ctx: Context, scope: Scope, statement: Statement, ruleId: string
     const message = `${scope.prefix}${fill(rule.problem, details)}. Safe: ${fill(rule.safe, details)}`;
     const line = scope.line ?? statement.line;
     // The same statement can be reached twice (two possible texts of one dynamic SQL variable): report it once.
-    const key = `${line}|${scope.prefix}|${statement.tokens[0].offset}|${ruleId}|${message}`;
+    const key = `${scope.origin}/${statement.tokens[0].offset}|${ruleId}|${message}`;
     if (ctx.reported.has(key)) return;
     ctx.reported.add(key);
     ctx.findings.push({ path: ctx.file.path, line, ruleId, severity: rule.severity, message });
@@ -189,7 +191,10 @@ function assign(variables: Variables, st: Statement, c: Extract<Classified, { ki
 
 /** The scope of SQL run by statement `st` (dynamic SQL, a procedure body): reported at `st`'s line. */
 function nested(scope: Scope, st: Statement, prefix: string): Scope {
-    return { line: scope.line ?? st.line, prefix: `${scope.prefix}${prefix}`, depth: scope.depth + 1, conditional: scope.conditional || st.conditional };
+    return {
+        line: scope.line ?? st.line, prefix: `${scope.prefix}${prefix}`, depth: scope.depth + 1,
+        conditional: scope.conditional || st.conditional, origin: `${scope.origin}/${st.tokens[0].offset}`,
+    };
 }
 
 function lintNested(ctx: Context, scope: Scope, st: Statement, sql: string, label: string): void {
@@ -362,7 +367,7 @@ export function lintMigration(file: MigrationFile): Finding[] {
     };
     let batch: Token[] = [];
     const flush = (): void => {
-        lintStatements(ctx, { prefix: "", depth: 0, conditional: false }, splitStatements(batch, file.dialect));
+        lintStatements(ctx, { prefix: "", depth: 0, conditional: false, origin: "" }, splitStatements(batch, file.dialect));
         batch = [];
     };
     for (const token of tokens) {
