@@ -1,0 +1,85 @@
+/**
+ * The download/verify code the migration run reuses: vm-scripts/deploy-app.sh with FETCH_ONLY=1 (what
+ * vm-scripts/run-migrations.sh calls) against a local HTTP server holding an artifact. It must download, check the
+ * SHA-256 and unpack the release, and neither switch `current` nor restart anything.
+ */
+import { execFileSync, spawn } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+
+const SCRIPT = path.join(__dirname, "..", "..", "vm-scripts", "deploy-app.sh");
+
+let work: string;
+let server: http.Server;
+let port: number;
+let artifact: Buffer;
+
+beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "bg-fetch-only-"));
+    const src = path.join(work, "src");
+    fs.mkdirSync(path.join(src, "dist", "migrator"), { recursive: true });
+    fs.writeFileSync(path.join(src, "build-info.json"), JSON.stringify({ version: "2.0.0" }, null, 2));
+    fs.writeFileSync(path.join(src, "dist", "migrator", "cli.js"), "// runner\n");
+    execFileSync("tar", ["-czf", path.join(work, "app-2.0.0.tgz"), "-C", src, "."]);
+    artifact = fs.readFileSync(path.join(work, "app-2.0.0.tgz"));
+    server = http.createServer((req, res) => {
+        if (req.url?.startsWith("/artifacts/app-2.0.0.tgz")) res.end(artifact);
+        else res.writeHead(404).end("not found");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    fs.rmSync(work, { recursive: true, force: true });
+});
+
+function fetchOnly(root: string, sha256: string): Promise<{ code: number | null; out: string }> {
+    return new Promise((resolve) => {
+        const child = spawn("bash", [SCRIPT], {
+            env: {
+                PATH: process.env.PATH ?? "",
+                FETCH_ONLY: "1",
+                BG_ROOT: root,
+                APP_COLOR: "green",
+                APP_VERSION: "2.0.0",
+                ARTIFACT_URL: `http://127.0.0.1:${port}/artifacts/app-2.0.0.tgz?sig=test`,
+                ARTIFACT_SHA256: sha256,
+                DATABASE_URL: "fetch-only",
+                SYSTEMCTL: path.join(root, "no-systemctl"),
+                WAIT_SECONDS: "1",
+            },
+        });
+        let out = "";
+        child.stdout.on("data", (d) => (out += String(d)));
+        child.stderr.on("data", (d) => (out += String(d)));
+        child.on("close", (code) => resolve({ code, out }));
+    });
+}
+
+describe("deploy-app.sh FETCH_ONLY=1 (used by the migration run)", () => {
+    it("downloads, verifies and unpacks the release without switching current or restarting", async () => {
+        const root = path.join(work, "vm1");
+        fs.mkdirSync(root);
+        fs.writeFileSync(path.join(root, "no-systemctl"), "#!/bin/sh\necho systemctl called >&2\nexit 7\n", { mode: 0o755 });
+        const r = await fetchOnly(root, createHash("sha256").update(artifact).digest("hex"));
+        expect({ code: r.code, out: r.out }).toEqual({ code: 0, out: expect.stringContaining("FETCH_ONLY: not switched, not restarted") });
+        expect(fs.existsSync(path.join(root, "opt", "app", "releases", "2.0.0", "dist", "migrator", "cli.js"))).toBe(true);
+        expect(fs.existsSync(path.join(root, "opt", "app", "current"))).toBe(false);
+        expect(fs.existsSync(path.join(root, "etc", "bluegreen", "app.env"))).toBe(false);
+        expect(r.out).not.toContain("systemctl called");
+    });
+
+    it("refuses an artifact whose SHA-256 differs, leaving no release behind", async () => {
+        const root = path.join(work, "vm2");
+        fs.mkdirSync(root);
+        const r = await fetchOnly(root, "0".repeat(64));
+        expect(r.code).not.toBe(0);
+        expect(r.out).toMatch(/checksum mismatch/);
+        expect(fs.existsSync(path.join(root, "opt", "app", "releases", "2.0.0"))).toBe(false);
+    });
+});
