@@ -102,7 +102,7 @@ const NAME_INPUT: Record<string, string> = {
 };
 
 /** Outputs the program reads from resources, per type (everything else echoes the inputs). */
-function mockState(args: MockResourceArgs): { id: string; state: Record<string, unknown> } {
+export function mockState(args: MockResourceArgs): { id: string; state: Record<string, unknown> } {
     const id = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-test/providers/mock/${lastSegment(args.type)}/${args.name}`;
     // azure-native's `name` output is the Azure name: the explicit name input when the program sets one.
     const explicitName = NAME_INPUT[args.type] ? args.inputs[NAME_INPUT[args.type]] : undefined;
