@@ -87,6 +87,14 @@ describe("the delivery project files", () => {
         expect(project.backend).toBeUndefined();
     });
 
+    it("names its own entry point and tsconfig, so the language host never runs the root package.json's main (the app)", () => {
+        const rootMain = JSON.parse(fs.readFileSync(path.join(dir, "../package.json"), "utf8")).main;
+        expect(rootMain).toBe("index.ts"); // what the host would pick without `main:` (it searches up for package.json)
+        expect(project.main).toBe("index.ts");
+        expect(fs.existsSync(path.join(dir, project.main))).toBe(true);
+        expect(JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")).extends).toBe("../tsconfig.json");
+    });
+
     it("declares exactly the keys the program reads, with the program's defaults and a description each", () => {
         expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
         for (const [key, spec] of Object.entries(project.config as Record<string, { description: string; default?: string }>)) {
