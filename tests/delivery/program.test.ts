@@ -2,7 +2,12 @@
  * The delivery program (delivery/index.ts) loaded the way the Pulumi CLI loads it, under mocks: which
  * pulumiservice resources it declares, with which inputs, and that bad config declares nothing.
  */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+
+const DELIVERY = path.resolve(__dirname, "../../delivery");
 
 interface Declared {
     type: string;
@@ -65,8 +70,8 @@ async function run(config: Record<string, string>, secretKeys: string[] = []): P
     };
     let program: Program | undefined;
     jest.isolateModules(() => {
-        // As the Pulumi CLI does: require the project folder (Pulumi.yaml has no `main`), which resolves to index.ts.
-        program = require("../../delivery");
+        // As the Pulumi CLI does: load the `main:` that delivery/Pulumi.yaml names.
+        program = require(path.join(DELIVERY, (YAML.parse(fs.readFileSync(path.join(DELIVERY, "Pulumi.yaml"), "utf8")) as { main: string }).main));
     });
     const p = program as Program;
     await new Promise((resolve) => pulumi.all(p.managedStacks).apply(resolve));
