@@ -1,4 +1,4 @@
-import { Dialect, Token, isIdentifier, isKeyword } from "./tokenizer";
+import { Dialect, Token, isIdentifier, isKeyword, isPunctuation, keywordOf } from "./tokenizer";
 import { Statement, alterTableActionIndex, routineTypeIndex, skipName } from "./statements";
 
 /**
@@ -76,8 +76,8 @@ export type Classified =
     | { readonly kind: "assign"; readonly assignments: readonly { variable: string; value: Token[]; compound: boolean }[] }
     | { readonly kind: "other" };
 
-const upper = (token: Token | undefined): string => (token && token.kind === "word" ? token.text.toUpperCase() : "");
-const isPunct = (token: Token | undefined, text: string): boolean => token !== undefined && token.kind === "punctuation" && token.text === text;
+const upper = keywordOf;
+const isPunct = isPunctuation;
 
 /** Reads the dotted name starting at `i` into an {@link ObjectName}; undefined when there is none. */
 export function readName(tokens: readonly Token[], i: number): ObjectName | undefined {

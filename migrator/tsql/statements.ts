@@ -1,4 +1,4 @@
-import { Dialect, Token, isIdentifier, isKeyword, isTrivia } from "./tokenizer";
+import { Dialect, Token, isIdentifier, isKeyword, isTrivia, isPunctuation, keywordOf } from "./tokenizer";
 
 /**
  * Splits the tokens of one batch into statements, the way SQL Server does: at `;`, and without semicolons at the
@@ -37,8 +37,8 @@ const DROPPABLE = new Set([
 
 const ROUTINE_TYPES = new Set(["PROC", "PROCEDURE", "FUNCTION", "VIEW", "TRIGGER"]);
 
-const upper = (token: Token | undefined): string => (token && token.kind === "word" ? token.text.toUpperCase() : "");
-const isPunct = (token: Token | undefined, text: string): boolean => token !== undefined && token.kind === "punctuation" && token.text === text;
+const upper = keywordOf;
+const isPunct = isPunctuation;
 
 /** Index after `CREATE [OR ALTER|OR REPLACE]` / `ALTER` when a routine type follows, else -1. */
 export function routineTypeIndex(tokens: readonly Token[], start = 0): number {

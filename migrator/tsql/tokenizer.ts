@@ -218,3 +218,13 @@ export function isIdentifier(token: Token): boolean {
 export function isKeyword(token: Token | undefined, keyword: string): boolean {
     return token !== undefined && token.kind === "word" && token.text.toUpperCase() === keyword;
 }
+
+/** The upper-cased text of an unquoted word (`drop` → `DROP`), or "" for anything else (names in brackets included). */
+export function keywordOf(token: Token | undefined): string {
+    return token !== undefined && token.kind === "word" ? token.text.toUpperCase() : "";
+}
+
+/** True when `token` is the punctuation `text` (e.g. `(`, `;`, `.`). */
+export function isPunctuation(token: Token | undefined, text: string): boolean {
+    return token !== undefined && token.kind === "punctuation" && token.text === text;
+}
