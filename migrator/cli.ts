@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "util";
 import { DatabaseUrlError } from "./databaseUrl";
+import { lintCommand } from "./lint/command";
 import { Phase, Plan } from "./plan";
 import { createRunner, RefusedError, Runner, RunnerOptions } from "./runner";
 
@@ -36,9 +37,6 @@ options:
 
 exit codes: 0 ok, 1 refused or failed, 2 usage error
 `;
-
-/** The signature of engineer C's `lintCommand` (migrator/lint/command.ts). */
-type LintCommand = (argv: string[], io: CliIo) => Promise<number>;
 
 /** A mistake in the command line: exit code 2. */
 export class UsageError extends Error {}
@@ -186,11 +184,7 @@ async function runCommand(command: string, args: string[], io: CliIo, makeRunner
 /** Runs one CLI command and returns its exit code. `makeRunner` is for tests. */
 export async function main(argv: string[], io: CliIo, makeRunner: (o: RunnerOptions) => Runner = createRunner): Promise<number> {
     const [command, ...rest] = argv;
-    if (command === "lint") {
-        const modulePath = "./lint/command";
-        const { lintCommand } = (await import(modulePath)) as { lintCommand: LintCommand };
-        return lintCommand(rest, io);
-    }
+    if (command === "lint") return lintCommand(rest, io);
     if (command === undefined || command === "help" || command === "--help" || command === "-h") {
         (command ? io.stdout : io.stderr).write(USAGE);
         return command ? 0 : 2;

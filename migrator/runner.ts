@@ -12,7 +12,7 @@
  */
 import * as path from "path";
 import { DatabaseUrl, Dialect, parseDatabaseUrl } from "./databaseUrl";
-import { Driver, DriverOptions } from "./drivers/driver";
+import { DEFAULT_REQUEST_TIMEOUT_MS, Driver, DriverOptions } from "./drivers/driver";
 import { MssqlApi, MssqlDriver } from "./drivers/mssql";
 import { PostgresDriver } from "./drivers/postgres";
 import { JournalEntry, RestorePoint } from "./journal";
@@ -122,7 +122,8 @@ export function createRunner(options: RunnerOptions = {}): Runner {
     const lint = options.lint ?? lintMigration;
     const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const driverOptions: DriverOptions = {
-        ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+        // The lock request itself must be allowed to wait longer than the lock timeout.
+        requestTimeoutMs: Math.max(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, lockTimeoutMs + 30_000),
         ...(options.lockName !== undefined ? { lockName: options.lockName } : {}),
     };
 
@@ -141,10 +142,12 @@ export function createRunner(options: RunnerOptions = {}): Runner {
             try {
                 return await fn(driver);
             } finally {
-                await driver.unlock();
+                // The lock is the session's: closing the connection frees it too, so an unlock error must not hide
+                // the run's own error.
+                await driver.unlock().catch(() => undefined);
             }
         } finally {
-            await driver.close();
+            await driver.close().catch(() => undefined);
         }
     }
 

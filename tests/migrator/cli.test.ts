@@ -96,6 +96,13 @@ describe("npm run db -- <command>", () => {
         expect(JSON.parse(c.out())).toEqual([{ name: "0001_a.expand.sql", phase: "expand", state: "applied", checksumOk: true }]);
     });
 
+    it("dispatches lint to the linter: an expand migration that drops a table exits 1 naming the file and line", async () => {
+        const c = capture();
+        const file = "tests/fixtures/migrations/tsql/lint/0002_drop_goals.expand.sql";
+        expect(await main(["lint", file], c.io)).toBe(1);
+        expect(c.out()).toMatch(/0002_drop_goals\.expand\.sql:2: \S+/);
+    });
+
     it("resolves with the flag given", async () => {
         const stub = stubRunner();
         expect(await main(["resolve", "0003_x.expand.sql", "--rolled-back"], capture().io, stub.make)).toBe(0);

@@ -67,6 +67,13 @@ describe("sp_getapplock", () => {
         expect(fake.configs).toHaveLength(1);
     });
 
+    it("lets the lock request itself run longer than a long lock timeout", async () => {
+        const fake = freshDatabase();
+        await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], lockTimeoutMs: 1_800_000 }).up({ phase: "expand" });
+        expect(fake.calls.find((c) => c.sql?.includes("sp_getapplock"))?.params).toMatchObject({ timeout: 1_800_000 });
+        expect(fake.configs[0].requestTimeout).toBeGreaterThan(1_800_000);
+    });
+
     it.each([
         [-1, LockTimeoutError, /return code -1: timed out.*Another migration runner is running.*--lock-timeout/s],
         [-3, Error, /return code -3: the lock request was chosen as a deadlock victim/],
