@@ -26,6 +26,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import { Color } from "../release/colors";
 import { ColorVm } from "./colorSet";
+import { childOptions } from "./lib/childOptions";
 import { shellQuote } from "./lib/deployScript";
 import { PORTS } from "./lib/ports";
 import { readVmScript } from "./lib/vmScripts";
@@ -184,7 +185,7 @@ export class HealthGate extends pulumi.ComponentResource {
             treatFailureAsDeploymentFailure: true,
             timeoutInSeconds: gateTimeoutSeconds(settings),
             tags: { color: args.color, version: args.version },
-        }, { parent: this });
+        }, childOptions(this, opts));
 
         this.registerOutputs({ color: this.color, version: this.version });
     }
