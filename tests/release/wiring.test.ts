@@ -28,7 +28,7 @@ describe("the release guard in the program", () => {
         });
     });
 
-    it.each(["blue", "green", "blue-deploy", "green-deploy", "blue-gate", "front"])("comes before %s (dependsOn)", (name) => {
+    it.each(["blue", "green", "blue-migrate", "green-migrate", "blue-deploy", "green-deploy", "blue-gate", "front"])("comes before %s (dependsOn)", (name) => {
         expect(dependsOn(blueLive, name, "release-guard")).toBe(true);
     });
 
