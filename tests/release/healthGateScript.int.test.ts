@@ -6,6 +6,8 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 
+import { healthGateScript } from "../../components/healthGate";
+
 const SCRIPT = path.join(__dirname, "../../vm-scripts/health-gate.sh");
 const REPO = path.join(__dirname, "../..");
 
@@ -72,9 +74,9 @@ interface Run {
     stderr: string;
 }
 
-function gate(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function gate(args: string[], env: Record<string, string> = {}, script = SCRIPT): Promise<Run> {
     return new Promise((resolve, reject) => {
-        const child = spawn("bash", [SCRIPT, ...args], { env: { ...process.env, ...env }, cwd: tmp });
+        const child = spawn("bash", [script, ...args], { env: { ...process.env, ...env }, cwd: tmp });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
@@ -154,6 +156,21 @@ describe("health-gate.sh: the VMs", () => {
         const r = await gate([], { GATE_COLOR: "green", GATE_VERSION: "2.0.0", GATE_HOSTS: ip, GATE_PORT: port, GATE_ATTEMPTS: "1" });
         expect(r.code).toBe(0);
         expect(lineFor(r.stdout, host)).toMatch(/OK$/);
+    });
+
+    it("runs as the program ships it: the generated run-command script with the settings exported at its top", async () => {
+        const good = await standIn({ kind: "healthy" });
+        const stale = await standIn({ kind: "wrong-version", version: "1.9.0" });
+        const generated = healthGateScript(
+            { color: "green", version: "2.0.0", hosts: [good, stale], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, dbStatusCommand: "" },
+            fs.readFileSync(SCRIPT, "utf8"),
+        );
+        const file = path.join(tmp, "run-command.sh");
+        fs.writeFileSync(file, generated);
+        const r = await gate([], {}, file);
+        expect(r.code).toBe(1);
+        expect(lineFor(r.stderr, stale)).toContain("reports version 1.9.0 color green, expected version 2.0.0 color green");
+        expect(lineFor(r.stderr, good)).toMatch(/OK$/);
     });
 
     it.each([
