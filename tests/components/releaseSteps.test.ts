@@ -6,7 +6,7 @@
  *
  * Patterns are `<type>::<name>` with `*` matching any run of characters.
  */
-import { changedResources, ProgramRun, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
+import { changedResources, ProgramRun, RegisteredResource, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
 
 /** The dev stack (blue live, both colors on 1.0.0, one VM each) is the "before" of every step. */
 const BEFORE: StackValues = stackFileValues("dev");
@@ -125,11 +125,30 @@ describe.each(RELEASE_STEPS)("release step: $step", ({ from, change, mayTouch, m
 });
 
 describe("the allowlist check itself", () => {
-    it("notices a change outside the allowlist (a VM size change touches VMs)", async () => {
-        const before = await run(BEFORE);
-        const after = await run({ ...BEFORE, "azure-bluegreen:greenVmSize": "Standard_B2s" });
-        const changes = changedResources(before, after);
-        expect(changes.changed).toContain("azure-native:compute:VirtualMachine::green-vm-0");
+    const resource = (type: string, name: string, inputs: Record<string, unknown>): RegisteredResource =>
+        ({ type, name, inputs, custom: true, protect: false, parent: "", dependencies: [], urn: `${type}::${name}` });
+    const vm = (size: string) => resource("azure-native:compute:VirtualMachine", "green-vm-0", { hardwareProfile: { vmSize: size } });
+    const lb = resource("azure-native:network:LoadBalancer", "front-lb", { sku: { name: "Standard" } });
+    const programRun = (...resources: RegisteredResource[]): ProgramRun => ({ resources, outputs: {}, secretOutputs: [] });
+
+    it("notices a change outside the allowlist (a VM size change touches a VM)", () => {
+        const changes = changedResources(programRun(vm("Standard_B1ms"), lb), programRun(vm("Standard_B2s"), lb));
+        expect(changes).toEqual({ changed: ["azure-native:compute:VirtualMachine::green-vm-0"], added: [], removed: [] });
         expect(changes.changed.filter((r) => NEVER_TOUCHED.some((p) => matches(p, r)))).toHaveLength(1);
+        expect(changes.changed.filter((r) => !RELEASE_STEPS[0].mayTouch.some((p) => matches(p, r)))).toHaveLength(1);
+    });
+
+    it("reports added and removed resources, and ignores key order and unchanged secrets", () => {
+        const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" };
+        const a = resource("t:m:A", "a", { x: 1, y: secret });
+        const aReordered = resource("t:m:A", "a", { y: { ...secret }, x: 1 });
+        const changes = changedResources(programRun(a, lb), programRun(aReordered, vm("S")));
+        expect(changes).toEqual({ changed: [], added: ["azure-native:compute:VirtualMachine::green-vm-0"], removed: ["azure-native:network:LoadBalancer::front-lb"] });
+    });
+
+    it("matches * in patterns across any characters, and nothing else", () => {
+        expect(matches(ext("green"), "azure-native:compute:VirtualMachineExtension::green-deploy-12")).toBe(true);
+        expect(matches(ext("green"), "azure-native:compute:VirtualMachineExtension::blue-deploy-0")).toBe(false);
+        expect(matches(LB, "azure-native:network:LoadBalancer::front-lb-2")).toBe(false);
     });
 });
