@@ -402,6 +402,19 @@ describe("properties", () => {
         );
     });
 
+    it("never allows a deploy onto the rollback target inside the window without the override", () => {
+        fc.assert(
+            fc.property(state, colorState, fc.integer({ min: 0, max: 59 }), (s, changed, ago) => {
+                const before: ReleaseState = { ...s, lastFlipAt: minutesAgo(ago), previousLiveColor: s.liveColor === "blue" ? "green" : "blue", lastFlipWasRollback: false };
+                const target = before.previousLiveColor as Color;
+                fc.pre(JSON.stringify(changed) !== JSON.stringify(before[target]));
+                const v = evaluateRelease(before, { ...before, [target]: changed }, { now: NOW, rollbackWindowMinutes: 60 });
+                expect(v.allowed).toBe(false);
+                expect(v.reasons.join()).toContain(`refusing to deploy onto ${target}`);
+            }),
+        );
+    });
+
     it("allows an update exactly when it gives no reason", () => {
         fc.assert(
             fc.property(fc.option(state, { nil: undefined }), state, anyCtx, (before, after, c) => {
