@@ -297,6 +297,9 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
         case "use":
             report(ctx, scope, st, "USE-DATABASE", { name: c.database });
             return;
+        case "revoke":
+            report(ctx, scope, st, "REVOKE-PERMISSION", { name: c.text.slice(0, 80) });
+            return;
         case "assign":
             assign(variables, st, c, /^DECLARE$/i.test(st.tokens[0].text));
             return;

@@ -84,7 +84,7 @@ export const RULES: readonly RuleDefinition[] = [
     },
     {
         id: "DROP-INDEX", severity: "error", phases: EXPAND,
-        problem: "drops index {name}, which the live version's queries (or its uniqueness checks) may rely on",
+        problem: "drops or disables index {name}, which the live version's queries (or its uniqueness checks) may rely on",
         safe: "create the replacement index first (`CREATE INDEX … WITH (ONLINE = ON)`), and drop the old one in a contract migration",
         why: "Removing an index can turn the live version's seeks into table scans, and removing a unique index lets duplicates in.",
         bad: "DROP INDEX ix_goals_name ON dbo.goals;",
@@ -121,6 +121,14 @@ export const RULES: readonly RuleDefinition[] = [
         why: "ALTER SCHEMA … TRANSFER renames the object for every caller at once.",
         bad: "ALTER SCHEMA archive TRANSFER dbo.goals;",
         good: "CREATE SYNONYM archive.goals FOR dbo.goals;",
+    },
+    {
+        id: "REVOKE-PERMISSION", severity: "error", phases: EXPAND,
+        problem: "takes a permission away ({name}) while the live version may still need it",
+        safe: "GRANT what the new version needs in the expand migration; REVOKE/DENY what only the old version used in a contract migration",
+        why: "The live version logs in as the same database user; a revoked permission fails its queries at once ('The SELECT permission was denied').",
+        bad: "REVOKE SELECT ON dbo.goals FROM app_user;",
+        good: "GRANT EXECUTE ON dbo.GetGoals_v2 TO app_user;",
     },
     {
         id: "ALTER-COLUMN", severity: "error", phases: EXPAND,

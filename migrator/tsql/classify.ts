@@ -73,6 +73,7 @@ export type Classified =
     | { readonly kind: "dynamicSql"; readonly sql: DynamicSql }
     | { readonly kind: "transaction"; readonly word: string }
     | { readonly kind: "use"; readonly database: string }
+    | { readonly kind: "revoke"; readonly text: string }
     | { readonly kind: "assign"; readonly assignments: readonly { variable: string; value: Token[]; compound: boolean }[] }
     | { readonly kind: "other" };
 
@@ -428,14 +429,17 @@ export function classify(statement: Statement, variables: ReadonlyMap<string, re
                 const object = readName(tokens, n);
                 return object ? { kind: "schemaTransfer", object, schema: tokens[2].value } : { kind: "other" };
             }
+            if (["VIEW", "FUNCTION", "SEQUENCE", "TYPE", "SCHEMA", "INDEX", "TRIGGER"].includes(upper(tokens[1])) && findKeyword(tokens, "RENAME", 2) >= 0) {
+                return { kind: "rename", args: [tokens.map((t) => t.text).join(" ")] };
+            }
             if (isKeyword(tokens[1], "INDEX")) {
                 const on = findKeyword(tokens, "ON", 2);
                 const table = on >= 0 ? readName(tokens, on + 1) : undefined;
                 if (table && findKeyword(tokens, "REBUILD", on) >= 0) return { kind: "rebuildIndex", table, online: hasOnline(tokens) };
+                const name = readName(tokens, 2);
+                // A disabled index is gone for the live version's queries (a disabled clustered index: the whole table).
+                if (table && name && findKeyword(tokens, "DISABLE", on) >= 0) return { kind: "drop", objectType: "INDEX", typeWord: "INDEX (DISABLE)", names: [name], table };
                 return { kind: "other" };
-            }
-            if (["VIEW", "FUNCTION", "SEQUENCE", "TYPE", "SCHEMA", "INDEX", "TRIGGER"].includes(upper(tokens[1])) && findKeyword(tokens, "RENAME", 2) >= 0) {
-                return { kind: "rename", args: [tokens.map((t) => t.text).join(" ")] };
             }
             return { kind: "other" };
         }
@@ -485,6 +489,9 @@ export function classify(statement: Statement, variables: ReadonlyMap<string, re
             return { kind: "transaction", word: tokens.slice(0, 2).map((t) => t.text.toUpperCase()).join(" ") };
         case "USE":
             return { kind: "use", database: tokens[1]?.value ?? "" };
+        case "REVOKE":
+        case "DENY":
+            return { kind: "revoke", text: tokens.map((t) => t.text).join(" ") };
         case "ENABLE":
         case "DISABLE":
             return isKeyword(tokens[1], "TRIGGER") ? { kind: "toggleTrigger" } : { kind: "other" };

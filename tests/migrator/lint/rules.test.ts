@@ -35,6 +35,8 @@ describe("expand errors", () => {
         ["DROP-FUNCTION", "DROP FUNCTION IF EXISTS dbo.f"],
         ["DROP-TRIGGER", "DROP TRIGGER IF EXISTS dbo.tr"],
         ["DROP-INDEX", "DROP INDEX goals.ix_name"],
+        ["DROP-INDEX", "ALTER INDEX ix_goals_title ON dbo.goals DISABLE"],
+        ["REVOKE-PERMISSION", "DENY INSERT ON SCHEMA::dbo TO app_user"],
         ["DROP-CONSTRAINT", "ALTER TABLE dbo.goals DROP df_goals_done"],
         ["DROP-OBJECT", "DROP SCHEMA archive"],
         ["DROP-OBJECT", "DROP TYPE dbo.GoalList"],
@@ -120,6 +122,7 @@ describe("warnings", () => {
     it.each([
         ["INDEX-WITHOUT-ONLINE", "CREATE NONCLUSTERED INDEX ix ON dbo.goals (a) WITH (FILLFACTOR = 90)"],
         ["INDEX-WITHOUT-ONLINE", "ALTER INDEX ALL ON dbo.goals REBUILD"],
+        ["INDEX-WITHOUT-ONLINE", "ALTER INDEX ix ON dbo.goals REBUILD WITH (ONLINE = OFF)"],
         ["INDEX-WITHOUT-ONLINE", "ALTER TABLE dbo.goals ADD CONSTRAINT pk PRIMARY KEY CLUSTERED (id)"],
         ["UNIQUE-ON-EXISTING-TABLE", "ALTER TABLE dbo.goals ADD CONSTRAINT uq UNIQUE (title) WITH (ONLINE = ON)"],
         ["CONSTRAINT-WITH-CHECK", "ALTER TABLE dbo.goals WITH CHECK ADD CONSTRAINT ck CHECK (LEN(title) > 0)"],
