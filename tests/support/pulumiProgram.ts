@@ -147,6 +147,18 @@ async function resolveExport(pulumi: typeof PulumiModule, value: unknown): Promi
     return { value: resolved, secret };
 }
 
+/**
+ * Packages every run shares instead of loading them again (loading @pulumi/pulumi alone takes about a second):
+ * the SDK keeps its run state in one process-wide store that setMocks resets, so sharing them is safe. The
+ * program's own modules (index.ts, config/, components/, …) are loaded fresh for every run.
+ */
+const SHARED_PACKAGES = [
+    "@pulumi/pulumi",
+    "@pulumi/random",
+    ...["resources", "network", "compute", "sql", "storage", "authorization"].map((m) => `@pulumi/azure-native/${m}`),
+];
+let shared: Map<string, unknown> | undefined;
+
 /** Runs wait for each other: the SDK's mocks live in one process-wide store, so two runs must never overlap. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -168,7 +180,9 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
 
+    shared ??= new Map(SHARED_PACKAGES.map((name) => [name, require(name) as unknown]));
     jest.isolateModules(() => {
+        for (const [name, instance] of shared ?? []) jest.doMock(name, () => instance);
         pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
         pulumi.runtime.setMocks(
             {
