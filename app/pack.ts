@@ -135,6 +135,14 @@ export function dependencyClosure(names: readonly string[], root: string): Map<s
     return found;
 }
 
+/**
+ * Files of an npm package that Node never loads: source maps, TypeScript sources and declarations, markdown.
+ * Left out of the artifact (they are two thirds of its files); licences and everything else stay.
+ */
+export function isNeededAtRunTime(file: string): boolean {
+    return !/\.(map|[mc]?ts|md|markdown)$/i.test(file);
+}
+
 function copyTree(src: string, dest: string, filter: (p: string) => boolean = () => true): void {
     fs.cpSync(src, dest, { recursive: true, filter, dereference: true });
 }
@@ -171,7 +179,8 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
         const required = [...new Set(emitted.filter((f) => f.endsWith(".js")).flatMap((f) => requiredPackages(fs.readFileSync(f, "utf8"))))].sort();
         const closure = dependencyClosure(required, root);
         for (const dir of closure.keys()) {
-            copyTree(dir, path.join(staging, path.relative(root, dir)), (p) => !p.startsWith(path.join(dir, "node_modules")));
+            const nested = path.join(dir, "node_modules");
+            copyTree(dir, path.join(staging, path.relative(root, dir)), (p) => !p.startsWith(nested) && isNeededAtRunTime(p));
         }
         const packages = [...closure.values()].sort();
         log(`copied ${packages.length} packages for ${required.join(", ")}`);

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { artifactName, dependencyClosure, requiredPackages } from "../../app/pack";
+import { artifactName, dependencyClosure, isNeededAtRunTime, requiredPackages } from "../../app/pack";
 
 describe("requiredPackages (what compiled code needs from node_modules)", () => {
     it("keeps package names, drops built-ins and relative paths, reduces deep imports to their package", () => {
@@ -32,5 +32,21 @@ describe("dependencyClosure", () => {
 describe("artifactName", () => {
     it("is one file per version", () => {
         expect(artifactName("2.0.0")).toBe("app-2.0.0.tgz");
+    });
+});
+
+describe("isNeededAtRunTime (which package files the artifact carries)", () => {
+    it.each([
+        ["node_modules/pg/lib/index.js", true],
+        ["node_modules/tedious/lib/connection.js", true],
+        ["node_modules/pg/package.json", true],
+        ["node_modules/pg/LICENSE", true],
+        ["node_modules/tedious/lib/connection.js.map", false],
+        ["node_modules/tedious/lib/connection.d.ts", false],
+        ["node_modules/@azure/identity/dist/esm/index.d.mts", false],
+        ["node_modules/pg/src/index.ts", false],
+        ["node_modules/pg/README.md", false],
+    ])("%s → %s", (file, expected) => {
+        expect(isNeededAtRunTime(file)).toBe(expected);
     });
 });
