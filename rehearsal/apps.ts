@@ -1,17 +1,20 @@
 /**
- * The app instances of the rehearsal: real processes of engineer B's app (app/src/main.ts), two per color, each on
- * a fixed production and staging port (the HAProxy backends point at those ports, as the Azure pools point at VMs).
+ * The app instances of the rehearsal: real processes of the app, two per color, each on a fixed production and
+ * staging port (the HAProxy backends point at those ports, as the Azure pools point at VMs).
  *
- * Versions are stamped, not passed in: each version gets its own build-info.json (written with the app's own
- * `writeBuildInfo`) and an instance runs the build named by `APP_BUILD_INFO`, so `/version` reports the stamp,
- * exactly as a packed artifact would. A "deploy" onto a color is what the VM extension does on Azure: stop the
- * color's instances with SIGTERM (they drain) and start the new build on the same ports.
+ * They run the real artifact: `packApp` (app/pack.ts, what `npm run app:pack` does) builds one, and each version is
+ * an unpacked copy of it whose build-info.json is stamped with that version (written with the app's own
+ * `writeBuildInfo`), so `/version` reports the stamp exactly as on a VM. One pack, not three: a pack compiles the
+ * app and copies its node_modules (tens of seconds on a busy 2-core machine); the copies differ only in their stamp.
+ * A "deploy" onto a color is what the VM extension does on Azure: stop the color's instances with SIGTERM (they
+ * drain) and start the new release on the same ports.
  */
-import { ChildProcess } from "child_process";
+import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
-import { writeBuildInfo } from "../app/src/buildInfo";
+import { packApp } from "../app/pack";
+import { BUILD_INFO_FILE, writeBuildInfo } from "../app/src/buildInfo";
 import { Fault } from "../app/src/config";
 import { Color } from "../release/colors";
 import { Cleanup, isRunning, stopProcess } from "./cleanup";
@@ -19,15 +22,30 @@ import { Cleanup, isRunning, stopProcess } from "./cleanup";
 /** The repository root (where app/ and node_modules/ are). */
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
-/** Writes one build stamp per version into `dir` and returns the path of each. */
-export function stampBuilds(dir: string, versions: readonly string[]): Record<string, string> {
+/** The entry point inside an unpacked artifact (what the systemd unit runs on a VM). */
+export const ARTIFACT_ENTRY = path.join("dist", "app", "src", "main.js");
+
+/**
+ * Packs the app once and unpacks one release directory per version under `work/releases/`, each stamped with its
+ * version. Returns the directory of each version.
+ */
+export async function prepareReleases(work: string, versions: readonly string[], log: (line: string) => void): Promise<Record<string, string>> {
+    const started = Date.now();
+    const packed = await packApp({ version: versions[0], distDir: path.join(work, "dist") });
     const out: Record<string, string> = {};
     for (const version of versions) {
-        const file = path.join(dir, `build-${version}`, "build-info.json");
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        writeBuildInfo(file, { version, builtAt: new Date().toISOString(), commit: "rehearsal" });
-        out[version] = file;
+        const dir = path.join(work, "releases", version);
+        fs.mkdirSync(dir, { recursive: true });
+        execFileSync("tar", ["-xzf", packed.artifact, "-C", dir]);
+        if (version !== versions[0]) {
+            writeBuildInfo(path.join(dir, BUILD_INFO_FILE), { version, builtAt: new Date().toISOString(), commit: `rehearsal copy of ${versions[0]}` });
+        }
+        out[version] = dir;
     }
+    log(
+        `packed the app once (${path.basename(packed.artifact)}, ${(packed.bytes / 1024 / 1024).toFixed(1)} MiB, ${Date.now() - started} ms) ` +
+            `and unpacked ${versions.length} releases stamped ${versions.join(", ")}`,
+    );
     return out;
 }
 
@@ -47,7 +65,8 @@ export function slotName(slot: Pick<Slot, "color" | "index">): string {
 export interface InstanceSpec {
     readonly slot: Slot;
     readonly version: string;
-    readonly buildInfoPath: string;
+    /** The unpacked artifact to run (see {@link prepareReleases}). */
+    readonly releaseDir: string;
     readonly databaseUrl: string;
     readonly maxConnectionAgeMs: number;
     readonly fault?: Fault;
@@ -75,7 +94,6 @@ export function instanceEnv(spec: InstanceSpec): Record<string, string> {
         DATABASE_URL: spec.databaseUrl,
         MAX_CONNECTION_AGE_MS: String(spec.maxConnectionAgeMs),
         DRAIN_TIMEOUT_MS: "10000",
-        APP_BUILD_INFO: spec.buildInfoPath,
         ...(spec.fault ? { APP_FAULT: spec.fault } : {}),
     };
 }
@@ -86,10 +104,10 @@ export function startInstance(cleanup: Cleanup, spec: InstanceSpec): Instance {
     const child = cleanup.spawn(
         slotName(spec.slot),
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", path.join(REPO_ROOT, "app", "src", "main.ts")],
+        [path.join(spec.releaseDir, ARTIFACT_ENTRY)],
         {
-            cwd: REPO_ROOT,
-            env: { PATH: process.env.PATH ?? "", TS_NODE_TRANSPILE_ONLY: "true", ...instanceEnv(spec) },
+            cwd: spec.releaseDir,
+            env: { PATH: process.env.PATH ?? "", ...instanceEnv(spec) },
             stdio: ["ignore", "pipe", log],
         },
     );

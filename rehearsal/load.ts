@@ -2,13 +2,15 @@
  * The load generator: steady traffic over keep-alive connections, plus slow requests and fresh-connection probes
  * around each switch, recording every request (when it started, on which connection, which color served it).
  *
- * Why not autocannon: it reports aggregates and pipelines over its own sockets; the rehearsal has to judge each
- * request by its start time, its connection (new or reused) and the color that answered (a response header), which
- * autocannon does not expose per request. Node's `http.Agent({ keepAlive: true })` gives all of that in ~150 lines.
+ * Why not autocannon: it is built for aggregate numbers over connections it manages itself; the rehearsal has to
+ * judge each request by its start time, its connection (new or reused) and the color that answered (a response
+ * header), and autocannon does not tell, per request, whether its connection was new or when that connection opened.
+ * Node's `http.Agent({ keepAlive: true })` gives all of that in ~150 lines.
  *
  * Model: `connections` virtual clients, each with its own keep-alive agent holding at most one socket (so one client
  * = one connection at a time, like a browser tab or a pooled API client). Each client sends a request every
- * `connections / rate` seconds (closed loop: never two in flight on one client). When the server closes the
+ * `connections / rate` seconds (closed loop: never two in flight on one client; a client slowed down by slow answers
+ * catches up on up to one second of missed sends, so the rate holds on a busy machine). When the server closes the
  * connection (`Connection: close` at its maximum connection age, or while draining), the next request opens a new
  * connection, which HAProxy routes to whatever color is live at that moment.
  */
@@ -42,6 +44,9 @@ export interface RequestRecord {
     /** Scenario phase when the request started. */
     readonly phase: string;
 }
+
+/** How far behind its schedule a client may catch up (ms of missed sends it makes up for). */
+const CATCH_UP_MS = 1000;
 
 /** True when a request failed: transport error, timeout, or a non-2xx answer. */
 export function isFailure(r: Pick<RequestRecord, "status" | "error">): boolean {
@@ -174,7 +179,8 @@ export function startLoad(opts: LoadOptions): Load {
             const wait = next - performance.now();
             if (wait > 0) await sleep(wait);
             if (!running) break;
-            next = Math.max(next + intervalMs, performance.now());
+            // A client that fell behind (slow answers) catches up on at most CATCH_UP_MS of missed sends.
+            next = Math.max(next + intervalMs, performance.now() - CATCH_UP_MS);
             const write = opts.writeEvery !== undefined && opts.writePath !== undefined && n % opts.writeEvery === 0;
             if (write) await send("steady", i, agent, opts.writePath as string, JSON.stringify({ title: `goal ${i}.${n}` }));
             else await send("steady", i, agent, opts.path);

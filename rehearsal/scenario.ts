@@ -25,7 +25,7 @@ import {
     SchemaStatus,
     Verdict,
 } from "../release/guard";
-import { Instance, Slot, slotName, stampBuilds, startInstance } from "./apps";
+import { Instance, prepareReleases, Slot, slotName, startInstance } from "./apps";
 import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal } from "./report";
 import { ChartMarker, renderChart } from "./chart";
 import { Cleanup } from "./cleanup";
@@ -105,7 +105,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const applied1 = await db.up(db.releaseDirs.v1, "expand");
     say(`release 1 schema applied: ${applied1.join(", ") || "(nothing to do)"}`);
 
-    const builds = stampBuilds(work, Object.values(VERSIONS));
+    const releases = await prepareReleases(work, Object.values(VERSIONS), say);
     const slots: Record<Color, Slot[]> = { blue: [], green: [] };
     for (const color of COLORS) {
         for (let index = 0; index < INSTANCES_PER_COLOR; index++) {
@@ -118,7 +118,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             startInstance(cleanup, {
                 slot,
                 version,
-                buildInfoPath: builds[version],
+                releaseDir: releases[version],
                 databaseUrl: db.appUrl,
                 maxConnectionAgeMs: timing.maxConnectionAgeMs,
                 logFile: path.join(work, `${slotName(slot)}.log`),

@@ -43,7 +43,8 @@ describe("npm run rehearse, interrupted", () => {
         child.stderr.on("data", (d) => (stderr += d));
         const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
         try {
-            for (let i = 0; i < 600 && !stdout.includes("load started"); i++) await new Promise((r) => setTimeout(r, 100));
+            // Setup packs the app once: tens of seconds on a busy machine.
+            for (let i = 0; i < 2400 && !stdout.includes("load started") && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
             expect(stdout).toContain("load started");
             const work = /work directory (\S+)/.exec(stdout)![1];
             const pgPort = Number(/PostgreSQL started \(postgres:\/\/[^@]+@127\.0\.0\.1:(\d+)\//.exec(stdout)![1]);
@@ -67,5 +68,5 @@ describe("npm run rehearse, interrupted", () => {
             if (child.exitCode === null) child.kill("SIGKILL");
             fs.rmSync(out, { recursive: true, force: true });
         }
-    }, 120_000);
+    }, 400_000);
 });
