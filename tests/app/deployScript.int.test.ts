@@ -4,12 +4,11 @@ import { execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { packApp } from "../../app/pack";
 import { freePort } from "../support/postgres";
-import { request } from "./httpClient";
+import { isRefused, request } from "./httpClient";
 
 jest.setTimeout(180_000);
 
@@ -289,11 +288,6 @@ describe("deploy-app.sh", () => {
         const vm = vms[0];
         stopApp(vm);
         await new Promise((r) => setTimeout(r, 200));
-        const refused = await new Promise<boolean>((resolve) => {
-            const s = net.connect(vm.port, "127.0.0.1");
-            s.on("connect", () => (s.destroy(), resolve(false)));
-            s.on("error", () => resolve(true));
-        });
-        expect(refused).toBe(true);
+        expect(await isRefused(vm.port)).toBe(true);
     });
 });

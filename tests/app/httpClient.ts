@@ -1,5 +1,6 @@
 /** A tiny HTTP client for the app's tests: status, headers, parsed JSON body, and which socket carried it. */
 import * as http from "http";
+import * as net from "net";
 
 export interface Reply {
     readonly status: number;
@@ -48,4 +49,16 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
         await sleep(25);
     }
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** True when nothing accepts TCP connections on 127.0.0.1:`port` (the listener is closed). */
+export function isRefused(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.on("connect", () => {
+            s.destroy();
+            resolve(false);
+        });
+        s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
+    });
 }

@@ -2,12 +2,11 @@
 // APP_FAULT=crash-on-start exit 1 before listening; the version comes from the build stamp.
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { writeBuildInfo } from "../../app/src/buildInfo";
 import { freePort } from "../support/postgres";
-import { request, sleep } from "./httpClient";
+import { isRefused, request, sleep } from "./httpClient";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -45,17 +44,6 @@ async function waitForLine(s: Started, event: string): Promise<void> {
         if (Date.now() > deadline || s.child.exitCode !== null) throw new Error(`no "${event}" from the app; it said:\n${s.output()}`);
         await sleep(25);
     }
-}
-
-function isRefused(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.on("connect", () => {
-            s.destroy();
-            resolve(false);
-        });
-        s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
-    });
 }
 
 async function appEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {

@@ -7,7 +7,7 @@ import { RunningApp, startApp } from "../../app/src/server";
 import { Goal, GoalStore } from "../../app/src/store/goalStore";
 import { MemoryGoalStore } from "../../app/src/store/memoryGoalStore";
 import { freePort } from "../support/postgres";
-import { request, sleep, waitFor } from "./httpClient";
+import { isRefused, request, sleep, waitFor } from "./httpClient";
 
 const baseConfig: AppConfig = {
     color: "green",
@@ -46,17 +46,6 @@ async function start(config: Partial<AppConfig> = {}, store: GoalStore = new Mem
 afterEach(async () => {
     await Promise.all(running.splice(0).map((a) => a.drain()));
 });
-
-function isRefused(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.on("connect", () => {
-            s.destroy();
-            resolve(false);
-        });
-        s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
-    });
-}
 
 describe("/health", () => {
     it("answers 503 starting until the database answers, then 200", async () => {
