@@ -33,6 +33,7 @@ STORAGE_API_VERSION="${STORAGE_API_VERSION:-2021-08-06}"   # the x-ms-version he
 HEALTH_HOST="${HEALTH_HOST:-127.0.0.1}"
 WAIT_SECONDS="${WAIT_SECONDS:-120}"                        # how long the new process has to become healthy
 KEEP_RELEASES="${KEEP_RELEASES:-3}"                        # old releases kept besides the current one
+CLOUD_INIT="${CLOUD_INIT:-cloud-init}"                     # waited for when present (provisioning may still run)
 
 log() { printf 'deploy-app: %s\n' "$*"; }
 fail() {
@@ -79,6 +80,11 @@ desired_env >"$work/app.env"
 # One deployment at a time on this VM (the extension may start a re-run while one is still going).
 exec 9>"$APP_HOME/.deploy.lock"
 flock -w 600 9 || fail "another deploy-app.sh still holds $APP_HOME/.deploy.lock after 10 minutes."
+
+# On a new VM the extension can start while cloud-init is still installing Node and the unit: wait for it.
+if command -v "$CLOUD_INIT" >/dev/null 2>&1; then
+  "$CLOUD_INIT" status --wait >/dev/null 2>&1 || log "cloud-init reports an error; continuing (see /var/log/cloud-init-output.log)"
+fi
 
 # ---- health -----------------------------------------------------------------------------------------------------
 last_answer=""

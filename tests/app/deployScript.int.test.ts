@@ -114,6 +114,7 @@ async function newVm(): Promise<Vm> {
     const state = path.join(root, "standin");
     fs.mkdirSync(state);
     fs.writeFileSync(path.join(state, "systemctl"), SYSTEMCTL, { mode: 0o755 });
+    fs.writeFileSync(path.join(state, "cloud-init"), '#!/usr/bin/env bash\necho "$*" >>"$STANDIN_STATE/cloud-init.log"\n', { mode: 0o755 });
     const vm = { root, state, port: await freePort(), stagingPort: await freePort() };
     vms.push(vm);
     return vm;
@@ -141,6 +142,7 @@ function deploy(vm: Vm, inputs: Record<string, string>): Promise<Run> {
         BG_ROOT: vm.root,
         STANDIN_STATE: vm.state,
         SYSTEMCTL: path.join(vm.state, "systemctl"),
+        CLOUD_INIT: path.join(vm.state, "cloud-init"),
         IMDS_URL: `http://127.0.0.1:${serverPort}`,
         APP_HOST: "127.0.0.1",
         APP_PORT: String(vm.port),
@@ -196,6 +198,7 @@ describe("deploy-app.sh", () => {
             expect(tokenRequests).toBe(1);
             expect(blobRequests).toEqual([{ path: "/artifacts/app-1.0.0.tgz", authorization: `Bearer ${TOKEN}`, msVersion: "2021-08-06" }]);
             expect(current(vm)).toBe("releases/1.0.0");
+            expect(fs.readFileSync(path.join(vm.state, "cloud-init.log"), "utf8")).toBe("status --wait\n");
             const envFile = path.join(vm.root, "etc/bluegreen/app.env");
             expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
             expect(fs.readFileSync(envFile, "utf8")).toContain("APP_COLOR='green'\nDATABASE_URL='memory:?password=s3cret'\n");
