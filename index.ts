@@ -39,7 +39,8 @@ const guard = new ReleaseGuard("release-guard", {
 });
 
 const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
-const resourceGroupName = resourceGroup.name;
+/** Stack output too: the resource group everything lives in (for az commands). */
+export const resourceGroupName = resourceGroup.name;
 
 const net = new Network("net", { resourceGroupName, location, stagingAllowedCidrs: config.stagingAllowedCidrs });
 
@@ -136,10 +137,12 @@ export const blueVersion = config.colors.blue.version;
 export const greenVersion = config.colors.green.version;
 export const sqlServerFqdn = database.serverFqdn;
 export const databaseName = database.databaseName;
-export const resourceGroupNameOutput = resourceGroupName;
+/** The static public IP all outbound traffic of the VMs leaves from (for allow-lists elsewhere). */
 export const egressIp = net.egressIp;
-export const artifactContainerUrl = artifacts.urlFor("VERSION").apply((url) => url.replace(/app-VERSION\.tgz$/, ""));
-export const vmPrivateIps = Object.fromEntries(COLORS.map((color) => [color, color === "blue" ? blue.vms.privateIps : green.vms.privateIps]));
+/** Where artifacts are uploaded: `https://<account>.blob.core.windows.net/artifacts/`. */
+export const artifactContainerUrl = artifacts.containerUrl;
+/** Static private IPs of each color's VMs (the load balancer's pools). */
+export const vmPrivateIps = { blue: blue.vms.privateIps, green: green.vms.privateIps };
 /** Which release step this update was (first-deploy, deploy-idle, flip, rollback, contract, ...). */
 export const releaseStep = guard.step;
 /** What the release guard wants the operator to know (an override in use, a rollback). */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
-import { artifactUrl } from "./lib/artifacts";
+import { artifactUrl, containerUrl } from "./lib/artifacts";
 import { childOptions } from "./lib/childOptions";
 
 export interface ArtifactStoreArgs {
@@ -28,6 +28,8 @@ export class ArtifactStore extends pulumi.ComponentResource {
     public readonly containerId: pulumi.Output<string>;
     /** The account's primary blob endpoint, e.g. `https://<account>.blob.core.windows.net/`. */
     public readonly blobEndpoint: pulumi.Output<string>;
+    /** The container's URL with a trailing slash, e.g. `https://<account>.blob.core.windows.net/artifacts/` (where uploads go). */
+    public readonly containerUrl: pulumi.Output<string>;
 
     constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:artifactStore:ArtifactStore", name, {}, opts);
@@ -57,11 +59,13 @@ export class ArtifactStore extends pulumi.ComponentResource {
         this.containerName = container.name;
         this.containerId = container.id;
         this.blobEndpoint = account.primaryEndpoints.apply((e) => e.blob);
+        this.containerUrl = pulumi.all([this.blobEndpoint, this.containerName]).apply(([endpoint, container]) => containerUrl(endpoint, container));
         this.registerOutputs({
             accountName: this.accountName,
             containerName: this.containerName,
             containerId: this.containerId,
             blobEndpoint: this.blobEndpoint,
+            containerUrl: this.containerUrl,
         });
     }
 

@@ -3,13 +3,18 @@ export function artifactBlobName(version: string): string {
     return `app-${version}.tgz`;
 }
 
+/** The URL of `container` under `blobEndpoint` (with or without a trailing slash), ending in `/`. */
+export function containerUrl(blobEndpoint: string, container: string): string {
+    return `${blobEndpoint.replace(/\/+$/, "")}/${container}/`;
+}
+
 /**
  * The URL of `app-<version>.tgz` in the program's private container, e.g.
  * `https://<account>.blob.core.windows.net/artifacts/app-1.4.2.tgz`.
  * `blobEndpoint` is the account's primary blob endpoint (with or without a trailing slash).
  */
 export function artifactUrl(blobEndpoint: string, container: string, version: string): string {
-    return `${blobEndpoint.replace(/\/+$/, "")}/${container}/${artifactBlobName(version)}`;
+    return `${containerUrl(blobEndpoint, container)}${artifactBlobName(version)}`;
 }
 
 /** Built-in role "Storage Blob Data Reader" (read blobs with Entra ID / managed identity). */

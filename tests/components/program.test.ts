@@ -197,6 +197,9 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
             greenVersion: "1.0.0",
             sqlServerFqdn: "sql-server.database.windows.net",
             databaseName: "sql-db",
+            artifactContainerUrl: "https://artifactsstore.blob.core.windows.net/artifacts/",
+            egressIp: "198.51.100.7",
+            vmPrivateIps: { blue: ["10.20.1.10", "10.20.1.11"], green: ["10.20.1.40", "10.20.1.41"] },
         });
         expect(run.secretOutputs).toEqual([]);
         expect(JSON.stringify(run.outputs)).not.toMatch(/Pw-|mssql:/);

@@ -1,4 +1,4 @@
-import { artifactBlobName, artifactUrl, roleDefinitionId, STORAGE_BLOB_DATA_READER_ROLE } from "../../../components/lib/artifacts";
+import { artifactBlobName, artifactUrl, containerUrl, roleDefinitionId, STORAGE_BLOB_DATA_READER_ROLE } from "../../../components/lib/artifacts";
 
 describe("artifact URLs", () => {
     it("names one immutable blob per version", () => {
@@ -11,6 +11,12 @@ describe("artifact URLs", () => {
         ["https://acct.blob.core.windows.net", "https://acct.blob.core.windows.net/artifacts/app-1.4.2.tgz"],
     ])("joins endpoint %s, container and blob without a double slash", (endpoint, url) => {
         expect(artifactUrl(endpoint, "artifacts", "1.4.2")).toBe(url);
+    });
+});
+
+describe("containerUrl", () => {
+    it("ends in a slash, so a blob name can be appended", () => {
+        expect(containerUrl("https://acct.blob.core.windows.net//", "artifacts")).toBe("https://acct.blob.core.windows.net/artifacts/");
     });
 });
 
