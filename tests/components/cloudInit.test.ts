@@ -1,0 +1,49 @@
+/**
+ * The static cloud-init (vm-scripts/provision/cloud-init.yaml) against what deploy-app.sh and the artifact expect:
+ * a drift between them would only show on a real VM, so it is checked here.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { REPO_ROOT } from "../support/pulumiProgram";
+
+interface CloudConfig {
+    packages: string[];
+    users: (string | { name: string; system?: boolean; shell?: string })[];
+    write_files: { path: string; content: string }[];
+    runcmd: string[][];
+}
+
+const text = fs.readFileSync(path.join(REPO_ROOT, "vm-scripts/provision/cloud-init.yaml"), "utf8");
+const cloudConfig = YAML.parse(text) as CloudConfig;
+const deployScript = fs.readFileSync(path.join(REPO_ROOT, "vm-scripts/deploy-app.sh"), "utf8");
+const unit = cloudConfig.write_files.find((f) => f.path === "/etc/systemd/system/bluegreen-app.service");
+
+describe("cloud-init", () => {
+    it("is a #cloud-config document that installs Node.js from the distribution", () => {
+        expect(text.startsWith("#cloud-config\n")).toBe(true);
+        expect(cloudConfig.packages).toContain("nodejs");
+    });
+
+    it("creates the app's system user without a login shell", () => {
+        expect(cloudConfig.users).toContainEqual(expect.objectContaining({ name: "app", system: true, shell: "/usr/sbin/nologin" }));
+    });
+
+    it("installs the unit deploy-app.sh restarts, reading the env file deploy-app.sh writes", () => {
+        expect(deployScript).toContain('APP_UNIT="${APP_UNIT:-bluegreen-app.service}"');
+        expect(deployScript).toContain('APP_ENV_FILE="${APP_ENV_FILE:-$BG_ROOT/etc/bluegreen/app.env}"');
+        expect(unit?.content).toContain("EnvironmentFile=/etc/bluegreen/app.env");
+        expect(deployScript).toContain('APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"');
+        expect(unit?.content).toContain("WorkingDirectory=/opt/app/current");
+    });
+
+    it("starts the entry point the artifact ships (app/pack.ts: dist/app/src/main.js) and stops it with SIGTERM (drain)", () => {
+        expect(fs.readFileSync(path.join(REPO_ROOT, "app/pack.ts"), "utf8")).toContain('main: "dist/app/src/main.js"');
+        expect(unit?.content).toContain("ExecStart=/usr/bin/node /opt/app/current/dist/app/src/main.js");
+        expect(unit?.content).toContain("KillSignal=SIGTERM");
+    });
+
+    it("holds no per-release value or secret (comments aside)", () => {
+        expect(YAML.stringify(cloudConfig)).not.toMatch(/APP_VERSION|DATABASE_URL|ARTIFACT_|password|\d+\.\d+\.\d+/i);
+    });
+});
