@@ -17,7 +17,7 @@ import { packApp } from "../app/pack";
 import { BUILD_INFO_FILE, writeBuildInfo } from "../app/src/buildInfo";
 import { Fault } from "../app/src/config";
 import { Color } from "../release/colors";
-import { Cleanup, isRunning, stopProcess } from "./cleanup";
+import { Cleanup, stopProcess } from "./cleanup";
 
 /** The repository root (where app/ and node_modules/ are). */
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -126,9 +126,4 @@ export function startInstance(cleanup: Cleanup, spec: InstanceSpec): Instance {
         started,
         stop: (timeoutMs = 15000) => stopProcess(child, "SIGTERM", timeoutMs),
     };
-}
-
-/** Whether an instance's process is still running. */
-export function instanceRunning(instance: Instance): boolean {
-    return isRunning(instance.process);
 }

@@ -6,14 +6,19 @@
  * initial schema), release 2 (v2) ships them all (the expand that v2 needs and the contract that removes what only
  * v1 used). The rehearsal copies each set into its own directory and points the runner at it.
  */
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { maskUrl } from "../migrator/databaseUrl";
 import { MigrationStatus } from "../migrator/plan";
 import { createRunner, Runner } from "../migrator/runner";
 import { ContractMigration, SchemaStatus } from "../release/guard";
 import { REPO_ROOT } from "./apps";
 import { Cleanup } from "./cleanup";
 import { startPostgres } from "./postgres";
+
+/** The app's least-privilege database user (created by the runner's `ensureAppUser`, as on Azure SQL). */
+export const APP_DB_USER = "bluegreen_app";
 
 /** The app's PostgreSQL migrations in the repository. */
 export const POSTGRES_MIGRATIONS = path.join(REPO_ROOT, "migrations", "postgres");
@@ -64,9 +69,9 @@ export function pendingContracts(migrations: readonly MigrationStatus[]): Contra
 }
 
 export interface RehearsalDatabase {
-    /** The URL the app instances use. */
+    /** The URL the app instances use (their least-privilege user). */
     readonly appUrl: string;
-    /** The URL with the password masked, for printing. */
+    /** The app's URL with the password masked, for printing. */
     readonly maskedUrl: string;
     readonly releaseDirs: ReleaseDirs;
     /** `up` of one phase with the migrations of `dir`; returns the names applied. Throws the runner's refusal. */
@@ -88,6 +93,10 @@ export async function openRehearsalDatabase(cleanup: Cleanup, work: string, sour
     const pg = await startPostgres();
     cleanup.add("stop PostgreSQL", () => pg.stop());
     const url = await pg.createDatabase("rehearsal");
+    // The app does not log in as the administrator: the runner creates its least-privilege user, as in the product.
+    const password = randomBytes(18).toString("base64url");
+    await createRunner({ url, dir: releaseDirs.v1 }).ensureAppUser(APP_DB_USER, password);
+    const appUrl = `postgres://${APP_DB_USER}:${password}@127.0.0.1:${pg.port}/rehearsal`;
     const runners = new Map<string, Runner>();
     const runner = (dir: string): Runner => {
         let r = runners.get(dir);
@@ -99,8 +108,8 @@ export async function openRehearsalDatabase(cleanup: Cleanup, work: string, sour
     };
     let statusFiles = 0;
     return {
-        appUrl: url,
-        maskedUrl: url,
+        appUrl,
+        maskedUrl: maskUrl(appUrl),
         releaseDirs,
         async up(dir, phase, runningVersions) {
             const result = await runner(dir).up({ phase, ...(runningVersions ? { runningVersions } : {}) });

@@ -101,7 +101,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
 
     // --- Setup: database, builds, v1 on both colors, HAProxy live on blue -----------------------------------------
     const db: RehearsalDatabase = await openRehearsalDatabase(cleanup, work);
-    say(`PostgreSQL started (${db.maskedUrl}); migrations of release 1: ${db.releaseDirs.v1}`);
+    say(`PostgreSQL started; the app connects as its least-privilege user: ${db.maskedUrl}`);
     const applied1 = await db.up(db.releaseDirs.v1, "expand");
     say(`release 1 schema applied: ${applied1.join(", ") || "(nothing to do)"}`);
 

@@ -47,7 +47,7 @@ describe("npm run rehearse, interrupted", () => {
             for (let i = 0; i < 2400 && !stdout.includes("load started") && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
             expect(stdout).toContain("load started");
             const work = /work directory (\S+)/.exec(stdout)![1];
-            const pgPort = Number(/PostgreSQL started \(postgres:\/\/[^@]+@127\.0\.0\.1:(\d+)\//.exec(stdout)![1]);
+            const pgPort = Number(/PostgreSQL started; .*postgres:\/\/[^@]+@127\.0\.0\.1:(\d+)\//.exec(stdout)![1]);
             const prodPort = Number(/production 127\.0\.0\.1:(\d+)/.exec(stdout)![1]);
             const appPorts = [...stdout.matchAll(/(?:blue|green)-\d 127\.0\.0\.1:(\d+) \(staging (\d+)\)/g)].flatMap((m) => [Number(m[1]), Number(m[2])]);
             expect(appPorts).toHaveLength(8);
