@@ -95,12 +95,23 @@ describe("the delivery project files", () => {
         expect(JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")).extends).toBe("../tsconfig.json");
     });
 
-    it("declares exactly the keys the program reads, with the program's defaults and a description each", () => {
-        expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
+    /** Keys whose default comes from the environment (the stack's organization, ../Pulumi.yaml): not declared. */
+    const contextKeys = ["organization", "appProject"];
+    const shippedStack = YAML.parse(fs.readFileSync(path.join(dir, "Pulumi.main.yaml"), "utf8")).config as Record<string, unknown>;
+
+    it("declares exactly the keys the program reads (but those defaulted from the environment), with the program's defaults and a description each", () => {
+        expect(Object.keys(project.config).sort()).toEqual(CONFIG_KEYS.filter((k) => !contextKeys.includes(k)).sort());
         for (const [key, spec] of Object.entries(project.config as Record<string, { description: string; default?: string }>)) {
             expect(spec.description.length).toBeGreaterThan(20);
             expect(spec.default).toBe((DEFAULTS as Record<string, string>)[key]);
         }
+    });
+
+    it("sets in the shipped stack file every declared key without a default (Pulumi refuses a stack missing one)", () => {
+        const missing = Object.entries(project.config as Record<string, { default?: unknown }>)
+            .filter(([key, spec]) => spec.default === undefined && !(`bluegreen-delivery:${key}` in shippedStack))
+            .map(([key]) => key);
+        expect(missing).toEqual([]);
     });
 
     it("ships a stack file that is valid input", () => {
