@@ -18,6 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import { Color } from "../release/colors";
 import { ColorVm } from "./colorSet";
+import { childOptions } from "./lib/childOptions";
 import { shellQuote } from "./lib/deployScript";
 import { readVmScript } from "./lib/vmScripts";
 
@@ -147,6 +148,8 @@ export class MigrationRun extends pulumi.ComponentResource {
             runMigrations: args.runMigrationsScript ?? readVmScript("run-migrations.sh"),
         };
         const lockTimeoutSeconds = args.lockTimeoutSeconds ?? 1800;
+        // The component's own dependsOn (the release guard) is passed on to each run command.
+        const childOpts = childOptions(this, opts);
         const common = {
             resourceGroupName: args.resourceGroupName,
             location: args.location,
@@ -180,7 +183,7 @@ export class MigrationRun extends pulumi.ComponentResource {
                 { name: "APP_DB_PASSWORD", value: args.appPassword },
             ]),
             tags: { color: args.color, version: args.version, phase: "expand" },
-        }, { parent: this });
+        }, childOpts);
 
         if (args.runContractMigrations) {
             this.contract = new compute.VirtualMachineRunCommandByVirtualMachine(`${name}-contract`, {
@@ -189,7 +192,7 @@ export class MigrationRun extends pulumi.ComponentResource {
                 source: { script: script("contract") },
                 protectedParameters: pulumi.secret([{ name: "ADMIN_DATABASE_URL", value: args.adminDatabaseUrl }]),
                 tags: { color: args.color, version: args.version, phase: "contract" },
-            }, { parent: this, dependsOn: [this.expand] });
+            }, { ...childOpts, dependsOn: [this.expand] }); // the expand run waits for everything this component waits for
         }
 
         this.registerOutputs({ color: this.color, version: this.version });

@@ -43,6 +43,12 @@ describe("the migration runs in the program", () => {
         expect(extension.dependencies.some((d) => d.endsWith(`::${color === "blue" ? "green" : "blue"}-migrate-expand`))).toBe(false);
     });
 
+    it.each(COLORS)("holds %s's expand run command itself until the release guard has said yes", (color) => {
+        const guarded = (run: ProgramRun, name: string) => byName(run, name).dependencies.some((d) => d.endsWith("::release-guard"));
+        expect(guarded(plain, `${color}-migrate-expand`)).toBe(true);
+        expect(guarded(contract, `${color}-migrate-expand`)).toBe(true);
+    });
+
     it("passes the admin URL and the app password only as secret protected parameters, never in the script", () => {
         const cmd = byName(plain, "green-migrate-expand");
         expect(isSecretValue(cmd.inputs.protectedParameters)).toBe(true);
