@@ -138,6 +138,20 @@ describe("the allowlist check itself", () => {
         expect(changes.changed.filter((r) => !RELEASE_STEPS[0].mayTouch.some((p) => matches(p, r)))).toHaveLength(1);
     });
 
+    const flips = RELEASE_STEPS.filter((row) => /^(flip|rollback):/.test(row.step));
+    it.each([
+        ["a VM", "azure-native:compute:VirtualMachine::green-vm-0"],
+        ["a NIC", "azure-native:network:NetworkInterface::green-vm-0-nic"],
+        ["a disk", "azure-native:compute:Disk::green-vm-0-os"],
+        ["the SQL server", "azure-native:sql:Server::sql-server"],
+        ["the database", "azure-native:sql:Database::sql-db"],
+        ["an app deployment (VM extension)", "azure-native:compute:VirtualMachineExtension::green-deploy-0"],
+        ["a migration run", "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::green-migrate-expand"],
+    ])("fails a flip or rollback that touched %s", (_what, resource) => {
+        expect(flips.map((row) => row.step)).toHaveLength(2);
+        for (const row of flips) expect({ step: row.step, allowed: row.mayTouch.some((pattern) => matches(pattern, resource)) }).toEqual({ step: row.step, allowed: false });
+    });
+
     it("reports added and removed resources, and ignores key order and unchanged secrets", () => {
         const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" };
         const a = resource("t:m:A", "a", { x: 1, y: secret });
