@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile } from "../migrationFile";
-import { Classified, ObjectName, classify, evaluateStringExpression, nameFromParts, stringArguments } from "../tsql/classify";
+import { Classified, ObjectName, UNKNOWN_PART, classify, evaluateStringExpression, nameFromParts, stringArguments } from "../tsql/classify";
 import { Statement, splitStatements } from "../tsql/statements";
 import { Dialect, Token, TsqlSyntaxError, isTrivia, tokenize } from "../tsql/tokenizer";
 import { ALLOWABLE_RULE_IDS, RULES, Severity, nextVersionName, ruleById } from "./rules";
@@ -123,6 +123,10 @@ function checkAlterTable(ctx: Context, scope: Scope, st: Statement, c: Extract<C
             return;
         case "toggleTrigger":
             if (!isNew) report(ctx, scope, st, "ALTER-TRIGGER", { name: `on ${table.text}` });
+            return;
+        case "switchOut":
+            // The source loses its rows (all of them, or a partition's) as surely as with TRUNCATE.
+            if (!isNew) report(ctx, scope, st, "TRUNCATE-TABLE", { name: `${table.text} (ALTER TABLE … SWITCH moves its rows to another table)` });
             return;
         default:
             return;
@@ -273,6 +277,10 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
         }
         case "execProcedure": {
             const proc = c.procedure.key.replace(/^(dbo|sys)\./, "");
+            if (proc === "sp_renamedb") {
+                report(ctx, scope, st, "RENAME", { name: `database ${stringArguments(c.args)[0] ?? "(a variable)"}` });
+                return;
+            }
             if (proc === "sp_rename") {
                 const args = stringArguments(c.args);
                 if (!renamesNewObject(ctx, args)) report(ctx, scope, st, "RENAME", { name: `${args[0] === undefined ? "(an object named by a variable)" : `'${args[0]}'`} to ${args[1] === undefined ? "(a variable)" : `'${args[1]}'`}` });
@@ -288,6 +296,10 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
             if (!c.sql.candidates) {
                 report(ctx, scope, st, "DYNAMIC-SQL", { name: st.tokens.map((t) => t.text).join(" ").slice(0, 80) });
                 return;
+            }
+            // Parts it cannot read are not checked (a warning), but what is around them is.
+            if (c.sql.candidates.some((sql) => sql.includes(UNKNOWN_PART))) {
+                report(ctx, scope, st, "DYNAMIC-SQL", { name: st.tokens.map((t) => t.text).join(" ").slice(0, 80) });
             }
             for (const sql of c.sql.candidates) lintNested(ctx, scope, st, sql, "dynamic SQL");
             return;

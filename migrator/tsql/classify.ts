@@ -48,6 +48,8 @@ export type AlterTableAction =
     | { readonly type: "rename"; readonly what: string }
     | { readonly type: "setSchema"; readonly schema: string }
     | { readonly type: "toggleTrigger" }
+    /** `SWITCH [PARTITION n] TO other`: moves the table's rows (or a partition's) out to another table. */
+    | { readonly type: "switchOut" }
     | { readonly type: "other" };
 
 export interface DynamicSql {
@@ -84,7 +86,18 @@ const isPunct = isPunctuation;
 export function readName(tokens: readonly Token[], i: number): ObjectName | undefined {
     const end = skipName(tokens, i);
     if (end === i) return undefined;
-    const parts = tokens.slice(i, end).filter((t) => !isPunct(t, ".")).map((t) => t.value);
+    // `master..sp_rename` has an empty (default) schema part: keep it so the last two parts stay schema and object.
+    const parts: string[] = [];
+    let current: string | undefined;
+    for (const t of tokens.slice(i, end)) {
+        if (isPunct(t, ".")) {
+            parts.push(current ?? "");
+            current = undefined;
+        } else {
+            current = t.value;
+        }
+    }
+    parts.push(current ?? "");
     const text = tokens.slice(i, end).map((t) => t.text).join("");
     return nameFromParts(text, parts);
 }
@@ -227,6 +240,7 @@ function classifyAlterTable(tokens: readonly Token[], dialect: Dialect): Classif
     if (word === "RENAME") return { ...base, action: { type: "rename", what: tokens.slice(action + 1).map((t) => t.text).join(" ") } };
     if (word === "SET" && isKeyword(tokens[action + 1], "SCHEMA")) return { ...base, action: { type: "setSchema", schema: tokens[action + 2]?.value ?? "" } };
     if ((word === "ENABLE" || word === "DISABLE") && isKeyword(tokens[action + 1], "TRIGGER")) return { ...base, action: { type: "toggleTrigger" } };
+    if (word === "SWITCH") return { ...base, action: { type: "switchOut" } };
     return { ...base, action: { type: "other" } };
 }
 
@@ -341,18 +355,46 @@ function readAssignments(tokens: readonly Token[], from: number): { variable: st
     return result;
 }
 
-/** Resolves `N'a' + @b + 'c'` to its possible values, when every part is a literal or a known variable. */
+/**
+ * Stands for a part of dynamic SQL the linter cannot read (a function call such as `QUOTENAME(@t)`, a variable set
+ * from a query). The rest of the text is still linted, so `N'DROP TABLE dbo.' + QUOTENAME(@t)` is a DROP TABLE.
+ */
+export const UNKNOWN_PART = "__lint_unknown__";
+
+/** Index of the `)` that closes the `(` at `open`, or -1. */
+function closingParen(tokens: readonly Token[], open: number): number {
+    let depth = 0;
+    for (let i = open; i < tokens.length; i++) {
+        if (isPunct(tokens[i], "(")) depth++;
+        else if (isPunct(tokens[i], ")") && --depth === 0) return i;
+    }
+    return -1;
+}
+
+/**
+ * Resolves `N'a' + @b + 'c'` to its possible values. A part that is not a literal or a variable known to hold
+ * literals (a function call, a number, a column, a variable of unknown value) becomes {@link UNKNOWN_PART};
+ * undefined when the expression is not a `+` chain of such parts.
+ */
 export function evaluateStringExpression(tokens: readonly Token[], variables: ReadonlyMap<string, readonly string[] | undefined>): string[] | undefined {
     let values: string[] = [""];
     let expectOperand = true;
-    let i = 0;
-    const inner = tokens.length >= 2 && isPunct(tokens[0], "(") && isPunct(tokens[tokens.length - 1], ")") ? tokens.slice(1, -1) : tokens;
-    for (; i < inner.length; i++) {
+    const inner = isPunct(tokens[0], "(") && closingParen(tokens, 0) === tokens.length - 1 ? tokens.slice(1, -1) : tokens;
+    for (let i = 0; i < inner.length; i++) {
         const t = inner[i];
         if (expectOperand) {
             let parts: readonly string[] | undefined;
             if (t.kind === "string") parts = [t.value];
-            else if (t.kind === "variable") parts = variables.get(t.text.toLowerCase());
+            else if (t.kind === "variable") parts = variables.get(t.text.toLowerCase()) ?? [UNKNOWN_PART];
+            else if (t.kind === "number") parts = [UNKNOWN_PART];
+            else if (isPunct(t, "(") || (isIdentifier(t) && isPunct(inner[i + 1], "("))) {
+                // A parenthesized part is evaluated on its own; a function call is unknown.
+                const open = isPunct(t, "(") ? i : i + 1;
+                const close = closingParen(inner, open);
+                if (close < 0) return undefined;
+                parts = (open === i ? evaluateStringExpression(inner.slice(i, close + 1), variables) : undefined) ?? [UNKNOWN_PART];
+                i = close;
+            } else if (isIdentifier(t)) parts = [UNKNOWN_PART];
             if (!parts) return undefined;
             const next: string[] = [];
             for (const v of values) for (const p of parts) next.push(v + p);
@@ -423,6 +465,8 @@ export function classify(statement: Statement, variables: ReadonlyMap<string, re
                 const as = findKeyword(tokens, "AS", 2);
                 return { kind: "routine", mode: "alter", objectType: (word === "PROC" ? "PROCEDURE" : word) as RoutineType, name, body: as >= 0 ? tokens.slice(as + 1) : [] };
             }
+            const modify = isKeyword(tokens[1], "DATABASE") ? findKeyword(tokens, "MODIFY", 2) : -1;
+            if (modify >= 0 && isKeyword(tokens[modify + 1], "NAME")) return { kind: "rename", args: [`database ${tokens[2]?.value ?? ""}`] };
             if (isKeyword(tokens[1], "SCHEMA") && isKeyword(tokens[3], "TRANSFER")) {
                 let n = 4;
                 if (tokens[n + 1] && isPunct(tokens[n + 1], "::")) n += 2; // TRANSFER OBJECT::dbo.x

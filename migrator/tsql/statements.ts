@@ -15,7 +15,7 @@ export interface Statement {
     readonly line: number;
     /** True when the statement runs inside a `WHILE` loop (directly or in a block in it). */
     readonly inLoop: boolean;
-    /** True inside an `IF`/`ELSE` branch or a `WHILE` body: it may not run, or run several times. */
+    /** True inside an `IF`/`ELSE` branch, a `WHILE` body or a `TRY`/`CATCH` block: it may not run, or run several times. */
     readonly conditional: boolean;
     /** `IF` and `WHILE` conditions come out as statements too, with this set. */
     readonly isCondition: boolean;
@@ -200,8 +200,11 @@ class Splitter {
         const next = upper(this.tokens[this.i + 1]);
         if (word === "BEGIN" && !["TRAN", "TRANSACTION", "DISTRIBUTED", "DIALOG", "CONVERSATION"].includes(next)) {
             this.i++;
-            if (next === "TRY" || next === "CATCH") this.i++;
-            this.block(inLoop, conditional);
+            // A TRY body may stop at any statement (its error swallowed by the CATCH), and a CATCH body runs only on
+            // an error: what they create may not exist afterwards, so both are conditional.
+            const tryOrCatch = next === "TRY" || next === "CATCH";
+            if (tryOrCatch) this.i++;
+            this.block(inLoop, conditional || tryOrCatch);
             if (isKeyword(this.tokens[this.i], "END")) {
                 this.i++;
                 if (isKeyword(this.tokens[this.i], "TRY") || isKeyword(this.tokens[this.i], "CATCH")) this.i++;

@@ -177,6 +177,76 @@ describe("the linter is not fooled either by", () => {
     });
 });
 
+describe("the linter is not fooled by the review's traps either", () => {
+    it.each([
+        ["transactional", ""],
+        ["no-transaction", "-- migrate:no-transaction\n"],
+    ])("a CREATE inside BEGIN TRY (it may fail on the live table and be swallowed) does not exempt a later DROP (%s)", (_, header) => {
+        const sql = `${header}BEGIN TRY CREATE TABLE dbo.goals (id INT) END TRY BEGIN CATCH END CATCH\nDROP TABLE dbo.goals`;
+        const line = header === "" ? 2 : 3;
+        expect(found(sql)).toEqual([["DROP-TABLE", line]]);
+    });
+
+    it("a column added inside BEGIN TRY does not exempt a later DROP COLUMN", () => {
+        expect(found("BEGIN TRY ALTER TABLE dbo.goals ADD name INT NULL END TRY BEGIN CATCH END CATCH\nALTER TABLE dbo.goals DROP COLUMN name"))
+            .toEqual([["DROP-COLUMN", 2]]);
+    });
+
+    it.each([
+        ["master..sp_rename", "EXEC master..sp_rename 'dbo.goals.name', 'title', 'COLUMN'"],
+        ["[master]..[sp_rename]", "EXEC [master]..[sp_rename] 'dbo.goals', 'targets'"],
+        ["sp_renamedb", "EXEC sp_renamedb 'appdb', 'appdb_old'"],
+        ["ALTER DATABASE … MODIFY NAME", "ALTER DATABASE appdb MODIFY NAME = appdb_old"],
+    ])("a rename written as %s", (_, sql) => {
+        expect(found(sql)).toEqual([["RENAME", 1]]);
+    });
+
+    it.each([
+        ["SWITCH TO", "ALTER TABLE dbo.goals SWITCH TO dbo.goals_archive"],
+        ["SWITCH PARTITION", "ALTER TABLE [dbo].[goals] SWITCH PARTITION 2 TO dbo.goals_archive PARTITION 2"],
+    ])("ALTER TABLE … %s, which empties the live table like TRUNCATE", (_, sql) => {
+        expect(found(sql)).toEqual([["TRUNCATE-TABLE", 1]]);
+    });
+
+    it("but switching rows out of a table created in the same file is fine", () => {
+        expect(found("CREATE TABLE dbo.staging (id INT)\nALTER TABLE dbo.staging SWITCH TO dbo.goals")).toEqual([]);
+    });
+
+    it.each([
+        ["QUOTENAME of a variable", "DECLARE @t SYSNAME = N'goals'\nEXEC (N'DROP TABLE dbo.' + QUOTENAME(@t))", "DROP-TABLE"],
+        ["QUOTENAME of a literal", "EXEC (N'ALTER TABLE dbo.goals DROP COLUMN ' + QUOTENAME(N'name'))", "DROP-COLUMN"],
+        ["CHAR(59) appended", "EXEC ('TRUNCATE TABLE dbo.goals' + CHAR(59))", "TRUNCATE-TABLE"],
+        ["a variable read from a query", "DECLARE @t SYSNAME = (SELECT TOP (1) name FROM sys.tables)\nEXEC sp_executesql N'DROP VIEW dbo.' + @t", "DROP-VIEW"],
+        ["extra parentheses", "EXEC ((('DROP TABLE dbo.goals')))", "DROP-TABLE"],
+    ])("dynamic SQL concatenated with parts it cannot read (%s): the readable part is still checked", (_, sql, rule) => {
+        const errors = lintSql(sql).filter((f) => f.severity === "error");
+        expect(errors.map((f) => [f.ruleId, f.line])).toEqual([[rule, sql.split("\n").length]]);
+    });
+
+    it("a concatenation with an unreadable part also warns that the part is not checked", () => {
+        expect(found("EXEC (N'ALTER TABLE dbo.goals ADD c INT NULL' + CHAR(59))")).toEqual([["DYNAMIC-SQL", 1]]);
+    });
+
+    it.each([
+        ["a comment between the keywords", "DROP/**/TABLE dbo.goals"],
+        ["a line comment between the keywords", "DROP -- x\nTABLE dbo.goals"],
+        ["DROP TABLE IF EXISTS", "DROP TABLE IF EXISTS dbo.goals"],
+        ["a byte-order mark at the start", "\uFEFFDROP TABLE dbo.goals"],
+        ["a no-break space between the keywords", "DROP\u00A0TABLE dbo.goals"],
+        ["a unicode name", "DROP TABLE dbo.Zíle_目标"],
+    ])("%s", (_, sql) => {
+        expect(found(sql)).toEqual([["DROP-TABLE", 1]]);
+    });
+
+    it("CRLF line endings and GO 2: the line numbers stay right", () => {
+        expect(found("SELECT 1\r\nGO 2\r\nALTER TABLE dbo.goals DROP COLUMN a, b\r\n")).toEqual([["DROP-COLUMN", 3], ["DROP-COLUMN", 3]]);
+    });
+
+    it("a -- lint:allow with a reason for a different rule allows nothing (and is reported as unused)", () => {
+        expect(found("-- lint:allow DROP-COLUMN the column is unused\r\nDROP TABLE dbo.goals")).toEqual([["LINT-ALLOW-UNUSED", 1], ["DROP-TABLE", 2]]);
+    });
+});
+
 describe("property: layout, letter case, comments and blocks never change the verdict", () => {
     const STATEMENTS: [string, string | null][] = [
         ["DROP TABLE dbo.a", "DROP-TABLE"],
