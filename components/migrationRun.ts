@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import { Color } from "../release/colors";
 import { ColorVm } from "./colorSet";
-import { childOptions } from "./lib/childOptions";
+import { childOptions, withDependsOn } from "./lib/childOptions";
 import { shellQuote } from "./lib/deployScript";
 import { readVmScript } from "./lib/vmScripts";
 
@@ -192,7 +192,7 @@ export class MigrationRun extends pulumi.ComponentResource {
                 source: { script: script("contract") },
                 protectedParameters: pulumi.secret([{ name: "ADMIN_DATABASE_URL", value: args.adminDatabaseUrl }]),
                 tags: { color: args.color, version: args.version, phase: "contract" },
-            }, { ...childOpts, dependsOn: [this.expand] }); // the expand run waits for everything this component waits for
+            }, withDependsOn(childOpts, this.expand));
         }
 
         this.registerOutputs({ color: this.color, version: this.version });

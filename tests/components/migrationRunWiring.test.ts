@@ -43,10 +43,11 @@ describe("the migration runs in the program", () => {
         expect(extension.dependencies.some((d) => d.endsWith(`::${color === "blue" ? "green" : "blue"}-migrate-expand`))).toBe(false);
     });
 
-    it.each(COLORS)("holds %s's expand run command itself until the release guard has said yes", (color) => {
+    it.each(COLORS)("holds %s's run commands themselves until the release guard has said yes", (color) => {
         const guarded = (run: ProgramRun, name: string) => byName(run, name).dependencies.some((d) => d.endsWith("::release-guard"));
         expect(guarded(plain, `${color}-migrate-expand`)).toBe(true);
         expect(guarded(contract, `${color}-migrate-expand`)).toBe(true);
+        expect(guarded(contract, `${color}-migrate-contract`)).toBe(true);
     });
 
     it("passes the admin URL and the app password only as secret protected parameters, never in the script", () => {

@@ -206,7 +206,7 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
     });
 
     it("passes each component's dependsOn on to every resource inside it (components/lib/childOptions.ts)", () => {
-        const mine = ["network", "database", "artifactStore", "colorSet", "appDeployment", "loadBalancer"].map((m) => `bluegreen:${m}:`);
+        const mine = ["network", "database", "artifactStore", "colorSet", "appDeployment", "loadBalancer", "migrationRun", "healthGate"].map((m) => `bluegreen:${m}:`);
         const components = run.resources.filter((r) => !r.custom && mine.some((m) => r.type.startsWith(m)) && r.dependencies.length > 0);
         expect(components.length).toBeGreaterThan(0);
         for (const component of components) {
