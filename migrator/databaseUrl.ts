@@ -45,15 +45,19 @@ const SCHEMES: Readonly<Record<string, Dialect>> = {
 const EXAMPLES =
     "e.g. postgres://user:password@127.0.0.1:5432/app or mssql://user:password@myserver.database.windows.net:1433/app";
 
-/** The URL with its password replaced by `***`; also works on strings that are not valid URLs. */
+/** A password given as an option: `?password=…` (libpq), `;password=…` / `;pwd=…` (JDBC / ADO.NET style). */
+const PASSWORD_OPTION = /([?&;](?:password|pwd|sslpassword)=)[^&;]*/gi;
+
+/** The URL with its password (in the user info or as an option) replaced by `***`; also works on strings that are not valid URLs. */
 export function maskUrl(url: string): string {
-    const start = url.indexOf("://");
-    const at = url.lastIndexOf("@");
-    if (start < 0 || at < start) return url;
-    const userinfo = url.slice(start + 3, at);
+    const masked = url.replace(PASSWORD_OPTION, "$1***");
+    const start = masked.indexOf("://");
+    const at = masked.lastIndexOf("@");
+    if (start < 0 || at < start) return masked;
+    const userinfo = masked.slice(start + 3, at);
     const colon = userinfo.indexOf(":");
-    if (colon < 0) return url;
-    return `${url.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${url.slice(at)}`;
+    if (colon < 0) return masked;
+    return `${masked.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${masked.slice(at)}`;
 }
 
 /**
@@ -78,7 +82,16 @@ export function parseDatabaseUrl(url: string | undefined): DatabaseUrl {
                 `use postgres://, postgresql://, mssql:// or sqlserver:// (${EXAMPLES}).`,
         );
     }
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+    const decode = (part: string): string => {
+        try {
+            return decodeURIComponent(part);
+        } catch {
+            throw new DatabaseUrlError(
+                `The database URL "${masked}" has a % that does not start a percent-encoded character: write % itself as %25 (${EXAMPLES}).`,
+            );
+        }
+    };
+    const database = decode(parsed.pathname.replace(/^\//, ""));
     if (!parsed.hostname || !database || database.includes("/")) {
         throw new DatabaseUrlError(`The database URL "${masked}" must name a host and one database, ${EXAMPLES}.`);
     }
@@ -93,8 +106,8 @@ export function parseDatabaseUrl(url: string | undefined): DatabaseUrl {
         host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
         ...(parsed.port ? { port: Number(parsed.port) } : {}),
         database,
-        user: decodeURIComponent(parsed.username),
-        password: decodeURIComponent(parsed.password),
+        user: decode(parsed.username),
+        password: decode(parsed.password),
         options,
     };
 }

@@ -29,6 +29,8 @@ describe("parseDatabaseUrl", () => {
         ["mysql://root:hunter2@db/app", /"mysql:\/\/root:\*\*\*@db\/app" has the scheme "mysql:\/\/".*use postgres:\/\/, postgresql:\/\/, mssql:\/\/ or sqlserver:\/\//],
         ["postgres://u:hunter2@h:99999/db", /"postgres:\/\/u:\*\*\*@h:99999\/db" is not a valid URL/],
         ["postgres://u:hunter2@db", /"postgres:\/\/u:\*\*\*@db" must name a host and one database/],
+        ["postgres://u:hun%ter2@h/db", /"postgres:\/\/u:\*\*\*@h\/db" has a % that does not start a percent-encoded character: write % itself as %25/],
+        ["sqlserver://h:1433;user=u;password=hunter2;database=db", /"sqlserver:\/\/h:1433;user=u;password=\*\*\*;database=db" is not a valid URL/],
     ])("refuses %s with a clear error that never shows the password", (url, message) => {
         let err: unknown;
         try {
@@ -48,6 +50,9 @@ describe("maskUrl", () => {
         ["postgres://u:se@cret@h/db", "postgres://u:***@h/db"],
         ["postgres://u@h/db", "postgres://u@h/db"],
         ["postgres://h/db", "postgres://h/db"],
+        ["postgres://h/db?sslmode=require&password=secret", "postgres://h/db?sslmode=require&password=***"],
+        ["postgres://u@h/db?PASSWORD=secret&x=1", "postgres://u@h/db?PASSWORD=***&x=1"],
+        ["sqlserver://h;user=u;pwd=secret;database=db", "sqlserver://h;user=u;pwd=***;database=db"],
     ])("masks %s as %s", (url, masked) => {
         expect(maskUrl(url)).toBe(masked);
     });
