@@ -56,6 +56,7 @@ export class TsqlSyntaxError extends Error {
 
 const GO_LINE = /[ \t]*GO(?:[ \t]+(\d+))?[ \t]*(?=--|\r?\n|$)/iy;
 const WHITESPACE = /\s+/y;
+const LINE_END = /[\r\n]/g;
 const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
 const WORD = /[\p{L}_#][\p{L}\p{N}_@#$]*/uy;
 const VARIABLE = /@@?[\p{L}\p{N}_@#$]*/uy;
@@ -141,10 +142,10 @@ export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
             continue;
         }
         if (text.startsWith("--", pos)) {
-            const nl = text.indexOf("\n", pos);
-            let end = nl < 0 ? text.length : nl;
-            if (end > pos && text[end - 1] === "\r") end--;
-            push("lineComment", end);
+            // A bare CR ends the comment too (as in SQL Server's lexer): `-- x<CR>DROP TABLE t` runs the DROP.
+            LINE_END.lastIndex = pos;
+            const eol = LINE_END.exec(text);
+            push("lineComment", eol ? eol.index : text.length);
             continue;
         }
         if (text.startsWith("/*", pos)) {

@@ -238,6 +238,10 @@ describe("the linter is not fooled by the review's traps either", () => {
         expect(found(sql)).toEqual([["DROP-TABLE", 1]]);
     });
 
+    it("a line comment ended by a bare CR (old Mac line ending): the statement after it runs, so it is checked", () => {
+        expect(found("-- harmless note\rDROP TABLE dbo.goals")).toEqual([["DROP-TABLE", 1]]);
+    });
+
     it("CRLF line endings and GO 2: the line numbers stay right", () => {
         expect(found("SELECT 1\r\nGO 2\r\nALTER TABLE dbo.goals DROP COLUMN a, b\r\n")).toEqual([["DROP-COLUMN", 3], ["DROP-COLUMN", 3]]);
     });
