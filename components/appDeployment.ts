@@ -4,7 +4,7 @@ import { Color } from "../release/colors";
 import { ColorVm } from "./colorSet";
 import { deploymentUpdateTag, deploymentWrapperScript } from "./lib/deployScript";
 import { readVmScript } from "./lib/vmScripts";
-import { childOptions } from "./lib/childOptions";
+import { childOptions, withDependsOn } from "./lib/childOptions";
 
 export interface AppDeploymentArgs {
     /** The color deployed to. */
@@ -72,7 +72,7 @@ export class AppDeployment extends pulumi.ComponentResource {
             settings: { skipDos2Unix: true },
             // The SDK does not mark protectedSettings secret; the script carries DATABASE_URL.
             protectedSettings: pulumi.secret({ script }),
-        }, childOpts));
+        }, withDependsOn(childOpts, ...(vm.artifactAccess ? [vm.artifactAccess] : [])))); // it downloads the artifact: wait for read access
 
         this.registerOutputs({ version: this.version, artifactUrl: this.artifactUrl });
     }

@@ -54,6 +54,12 @@ export interface ColorVm {
     readonly vmId: pulumi.Output<string>;
     /** Static private IP (known at plan time). */
     readonly privateIp: string;
+    /**
+     * The VM identity's read access to the artifact container (its role assignment). Anything that downloads the
+     * artifact on this VM must wait for it, or a first deploy races the grant and gets 403.
+     * @default undefined (no access to wait for)
+     */
+    readonly artifactAccess?: pulumi.Resource;
 }
 
 /**
@@ -118,14 +124,14 @@ export class ColorSet extends pulumi.ComponentResource {
                 tags: { color: args.color },
             }, childOpts);
 
-            new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, {
+            const artifactAccess = new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, {
                 scope: args.artifactContainerId,
                 roleDefinitionId: pulumi.output(args.artifactContainerId).apply((id) => roleDefinitionId(id, STORAGE_BLOB_DATA_READER_ROLE)),
                 principalId: vm.identity.apply((identity) => identity?.principalId ?? ""),
                 principalType: "ServicePrincipal",
             }, childOpts);
 
-            vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp });
+            vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp, artifactAccess });
         }
         this.vms = vms;
         this.privateIps = vms.map((vm) => vm.privateIp);

@@ -149,7 +149,8 @@ export class MigrationRun extends pulumi.ComponentResource {
         };
         const lockTimeoutSeconds = args.lockTimeoutSeconds ?? 1800;
         // The component's own dependsOn (the release guard) is passed on to each run command.
-        const childOpts = childOptions(this, opts);
+        // The run downloads the artifact on the VM: it waits for the VM's read access too.
+        const childOpts = withDependsOn(childOptions(this, opts), ...(args.vm.artifactAccess ? [args.vm.artifactAccess] : []));
         const common = {
             resourceGroupName: args.resourceGroupName,
             location: args.location,

@@ -161,6 +161,15 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         }
     });
 
+    it("downloads the artifact on a VM (app deployment, migration run) only once that VM may read the container", () => {
+        const downloads = [...ofType(run, T.ext).map((e) => [e.name, e.inputs.vmName]), ...COLORS.map((c) => [`${c}-migrate-expand`, `${c}-vm-0`])];
+        expect(downloads).toHaveLength(6);
+        for (const [name, vm] of downloads) {
+            const waits = byName(run, String(name)).dependencies.filter((d) => d.endsWith("-artifact-reader")).map((d) => d.split("::").pop());
+            expect({ name, waits }).toEqual({ name, waits: [`${String(vm)}-artifact-reader`] });
+        }
+    });
+
     it("deploys each color's version with one Custom Script extension per VM, the app user's URL kept secret", () => {
         const exts = ofType(run, T.ext);
         expect(exts.map((e) => e.name).sort()).toEqual(["blue-deploy-0", "blue-deploy-1", "green-deploy-0", "green-deploy-1"]);
