@@ -201,7 +201,7 @@ function nested(scope: Scope, st: Statement, prefix: string): Scope {
     };
 }
 
-function lintNested(ctx: Context, scope: Scope, st: Statement, sql: string, label: string): void {
+function lintNested(ctx: Context, scope: Scope, st: Statement, sql: string, label: string, parameters?: ReadonlyMap<string, readonly string[] | undefined>): void {
     if (scope.depth >= MAX_NESTING) {
         report(ctx, scope, st, "DYNAMIC-SQL", { name: `${label} nested more than ${MAX_NESTING} levels deep` });
         return;
@@ -214,7 +214,7 @@ function lintNested(ctx: Context, scope: Scope, st: Statement, sql: string, labe
         report(ctx, scope, st, "DYNAMIC-SQL", { name: `${label}: ${error.message}` });
         return;
     }
-    lintStatements(ctx, nested(scope, st, `in ${label}: `), splitStatements(tokens));
+    lintStatements(ctx, nested(scope, st, `in ${label}: `), splitStatements(tokens), parameters);
 }
 
 /** Where a statement records what it creates: the file's set, or a throw-away one when it may not run. */
@@ -301,7 +301,7 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
             if (c.sql.candidates.some((sql) => sql.includes(UNKNOWN_PART))) {
                 report(ctx, scope, st, "DYNAMIC-SQL", { name: st.tokens.map((t) => t.text).join(" ").slice(0, 80) });
             }
-            for (const sql of c.sql.candidates) lintNested(ctx, scope, st, sql, "dynamic SQL");
+            for (const sql of c.sql.candidates) lintNested(ctx, scope, st, sql, "dynamic SQL", c.sql.parameters);
             return;
         case "transaction":
             if (!ctx.file.noTransaction) report(ctx, scope, st, "TRANSACTION-CONTROL", { name: c.word });
@@ -320,8 +320,8 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
     }
 }
 
-function lintStatements(ctx: Context, scope: Scope, statements: readonly Statement[]): void {
-    const variables: Variables = new Map();
+function lintStatements(ctx: Context, scope: Scope, statements: readonly Statement[], parameters?: ReadonlyMap<string, readonly string[] | undefined>): void {
+    const variables: Variables = new Map(parameters);
     statements.forEach((st, index) => {
         if (st.isCondition) return;
         checkStatement(ctx, scope, st, classify(st, variables, index === 0, ctx.file.dialect), variables);

@@ -55,6 +55,8 @@ export type AlterTableAction =
 export interface DynamicSql {
     /** The SQL text when every part is a literal or a variable known to hold literals; one entry per possible value. */
     readonly candidates?: readonly string[];
+    /** sp_executesql's parameters (`@p`, lower-case) and their possible values, as the dynamic SQL sees them. */
+    readonly parameters?: ReadonlyMap<string, readonly string[] | undefined>;
 }
 
 export type Classified =
@@ -428,11 +430,29 @@ function classifyExec(tokens: readonly Token[], variables: ReadonlyMap<string, r
     if (!procedure) return { kind: "other" };
     const args = tokens.slice(skipName(tokens, i));
     if (procedure.key.endsWith(".sp_executesql")) {
-        const first = splitOnCommas(args, 0, args.length)[0] ?? [];
+        const items = splitOnCommas(args, 0, args.length);
+        const first = items[0] ?? [];
         const value = first[0]?.kind === "variable" && isPunct(first[1], "=") && first[1] !== undefined && /^@stmt$/i.test(first[0].text) ? first.slice(2) : first;
-        return { kind: "dynamicSql", sql: { candidates: evaluateStringExpression(value, variables) } };
+        return { kind: "dynamicSql", sql: { candidates: evaluateStringExpression(value, variables), parameters: executesqlParameters(items, variables) } };
     }
     return { kind: "execProcedure", procedure, args };
+}
+
+/**
+ * The values sp_executesql passes to its SQL: `EXEC sp_executesql N'EXEC (@s)', N'@s NVARCHAR(MAX)', @s = N'DROP …'`
+ * (named) or `…, N'DROP …'` (positional, in the order the parameter list declares them).
+ */
+function executesqlParameters(items: readonly Token[][], variables: ReadonlyMap<string, readonly string[] | undefined>): Map<string, readonly string[] | undefined> {
+    const parameters = new Map<string, readonly string[] | undefined>();
+    const named = (item: readonly Token[]): boolean => item[0]?.kind === "variable" && isPunct(item[1], "=");
+    const declaration = items[1] && (named(items[1]) ? items[1].slice(2) : items[1]);
+    const declared = (declaration ? evaluateStringExpression(declaration, variables)?.[0] ?? "" : "").match(/@[\p{L}\p{N}_@#$]+/gu) ?? [];
+    items.slice(2).forEach((item, i) => {
+        const name = named(item) ? item[0].text : declared[i];
+        if (name === undefined) return;
+        parameters.set(name.toLowerCase(), evaluateStringExpression(named(item) ? item.slice(2) : item, variables));
+    });
+    return parameters;
 }
 
 /**

@@ -223,6 +223,18 @@ describe("the linter is not fooled by the review's traps either", () => {
         expect(errors.map((f) => [f.ruleId, f.line])).toEqual([[rule, sql.split("\n").length]]);
     });
 
+    it.each([
+        ["named", "EXEC sp_executesql N'EXEC (@s)', N'@s NVARCHAR(MAX)', @s = N'DROP TABLE dbo.goals'", "DROP-TABLE"],
+        ["positional", "EXEC sp_executesql N'EXEC (@s)', N'@n INT, @s NVARCHAR(MAX)', 1, N'DROP TABLE dbo.goals'", "DROP-TABLE"],
+        ["with @stmt/@params", "EXEC sp_executesql @stmt = N'EXEC (@s)', @params = N'@s NVARCHAR(MAX)', @s = N'TRUNCATE TABLE dbo.goals'", "TRUNCATE-TABLE"],
+    ])("the statement passed into sp_executesql as a %s parameter and run there with EXEC", (_, sql, rule) => {
+        expect(found(sql)).toEqual([[rule, 1]]);
+    });
+
+    it("but an ordinary parameterized sp_executesql is fine", () => {
+        expect(found("EXEC sp_executesql N'UPDATE dbo.goals SET done = 1 WHERE id = @id', N'@id INT', @id = 5")).toEqual([]);
+    });
+
     it("a concatenation with an unreadable part also warns that the part is not checked", () => {
         expect(found("EXEC (N'ALTER TABLE dbo.goals ADD c INT NULL' + CHAR(59))")).toEqual([["DYNAMIC-SQL", 1]]);
     });
