@@ -136,6 +136,9 @@ describe("ci.yml", () => {
         const preview = job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
         expect(preview?.with).toMatchObject({ command: "preview", "comment-on-pr": true });
         expect(preview?.if).toBe("env.HAS_PULUMI_TOKEN == 'true'");
+        // "configured" needs the token AND the organization the stack name is built from
+        expect(job.env?.HAS_PULUMI_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN != '' && vars.PULUMI_ORG != '' }}");
+        expect(preview?.with?.["stack-name"]).toBe("${{ vars.PULUMI_ORG }}/${{ matrix.stack }}");
         expect(preview?.env).toMatchObject({ ARM_USE_OIDC: "true" });
         expect(JSON.stringify(preview?.env)).not.toMatch(/CLIENT_SECRET/);
         const note = job.steps.find((s) => s.if === "env.HAS_PULUMI_TOKEN != 'true'");
