@@ -12,7 +12,9 @@
  * color changes only that color's inputs (its version is in the script, so Azure re-runs it); a flip changes no
  * input, so it touches no migration run. Both colors run the same migrations on the first deploy; the runner's lock
  * and journal make the second a no-op. Secrets (the admin URL, the app user's password) travel only as protected
- * parameters (Linux run commands export named parameters as environment variables), never in the script text.
+ * parameters, never in the script text. The Linux run command handler sets every named parameter, public or
+ * protected, as an environment variable of the script (unnamed ones become arguments): Azure/run-command-handler-linux,
+ * internal/exec/exec.go `SetEnvironmentVariables`. It skips a parameter whose value is empty.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
