@@ -221,7 +221,10 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
     }
 
     errorLine(err: unknown): number | undefined {
-        const e = err as { lineNumber?: unknown; originalError?: { info?: { lineNumber?: unknown } } };
+        const e = err as { lineNumber?: unknown; procName?: unknown; originalError?: { info?: { lineNumber?: unknown; procName?: unknown } } };
+        // Raised inside a procedure, function or trigger the batch called: the line is in that module, not in the batch.
+        const procName = e?.procName ?? e?.originalError?.info?.procName;
+        if (typeof procName === "string" && procName !== "") return undefined;
         const line = e?.lineNumber ?? e?.originalError?.info?.lineNumber;
         return typeof line === "number" && line > 0 ? line : undefined;
     }

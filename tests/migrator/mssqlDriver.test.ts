@@ -89,6 +89,20 @@ describe("sp_getapplock", () => {
     });
 });
 
+describe("errorLine", () => {
+    const driver = new MssqlDriver(parseDatabaseUrl(URL), {}, new FakeMssql().api);
+    const requestError = (info: Record<string, unknown>) => Object.assign(new Error("boom"), { code: "EREQUEST", ...info });
+
+    it.each([
+        ["a line in the batch", { lineNumber: 3, procName: "" }, 3],
+        ["a line in the batch (tedious's error in originalError)", { originalError: { info: { lineNumber: 2, procName: "" } } }, 2],
+        ["a line in a procedure the batch called, not in the batch", { lineNumber: 40, procName: "dbo.backfill_goal_name" }, undefined],
+        ["no line", {}, undefined],
+    ])("reports %s", (_, info, line) => {
+        expect(driver.errorLine(requestError(info))).toBe(line);
+    });
+});
+
 describe("the engine on the SQL Server driver", () => {
     it("runs each migration in its own transaction after SET XACT_ABORT ON, one batch per GO (repeated for GO n), journal row inside", async () => {
         const fake = freshDatabase();
