@@ -152,6 +152,11 @@ describe("the allowlist check itself", () => {
         for (const row of flips) expect({ step: row.step, allowed: row.mayTouch.some((pattern) => matches(pattern, resource)) }).toEqual({ step: row.step, allowed: false });
     });
 
+    it("notices a resource that moved under another component (a new URN: Pulumi would replace it)", () => {
+        const moved = { ...vm("Standard_B2s"), parent: "urn:pulumi:test::azure-bluegreen::bluegreen:healthGate:HealthGate::green-gate" };
+        expect(changedResources(programRun(vm("Standard_B2s"), lb), programRun(moved, lb)).changed).toEqual(["azure-native:compute:VirtualMachine::green-vm-0"]);
+    });
+
     it("reports added and removed resources, and ignores key order and unchanged secrets", () => {
         const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" };
         const a = resource("t:m:A", "a", { x: 1, y: secret });

@@ -287,15 +287,25 @@ function canonical(value: unknown): string {
     );
 }
 
+/** True when Pulumi would update or replace `old` to get `now`: other inputs, or another parent (a new URN). */
+function differs(old: RegisteredResource, now: RegisteredResource): boolean {
+    return old.parent !== now.parent || canonical(old.inputs) !== canonical(now.inputs);
+}
+
 /**
- * Which resources a config change touches: added, removed, or with different inputs (what `pulumi preview`
- * would plan as create, delete, or update/replace). Secret inputs are compared by value. Only custom
- * resources count (components have no inputs of their own; their children are compared one by one).
+ * Which resources a config change touches: added, removed, or with different inputs or parent (what `pulumi
+ * preview` would plan as create, delete, or update/replace; a new parent is a new URN, so a replacement). Secret
+ * inputs are compared by value. Only custom resources count (components have no inputs of their own; their
+ * children are compared one by one).
  */
 export function changedResources(before: ProgramRun, after: ProgramRun): ResourceChanges {
     const old = new Map(before.resources.filter((r) => r.custom).map((r) => [key(r), r]));
     const now = new Map(after.resources.filter((r) => r.custom).map((r) => [key(r), r]));
-    const changed = [...now.keys()].filter((k) => old.has(k) && canonical(old.get(k)?.inputs) !== canonical(now.get(k)?.inputs));
+    const changed = [...now.keys()].filter((k) => {
+        const was = old.get(k);
+        const is = now.get(k);
+        return was !== undefined && is !== undefined && differs(was, is);
+    });
     const added = [...now.keys()].filter((k) => !old.has(k));
     const removed = [...old.keys()].filter((k) => !now.has(k));
     return { changed: changed.sort(), added: added.sort(), removed: removed.sort() };
