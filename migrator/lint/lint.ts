@@ -36,6 +36,8 @@ interface Context {
     readonly bodies: Map<string, readonly Token[]>;
     readonly findings: Finding[];
     readonly reported: Set<string>;
+    /** For each finding: the offset of the file-level statement it comes from (an EXEC, for nested SQL). */
+    readonly statementOf: Map<Finding, number>;
 }
 
 /** Where findings of nested SQL (dynamic SQL, a procedure run here) are reported, and how deep we are. */
@@ -66,7 +68,9 @@ function report(ctx: Context, scope: Scope, statement: Statement, ruleId: string
     const key = `${scope.origin}/${statement.tokens[0].offset}|${ruleId}|${message}`;
     if (ctx.reported.has(key)) return;
     ctx.reported.add(key);
-    ctx.findings.push({ path: ctx.file.path, line, ruleId, severity: rule.severity, message });
+    const finding: Finding = { path: ctx.file.path, line, ruleId, severity: rule.severity, message };
+    ctx.findings.push(finding);
+    ctx.statementOf.set(finding, scope.origin === "" ? statement.tokens[0].offset : Number(scope.origin.split("/")[1]));
 }
 
 const isNewTable = (ctx: Context, table: ObjectName): boolean => table.temporary || ctx.created.tables.has(table.key);
@@ -379,6 +383,7 @@ export function lintMigration(file: MigrationFile): Finding[] {
         bodies: new Map(),
         findings: [],
         reported: new Set(),
+        statementOf: new Map(),
     };
     let batch: Token[] = [];
     const flush = (): void => {
@@ -391,8 +396,14 @@ export function lintMigration(file: MigrationFile): Finding[] {
     }
     flush();
     const allows = readAllows(ctx, tokens);
+    // An allow covers one statement: the first on its line with a finding of its rule (so a second statement
+    // appended to that line is not allowed with it).
+    const covered = new Map(allows.map((a) => {
+        const offsets = ctx.findings.filter((f) => f.line === a.targetLine && f.ruleId === a.ruleId).map((f) => ctx.statementOf.get(f) ?? -1);
+        return [a, Math.min(...offsets)] as const;
+    }));
     const findings = ctx.findings.map((finding) => {
-        const allow = allows.find((a) => a.targetLine === finding.line && a.ruleId === finding.ruleId);
+        const allow = allows.find((a) => a.targetLine === finding.line && a.ruleId === finding.ruleId && covered.get(a) === ctx.statementOf.get(finding));
         if (!allow) return finding;
         allow.used = true;
         return { ...finding, allowed: { reason: allow.reason } };

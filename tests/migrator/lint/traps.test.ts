@@ -258,6 +258,19 @@ describe("the linter is not fooled by the review's traps either", () => {
         expect(found("SELECT 1\r\nGO 2\r\nALTER TABLE dbo.goals DROP COLUMN a, b\r\n")).toEqual([["DROP-COLUMN", 3], ["DROP-COLUMN", 3]]);
     });
 
+    it("a second statement appended to the line a -- lint:allow covers: only the first is allowed", () => {
+        const findings = lintSql("-- lint:allow DROP-TABLE scratch table created by 0001, never live\nDROP TABLE dbo.scratch; DROP TABLE dbo.goals");
+        expect(findings.map((f) => [f.ruleId, f.message.match(/dbo\.\w+/)?.[0], f.allowed !== undefined])).toEqual([
+            ["DROP-TABLE", "dbo.scratch", true],
+            ["DROP-TABLE", "dbo.goals", false],
+        ]);
+    });
+
+    it("but an allow above IF … DROP covers the DROP, and above one EXEC covers what that EXEC runs", () => {
+        expect(found("-- lint:allow DROP-TABLE scratch table\nIF OBJECT_ID(N'dbo.scratch') IS NOT NULL DROP TABLE dbo.scratch")).toEqual([]);
+        expect(found("-- lint:allow DROP-TABLE scratch tables\nEXEC (N'DROP TABLE dbo.s1; DROP TABLE dbo.s2')")).toEqual([]);
+    });
+
     it("a -- lint:allow with a reason for a different rule allows nothing (and is reported as unused)", () => {
         expect(found("-- lint:allow DROP-COLUMN the column is unused\r\nDROP TABLE dbo.goals")).toEqual([["LINT-ALLOW-UNUSED", 1], ["DROP-TABLE", 2]]);
     });
