@@ -129,6 +129,14 @@ const cases: Case[] = [
         says: ["refusing to flip blue → green together with other changes", "green version 1.0.0 → 2.0.0", "Safe sequence"],
     },
     {
+        name: "refuses a flip together with a deployment setting change of the color going idle",
+        before: { ...steady, green: color("2.0.0") },
+        after: { ...steady, liveColor: "green", green: color("2.0.0"), blue: color("1.0.0", { vmSize: "Standard_B2s" }) },
+        step: "other",
+        allowed: false,
+        says: ["refusing to flip blue → green together with other changes", "blue vmSize Standard_B1s → Standard_B2s"],
+    },
+    {
         name: "refuses a flip together with switching on contract migrations",
         before: steady,
         after: { ...steady, liveColor: "green", runContractMigrations: true },
