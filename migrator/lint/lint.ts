@@ -188,8 +188,12 @@ function assign(variables: Variables, st: Statement, c: Extract<Classified, { ki
                 value = evaluated;
             }
         }
-        if (st.inLoop) value = undefined;
-        else if (st.conditional) {
+        if (st.inLoop) {
+            // After any number of iterations: the value before the loop, after one, or one the linter cannot tell
+            // (UNKNOWN_PART keeps the DYNAMIC-SQL warning); what one iteration builds is still checked.
+            const union = value ? [...new Set([...(variables.get(a.variable) ?? []), ...value, UNKNOWN_PART])] : undefined;
+            value = union && union.length <= 32 ? union : undefined;
+        } else if (st.conditional) {
             const before = variables.get(a.variable);
             value = before && value ? [...new Set([...before, ...value])] : undefined;
         }

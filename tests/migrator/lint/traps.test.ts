@@ -235,6 +235,14 @@ describe("the linter is not fooled by the review's traps either", () => {
         expect(found("EXEC sp_executesql N'UPDATE dbo.goals SET done = 1 WHERE id = @id', N'@id INT', @id = 5")).toEqual([]);
     });
 
+    it.each([
+        ["set and run inside the loop", "DECLARE @i INT = 0, @s NVARCHAR(MAX)\nWHILE @i < 1\nBEGIN\n  SET @s = N'DROP TABLE dbo.goals'\n  EXEC (@s)\n  SET @i += 1\nEND", 5],
+        ["set inside the loop, run after it", "DECLARE @i INT = 0, @s NVARCHAR(MAX) = N''\nWHILE @i < 1 BEGIN SET @s = N'DROP TABLE dbo.goals' SET @i += 1 END\nEXEC (@s)", 3],
+        ["appended to inside the loop", "DECLARE @s NVARCHAR(MAX) = N'SELECT 1'\nWHILE 1 = 0 SET @s += N'; DROP TABLE dbo.goals'\nEXEC (@s)", 3],
+    ])("dynamic SQL assigned in a WHILE loop (%s): one iteration's text is checked, and a warning says the rest is not", (_, sql, line) => {
+        expect(found(sql)).toEqual([["DROP-TABLE", line], ["DYNAMIC-SQL", line]]);
+    });
+
     it("a concatenation with an unreadable part also warns that the part is not checked", () => {
         expect(found("EXEC (N'ALTER TABLE dbo.goals ADD c INT NULL' + CHAR(59))")).toEqual([["DYNAMIC-SQL", 1]]);
     });
