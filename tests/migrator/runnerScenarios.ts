@@ -83,10 +83,12 @@ export function runnerScenarios(target: () => ScenarioTarget): void {
         await runner(url, dir).up({ phase: "expand" });
         fs.appendFileSync(path.join(dir, "0001_create_goals.expand.sql"), "\nCREATE TABLE sneaky (id int);\n");
         fs.copyFileSync(path.join(fixture("basic"), second), path.join(dir, second));
+        const journalBefore = await journal(url);
 
         const refused = runner(url, dir).up({ phase: "expand" });
         await expect(refused).rejects.toThrow(RefusedError);
         await expect(refused).rejects.toThrow(/0001_create_goals\.expand\.sql: the file changed after it was applied/);
+        expect(await journal(url)).toEqual(journalBefore);
         expect(await target().tableExists(url, "sneaky")).toBe(false);
         expect(await columnExists(url, "goals", "title")).toBe(false);
         expect((await runner(url, dir).status()).migrations[0]).toMatchObject({ state: "applied", checksumOk: false });
@@ -153,7 +155,9 @@ export function runnerScenarios(target: () => ScenarioTarget): void {
         const plan = await r.plan({ phase: "contract", runningVersions: ["1.0.0", "2.0.0"] });
         expect(plan.toRun).toEqual([]);
         expect(plan.refusals.join("\n")).toMatch(/0003_drop_goal_name\.contract\.sql may not run yet.*2\.0\.0 or newer, but 1\.0\.0 is still running/);
+        const journalBefore = await journal(url);
         await expect(r.up({ phase: "contract", runningVersions: ["1.0.0", "2.0.0"] })).rejects.toThrow(RefusedError);
+        expect(await journal(url)).toEqual(journalBefore);
         expect(await count(url, "SELECT CAST(count(*) AS int) AS n FROM migration_restore_points")).toBe(0);
         expect(await columnExists(url, "goals", "name")).toBe(true);
 
