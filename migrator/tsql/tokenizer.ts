@@ -58,8 +58,8 @@ const GO_LINE = /[ \t]*GO(?:[ \t]+(\d+))?[ \t]*(?=--|\r?\n|$)/iy;
 const WHITESPACE = /\s+/y;
 const LINE_END = /[\r\n]/g;
 const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
-const WORD = /[\p{L}_#][\p{L}\p{N}_@#$]*/uy;
-const VARIABLE = /@@?[\p{L}\p{N}_@#$]*/uy;
+const WORD = /[\p{L}_#][\p{L}\p{M}\p{N}_@#$]*/uy;
+const VARIABLE = /@@?[\p{L}\p{M}\p{N}_@#$]*/uy;
 const DOLLAR_TAG = /\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/y;
 const MULTI_PUNCT = /(?:<>|!=|>=|<=|!<|!>|\+=|-=|\*=|\/=|%=|&=|\|=|\^=|::|\|\|)/y;
 

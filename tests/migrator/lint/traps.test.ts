@@ -262,6 +262,16 @@ describe("the linter is not fooled by the review's traps either", () => {
         expect(found("-- harmless note\rDROP TABLE dbo.goals")).toEqual([["DROP-TABLE", 1]]);
     });
 
+    it("a new table whose name differs from a live one only by a combining accent does not exempt the live one", () => {
+        expect(found("CREATE TABLE dbo.cafe\u0301 (id INT)\nDROP TABLE dbo.cafe")).toEqual([["DROP-TABLE", 2]]);
+        expect(found("CREATE TABLE dbo.cafe\u0301 (id INT)\nDROP TABLE dbo.cafe\u0301")).toEqual([]);
+    });
+
+    it("a second variable whose name differs only by a combining accent does not overwrite the first", () => {
+        const sql = "DECLARE @s NVARCHAR(MAX) = N'DROP TABLE dbo.goals'\nDECLARE @s\u0301 NVARCHAR(MAX) = N'SELECT 1'\nEXEC (@s)";
+        expect(found(sql)).toEqual([["DROP-TABLE", 3]]);
+    });
+
     it("CRLF line endings and GO 2: the line numbers stay right", () => {
         expect(found("SELECT 1\r\nGO 2\r\nALTER TABLE dbo.goals DROP COLUMN a, b\r\n")).toEqual([["DROP-COLUMN", 3], ["DROP-COLUMN", 3]]);
     });
