@@ -119,17 +119,26 @@ export class ColorSet extends pulumi.ComponentResource {
                         ssh: { publicKeys: [{ path: `/home/${args.adminUsername}/.ssh/authorized_keys`, keyData: args.sshPublicKey }] },
                     },
                 },
-                networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Delete" }] },
+                // "Detach": the NIC (and its static IP, the pool entry) is Pulumi's own resource and outlives the VM.
+                networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Detach" }] },
                 diagnosticsProfile: { bootDiagnostics: { enabled: true } },
                 tags: { color: args.color },
-            }, childOpts);
+            }, {
+                ...childOpts,
+                // Azure refuses to change the image of an existing VM (PropertyChangeNotAllowed, pulumi-azure-native#1117)
+                // although azure-native plans it as an update: a new image (of the idle color; the guard refuses it on the
+                // live one) replaces the VM. Delete first, because the new VM takes over the same NIC; the engine then
+                // also replaces what sits on the old VM (its extension, run commands and role assignment).
+                replaceOnChanges: ["storageProfile.imageReference"],
+                deleteBeforeReplace: true,
+            });
 
             const artifactAccess = new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, {
                 scope: args.artifactContainerId,
                 roleDefinitionId: pulumi.output(args.artifactContainerId).apply((id) => roleDefinitionId(id, STORAGE_BLOB_DATA_READER_ROLE)),
                 principalId: vm.identity.apply((identity) => identity?.principalId ?? ""),
                 principalType: "ServicePrincipal",
-            }, childOpts);
+            }, { ...childOpts, replaceOnChanges: ["principalId"] }); // Azure never updates a role assignment's principal: a new VM identity needs a new one
 
             vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp, artifactAccess });
         }

@@ -90,6 +90,16 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         }
     });
 
+    it("replaces a VM on a new image (Azure refuses it as an update), deleting first, and keeps its NIC when the VM goes", () => {
+        for (const vm of ofType(run, T.vm)) {
+            expect({ vm: vm.name, replaceOnChanges: vm.replaceOnChanges, deleteBeforeReplace: vm.deleteBeforeReplace })
+                .toEqual({ vm: vm.name, replaceOnChanges: ["storageProfile.imageReference"], deleteBeforeReplace: true });
+            expect(list((inputs(vm).networkProfile as Json).networkInterfaces)).toEqual([
+                { id: expect.stringContaining(`${vm.name}-nic`), primary: true, deleteOption: "Detach" },
+            ]);
+        }
+    });
+
     it("puts exactly each color's VM addresses in its pool (IP-based, in the VNet)", () => {
         const lb = ofType(run, T.lb)[0];
         for (const color of COLORS) expect(poolAddresses(lb, color)).toEqual(colorPrivateIps(APP_SUBNET_CIDR, color, 2));
@@ -152,6 +162,7 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         expect(roles.map((r) => r.name).sort()).toEqual(["blue-vm-0-artifact-reader", "blue-vm-1-artifact-reader", "green-vm-0-artifact-reader", "green-vm-1-artifact-reader"]);
         for (const role of roles) {
             const vm = role.name.replace(/-artifact-reader$/, "");
+            expect(role.replaceOnChanges).toEqual(["principalId"]);
             expect(inputs(role)).toMatchObject({
                 principalId: `principal-${vm}`,
                 principalType: "ServicePrincipal",

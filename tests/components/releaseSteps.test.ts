@@ -82,6 +82,14 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
         neverTouch: [vms("blue"), ...NEVER_TOUCHED.filter((pattern) => !pattern.includes(":VirtualMachine::"))],
     },
     {
+        // Azure cannot change a VM's image in place: the program replaces green's VMs (components/colorSet.ts).
+        step: "deploy: the idle color's (green) image",
+        change: { "azure-bluegreen:greenImage": "Canonical:ubuntu-24_04-lts:server:latest" },
+        mayTouch: [vms("green"), GUARD],
+        mustTouch: [vms("green")],
+        neverTouch: [vms("blue"), ...NEVER_TOUCHED.filter((pattern) => !pattern.includes(":VirtualMachine::"))],
+    },
+    {
         step: "retry a failed deploy: greenForceUpdateTag set",
         change: { "azure-bluegreen:greenForceUpdateTag": "retry-1" },
         mayTouch: [ext("green"), GUARD],

@@ -26,6 +26,9 @@ export interface RegisteredResource {
     readonly inputs: Record<string, unknown>;
     readonly custom: boolean;
     readonly protect: boolean;
+    /** The `replaceOnChanges` and `deleteBeforeReplace` options (absent in hand-made records). */
+    readonly replaceOnChanges?: readonly string[];
+    readonly deleteBeforeReplace?: boolean;
     /** URN of the parent (empty for top-level resources). */
     readonly parent: string;
     /** URNs of the explicit and implicit dependencies the SDK sent. */
@@ -133,6 +136,8 @@ interface MonitorRequest {
     getParent(): string;
     getProtect(): boolean;
     getDependenciesList(): string[];
+    getReplaceonchangesList(): string[];
+    getDeletebeforereplace(): boolean;
 }
 type Monitor = {
     registerResource(req: MonitorRequest, callback: (err: unknown, resp: unknown) => void): void;
@@ -175,7 +180,7 @@ export function runProgram(values: StackValues): Promise<ProgramRun> {
 
 async function runProgramNow(values: StackValues): Promise<ProgramRun> {
     const registered: RegisteredResource[] = [];
-    const requests = new Map<string, { protect: boolean; parent: string; dependencies: string[]; urn: string }>();
+    const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; parent: string; dependencies: string[]; urn: string }>();
     let pulumi!: typeof PulumiModule;
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
@@ -196,6 +201,8 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
                         inputs: args.inputs as Record<string, unknown>,
                         custom: args.custom ?? true,
                         protect: req?.protect ?? false,
+                        replaceOnChanges: req?.replaceOnChanges ?? [],
+                        deleteBeforeReplace: req?.deleteBeforeReplace ?? false,
                         parent: req?.parent ?? "",
                         dependencies: req?.dependencies ?? [],
                         urn: req?.urn ?? "",
@@ -210,12 +217,14 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
             STACK,
             false,
         );
-        // Record the resource options the mock's newResource does not see (protect, parent, dependencies).
+        // Record the resource options the mock's newResource does not see (protect, replacement options, parent, dependencies).
         const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
         const register = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req, callback) => {
             requests.set(`${req.getType()}::${req.getName()}`, {
                 protect: req.getProtect(),
+                replaceOnChanges: req.getReplaceonchangesList(),
+                deleteBeforeReplace: req.getDeletebeforereplace(),
                 parent: req.getParent(),
                 dependencies: req.getDependenciesList(),
                 urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
