@@ -38,6 +38,8 @@ interface Context {
     readonly reported: Set<string>;
     /** For each finding: the offset of the file-level statement it comes from (an EXEC, for nested SQL). */
     readonly statementOf: Map<Finding, number>;
+    /** Synonyms created in this file (even conditionally): their key → the target's name tokens. */
+    readonly synonyms: Map<string, readonly Token[]>;
 }
 
 /** Where findings of nested SQL (dynamic SQL, a procedure run here) are reported, and how deep we are. */
@@ -264,6 +266,7 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
             return;
         case "createObject":
             created.objects.add(c.name.key);
+            if (c.target && c.target.length > 0) ctx.synonyms.set(c.name.key, c.target);
             return;
         case "routine":
             if (c.mode !== "create" && !ctx.created.routines.has(c.name.key)) {
@@ -284,6 +287,13 @@ function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified
             return;
         }
         case "execProcedure": {
+            const synonym = ctx.synonyms.get(c.procedure.key);
+            if (synonym && scope.depth < MAX_NESTING) {
+                // EXEC dbo.r … where dbo.r is a synonym (e.g. FOR sys.sp_rename): checked as a call of its target.
+                const call: Statement = { ...st, tokens: [...synonym, ...c.args] };
+                checkStatement(ctx, nested(scope, st, `through synonym ${c.procedure.text}: `), call, classify(call, variables, true, ctx.file.dialect), variables);
+                return;
+            }
             const proc = c.procedure.key.replace(/^(dbo|sys)\./, "");
             if (proc === "sp_renamedb") {
                 report(ctx, scope, st, "RENAME", { name: `database ${stringArguments(c.args)[0] ?? "(a variable)"}` });
@@ -388,6 +398,7 @@ export function lintMigration(file: MigrationFile): Finding[] {
         findings: [],
         reported: new Set(),
         statementOf: new Map(),
+        synonyms: new Map(),
     };
     let batch: Token[] = [];
     const flush = (): void => {

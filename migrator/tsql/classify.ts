@@ -68,7 +68,8 @@ export type Classified =
     | { readonly kind: "createIndex"; readonly name: string; readonly table: ObjectName; readonly unique: boolean; readonly online: boolean }
     | { readonly kind: "rebuildIndex"; readonly table: ObjectName; readonly online: boolean }
     | { readonly kind: "createTable"; readonly table: ObjectName }
-    | { readonly kind: "createObject"; readonly name: ObjectName }
+    /** `target`: for `CREATE SYNONYM name FOR target`, the target's name tokens. */
+    | { readonly kind: "createObject"; readonly name: ObjectName; readonly target?: readonly Token[] }
     | { readonly kind: "routine"; readonly mode: "create" | "alter" | "createOrAlter"; readonly objectType: RoutineType; readonly name: ObjectName; readonly body: readonly Token[] }
     | { readonly kind: "toggleTrigger" }
     | { readonly kind: "update" | "delete"; readonly target: ObjectName; readonly hasWhere: boolean; readonly hasTop: boolean }
@@ -313,7 +314,9 @@ function classifyCreate(tokens: readonly Token[]): Classified {
     }
     if (["SCHEMA", "TYPE", "SEQUENCE", "SYNONYM"].includes(upper(tokens[1]))) {
         const name = readName(tokens, 2);
-        return name ? { kind: "createObject", name } : { kind: "other" };
+        if (!name) return { kind: "other" };
+        const forAt = isKeyword(tokens[1], "SYNONYM") ? findKeyword(tokens, "FOR", 3) : -1;
+        return forAt >= 0 ? { kind: "createObject", name, target: tokens.slice(forAt + 1, skipName(tokens, forAt + 1)) } : { kind: "createObject", name };
     }
     return { kind: "other" };
 }

@@ -272,6 +272,15 @@ describe("the linter is not fooled by the review's traps either", () => {
         expect(found(sql)).toEqual([["DROP-TABLE", 3]]);
     });
 
+    it.each([
+        ["sys.sp_rename", "CREATE SYNONYM dbo.r FOR sys.sp_rename\nGO\nEXEC dbo.r 'dbo.goals', 'targets'", [["RENAME", 3]]],
+        ["sp_executesql", "CREATE SYNONYM dbo.x FOR sp_executesql\nGO\nEXEC dbo.x N'DROP TABLE dbo.goals'", [["DROP-TABLE", 3]]],
+        ["a synonym of a synonym of sp_rename, run without EXEC", "CREATE SYNONYM dbo.a FOR sys.sp_rename\nCREATE SYNONYM dbo.b FOR dbo.a\nGO\ndbo.b 'dbo.goals', 'x'", [["RENAME", 4]]],
+        ["two synonyms of each other (no endless loop)", "CREATE SYNONYM dbo.a FOR dbo.b\nCREATE SYNONYM dbo.b FOR dbo.a\nGO\nEXEC dbo.a", []],
+    ])("a procedure called through a synonym created in the file: %s", (_, sql, expected) => {
+        expect(found(sql)).toEqual(expected);
+    });
+
     it("CRLF line endings and GO 2: the line numbers stay right", () => {
         expect(found("SELECT 1\r\nGO 2\r\nALTER TABLE dbo.goals DROP COLUMN a, b\r\n")).toEqual([["DROP-COLUMN", 3], ["DROP-COLUMN", 3]]);
     });
