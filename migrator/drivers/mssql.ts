@@ -5,7 +5,7 @@
  * connect timeouts are set explicitly (mssql's 15 s default is too short for a migration).
  */
 import * as mssql from "mssql";
-import { DatabaseUrl } from "../databaseUrl";
+import { DatabaseUrl, DatabaseUrlError } from "../databaseUrl";
 import {
     JournalEntry,
     journalEntryOf,
@@ -80,7 +80,14 @@ export function describeApplockResult(code: number): { granted: boolean; meaning
 
 /** The mssql connection config for a parsed mssql:// URL: one connection, explicit timeouts, encryption on. */
 export function mssqlConfig(db: DatabaseUrl, opts: DriverOptions = {}): mssql.config {
-    const flag = (key: string, dflt: boolean): boolean => (db.options[key] === undefined ? dflt : db.options[key] === "true");
+    // `encrypt=True` must not quietly turn encryption off: true/false in any case, anything else is refused.
+    const flag = (key: string, dflt: boolean): boolean => {
+        const value = db.options[key];
+        if (value === undefined) return dflt;
+        if (/^true$/i.test(value)) return true;
+        if (/^false$/i.test(value)) return false;
+        throw new DatabaseUrlError(`The database URL "${db.masked}" has ${key}=${value}: use ${key}=true or ${key}=false.`);
+    };
     return {
         server: db.host,
         ...(db.port !== undefined ? { port: db.port } : {}),

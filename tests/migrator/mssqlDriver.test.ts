@@ -4,7 +4,7 @@
  * The real SQL Server runs the same scenarios in mssqlRunner.int.test.ts when MSSQL_URL is set.
  */
 import * as path from "path";
-import { parseDatabaseUrl } from "../../migrator/databaseUrl";
+import { DatabaseUrlError, parseDatabaseUrl } from "../../migrator/databaseUrl";
 import { LockTimeoutError } from "../../migrator/drivers/driver";
 import { loadMigrationDir } from "../../migrator/migrationFile";
 import { describeApplockResult, MssqlDriver, mssqlConfig } from "../../migrator/drivers/mssql";
@@ -40,6 +40,19 @@ describe("mssqlConfig", () => {
             options: { encrypt: true, trustServerCertificate: false },
         });
         expect(mssqlConfig(parseDatabaseUrl(URL), { requestTimeoutMs: 120_000 }).requestTimeout).toBe(120_000);
+    });
+
+    it.each([
+        ["encrypt=True", { encrypt: true, trustServerCertificate: false }],
+        ["encrypt=FALSE&trustServerCertificate=TRUE", { encrypt: false, trustServerCertificate: true }],
+    ])("reads %s in any letter case (encrypt=True must not turn encryption off)", (query, options) => {
+        expect(mssqlConfig(parseDatabaseUrl(`mssql://u:p@srv:1433/goals?${query}`)).options).toMatchObject(options);
+    });
+
+    it.each(["encrypt=yes", "trustServerCertificate=1"])("refuses %s, naming it and the fix, with the password masked", (query) => {
+        const make = () => mssqlConfig(parseDatabaseUrl(`mssql://u:hunter2@srv:1433/goals?${query}`));
+        expect(make).toThrow(DatabaseUrlError);
+        expect(make).toThrow(new RegExp(`"mssql://u:\\*\\*\\*@srv:1433/goals\\?${query}" has ${query}: use ${query.split("=")[0]}=true or ${query.split("=")[0]}=false`));
     });
 });
 
