@@ -84,7 +84,7 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
     {
         // Azure cannot change a VM's image in place: the program replaces green's VMs (components/colorSet.ts).
         step: "deploy: the idle color's (green) image",
-        change: { "azure-bluegreen:greenImage": "Canonical:ubuntu-24_04-lts:server:latest" },
+        change: { "azure-bluegreen:greenImage": "Debian:debian-13:13-gen2:0.20251112.2298" }, // e.g. a pinned newer Debian build
         mayTouch: [vms("green"), GUARD],
         mustTouch: [vms("green")],
         neverTouch: [vms("blue"), ...NEVER_TOUCHED.filter((pattern) => !pattern.includes(":VirtualMachine::"))],
