@@ -34,6 +34,8 @@ HEALTH_HOST="${HEALTH_HOST:-127.0.0.1}"
 WAIT_SECONDS="${WAIT_SECONDS:-120}"                        # how long the new process has to become healthy
 KEEP_RELEASES="${KEEP_RELEASES:-3}"                        # old releases kept besides the current one
 CLOUD_INIT="${CLOUD_INIT:-cloud-init}"                     # waited for when present (provisioning may still run)
+AUTH_WAIT_SECONDS="${AUTH_WAIT_SECONDS:-300}"               # how long a 401/403 is retried: a new role assignment takes minutes to apply
+AUTH_RETRY_INTERVAL="${AUTH_RETRY_INTERVAL:-15}"
 
 log() { printf 'deploy-app: %s\n' "$*"; }
 fail() {
@@ -126,13 +128,20 @@ else
     auth=(-H "@$work/auth-header")
   fi
   log "downloading $ARTIFACT_URL"
-  code="$(curl -sS --retry 5 --retry-delay 2 --retry-connrefused --max-time 600 -o "$work/artifact.tgz" -w '%{http_code}' \
-    "${auth[@]}" -H "x-ms-version: $STORAGE_API_VERSION" "$ARTIFACT_URL")" ||
-    fail "could not download $ARTIFACT_URL (network error; see above)."
+  auth_deadline=$((SECONDS + AUTH_WAIT_SECONDS))
+  while :; do
+    code="$(curl -sS --retry 5 --retry-delay 2 --retry-connrefused --max-time 600 -o "$work/artifact.tgz" -w '%{http_code}' \
+      "${auth[@]}" -H "x-ms-version: $STORAGE_API_VERSION" "$ARTIFACT_URL")" ||
+      fail "could not download $ARTIFACT_URL (network error; see above)."
+    # On a first deploy the VM's 'Storage Blob Data Reader' assignment may not have reached storage yet: wait for it.
+    if [ "$code" != 401 ] && [ "$code" != 403 ] || [ "$SECONDS" -ge "$auth_deadline" ]; then break; fi
+    log "$ARTIFACT_URL answered $code; the role assignment may still be propagating, retrying in ${AUTH_RETRY_INTERVAL}s"
+    sleep "$AUTH_RETRY_INTERVAL"
+  done
   case "$code" in
     200) ;;
     404) fail "$ARTIFACT_URL answered 404: app-$APP_VERSION.tgz is not in the container. Upload it (npm run app:pack -- $APP_VERSION, then az storage blob upload --auth-mode login ...; see docs/app.md) and re-run the deployment." ;;
-    401 | 403) fail "$ARTIFACT_URL answered $code: the VM's identity may not read the container. Grant it 'Storage Blob Data Reader' on the artifact container (components/artifactStore.ts does) and re-run." ;;
+    401 | 403) fail "$ARTIFACT_URL answered $code for ${AUTH_WAIT_SECONDS}s: the VM's identity may not read the container. Grant it 'Storage Blob Data Reader' on the artifact container (components/artifactStore.ts does) and re-run." ;;
     *) fail "$ARTIFACT_URL answered HTTP $code: $(head -c 300 "$work/artifact.tgz" 2>/dev/null || true)" ;;
   esac
   actual_sha="$(sha256sum "$work/artifact.tgz" | cut -d' ' -f1)"

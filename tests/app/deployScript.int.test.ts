@@ -50,6 +50,8 @@ let serverPort: number;
 const artifacts = new Map<string, Artifact>(); // blob path → artifact
 const blobRequests: BlobRequest[] = [];
 let tokenRequests = 0;
+/** How many blob requests the stand-in still answers 403, as storage does until a new role assignment applies. */
+let denyNext = 0;
 
 /** A second version of the same build, re-stamped: cheaper than a second real pack, and only the stamp differs. */
 function restamp(source: string, version: string): Artifact {
@@ -79,7 +81,9 @@ beforeAll(async () => {
             return;
         }
         blobRequests.push({ path: url.pathname, authorization: req.headers.authorization, msVersion: req.headers["x-ms-version"] as string | undefined });
-        if (req.headers.authorization !== `Bearer ${TOKEN}` || !req.headers["x-ms-version"]) {
+        const roleNotYetApplied = denyNext > 0;
+        if (roleNotYetApplied) denyNext--;
+        if (roleNotYetApplied || req.headers.authorization !== `Bearer ${TOKEN}` || !req.headers["x-ms-version"]) {
             res.writeHead(403).end("AuthorizationPermissionMismatch");
             return;
         }
@@ -148,6 +152,8 @@ function deploy(vm: Vm, inputs: Record<string, string>): Promise<Run> {
         APP_PORT: String(vm.port),
         APP_STAGING_PORT: String(vm.stagingPort),
         WAIT_SECONDS: "20",
+        AUTH_WAIT_SECONDS: "5",
+        AUTH_RETRY_INTERVAL: "1",
         APP_COLOR: "green",
         DATABASE_URL: "memory:",
         ...inputs,
@@ -238,6 +244,30 @@ describe("deploy-app.sh", () => {
             expect(restarts(vm)).toBe(before);
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
         });
+    });
+
+    it("retries a 403 while the VM's new role assignment propagates, then deploys", async () => {
+        const vm = await newVm();
+        denyNext = 2;
+        const run = await deploy(vm, release("1.0.0"));
+        expect(denyNext).toBe(0);
+        expect(run.output).toContain("role assignment may still be propagating");
+        expect(run.code).toBe(0);
+        expect(current(vm)).toBe("releases/1.0.0");
+        stopApp(vm);
+    });
+
+    it("gives up on a 403 after AUTH_WAIT_SECONDS, naming the missing role, and changes nothing", async () => {
+        const vm = await newVm();
+        denyNext = 1000;
+        const started = Date.now();
+        const run = await deploy(vm, { ...release("1.0.0"), AUTH_WAIT_SECONDS: "2" });
+        denyNext = 0;
+        expect(run.code).not.toBe(0);
+        expect(run.output).toContain("answered 403 for 2s");
+        expect(run.output).toContain("Storage Blob Data Reader");
+        expect(Date.now() - started).toBeLessThan(15000);
+        expect(current(vm)).toBeUndefined();
     });
 
     it("fails clearly when the artifact is not in the container, changing nothing", async () => {
