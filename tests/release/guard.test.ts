@@ -1,7 +1,6 @@
 import * as fc from "fast-check";
 import {
     classifyStep,
-    ColorState,
     evaluateRelease,
     formatVerdict,
     GuardContext,
@@ -13,17 +12,12 @@ import {
     validateState,
 } from "../../release/guard";
 import { Color } from "../../release/colors";
+import { colorState } from "./fixtures";
 
 const NOW = new Date("2026-11-23T12:00:00.000Z");
 const minutesAgo = (m: number): string => new Date(NOW.getTime() - m * 60_000).toISOString();
 
-const color = (version: string, extra: Partial<ColorState> = {}): ColorState => ({
-    version,
-    vmSize: "Standard_B1s",
-    image: "Canonical:ubuntu-24_04-lts:server:latest",
-    settings: { instanceCount: "1" },
-    ...extra,
-});
+const color = colorState;
 
 /** blue 1.0.0 live, green 1.0.0 idle, no flip yet. */
 const steady: ReleaseState = { liveColor: "blue", blue: color("1.0.0"), green: color("1.0.0") };

@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { releaseGuardProvider } from "../../components/releaseGuard";
+import { colorState, guardInputs } from "./fixtures";
 
 const REPO = path.join(__dirname, "../..");
 
@@ -27,17 +28,8 @@ function inHost(providerText: string, calls: string): { status: number | null; s
     }
 }
 
-const color = (version: string) => ({ version, vmSize: "Standard_B1s", image: "Debian:debian-13:13-gen2:latest", settings: { instanceCount: "1" } });
-const inputs = (extra: Record<string, unknown> = {}) => ({
-    liveColor: "blue",
-    blue: color("1.0.0"),
-    green: color("1.0.0"),
-    runContractMigrations: false,
-    rollbackWindowMinutes: 60,
-    allowDeployIntoRollbackWindow: false,
-    contractMigrations: [],
-    ...extra,
-});
+const color = colorState;
+const inputs = guardInputs;
 
 let text: string;
 beforeAll(async () => {

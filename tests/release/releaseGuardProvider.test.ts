@@ -4,27 +4,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { colorStateOf, contractMigrationsIn, ReleaseGuardInputs, ReleaseGuardOutputs, releaseGuardProvider } from "../../components/releaseGuard";
-import { ColorState } from "../../release/guard";
 import type { ColorSettings } from "../../config/validate";
+import { colorState, guardInputs } from "./fixtures";
 
-const color = (version: string, extra: Partial<ColorState> = {}): ColorState => ({
-    version,
-    vmSize: "Standard_B1s",
-    image: "Canonical:ubuntu-24_04-lts:server:latest",
-    settings: { instanceCount: "1" },
-    ...extra,
-});
-
-const inputs = (extra: Partial<ReleaseGuardInputs> = {}): ReleaseGuardInputs => ({
-    liveColor: "blue",
-    blue: color("1.0.0"),
-    green: color("1.0.0"),
-    runContractMigrations: false,
-    rollbackWindowMinutes: 60,
-    allowDeployIntoRollbackWindow: false,
-    contractMigrations: [],
-    ...extra,
-});
+const color = colorState;
+const inputs = guardInputs;
 
 const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toISOString();
 
