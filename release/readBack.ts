@@ -1,0 +1,122 @@
+/**
+ * Decisions on what Azure answers when the program reads back what it asked for, as pure functions.
+ *
+ * - A run command (a migration run, the health gate) counts only once the program has read its result from Azure —
+ *   the run command's instance view: state Succeeded, exit code 0, and, when it was (re)created in this update,
+ *   started inside this update. A create call that returned is not enough: azure-native checkpoints a failed
+ *   long-running PUT as created, and a later `pulumi up` with unchanged inputs sends nothing, so nothing runs again.
+ * - A backend pool counts only once it lists exactly the addresses this release step puts there: IP-based pools can
+ *   come out empty on creation while the update reports success (pulumi-azure-native#3601, Azure/bicep#11905).
+ *
+ * Each refusal names what was read, why it is not enough, and the fix (a changed input: `retryTag`).
+ */
+
+/** The part of a run command's instance view the decision reads (azure-native VirtualMachineRunCommandInstanceViewResponse). */
+export interface RunCommandView {
+    readonly executionState?: string;
+    readonly exitCode?: number;
+    readonly startTime?: string;
+    readonly endTime?: string;
+    readonly output?: string;
+    readonly error?: string;
+    readonly executionMessage?: string;
+}
+
+export interface RunCommandContext {
+    /** What ran, for messages: "the health gate of green (1.1.0)". */
+    readonly what: string;
+    /** The run command's name on the agent. */
+    readonly name: string;
+    /** True when the name was handed out in this update (so it must have run in this update). */
+    readonly ranInThisUpdate: boolean;
+    /** When this update started (the program's start). */
+    readonly updateStartedAt: Date;
+    /** The command that retries it, e.g. `pulumi config set retryTag 2 && pulumi up`. */
+    readonly retry: string;
+    /**
+     * Tolerated difference between this machine's clock and Azure's, in seconds.
+     * @default 300
+     */
+    readonly clockSkewSeconds?: number;
+}
+
+export interface ReadBackVerdict {
+    readonly passed: boolean;
+    /** Why not: empty when passed. */
+    readonly problems: string[];
+}
+
+/** The last `lines` non-empty lines of a text, for a message (run command outputs can be long). */
+export function tail(text: string | undefined, lines = 8): string {
+    if (!text) return "";
+    return text.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "").slice(-lines).join("\n");
+}
+
+/** Did this run command run and pass — as far as Azure says? */
+export function runCommandVerdict(view: RunCommandView | undefined, ctx: RunCommandContext): ReadBackVerdict {
+    const where = `${ctx.what} (run command ${ctx.name} on the release agent)`;
+    const fix = `Fix the cause, then run it again with a new name: ${ctx.retry}`;
+    if (!view) {
+        return { passed: false, problems: [`${where}: Azure returned no instance view, so nothing proves it ran. ${fix}`] };
+    }
+    const problems: string[] = [];
+    const state = view.executionState ?? "(none)";
+    if (state !== "Succeeded" || view.exitCode !== 0) {
+        const said = tail(view.error) || tail(view.output) || view.executionMessage || "";
+        problems.push(
+            `${where} did not pass: execution state ${state}, exit code ${view.exitCode ?? "(none)"}` +
+                (said ? `; it said:\n${said}\n` : ". ") +
+                (ctx.ranInThisUpdate ? "" : "This is the result of its earlier run: Azure does not run an unchanged run command again. ") +
+                fix,
+        );
+    } else if (ctx.ranInThisUpdate) {
+        const started = view.startTime ? Date.parse(view.startTime) : Number.NaN;
+        const earliest = ctx.updateStartedAt.getTime() - (ctx.clockSkewSeconds ?? 300) * 1000;
+        if (Number.isNaN(started)) {
+            problems.push(`${where} reports success but no start time, so nothing proves it ran in this update. ${fix}`);
+        } else if (started < earliest) {
+            problems.push(
+                `${where} reports success from ${view.startTime}, before this update started (${ctx.updateStartedAt.toISOString()}): ` +
+                    `that is an earlier run, not this one. ${fix}`,
+            );
+        }
+    }
+    return { passed: problems.length === 0, problems };
+}
+
+/** One backend pool as read back from Azure. */
+export interface PoolView {
+    readonly name: string;
+    /** The addresses Azure lists (undefined when Azure lists none). */
+    readonly addresses?: readonly (string | undefined)[];
+}
+
+/**
+ * Do the pools list exactly the addresses this step puts there? One problem per pool that does not, naming the pool,
+ * what is missing or extra, and the fix (a changed input re-sends the whole load balancer: a refresh would not).
+ */
+export function poolProblems(read: readonly PoolView[], expected: Readonly<Record<string, readonly string[]>>, retry: string): string[] {
+    const problems: string[] = [];
+    for (const [name, want] of Object.entries(expected)) {
+        const pool = read.find((p) => p.name === name);
+        const have = (pool?.addresses ?? []).filter((a): a is string => typeof a === "string" && a !== "");
+        const missing = want.filter((a) => !have.includes(a));
+        const extra = have.filter((a) => !want.includes(a));
+        if (!pool || missing.length > 0 || extra.length > 0) {
+            problems.push(
+                `backend pool ${name} ${!pool ? "was not found on the load balancer" : `lists [${have.join(", ")}]`} but this step puts [${want.join(", ")}] there` +
+                    (missing.length > 0 ? ` (missing: ${missing.join(", ")})` : "") +
+                    (extra.length > 0 ? ` (not expected: ${extra.join(", ")})` : "") +
+                    `. Azure can leave IP-based pools empty on creation (pulumi-azure-native#3601); \`pulumi up --refresh\` does not send them again. ` +
+                    `Send the load balancer again with a changed input: ${retry}`,
+            );
+        }
+    }
+    return problems;
+}
+
+/** The retry command the messages suggest: a retryTag one higher than the current (or 1). */
+export function retryCommand(currentRetryTag: string): string {
+    const n = /^\d+$/.test(currentRetryTag) ? Number(currentRetryTag) + 1 : 1;
+    return `pulumi config set retryTag ${n} && pulumi up`;
+}
