@@ -29,6 +29,7 @@ import type { ColorSettings } from "../config/validate";
 import { loadMigrationDir } from "../migrator/migrationFile";
 import { Color } from "../release/colors";
 import * as guard from "../release/guard";
+import type { ExecutionRequest } from "../release/executions";
 import type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
 
 export type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
@@ -89,8 +90,8 @@ function loadImplementation(): typeof import("./releaseGuardProvider") {
  * Exported so tests call its methods directly with olds and news (dynamic providers never run under mocks).
  */
 export const releaseGuardProvider: pulumi.dynamic.ResourceProvider<ReleaseGuardInputs, ReleaseGuardOutputs> = {
-    async check(_olds: ReleaseGuardInputs, news: ReleaseGuardInputs) {
-        return loadImplementation().checkInputs(news);
+    async check(olds: ReleaseGuardInputs, news: ReleaseGuardInputs) {
+        return loadImplementation().checkInputs(news, olds);
     },
     async diff(_id: string, olds: ReleaseGuardOutputs, news: ReleaseGuardInputs) {
         return loadImplementation().diffInputs(olds, news, new Date());
@@ -119,6 +120,12 @@ export interface ReleaseGuardArgs {
     readonly runContractMigrations?: pulumi.Input<boolean>;
     /** The contract migrations the artifact carries, with their `requires-version`. @default [] */
     readonly contractMigrations?: pulumi.Input<guard.ContractMigration[]>;
+    /**
+     * What the release agent runs in this update: one key and digest per execution (components/releaseAgentRun.ts).
+     * The guard names each execution (see release/executions.ts) and exports the names.
+     * @default []
+     */
+    readonly executions?: pulumi.Input<ExecutionRequest[]>;
 }
 
 /**
@@ -132,6 +139,10 @@ export class ReleaseGuard extends pulumi.dynamic.Resource {
     declare public readonly step: pulumi.Output<guard.ReleaseStep>;
     /** What the operator should know about the last update (printed as warnings and exported by the program). */
     declare public readonly notices: pulumi.Output<string[]>;
+    /** The run-command name of each execution the agent runs (`key → name`): a name is never used twice on the agent. */
+    declare public readonly executionNames: pulumi.Output<Record<string, string>>;
+    /** The executions whose name is new in this update: they must have run in this update. */
+    declare public readonly newExecutions: pulumi.Output<string[]>;
 
     constructor(name: string, args: ReleaseGuardArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -145,6 +156,10 @@ export class ReleaseGuard extends pulumi.dynamic.Resource {
                 allowDeployIntoRollbackWindow: args.allowDeployIntoRollbackWindow ?? false,
                 runContractMigrations: args.runContractMigrations ?? false,
                 contractMigrations: args.contractMigrations ?? [],
+                executions: args.executions ?? [],
+                ledger: undefined,
+                executionNames: undefined,
+                newExecutions: undefined,
                 state: undefined,
                 step: undefined,
                 notices: undefined,

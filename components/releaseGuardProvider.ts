@@ -7,6 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "util";
 import { Color } from "../release/colors";
 import * as guard from "../release/guard";
+import * as executions from "../release/executions";
 
 /** What the program asks for, as the dynamic resource's inputs (plain JSON, no secrets). */
 export interface ReleaseGuardInputs {
@@ -17,6 +18,18 @@ export interface ReleaseGuardInputs {
     readonly rollbackWindowMinutes: number;
     readonly allowDeployIntoRollbackWindow: boolean;
     readonly contractMigrations: guard.ContractMigration[];
+    /** What the release agent is asked to run in this update (key and digest of each execution). @default [] */
+    readonly executions?: executions.ExecutionRequest[];
+    /**
+     * Computed by `check` from the previous inputs (never set by the program): the run-command names of the agent's
+     * executions and the counter they come from (release/executions.ts). Kept as an input so that the next `check`
+     * sees it as its `olds`, and so that a preview already knows the names.
+     */
+    readonly ledger?: executions.ExecutionLedger;
+    /** Computed by `check`: `key → run-command name`. */
+    readonly executionNames?: Record<string, string>;
+    /** Computed by `check`: the keys whose name is new in this update (they must run in this update). */
+    readonly newExecutions?: string[];
 }
 
 /** The dynamic resource's state: its inputs, plus what the guard recorded and decided. */
@@ -79,14 +92,19 @@ export function decideAndRecord(olds: Partial<ReleaseGuardOutputs> | undefined, 
 
 /** The fields of the inputs that, when they change, make an update (everything but Pulumi's own `__provider`). */
 function inputsOf(v: Partial<ReleaseGuardInputs>): Partial<ReleaseGuardInputs> {
-    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations } = v;
-    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations };
+    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions, ledger } = v;
+    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions: executions ?? [], ledger };
 }
 
-/** `check`: validates the shape of the inputs; each failure names the property, the bad value and the fix. */
-export function checkInputs(news: ReleaseGuardInputs): pulumi.dynamic.CheckResult<ReleaseGuardInputs> {
+/**
+ * `check`: validates the shape of the inputs (each failure names the property, the bad value and the fix), then
+ * hands out the agent's run-command names from the previous inputs' ledger (`olds`: what the last `check` returned).
+ */
+export function checkInputs(news: ReleaseGuardInputs, olds?: Partial<ReleaseGuardInputs>): pulumi.dynamic.CheckResult<ReleaseGuardInputs> {
     if (JSON.stringify(news).includes(UNKNOWN)) return { inputs: news };
     const failures: pulumi.dynamic.CheckFailure[] = [];
+    const requested = news.executions ?? [];
+    for (const p of executions.executionRequestProblems(requested)) failures.push({ property: "executions", reason: p });
     for (const p of guard.validateState(desiredState(news))) failures.push({ property: "state", reason: p });
     if (typeof news.rollbackWindowMinutes !== "number" || !(news.rollbackWindowMinutes >= 0)) {
         failures.push({
@@ -104,7 +122,18 @@ export function checkInputs(news: ReleaseGuardInputs): pulumi.dynamic.CheckResul
             }
         }
     }
-    return failures.length > 0 ? { failures } : { inputs: news };
+    if (failures.length > 0) return { failures };
+    const previous = olds?.ledger;
+    const ledger = executions.allocateExecutions(previous, requested);
+    return {
+        inputs: {
+            ...news,
+            executions: requested,
+            ledger,
+            executionNames: executions.executionNames(ledger),
+            newExecutions: executions.newExecutions(previous, ledger),
+        },
+    };
 }
 
 /** `diff`: refuses an unsafe step (so `pulumi preview` already fails); otherwise reports whether the inputs changed. */

@@ -31,8 +31,26 @@ function flippedAgo(m: number): ReleaseGuardOutputs {
 const provider = releaseGuardProvider as Required<pulumi.dynamic.ResourceProvider<ReleaseGuardInputs, ReleaseGuardOutputs>>;
 
 describe("check", () => {
-    it("passes well-formed inputs through", async () => {
-        expect(await provider.check(inputs(), inputs())).toEqual({ inputs: inputs() });
+    it("passes well-formed inputs through, adding the agent's (empty) execution ledger", async () => {
+        expect(await provider.check(inputs(), inputs())).toEqual({
+            inputs: { ...inputs(), executions: [], ledger: { records: {}, counter: 0 }, executionNames: {}, newExecutions: [] },
+        });
+    });
+
+    it("names the agent's executions from the previous inputs' ledger: unchanged keeps its name, changed gets the next", async () => {
+        const first = await provider.check({} as ReleaseGuardInputs, inputs({ executions: [{ key: "gate", digest: "blue@1.0.0" }, { key: "migrate-expand-blue", digest: "m1" }] }));
+        expect(first.inputs?.executionNames).toEqual({ gate: "gate-1", "migrate-expand-blue": "migrate-expand-blue-2" });
+        const second = await provider.check(first.inputs as ReleaseGuardInputs, inputs({ executions: [{ key: "gate", digest: "green@1.1.0" }, { key: "migrate-expand-blue", digest: "m1" }] }));
+        expect(second.inputs?.executionNames).toEqual({ gate: "gate-3", "migrate-expand-blue": "migrate-expand-blue-2" });
+        expect(second.inputs?.newExecutions).toEqual(["gate"]);
+        // The ledger is part of the inputs, so a new name is a change the guard's update records.
+        const diff = await provider.diff!("release-guard", { ...(first.inputs as ReleaseGuardInputs), state: undefined } as unknown as ReleaseGuardOutputs, second.inputs as ReleaseGuardInputs);
+        expect(diff.changes).toBe(true);
+    });
+
+    it("refuses an execution key Azure would not accept as a run-command name", async () => {
+        const result = await provider.check({} as ReleaseGuardInputs, inputs({ executions: [{ key: "Gate/1", digest: "x" }] }));
+        expect(result.failures?.[0]).toEqual({ property: "executions", reason: expect.stringMatching(/"Gate\/1" must be lowercase/) });
     });
 
     it.each([
