@@ -8,19 +8,28 @@
 #   ARTIFACT_URL      https://<account>.blob.core.windows.net/<container>/app-<version>.tgz
 #                     (fetched with the VM's managed identity; a URL carrying a SAS token (`sig=`) is fetched as is)
 #   ARTIFACT_SHA256   64 hex digits                     checked BEFORE anything on the VM changes
-#   DATABASE_URL      the app user's connection URL     secret: written to the env file only, never printed
+#   KEYVAULT_URL      https://<vault>.vault.azure.net/  the Key Vault holding the app's connection URL
+#   DATABASE_URL_SECRET  default app-database-url       the secret's name; its value (the app user's connection URL)
+#                     is read with the VM's managed identity by keyvault-secret.sh and written to the env file only,
+#                     never printed. It must not hold a single quote or a newline (URL-encode them: ' is %27).
+#   KEYVAULT_SCRIPT   default /var/lib/bluegreen/keyvault-secret.sh, else the copy beside this file
+#   IDENTITY_CLIENT_ID  optional: a user-assigned identity's client ID (empty = system-assigned), for both tokens
 #   APP_PORT, APP_STAGING_PORT                          optional (app defaults 8080 / 8081)
 #   APP_HOST, MAX_CONNECTION_AGE_MS, DRAIN_TIMEOUT_MS, DRAIN_DELAY_MS   optional, passed to the app
-#   FETCH_ONLY        1 = only download, verify and unpack releases/<version> (used by vm-scripts/run-migrations.sh)
+#   FETCH_ONLY        1 = only download, verify and unpack releases/<version> (used by vm-scripts/run-migrations.sh);
+#                     needs no Key Vault (KEYVAULT_URL is not read)
 #
-# What it does: IMDS token → download (x-ms-version) → verify SHA-256 → unpack to $APP_HOME/releases/<version> →
+# What it does: connection URL from Key Vault → IMDS token → download (x-ms-version) → verify SHA-256 → unpack to $APP_HOME/releases/<version> →
 # write $APP_ENV_FILE (mode 600) → switch the `current` symlink atomically → restart the unit (the old process
 # drains on SIGTERM) → wait for /health 200 and /version = {version, color}. Exit 0 when the VM runs the version,
 # non-zero with the reason otherwise. Re-running with the same inputs while the app answers correctly is a no-op.
 # A bad checksum or a missing artifact leaves the running release, `current` and the env file untouched.
 #
+# Re-running it picks up a changed secret (a rotated password): the env file changes, so the app restarts.
+#
 # Overridable for local tests (tests/app/deployScript.int.test.ts): every path and host below.
 set -euo pipefail
+set +x # holds the app's connection URL: never traced, even when started with bash -x
 
 BG_ROOT="${BG_ROOT:-}"                                     # prefix for /opt and /etc (a temp dir in tests)
 APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"                   # releases/<version>, current -> releases/<version>
@@ -36,6 +45,11 @@ KEEP_RELEASES="${KEEP_RELEASES:-3}"                        # old releases kept b
 CLOUD_INIT="${CLOUD_INIT:-cloud-init}"                     # waited for when present (provisioning may still run)
 AUTH_WAIT_SECONDS="${AUTH_WAIT_SECONDS:-300}"               # how long a 401/403 is retried: a new role assignment takes minutes to apply
 AUTH_RETRY_INTERVAL="${AUTH_RETRY_INTERVAL:-15}"
+DATABASE_URL_SECRET="${DATABASE_URL_SECRET:-app-database-url}"
+if [ -z "${KEYVAULT_SCRIPT:-}" ]; then                       # default: the installed copy, else the one beside this file
+  KEYVAULT_SCRIPT=/var/lib/bluegreen/keyvault-secret.sh
+  [ -f "$KEYVAULT_SCRIPT" ] || KEYVAULT_SCRIPT="$(dirname "${BASH_SOURCE[0]}")/keyvault-secret.sh"
+fi
 
 log() { printf 'deploy-app: %s\n' "$*"; }
 fail() {
@@ -52,20 +66,26 @@ fail() {
   fail "ARTIFACT_SHA256=\"${ARTIFACT_SHA256:-}\" is not a SHA-256 (64 hex digits); use the content of app-${APP_VERSION}.tgz.sha256." 2
 [[ "${ARTIFACT_URL:-}" =~ ^https?:// ]] ||
   fail "ARTIFACT_URL=\"${ARTIFACT_URL:-}\" is not an http(s) URL of app-${APP_VERSION}.tgz." 2
-[ -n "${DATABASE_URL:-}" ] || fail "DATABASE_URL is empty; the deployment passes it in its protected settings." 2
+fetch_only=false
+if [ "${FETCH_ONLY:-}" = 1 ]; then fetch_only=true; fi
+if ! $fetch_only; then
+  [ -n "${KEYVAULT_URL:-}" ] ||
+    fail "KEYVAULT_URL is empty; the deployment passes the URI of the Key Vault holding secret $DATABASE_URL_SECRET." 2
+  [ -f "$KEYVAULT_SCRIPT" ] || fail "$KEYVAULT_SCRIPT is missing; it ships with this file (vm-scripts/keyvault-secret.sh)." 2
+fi
 ARTIFACT_SHA256="$(printf '%s' "$ARTIFACT_SHA256" | tr 'A-F' 'a-f')"
 
 # The env file is read by systemd (EnvironmentFile) and sourced by bash (the health gate): single quotes mean the
-# same to both, so a value must not contain one (nor a newline).
+# same to both, so a value must not contain one (nor a newline). The message never shows the value.
 env_line() {
   case "$2" in
-    *"'"* | *$'\n'*) fail "$1 contains a single quote or a newline, which the env file cannot hold; URL-encode it (' is %27)." 2 ;;
+    *"'"* | *$'\n'*) fail "$1${3:+ ($3)} contains a single quote or a newline, which the env file cannot hold; URL-encode it (' is %27)." 2 ;;
   esac
   printf "%s='%s'\n" "$1" "$2"
 }
 desired_env() {
   env_line APP_COLOR "$APP_COLOR"
-  env_line DATABASE_URL "$DATABASE_URL"
+  if ! $fetch_only; then env_line DATABASE_URL "$DATABASE_URL" "Key Vault secret $DATABASE_URL_SECRET"; fi
   local name
   for name in APP_PORT APP_STAGING_PORT APP_HOST MAX_CONNECTION_AGE_MS DRAIN_TIMEOUT_MS DRAIN_DELAY_MS; do
     if [ -n "${!name:-}" ]; then env_line "$name" "${!name}"; fi
@@ -77,6 +97,13 @@ port="${APP_PORT:-8080}"
 mkdir -p "$APP_HOME/releases" "$(dirname "$APP_ENV_FILE")"
 work="$(mktemp -d "$APP_HOME/.deploy.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+if ! $fetch_only; then
+  # The exact value (read, not $(...), keeps a trailing newline, which the env file then refuses).
+  bash "$KEYVAULT_SCRIPT" "$KEYVAULT_URL" "$DATABASE_URL_SECRET" >"$work/database-url" ||
+    fail "could not read the app's connection URL (secret $DATABASE_URL_SECRET) from Key Vault $KEYVAULT_URL; see above. Nothing was changed on this VM." "$?"
+  IFS= read -r -d '' DATABASE_URL <"$work/database-url" || true
+  rm -f "$work/database-url"
+fi
 desired_env >"$work/app.env"
 
 # One deployment at a time on this VM (the extension may start a re-run while one is still going).
@@ -102,7 +129,7 @@ answers_correctly() {
 }
 
 # ---- no-op when nothing changed ---------------------------------------------------------------------------------
-if [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
+if ! $fetch_only && [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
   cmp -s "$work/app.env" "$APP_ENV_FILE" && answers_correctly; then
   log "$APP_COLOR already runs $APP_VERSION with these settings and answers healthy: nothing to do."
   exit 0
@@ -161,7 +188,7 @@ fi
 
 # FETCH_ONLY=1 (vm-scripts/run-migrations.sh): stop here, with the release downloaded, verified and unpacked but
 # neither switched to nor started, so the migration run uses this same download/verify code.
-if [ "${FETCH_ONLY:-}" = 1 ]; then
+if $fetch_only; then
   log "release $APP_VERSION is ready in $release_dir (FETCH_ONLY: not switched, not restarted)"
   exit 0
 fi

@@ -1,5 +1,5 @@
-// vm-scripts/deploy-app.sh run locally against stand-ins: an HTTP server on 127.0.0.1 playing IMDS and blob storage,
-// a temp dir as the root of /opt and /etc, and a stand-in systemctl that (re)starts the real packed app as a process.
+// vm-scripts/deploy-app.sh run locally against stand-ins: an HTTP server on 127.0.0.1 playing IMDS, blob storage and
+// Key Vault (tests/support/keyVaultStandIn.ts: the app's connection URL is a secret there), a temp dir as the root of /opt and /etc, and a stand-in systemctl that (re)starts the real packed app as a process.
 import { execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -7,6 +7,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { packApp } from "../../app/pack";
+import { KeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../support/keyVaultStandIn";
 import { freePort } from "../support/postgres";
 import { isRefused, request } from "./httpClient";
 
@@ -49,7 +50,9 @@ let server: http.Server;
 let serverPort: number;
 const artifacts = new Map<string, Artifact>(); // blob path → artifact
 const blobRequests: BlobRequest[] = [];
+/** IMDS token requests for storage (Key Vault's are in `vault.tokenRequests`). */
 let tokenRequests = 0;
+const vault = new KeyVaultStandIn();
 /** How many blob requests the stand-in still answers 403, as storage does until a new role assignment applies. */
 let denyNext = 0;
 
@@ -72,6 +75,7 @@ beforeAll(async () => {
     artifacts.set("/artifacts/app-1.1.0.tgz", restamp(packed.artifact, "1.1.0"));
 
     server = http.createServer((req, res) => {
+        if (vault.handle(req, res)) return;
         const url = new URL(req.url ?? "/", "http://standin");
         if (url.pathname === "/metadata/identity/oauth2/token") {
             tokenRequests++;
@@ -140,7 +144,21 @@ interface Run {
     readonly output: string;
 }
 
-function deploy(vm: Vm, inputs: Record<string, string>): Promise<Run> {
+/** The app's connection URL the stand-in Key Vault holds unless a test sets another (`deploy(..., databaseUrl)`). */
+const DEFAULT_DATABASE_URL = "memory:?password=kv-default-s3cret";
+
+/**
+ * Runs deploy-app.sh with the app's connection URL in the stand-in Key Vault as secret app-database-url, and checks
+ * that the value appears in none of the script's output, whatever the outcome.
+ */
+async function deploy(vm: Vm, inputs: Record<string, string>, databaseUrl = DEFAULT_DATABASE_URL): Promise<Run> {
+    vault.secrets.set("app-database-url", databaseUrl);
+    const run = await runScript(vm, inputs);
+    expect(run.output).not.toContain(databaseUrl);
+    return run;
+}
+
+function runScript(vm: Vm, inputs: Record<string, string>): Promise<Run> {
     const env = {
         PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`,
         BG_ROOT: vm.root,
@@ -155,7 +173,7 @@ function deploy(vm: Vm, inputs: Record<string, string>): Promise<Run> {
         AUTH_WAIT_SECONDS: "5",
         AUTH_RETRY_INTERVAL: "1",
         APP_COLOR: "green",
-        DATABASE_URL: "memory:",
+        KEYVAULT_URL: `http://127.0.0.1:${serverPort}/`,
         ...inputs,
     };
     return new Promise((resolve) => {
@@ -193,15 +211,19 @@ describe("deploy-app.sh", () => {
         let vm: Vm;
         beforeAll(async () => (vm = await newVm()));
 
-        it("deploys a good artifact: token from IMDS, download with x-ms-version, verify, unpack, env file, switch, healthy", async () => {
+        it("deploys a good artifact: URL from Key Vault, token from IMDS, download with x-ms-version, verify, unpack, env file, switch, healthy", async () => {
             blobRequests.length = 0;
             tokenRequests = 0;
-            const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: "memory:?password=s3cret" });
+            vault.reset();
+            const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(run.output).toContain("green runs 1.0.0");
             expect(run.output).not.toContain("s3cret");
             expect(run.output).not.toContain(TOKEN);
+            expect(run.output).not.toContain(VAULT_TOKEN);
             expect(tokenRequests).toBe(1);
+            expect(vault.tokenRequests).toEqual([{ resource: VAULT_RESOURCE, metadata: "true", clientId: null }]);
+            expect(vault.vaultRequests).toEqual([{ secret: "app-database-url", apiVersion: "7.4", authorization: `Bearer ${VAULT_TOKEN}` }]);
             expect(blobRequests).toEqual([{ path: "/artifacts/app-1.0.0.tgz", authorization: `Bearer ${TOKEN}`, msVersion: "2021-08-06" }]);
             expect(current(vm)).toBe("releases/1.0.0");
             expect(fs.readFileSync(path.join(vm.state, "cloud-init.log"), "utf8")).toBe("status --wait\n");
@@ -211,11 +233,11 @@ describe("deploy-app.sh", () => {
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.0.0", color: "green" });
         });
 
-        it("is a no-op when run again with the same version: no download, no restart", async () => {
+        it("is a no-op when run again with the same version and secret: no download, no restart", async () => {
             blobRequests.length = 0;
             tokenRequests = 0;
             const before = restarts(vm);
-            const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: "memory:?password=s3cret" });
+            const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(run.output).toContain("already runs 1.0.0");
             expect(blobRequests).toEqual([]);
@@ -223,8 +245,16 @@ describe("deploy-app.sh", () => {
             expect(restarts(vm)).toBe(before);
         });
 
+        it("rewrites the env file and restarts the app when the secret changed (a rotated password), same version", async () => {
+            const before = restarts(vm);
+            const run = await deploy(vm, release("1.0.0"), "memory:?password=rotated-s3cret");
+            expect(run.code).toBe(0);
+            expect(restarts(vm)).toBe(before + 1);
+            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toContain("DATABASE_URL='memory:?password=rotated-s3cret'\n");
+        });
+
         it("switches to the next version and restarts the app, which then reports it", async () => {
-            const run = await deploy(vm, { ...release("1.1.0"), DATABASE_URL: "memory:?password=s3cret" });
+            const run = await deploy(vm, release("1.1.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(current(vm)).toBe("releases/1.1.0");
             expect(fs.existsSync(path.join(vm.root, "opt/app/releases/1.0.0/dist/app/src/main.js"))).toBe(true);
@@ -257,6 +287,56 @@ describe("deploy-app.sh", () => {
         stopApp(vm);
     });
 
+    describe("the app's connection URL from Key Vault", () => {
+        it("waits while Key Vault answers 403 (the VM's role assignment propagating), then deploys with the secret", async () => {
+            const vm = await newVm();
+            vault.reset();
+            vault.denyNext = 2;
+            const run = await deploy(vm, release("1.0.0"), "memory:?password=after-the-wait");
+            expect(vault.denyNext).toBe(0);
+            expect(run.output).toMatch(/answered 403 for secret app-database-url .*waiting for this VM's role assignment on the vault to propagate/);
+            expect(run.code).toBe(0);
+            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toContain("DATABASE_URL='memory:?password=after-the-wait'\n");
+            stopApp(vm);
+        });
+
+        it("fails when the secret is not in the vault, naming it, before downloading or changing anything", async () => {
+            const vm = await newVm();
+            blobRequests.length = 0;
+            const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL_SECRET: "no-such-secret" });
+            expect(run.code).toBe(1);
+            expect(run.output).toMatch(/secret no-such-secret is not in Key Vault .*Create it/);
+            expect(run.output).toContain("could not read the app's connection URL (secret no-such-secret) from Key Vault");
+            expect(blobRequests).toEqual([]);
+            expect(current(vm)).toBeUndefined();
+            expect(fs.existsSync(path.join(vm.root, "etc/bluegreen/app.env"))).toBe(false);
+            expect(restarts(vm)).toBe(0);
+        });
+
+        it("writes a secret with shell metacharacters and double quotes into the env file unchanged", async () => {
+            const vm = await newVm();
+            const nasty = 'memory:?password=a"b$(id)`x`;c&d|e\\f $HOME';
+            const run = await deploy(vm, release("1.0.0"), nasty);
+            expect(run.code).toBe(0);
+            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toContain(`DATABASE_URL='${nasty}'\n`);
+            stopApp(vm);
+        });
+
+        it.each([
+            ["a single quote", "postgres://u:it's-Secret@h/db"],
+            ["a newline", "postgres://u:Secret@h/db\nX=1"],
+            ["a trailing newline", "postgres://u:Secret@h/db\n"],
+        ])("refuses a secret holding %s with exit 2, naming the secret but not its value", async (_, value) => {
+            const vm = await newVm();
+            const run = await deploy(vm, release("1.0.0"), value);
+            expect(run.code).toBe(2);
+            expect(run.output).toContain("DATABASE_URL (Key Vault secret app-database-url) contains a single quote or a newline, which the env file cannot hold; URL-encode it");
+            expect(run.output).not.toContain("Secret@h");
+            expect(fs.existsSync(path.join(vm.root, "etc/bluegreen/app.env"))).toBe(false);
+            expect(restarts(vm)).toBe(0);
+        });
+    });
+
     it("gives up on a 403 after AUTH_WAIT_SECONDS, naming the missing role, and changes nothing", async () => {
         const vm = await newVm();
         denyNext = 1000;
@@ -283,7 +363,7 @@ describe("deploy-app.sh", () => {
     it("fails, naming what the app answered, when the new version never becomes healthy", async () => {
         const vm = await newVm();
         const deadDb = `postgres://app@127.0.0.1:${await freePort()}/app`;
-        const run = await deploy(vm, { ...release("1.0.0"), DATABASE_URL: deadDb, WAIT_SECONDS: "3" });
+        const run = await deploy(vm, { ...release("1.0.0"), WAIT_SECONDS: "3" }, deadDb);
         expect(run.code).not.toBe(0);
         expect(run.output).toMatch(/green did not become healthy at 1\.0\.0 within 3s .*last answer: \/health 503/);
         stopApp(vm);
@@ -302,8 +382,9 @@ describe("deploy-app.sh", () => {
         [{ APP_VERSION: "latest" }, /APP_VERSION="latest" is not a semantic version/],
         [{ ARTIFACT_SHA256: "abc" }, /ARTIFACT_SHA256="abc" is not a SHA-256/],
         [{ ARTIFACT_URL: "ftp://x/app.tgz" }, /ARTIFACT_URL="ftp:\/\/x\/app.tgz" is not an http\(s\) URL/],
-        [{ DATABASE_URL: "" }, /DATABASE_URL is empty/],
-        [{ DATABASE_URL: "postgres://u:it's@h/db" }, /DATABASE_URL contains a single quote/],
+        [{ KEYVAULT_URL: "" }, /KEYVAULT_URL is empty; the deployment passes the URI of the Key Vault holding secret app-database-url/],
+        [{ KEYVAULT_URL: "ftp://kv" }, /vault URL "ftp:\/\/kv" is not a Key Vault URI/],
+        [{ KEYVAULT_SCRIPT: "/nonexistent/keyvault-secret.sh" }, /\/nonexistent\/keyvault-secret.sh is missing/],
     ])("refuses the input %j with exit 2 before touching anything", async (bad, message) => {
         const vm = await newVm();
         const run = await deploy(vm, { ...release("1.0.0"), ...bad });

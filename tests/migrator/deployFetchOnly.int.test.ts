@@ -49,7 +49,7 @@ function fetchOnly(root: string, sha256: string): Promise<{ code: number | null;
                 APP_VERSION: "2.0.0",
                 ARTIFACT_URL: `http://127.0.0.1:${port}/artifacts/app-2.0.0.tgz?sig=test`,
                 ARTIFACT_SHA256: sha256,
-                DATABASE_URL: "fetch-only",
+                // No KEYVAULT_URL: a fetch needs no secret (the release agent reads only its own from Key Vault).
                 SYSTEMCTL: path.join(root, "no-systemctl"),
                 WAIT_SECONDS: "1",
             },
@@ -62,7 +62,7 @@ function fetchOnly(root: string, sha256: string): Promise<{ code: number | null;
 }
 
 describe("deploy-app.sh FETCH_ONLY=1 (used by the migration run)", () => {
-    it("downloads, verifies and unpacks the release without switching current or restarting", async () => {
+    it("downloads, verifies and unpacks the release without switching current or restarting, and without Key Vault", async () => {
         const root = path.join(work, "vm1");
         fs.mkdirSync(root);
         fs.writeFileSync(path.join(root, "no-systemctl"), "#!/bin/sh\necho systemctl called >&2\nexit 7\n", { mode: 0o755 });
