@@ -18,6 +18,8 @@
 # GATE_INTERVAL, GATE_TIMEOUT, GATE_DB_STATUS_CMD, GATE_APP_DIR (the Pulumi program sets them at the top of the script).
 # A host may carry its own port (127.0.0.1:4001). Exit codes: 0 pass, 1 a VM failed, 3 the schema does not fit,
 # 2 usage error. Needs bash, curl and node (the app's runtime, present on every app VM).
+# Secrets: the status command should read its credentials itself (vm-scripts/keyvault-secret.sh), not carry them;
+# whatever the gate prints of it (its text, its output) has URL passwords and password=/pwd= options masked as ***.
 set -euo pipefail
 
 color="${GATE_COLOR:-}"
@@ -71,6 +73,9 @@ done
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+
+# mask: stdin to stdout with the password of any URL (scheme://user:password@) and any password=/pwd= option as ***.
+mask() { sed -E 's#(://[^/:@[:space:]]*:)[^@[:space:]]*@#\1***@#g; s#((password|pwd)=)[^;&[:space:]]*#\1***#Ig'; }
 
 # check_vm <host:port> → prints one line "<host:port>  <what it answered>  OK|FAIL: <why>", returns 0 when OK.
 check_vm() {
@@ -140,11 +145,11 @@ if [ -z "$db_status_cmd" ]; then
   exit 0
 fi
 
-echo "schema check: $db_status_cmd"
+echo "schema check: $(printf '%s' "$db_status_cmd" | mask)"
 if ! bash -c "$db_status_cmd" >"$work/status.json" 2>"$work/status.err"; then
   {
     echo "HEALTH GATE FAILED: the migration status command failed:"
-    sed 's/^/  /' "$work/status.err" "$work/status.json"
+    sed 's/^/  /' "$work/status.err" "$work/status.json" | mask
   } >&2
   exit 3
 fi
@@ -187,7 +192,7 @@ if ! GATE_VERSION="$version" GATE_APP_DIR="$app_dir" node -e '
 ' "$work/status.json" >"$work/schema"; then
   {
     echo "HEALTH GATE FAILED: the database's migrations do not fit version $version:"
-    sed 's/^/  /' "$work/schema"
+    sed 's/^/  /' "$work/schema" | mask
     echo "The load balancer was not changed."
   } >&2
   exit 3

@@ -1,33 +1,48 @@
 #!/usr/bin/env bash
 # run-migrations.sh: runs the schema migrations a release carries, from inside the virtual network (the database is
-# private). Run as root by an Azure run command on VM 0 of a color (components/migrationRun.ts generates the wrapper
-# that exports the inputs below, writes deploy-app.sh and this file, and runs this file).
+# private). Run as root by an Azure run command on the release agent: a small VM in the VNet that runs no app code
+# and whose managed identity alone may read the administrator's credential in Key Vault (components/migrationRun.ts
+# generates the wrapper that exports the inputs below, writes deploy-app.sh, keyvault-secret.sh and this file, and
+# runs this file). No secret is an input: they are read from Key Vault here, with the agent's identity.
 #
 # Inputs (environment):
 #   MIGRATE_PHASE        expand | contract
-#   APP_COLOR            blue | green            the color whose VM runs this (deploy-app.sh checks it)
+#   APP_COLOR            blue | green            the color whose release is migrated for (deploy-app.sh checks it)
 #   APP_VERSION          semver                  the release whose artifact carries the migrations and the runner
 #   ARTIFACT_URL, ARTIFACT_SHA256                where that artifact is, and its SHA-256 (checked before use)
 #   RUNNING_VERSIONS     <v>,<v>                 contract only: the versions both colors run
 #   APP_DB_USER          e.g. app_user           expand only: the app's least-privilege database user to ensure
-#   ADMIN_DATABASE_URL   secret                  the administrator's mssql:// URL (a protected parameter)
-#   APP_DB_PASSWORD      secret                  expand only: the app user's password (a protected parameter)
+#   KEYVAULT_URL         https://<vault>.vault.azure.net/   the Key Vault holding the secrets below
+#   ADMIN_URL_SECRET     default sql-admin-url   the secret holding the administrator's mssql:// URL
+#   APP_PASSWORD_SECRET  default app-db-password expand only: the secret holding the app user's password
+#   KEYVAULT_SCRIPT      default /var/lib/bluegreen/keyvault-secret.sh, else the copy beside this file
+#   IDENTITY_CLIENT_ID, AUTH_WAIT_SECONDS (600)  optional, passed to keyvault-secret.sh (and to deploy-app.sh)
 #   LOCK_TIMEOUT_SECONDS optional, default 1800  how long to wait for another runner (the other color's, say)
 #
-# What it does: the artifact is downloaded, verified and unpacked by deploy-app.sh itself (FETCH_ONLY=1: no switch,
-# no restart; the later deployment of this version on this VM reuses the verified release), then the release's own
-# runner runs: expand = `ensure-app-user` + `up --phase expand`; contract = `up --phase contract --running-versions`.
-# Exit 0 when done; non-zero with the runner's message otherwise (the run command then fails the `pulumi up`, and the
-# deployment that depends on it does not start). Secrets are never printed.
+# What it does: the color's artifact is downloaded, verified and unpacked on the agent by deploy-app.sh itself
+# (FETCH_ONLY=1: no switch, no restart, no secret), then the secrets are read from Key Vault and the release's own
+# runner runs: expand = `ensure-app-user` + `up --phase expand`; contract = `up --phase contract --running-versions`
+# (contract reads only the administrator's URL). The secrets reach the runner as its environment (DATABASE_URL,
+# APP_DB_PASSWORD), never as arguments. Exit 0 when done; non-zero with the runner's or Key Vault's message
+# otherwise (the run command then fails the `pulumi up`, and the deployment that depends on it does not start).
+# Secrets are never printed.
 #
-# Overridable for local tests (tests/migrator/runMigrationsScript.int.test.ts): DEPLOY_SCRIPT, APP_HOME, NODE.
+# Overridable for local tests (tests/migrator/runMigrationsScript.int.test.ts): DEPLOY_SCRIPT, KEYVAULT_SCRIPT,
+# APP_HOME, NODE.
 set -euo pipefail
+set +x # holds the administrator's URL: never traced, even when started with bash -x
 
 BG_ROOT="${BG_ROOT:-}"
 APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"
 DEPLOY_SCRIPT="${DEPLOY_SCRIPT:-/var/lib/bluegreen/deploy-app.sh}"
 NODE="${NODE:-node}"
 LOCK_TIMEOUT_SECONDS="${LOCK_TIMEOUT_SECONDS:-1800}"
+ADMIN_URL_SECRET="${ADMIN_URL_SECRET:-sql-admin-url}"
+APP_PASSWORD_SECRET="${APP_PASSWORD_SECRET:-app-db-password}"
+if [ -z "${KEYVAULT_SCRIPT:-}" ]; then                       # default: the installed copy, else the one beside this file
+  KEYVAULT_SCRIPT=/var/lib/bluegreen/keyvault-secret.sh
+  [ -f "$KEYVAULT_SCRIPT" ] || KEYVAULT_SCRIPT="$(dirname "${BASH_SOURCE[0]}")/keyvault-secret.sh"
+fi
 
 log() { printf 'run-migrations: %s\n' "$*"; }
 fail() {
@@ -36,26 +51,48 @@ fail() {
 }
 
 case "${MIGRATE_PHASE:-}" in
-  expand) [ -n "${APP_DB_PASSWORD:-}" ] || fail "APP_DB_PASSWORD is empty; components/migrationRun.ts passes it as a protected parameter." 2 ;;
+  expand) ;;
   contract) [[ "${RUNNING_VERSIONS:-}" =~ ^[0-9A-Za-z.+-]+(,[0-9A-Za-z.+-]+)*$ ]] ||
     fail "RUNNING_VERSIONS=\"${RUNNING_VERSIONS:-}\" must list the versions both colors run, e.g. 2.0.0,2.0.0." 2 ;;
   *) fail "MIGRATE_PHASE=\"${MIGRATE_PHASE:-}\" must be expand or contract." 2 ;;
 esac
-[ -n "${ADMIN_DATABASE_URL:-}" ] || fail "ADMIN_DATABASE_URL is empty; components/migrationRun.ts passes it as a protected parameter." 2
+[ -n "${KEYVAULT_URL:-}" ] ||
+  fail "KEYVAULT_URL is empty; the run command passes the URI of the Key Vault holding secret $ADMIN_URL_SECRET." 2
 [ -n "${APP_VERSION:-}" ] || fail "APP_VERSION is empty." 2
 [ -f "$DEPLOY_SCRIPT" ] || fail "$DEPLOY_SCRIPT is missing; the run command's wrapper writes it." 2
+[ -f "$KEYVAULT_SCRIPT" ] || fail "$KEYVAULT_SCRIPT is missing; the run command's wrapper writes it (vm-scripts/keyvault-secret.sh)." 2
 
 # 1. The release: downloaded, checksum-verified and unpacked by deploy-app.sh (the one copy of that code).
 log "fetching release $APP_VERSION (deploy-app.sh, FETCH_ONLY)"
-FETCH_ONLY=1 DATABASE_URL=fetch-only APP_HOME="$APP_HOME" bash "$DEPLOY_SCRIPT"
+FETCH_ONLY=1 APP_HOME="$APP_HOME" bash "$DEPLOY_SCRIPT"
 release="$APP_HOME/releases/$APP_VERSION"
 [ -f "$release/dist/migrator/cli.js" ] ||
   fail "$release has no dist/migrator/cli.js: the artifact of $APP_VERSION was not built with npm run app:pack (it carries the runner)."
 
-# 2. The release's own runner and migrations, as the administrator.
+# 2. The secrets, read with the agent's identity into the runner's environment (read keeps the exact value, and
+# does not show it even under tracing). secret <variable> <secret-name>
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+secret() {
+  bash "$KEYVAULT_SCRIPT" "$KEYVAULT_URL" "$2" >"$work/secret" ||
+    fail "could not read $1 (secret $2) from Key Vault $KEYVAULT_URL; see above. Nothing ran against the database." "$?"
+  IFS= read -r -d '' "$1" <"$work/secret" || true
+  rm -f "$work/secret"
+  export "${1?}"
+}
+log "reading the administrator's URL (secret $ADMIN_URL_SECRET) from Key Vault $KEYVAULT_URL"
+secret DATABASE_URL "$ADMIN_URL_SECRET"
+if [ "$MIGRATE_PHASE" = expand ]; then
+  log "reading the app user's password (secret $APP_PASSWORD_SECRET) from Key Vault $KEYVAULT_URL"
+  secret APP_DB_PASSWORD "$APP_PASSWORD_SECRET"
+else
+  unset APP_DB_PASSWORD # contract needs no password: the runner gets only what it uses
+fi
+
+# 3. The release's own runner and migrations, as the administrator.
 cd "$release"
 db() {
-  DATABASE_URL="$ADMIN_DATABASE_URL" "$NODE" dist/migrator/cli.js "$@" --dir migrations --lock-timeout "$LOCK_TIMEOUT_SECONDS"
+  "$NODE" dist/migrator/cli.js "$@" --dir migrations --lock-timeout "$LOCK_TIMEOUT_SECONDS"
 }
 if [ "$MIGRATE_PHASE" = expand ]; then
   log "ensuring the app's database user ${APP_DB_USER:-app_user}"

@@ -247,6 +247,18 @@ describe("health-gate.sh: the schema", () => {
         expect(r.stderr).toContain("database unreachable");
     });
 
+    it.each([
+        ["fails, printing a URL with its password", "echo 'cannot reach mssql://admin:Adm1n-Secret@sql.example:1433/app' >&2; exit 1"],
+        ["fails, printing a password option", "echo 'Login failed: Server=sql.example;User Id=admin;Password=Adm1n-Secret;' >&2; exit 1"],
+        ["prints a URL instead of JSON", "echo 'postgres://admin:Adm1n-Secret@db/app'"],
+    ])("prints no secret when the status command %s, nor in its own text", async (_, cmd) => {
+        const secretInText = `DB='postgres://admin:Adm1n-Secret@db/app'; ${cmd}`;
+        const r = await gate(green2([await standIn({ kind: "healthy" })], ["--db-status-cmd", secretInText, "--app-dir", REPO]));
+        expect(r.code).toBe(3);
+        expect(r.stdout + r.stderr).toContain("***");
+        expect(r.stdout + r.stderr).not.toContain("Adm1n-Secret");
+    });
+
     it("does not run the schema check when a VM already failed", async () => {
         const r = await gate(green2([await standIn({ kind: "unhealthy" })], ["--db-status-cmd", "echo SHOULD-NOT-RUN"]));
         expect(r.code).toBe(1);
