@@ -1,16 +1,18 @@
 /**
  * Blue/green on Azure: what `pulumi up` builds, in order.
- *   config → release guard → resource group → network → database → artifact store → blue → green
- *     (each color: VMs → its schema migrations, run from its VM 0 → its app deployment)
- *     → health gate (the live color) → load balancer → outputs
+ *   config → release guard → resource group → network → database → artifact store → blue VMs, green VMs
+ *     → release agent → key vault (who reads which secret) → per color: migrations (on the agent) → app deployment
+ *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back) → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
- * the health gate has passed on green (docs/release-guard.md).
+ * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
  */
 import * as path from "path";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { loadStackConfig } from "./config/stackConfig";
 import { Color, COLORS } from "./release/colors";
+import { retryCommand } from "./release/readBack";
 import { Network } from "./components/network";
 import { Database } from "./components/database";
 import { ArtifactStore } from "./components/artifactStore";
@@ -18,12 +20,31 @@ import { ColorSet } from "./components/colorSet";
 import { AppDeployment } from "./components/appDeployment";
 import { LoadBalancer } from "./components/loadBalancer";
 import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/releaseGuard";
-import { HealthGate } from "./components/healthGate";
-import { MigrationRun } from "./components/migrationRun";
+import { gateScripts, HealthGate } from "./components/healthGate";
+import { MigrationRun, migrationScripts } from "./components/migrationRun";
+import { ReleaseAgent } from "./components/releaseAgent";
+import { SecretVault } from "./components/secretVault";
+import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
+import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
+
+/** The start of this update: a run the agent does in it must have started after this (release/readBack.ts). */
+const updateStartedAt = new Date();
 
 // Reads and validates every config value; throws one error listing all bad keys before anything is declared.
 const config = loadStackConfig();
 const location = config.location;
+const contractMigrations = contractMigrationsIn(path.join(__dirname, "migrations"));
+const retry = retryCommand(config.retryTag);
+
+// What the release agent runs in this update (the gate, each color's migrations) and the digests the guard names
+// each run from: a run-command name is never used twice on the agent (release/executions.ts).
+const agentPlan = planAgentRuns({
+    config,
+    subnetCidr: APP_SUBNET_CIDR,
+    appUser: "app_user",
+    contractMigrations: contractMigrations.map((m) => m.name),
+    scripts: { gate: gateScripts(), migrations: migrationScripts() },
+});
 
 // The release guard compares this update with the last one and refuses unsafe release steps (changing the live
 // color, deploying onto the rollback target inside the window, a flip mixed with other changes, an early contract)
@@ -35,7 +56,8 @@ const guard = new ReleaseGuard("release-guard", {
     rollbackWindowMinutes: config.rollbackWindowMinutes,
     allowDeployIntoRollbackWindow: config.allowDeployIntoRollbackWindow,
     runContractMigrations: config.runContractMigrations,
-    contractMigrations: contractMigrationsIn(path.join(__dirname, "migrations")),
+    contractMigrations,
+    executions: [...agentPlan.requests],
 });
 
 const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
@@ -54,10 +76,10 @@ const database = new Database("sql", {
 
 const artifacts = new ArtifactStore("artifacts", { resourceGroupName, location });
 
-/** One color: its VMs, then its app deployment (the only thing a release of this color changes). */
-function buildColor(color: Color): { vms: ColorSet; deployment: AppDeployment } {
+/** One color's VMs (a release of the color never touches them). */
+function buildVms(color: Color): ColorSet {
     const settings = config.colors[color];
-    const vms = new ColorSet(color, {
+    return new ColorSet(color, {
         color,
         resourceGroupName,
         location,
@@ -71,62 +93,101 @@ function buildColor(color: Color): { vms: ColorSet; deployment: AppDeployment } 
         sshPublicKey: config.sshPublicKey,
         artifactContainerId: artifacts.containerId,
     }, { dependsOn: [guard] });
+}
+const vms: Record<Color, ColorSet> = { blue: buildVms("blue"), green: buildVms("green") };
+
+// The release agent: runs the migrations and the gate inside the VNet; runs no app code (components/releaseAgent.ts).
+const agent = new ReleaseAgent("agent", {
+    resourceGroupName,
+    location,
+    subnetId: net.appSubnetId,
+    subnetCidr: net.appSubnetCidr,
+    vmSize: config.agentVmSize,
+    image: config.agentImage,
+    adminUsername: config.adminUsername,
+    sshPublicKey: config.sshPublicKey,
+    artifactContainerId: artifacts.containerId,
+}, { dependsOn: [guard] });
+
+// Every secret in Key Vault; each identity reads only its own: the agent the administrator's URL and the app user's
+// password, each app VM the app's connection URL.
+const appVmReaders = COLORS.flatMap((color) => vms[color].vms.map((vm) => ({ name: vm.name, principalId: vm.principalId ?? "" })));
+const vault = new SecretVault("secrets", {
+    resourceGroupName,
+    location,
+    tenantId: authorization.getClientConfigOutput().tenantId,
+    subnetId: net.appSubnetId,
+    secrets: {
+        [SECRET_NAMES.adminUrl]: { value: database.adminDatabaseUrl, readers: [{ name: "agent", principalId: agent.principalId }] },
+        [SECRET_NAMES.appPassword]: { value: database.appPassword, readers: [{ name: "agent", principalId: agent.principalId }] },
+        [SECRET_NAMES.appDatabaseUrl]: { value: database.appDatabaseUrl, readers: appVmReaders },
+    },
+});
+
+/** What every run on the agent shares in this update. */
+const agentRuns = {
+    resourceGroupName,
+    location,
+    agentVmName: agent.vmName,
+    executionNames: guard.executionNames,
+    newExecutions: guard.newExecutions,
+    updateStartedAt,
+    retry,
+};
+const agentReady = [guard, agent.artifactAccess, ...(vault.grants.agent ?? [])];
+
+/** One color's release: its migrations (on the agent), then its app deployment once Azure reports them passed. */
+function buildRelease(color: Color): { deployment: AppDeployment } {
+    const settings = config.colors[color];
     const artifactUrl = settings.artifact?.url ?? artifacts.urlFor(settings.version);
-    const artifactSha256 = settings.artifactSha256 ?? ""; // always set by validateConfig
-    // The color's schema migrations (expand; contract with runContractMigrations), run from its VM 0 inside the VNet
-    // with its own artifact, before its app is deployed (components/migrationRun.ts, docs/migrations.md).
+    const plan = agentPlan.migrations[color];
     const migrations = new MigrationRun(`${color}-migrate`, {
-        color,
-        version: settings.version,
-        resourceGroupName,
-        location,
-        vm: vms.vms[0],
+        expand: plan.expand,
+        ...(plan.contract ? { contract: plan.contract } : {}),
         artifactUrl,
-        artifactSha256,
-        adminDatabaseUrl: database.adminDatabaseUrl,
-        appUser: database.appUser,
-        appPassword: database.appPassword,
-        runContractMigrations: config.runContractMigrations,
-        runningVersions: COLORS.map((c) => config.colors[c].version),
-    }, { dependsOn: [guard] });
+        keyvaultUrl: vault.vaultUri,
+        agent: agentRuns,
+    }, { dependsOn: agentReady });
     const deployment = new AppDeployment(`${color}-deploy`, {
         color,
         resourceGroupName,
         location,
-        vms: vms.vms,
+        vms: vms[color].vms,
         version: settings.version,
         artifactUrl,
-        artifactSha256,
-        databaseUrl: database.appDatabaseUrl,
+        artifactSha256: settings.artifactSha256 ?? "", // always set by validateConfig
+        keyvaultUrl: vault.vaultUri,
+        databaseUrlSecret: SECRET_NAMES.appDatabaseUrl,
+        after: migrations.verified,
+        vmGrants: vault.grants,
         forceUpdateTag: settings.forceUpdateTag,
     }, { dependsOn: [guard, migrations] });
-    return { vms, deployment };
+    return { deployment };
 }
+const releases: Record<Color, { deployment: AppDeployment }> = { blue: buildRelease("blue"), green: buildRelease("green") };
 
-const blue = buildColor("blue");
-const green = buildColor("green");
-
-// The health gate: from inside the VNet, every VM of the live color must be healthy at its version and the schema
-// must fit it, before the load balancer may send it production traffic. Named after the live color, so it runs on a
-// flip (and on the first deploy), not on a deploy to the idle color. No cycle: the pools are IP-based, so NICs do
-// not reference the load balancer (VMs → deployment → gate → load balancer).
-const live = config.liveColor === "blue" ? blue : green;
+// The health gate, on the agent: every VM of the live color healthy at its version, the schema fitting it. Named
+// after the live color, so it runs on a flip (and on the first deploy), not on a deploy to the idle color.
+const liveSettings = config.colors[config.liveColor];
 const gate = new HealthGate(`${config.liveColor}-gate`, {
-    color: config.liveColor,
-    version: config.colors[config.liveColor].version,
-    resourceGroupName,
-    location,
-    vms: live.vms.vms,
-}, { dependsOn: [guard, live.deployment] });
+    settings: agentPlan.gate,
+    vms: vms[config.liveColor].vms,
+    artifactUrl: liveSettings.artifact?.url ?? artifacts.urlFor(liveSettings.version),
+    keyvaultUrl: vault.vaultUri,
+    agent: agentRuns,
+}, { dependsOn: [...agentReady, releases[config.liveColor].deployment] });
 
-// Depends on the gate: children register only after their parent, and the parent only once the gate has passed.
+// The load balancer is sent only once the gate's result is read back as passed (its `bluegreen-gate` tag), and its
+// pools are read back after it (IP-based pools: NICs never reference it, so there is no cycle).
 const loadBalancer = new LoadBalancer("front", {
     resourceGroupName,
     location,
     liveColor: config.liveColor,
-    poolAddresses: { blue: blue.vms.privateIps, green: green.vms.privateIps },
+    poolAddresses: { blue: vms.blue.privateIps, green: vms.green.privateIps },
     virtualNetworkId: net.virtualNetworkId,
     zones: config.zones,
+    gateRun: gate.verified,
+    retry,
 }, { dependsOn: [guard, gate] });
 
 export const liveColor = config.liveColor;
@@ -142,7 +203,15 @@ export const egressIp = net.egressIp;
 /** Where artifacts are uploaded: `https://<account>.blob.core.windows.net/artifacts/`. */
 export const artifactContainerUrl = artifacts.containerUrl;
 /** Static private IPs of each color's VMs (the load balancer's pools). */
-export const vmPrivateIps = { blue: blue.vms.privateIps, green: green.vms.privateIps };
+export const vmPrivateIps = { blue: vms.blue.privateIps, green: vms.green.privateIps };
+/** The release agent's private IP (it runs the migrations and the gate). */
+export const agentPrivateIp = agent.privateIp;
+/** The Key Vault every secret lives in (`az keyvault secret show --vault-name <name> --name sql-admin-url`, break-glass). */
+export const keyVaultName = vault.vaultName;
+/** The gate run that approved the production rule, as read back from Azure. */
+export const gateRun = gate.verified;
+/** The backend pools as Azure lists them after this update (read back; the update fails when they differ). */
+export const backendPools = loadBalancer.poolsReadBack;
 /** Which release step this update was (first-deploy, deploy-idle, flip, rollback, contract, ...). */
 export const releaseStep = guard.step;
 /** What the release guard wants the operator to know (an override in use, a rollback). */

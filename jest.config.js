@@ -3,7 +3,8 @@
 // `npm test` runs both; `npm run test:unit` runs the fast tier only.
 const common = {
   preset: "ts-jest",
-  testEnvironment: "node",
+  // Node, plus the worker's real process for collecting a Pulumi run's unhandled rejections (see the file).
+  testEnvironment: "<rootDir>/tests/support/nodeEnvironment.js",
   // Pulumi keeps global state that Jest 30's globals cleanup would tear down between files.
   testEnvironmentOptions: { globalsCleanup: "off" },
   transform: {
@@ -13,7 +14,7 @@ const common = {
 };
 
 module.exports = {
-  testTimeout: 30000,
+  testTimeout: 120000, // runs of the whole program under mocks take seconds each, more on a loaded machine
   projects: [
     { ...common, displayName: "unit", testMatch: ["**/*.test.ts"], testPathIgnorePatterns: ["\\.int\\.test\\.ts$", "/node_modules/"] },
     { ...common, displayName: "integration", testMatch: ["**/*.int.test.ts"] },

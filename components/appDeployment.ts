@@ -21,8 +21,24 @@ export interface AppDeploymentArgs {
     readonly artifactUrl: pulumi.Input<string>;
     /** SHA-256 (hex) the artifact must have; the VM refuses anything else. */
     readonly artifactSha256: pulumi.Input<string>;
-    /** Secret: connection URL of the app's least-privilege database user (never the administrator). */
-    readonly databaseUrl: pulumi.Input<string>;
+    /** The vault each VM reads the app's connection URL from, with its own identity. */
+    readonly keyvaultUrl: pulumi.Input<string>;
+    /**
+     * Name of the secret holding the app user's connection URL (never the administrator's).
+     * @default "app-database-url"
+     */
+    readonly databaseUrlSecret?: string;
+    /**
+     * What must have passed before the app is deployed (the color's migration runs, read back from Azure): the VM
+     * names reach the extensions through it, so when it rejects, no extension changes.
+     * @default undefined (nothing to wait for)
+     */
+    readonly after?: pulumi.Input<unknown>;
+    /**
+     * Per VM (by logical name, e.g. `blue-vm-0`): the grants its identity needs first (reading the app's secret).
+     * @default {} (none)
+     */
+    readonly vmGrants?: Readonly<Record<string, readonly pulumi.Resource[]>>;
     /**
      * Operator's retry tag: changing it re-runs the deployment on every VM of the color.
      * @default undefined (the extension re-runs only when the version or another input changes)
@@ -33,12 +49,18 @@ export interface AppDeploymentArgs {
      * @default the text of vm-scripts/deploy-app.sh
      */
     readonly deployScript?: string;
+    /**
+     * Text of the script that reads a Key Vault secret on a VM.
+     * @default the text of vm-scripts/keyvault-secret.sh
+     */
+    readonly keyvaultScript?: string;
 }
 
 /**
  * Deploys one version of the app to every VM of one color: one Custom Script extension per VM
  * (`<color>-deploy-<n>`). A new version changes the extension's inputs, which Azure applies in place by
- * re-running the script; the VM is neither replaced nor rebooted.
+ * re-running the script; the VM is neither replaced nor rebooted. The extension has a fixed name (`deploy-app`):
+ * when its VM is replaced it is deleted before its replacement is created. No secret is in its settings.
  */
 export class AppDeployment extends pulumi.ComponentResource {
     public readonly color: Color;
@@ -54,15 +76,18 @@ export class AppDeployment extends pulumi.ComponentResource {
         this.version = args.version;
         this.artifactUrl = pulumi.output(args.artifactUrl);
         const deployScript = args.deployScript ?? readVmScript("deploy-app.sh");
+        const keyvaultScript = args.keyvaultScript ?? readVmScript("keyvault-secret.sh");
+        const databaseUrlSecret = args.databaseUrlSecret ?? "app-database-url";
 
-        const script = pulumi.all([args.artifactUrl, args.artifactSha256, args.databaseUrl]).apply(([artifactUrl, artifactSha256, databaseUrl]) =>
-            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, databaseUrl, deployScript }), "utf8").toString("base64"),
+        const script = pulumi.all([args.artifactUrl, args.artifactSha256, args.keyvaultUrl]).apply(([artifactUrl, artifactSha256, keyvaultUrl]) =>
+            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, deployScript, keyvaultScript }), "utf8").toString("base64"),
         );
 
         this.extensions = args.vms.map((vm, index) => new compute.VirtualMachineExtension(`${name}-${index}`, {
             resourceGroupName: args.resourceGroupName,
             location: args.location,
-            vmName: vm.vmName,
+            // Through `after`: the same name, but only once the color's migrations are proven in.
+            vmName: pulumi.all([vm.vmName, args.after]).apply(([vmName]) => vmName),
             vmExtensionName: "deploy-app",
             publisher: "Microsoft.Azure.Extensions",
             type: "CustomScript",
@@ -72,7 +97,11 @@ export class AppDeployment extends pulumi.ComponentResource {
             settings: { skipDos2Unix: true },
             // The SDK does not mark protectedSettings secret; the script carries DATABASE_URL.
             protectedSettings: pulumi.secret({ script }),
-        }, withDependsOn(childOpts, ...(vm.artifactAccess ? [vm.artifactAccess] : [])))); // it downloads the artifact: wait for read access
+        }, {
+            // It downloads the artifact and reads the app's secret: wait for both grants.
+            ...withDependsOn(childOpts, ...(vm.artifactAccess ? [vm.artifactAccess] : []), ...(args.vmGrants?.[vm.name] ?? [])),
+            deleteBeforeReplace: true, // a fixed name on its VM
+        }));
 
         this.registerOutputs({ version: this.version, artifactUrl: this.artifactUrl });
     }

@@ -55,6 +55,11 @@ export interface ColorVm {
     /** Static private IP (known at plan time). */
     readonly privateIp: string;
     /**
+     * Object id of the VM's system-assigned identity (it reads the app's secret in Key Vault).
+     * @default undefined (hand-built VMs in tests)
+     */
+    readonly principalId?: pulumi.Output<string>;
+    /**
      * The VM identity's read access to the artifact container (its role assignment). Anything that downloads the
      * artifact on this VM must wait for it, or a first deploy races the grant and gets 403.
      * @default undefined (no access to wait for)
@@ -133,14 +138,15 @@ export class ColorSet extends pulumi.ComponentResource {
                 deleteBeforeReplace: true,
             });
 
+            const principalId = vm.identity.apply((identity) => identity?.principalId ?? "");
             const artifactAccess = new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, {
                 scope: args.artifactContainerId,
                 roleDefinitionId: pulumi.output(args.artifactContainerId).apply((id) => roleDefinitionId(id, STORAGE_BLOB_DATA_READER_ROLE)),
-                principalId: vm.identity.apply((identity) => identity?.principalId ?? ""),
+                principalId,
                 principalType: "ServicePrincipal",
             }, { ...childOpts, replaceOnChanges: ["principalId"] }); // Azure never updates a role assignment's principal: a new VM identity needs a new one
 
-            vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp, artifactAccess });
+            vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp, principalId, artifactAccess });
         }
         this.vms = vms;
         this.privateIps = vms.map((vm) => vm.privateIp);

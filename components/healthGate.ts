@@ -1,37 +1,38 @@
 /**
  * The health gate: before the load balancer sends production traffic to a color, every VM of that color must answer
  * `/health` with 200 and `/version` with the configured version and color, and the database's migrations must fit
- * that version. vm-scripts/health-gate.sh does the checking; this component runs it **inside the virtual network**,
- * as an Azure run command on VM 0 of the target color (the backend ports and the database are private, and Pulumi
- * Deployments' runners have no fixed IP, so the check cannot run from where `pulumi up` runs).
- * `treatFailureAsDeploymentFailure` turns a failed check into a failed `pulumi up`; the load balancer depends on this
- * component, so it is not changed.
+ * that version. vm-scripts/health-gate.sh does the checking; this component runs it on **the release agent**
+ * (components/releaseAgent.ts), inside the virtual network, as an Azure run command (the backend ports and the
+ * database are private, and Pulumi Deployments' runners have no fixed IP). The agent checks every VM by its private
+ * IP, in parallel, and runs the schema check with the target color's own runner as the administrator (the credential
+ * is read from Key Vault by the agent's identity: vm-scripts/agent-gate.sh).
  *
- * The dependency cycle, and how it is broken: with NIC-based backend pools, NICs reference the load balancer's pools,
- * VMs need NICs, the gate needs the VMs, and the load balancer's update must wait for the gate: LB → NIC → VM → gate
- * → LB. This program uses **IP-based backend pools** with static private IPs computed by a pure function
- * (components/lib/ipLayout.ts `vmPrivateIp`), so NICs never reference the load balancer. The order is then a line:
- * NICs → VMs → app deployment → gate → load balancer. The gate addresses the VMs by those same precomputed IPs.
+ * The load balancer moves only on `verified`: the run command's result **read back from Azure** (its instance view:
+ * state Succeeded, exit code 0, started in this update when its name is new). `treatFailureAsDeploymentFailure` fails
+ * the update that runs a failing gate; the read-back is what stops a later, unchanged `pulumi up` — Azure does not
+ * run an unchanged run command again, so without it that update would move the load balancer on the old failure.
  *
- * When it runs: a run command runs when created and when its inputs change (Azure does not re-run a command sent
- * again unchanged). Its script carries the target color, version and VM IPs, and the child is named after the target
- * color, so the gate runs exactly when the live color changes (a flip creates `<new color>-gate-check` and deletes the
- * old color's), or when the live color's version or VMs change — never on a deploy to the idle color.
+ * When it runs: the release guard names the gate from a digest of what it checks (release/executions.ts). A new name
+ * is a new run command: on a flip, a rollback and a flip again (each a new name, never one used before on the agent),
+ * on a change of the live color's VMs, or on a retry (`retryTag`) — never on a deploy to the idle color.
  *
- * The first deploy: nothing is live yet. The gate checks the color that is about to become live, after its app is
- * deployed; the load balancer is created only once it passes. The idle color is not gated (it takes no production
- * traffic; check it on the staging endpoint).
+ * No dependency cycle: the pools are IP-based, so NICs do not reference the load balancer
+ * (VMs → app deployment → gate → load balancer).
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as compute from "@pulumi/azure-native/compute";
 import { Color } from "../release/colors";
+import { GATE_FETCH_AND_SCHEMA_SECONDS, GATE_TIMING, gateWorstSeconds } from "../release/rollbackBound";
+import type { ExecutionRequest } from "../release/executions";
 import { ColorVm } from "./colorSet";
+import { AgentRunContext, agentScript, executionDigest, runOnAgent } from "./lib/agentRun";
 import { childOptions } from "./lib/childOptions";
-import { shellQuote } from "./lib/deployScript";
 import { PORTS } from "./lib/ports";
 import { readVmScript } from "./lib/vmScripts";
 
-/** The checking script's settings, as vm-scripts/health-gate.sh reads them (GATE_* variables). */
+/** The execution key of the gate: one gate, for the live color. */
+export const GATE_KEY = "gate";
+
+/** What the gate checks: everything that goes into its script and its digest (plain, known when the program starts). */
 export interface HealthGateSettings {
     readonly color: Color;
     readonly version: string;
@@ -41,152 +42,133 @@ export interface HealthGateSettings {
     readonly attempts: number;
     readonly intervalSeconds: number;
     readonly timeoutSeconds: number;
-    /** Command printing the runner's `status --json` on the VM; empty skips the schema check. */
-    readonly dbStatusCommand?: string;
-    /** Where the color's app (and its node_modules/semver) is installed on the VM. */
-    readonly appDir?: string;
+    /** SHA-256 of the color's artifact (its runner does the schema check). */
+    readonly artifactSha256: string;
+    /** The artifact URL when the user publishes their own (else the program's container, fixed per version). */
+    readonly artifactUrlOverride?: string;
+    /** Name of the Key Vault secret holding the administrator's database URL. */
+    readonly adminUrlSecret: string;
 }
 
-/** Where deploy-app.sh installs the color's release on each VM (see vm-scripts/provision/cloud-init.yaml). */
-export const APP_DIR = "/opt/app/current";
-
-/**
- * The migration runner's `status --json`, run with the VM's own release (its migrations and its runner) and the
- * app's connection settings from /etc/bluegreen/app.env (written by deploy-app.sh).
- */
-export const DEFAULT_DB_STATUS_COMMAND =
-    `set -a; . /etc/bluegreen/app.env; set +a; cd ${APP_DIR} && node dist/migrator/cli.js status --json --dir migrations`;
+/** Defaults of the gate's timing (release/rollbackBound.ts: they bound how long a rollback takes). */
+export const GATE_DEFAULTS = { port: PORTS.productionBackend, ...GATE_TIMING } as const;
 
 /** Azure's upper limit for a run command's timeout, in seconds. */
 export const MAX_RUN_COMMAND_SECONDS = 5400;
+export { GATE_FETCH_AND_SCHEMA_SECONDS };
 
-/**
- * The script the run command executes: vm-scripts/health-gate.sh with the settings exported at its top. Because the
- * settings are in the text, a change of color, version or VM IPs changes the run command's inputs and re-runs it.
- */
-export function healthGateScript(settings: HealthGateSettings, script: string): string {
-    const env: [string, string][] = [
-        ["GATE_COLOR", settings.color],
-        ["GATE_VERSION", settings.version],
-        ["GATE_HOSTS", settings.hosts.join(",")],
-        ["GATE_PORT", String(settings.port)],
-        ["GATE_ATTEMPTS", String(settings.attempts)],
-        ["GATE_INTERVAL", String(settings.intervalSeconds)],
-        ["GATE_TIMEOUT", String(settings.timeoutSeconds)],
-        ["GATE_DB_STATUS_CMD", settings.dbStatusCommand ?? ""],
-        ["GATE_APP_DIR", settings.appDir ?? ""],
-    ];
-    const body = script.replace(/^#!.*\n/, "");
-    return [
-        "#!/usr/bin/env bash",
-        "# Generated by components/healthGate.ts: vm-scripts/health-gate.sh with this release's settings.",
-        ...env.map(([name, value]) => `export ${name}=${shellQuote(value)}`),
-        body,
-    ].join("\n");
+/** The product's scripts the gate writes on the agent. */
+export interface GateScripts {
+    readonly agentGate: string;
+    readonly healthGate: string;
+    readonly deployApp: string;
+    readonly keyvaultSecret: string;
+}
+
+/** The committed vm-scripts the gate runs. */
+export function gateScripts(): GateScripts {
+    return {
+        agentGate: readVmScript("agent-gate.sh"),
+        healthGate: readVmScript("health-gate.sh"),
+        deployApp: readVmScript("deploy-app.sh"),
+        keyvaultSecret: readVmScript("keyvault-secret.sh"),
+    };
+}
+
+/** The gate as the guard names it: a change of any setting, script or the retry tag is a new execution. */
+export function healthGateExecution(settings: HealthGateSettings, scripts: GateScripts, retryTag: string): ExecutionRequest {
+    return { key: GATE_KEY, digest: executionDigest({ kind: "health-gate", settings, scripts, retryTag }) };
+}
+
+/** The script the run command executes (vm-scripts/agent-gate.sh with this release's settings). */
+export function healthGateScript(settings: HealthGateSettings, run: { artifactUrl: string; keyvaultUrl: string }, scripts: GateScripts): string {
+    return agentScript({
+        generatedBy: "components/healthGate.ts",
+        key: GATE_KEY,
+        env: [
+            ["GATE_COLOR", settings.color],
+            ["GATE_VERSION", settings.version],
+            ["GATE_HOSTS", settings.hosts.join(",")],
+            ["GATE_PORT", String(settings.port)],
+            ["GATE_ATTEMPTS", String(settings.attempts)],
+            ["GATE_INTERVAL", String(settings.intervalSeconds)],
+            ["GATE_TIMEOUT", String(settings.timeoutSeconds)],
+            ["APP_COLOR", settings.color],
+            ["APP_VERSION", settings.version],
+            ["ARTIFACT_URL", run.artifactUrl],
+            ["ARTIFACT_SHA256", settings.artifactSha256],
+            ["KEYVAULT_URL", run.keyvaultUrl],
+            ["ADMIN_URL_SECRET", settings.adminUrlSecret],
+        ],
+        files: {
+            "agent-gate.sh": scripts.agentGate,
+            "health-gate.sh": scripts.healthGate,
+            "deploy-app.sh": scripts.deployApp,
+            "keyvault-secret.sh": scripts.keyvaultSecret,
+        },
+        run: "agent-gate.sh",
+    });
 }
 
 /**
- * The run command's timeout: the worst case of the bounded retries (every attempt waits `timeoutSeconds` for each of
- * two requests to each VM, then `intervalSeconds`), plus two minutes for the schema check, capped at Azure's limit.
+ * The run command's timeout: the worst case of the bounded retries (the VMs are checked in parallel, so one attempt
+ * waits at most two request timeouts, then the interval), plus fetching the artifact and the schema check, capped at
+ * Azure's limit. The number of VMs does not count: see docs/release-guard.md for the rollback bound it gives.
  */
-export function gateTimeoutSeconds(settings: Pick<HealthGateSettings, "attempts" | "intervalSeconds" | "timeoutSeconds" | "hosts">): number {
-    const perAttempt = 2 * settings.timeoutSeconds * settings.hosts.length + settings.intervalSeconds;
-    return Math.min(MAX_RUN_COMMAND_SECONDS, Math.ceil(settings.attempts * perAttempt + 120));
+export function gateTimeoutSeconds(settings: Pick<HealthGateSettings, "attempts" | "intervalSeconds" | "timeoutSeconds">): number {
+    return Math.min(MAX_RUN_COMMAND_SECONDS, Math.ceil(gateWorstSeconds(settings)));
 }
 
 export interface HealthGateArgs {
-    /** The color about to take (or keeping) production traffic: the live color. */
-    readonly color: Color;
-    /** The version every VM of that color must report. */
-    readonly version: string;
-    /** Resource group of the VMs. */
-    readonly resourceGroupName: pulumi.Input<string>;
-    /** Azure region. */
-    readonly location: pulumi.Input<string>;
-    /** The VMs of the color (from ColorSet): the gate runs on the first and checks all, by their private IPs. */
+    /** What the gate checks (from {@link HealthGateSettings}; the same settings named its execution). */
+    readonly settings: HealthGateSettings;
+    /** The color's VMs (from ColorSet): the gate waits for them, and refuses a color without any. */
     readonly vms: readonly ColorVm[];
+    /** URL of the color's artifact (the runner of the schema check comes from it). */
+    readonly artifactUrl: pulumi.Input<string>;
+    /** The vault the agent reads the administrator's URL from. */
+    readonly keyvaultUrl: pulumi.Input<string>;
+    /** The agent, the guard's names and this update's start (shared by every run on the agent). */
+    readonly agent: AgentRunContext;
     /**
-     * The app port the gate calls on each VM (the production backend port; the VNet reaches it directly).
-     * @default PORTS.productionBackend (8080)
+     * Texts of the scripts the gate writes on the agent.
+     * @default the committed vm-scripts ({@link gateScripts})
      */
-    readonly port?: number;
-    /**
-     * How many times the whole check is tried before the gate fails (VMs may still be starting).
-     * @default 30
-     */
-    readonly attempts?: number;
-    /**
-     * Seconds between attempts.
-     * @default 10
-     */
-    readonly intervalSeconds?: number;
-    /**
-     * Seconds each HTTP request may take.
-     * @default 5
-     */
-    readonly timeoutSeconds?: number;
-    /**
-     * Command that prints the migration runner's `status --json` for the database, run on the VM with the target
-     * color's own artifact (so "pending expand" means: pending for that version). `""` skips the schema check
-     * (the gate then says so).
-     * @default DEFAULT_DB_STATUS_COMMAND
-     */
-    readonly dbStatusCommand?: string;
-    /**
-     * Where the color's app is installed on the VM (the schema check loads `semver` from there).
-     * @default APP_DIR (/opt/app/current)
-     */
-    readonly appDir?: string;
-    /**
-     * Text of the checking script.
-     * @default the text of vm-scripts/health-gate.sh
-     */
-    readonly script?: string;
+    readonly scripts?: GateScripts;
 }
 
 /**
- * Runs vm-scripts/health-gate.sh on VM 0 of the target color as `<name>-check`; make the load balancer depend on
- * this component, and this component on the color's app deployment and on the release guard.
+ * Runs the health gate on the release agent as `<name>-check`. Make the load balancer's inputs go through `verified`
+ * (components/loadBalancer.ts `gateRun`), and this component depend on the color's app deployment and on the guard.
  */
 export class HealthGate extends pulumi.ComponentResource {
-    /** The color the gate checked. */
+    /** The color the gate checks. */
     public readonly color: Color;
-    /** The version it required. */
+    /** The version it requires. */
     public readonly version: string;
-    /** The run command (for dependsOn). */
-    public readonly check: compute.VirtualMachineRunCommandByVirtualMachine;
+    /** The name of the gate run that passed, once read back from Azure; rejects when it did not pass. */
+    public readonly verified: pulumi.Output<string>;
 
     constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:healthGate:HealthGate", name, {}, opts);
-        if (args.vms.length === 0) {
-            throw new Error(`HealthGate ${name}: the ${args.color} color has no VMs to check; its instance count must be at least 1.`);
+        const settings = args.settings;
+        if (args.vms.length === 0 || settings.hosts.length === 0) {
+            throw new Error(`HealthGate ${name}: the ${settings.color} color has no VMs to check; its instance count must be at least 1.`);
         }
-        this.color = args.color;
-        this.version = args.version;
-        const settings: HealthGateSettings = {
-            color: args.color,
-            version: args.version,
-            hosts: args.vms.map((vm) => vm.privateIp),
-            port: args.port ?? PORTS.productionBackend,
-            attempts: args.attempts ?? 30,
-            intervalSeconds: args.intervalSeconds ?? 10,
-            timeoutSeconds: args.timeoutSeconds ?? 5,
-            dbStatusCommand: args.dbStatusCommand ?? DEFAULT_DB_STATUS_COMMAND,
-            appDir: args.appDir ?? APP_DIR,
-        };
-
-        this.check = new compute.VirtualMachineRunCommandByVirtualMachine(`${name}-check`, {
-            resourceGroupName: args.resourceGroupName,
-            location: args.location,
-            vmName: args.vms[0].vmName,
-            runCommandName: "health-gate",
-            source: { script: healthGateScript(settings, args.script ?? readVmScript("health-gate.sh")) },
-            asyncExecution: false,
-            treatFailureAsDeploymentFailure: true,
+        this.color = settings.color;
+        this.version = settings.version;
+        const scripts = args.scripts ?? gateScripts();
+        const script = pulumi.all([args.artifactUrl, args.keyvaultUrl]).apply(([artifactUrl, keyvaultUrl]) =>
+            healthGateScript(settings, { artifactUrl, keyvaultUrl }, scripts),
+        );
+        const run = runOnAgent(`${name}-check`, {
+            key: GATE_KEY,
+            what: `the health gate of ${settings.color} (${settings.version})`,
+            script,
             timeoutInSeconds: gateTimeoutSeconds(settings),
-            tags: { color: args.color, version: args.version },
-        }, childOptions(this, opts));
-
+            tags: { color: settings.color, version: settings.version },
+        }, args.agent, childOptions(this, opts));
+        this.verified = run.verified;
         this.registerOutputs({ color: this.color, version: this.version });
     }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import { Color, COLORS, rulePools } from "../release/colors";
+import { poolProblems } from "../release/readBack";
 import { HEALTH_PATH, PORTS } from "./lib/ports";
 import { childOptions } from "./lib/childOptions";
 
@@ -26,6 +27,15 @@ export interface LoadBalancerArgs {
      * @default 4
      */
     readonly idleTimeoutInMinutes?: number;
+    /**
+     * The name of the health-gate run that passed for the live color, read back from Azure (components/healthGate.ts
+     * `verified`). It is written as the tag `bluegreen-gate`, so the load balancer is sent only once it resolves: when
+     * the gate did not pass, it rejects and the load balancer is not changed. It also records in Azure which gate run
+     * approved the current production rule, and a new gate run (a retry) sends the whole load balancer again.
+     */
+    readonly gateRun: pulumi.Input<string>;
+    /** The command that re-sends the load balancer (a changed input), for the pool check's message. */
+    readonly retry: string;
 }
 
 /**
@@ -44,6 +54,11 @@ export class LoadBalancer extends pulumi.ComponentResource {
     public readonly productionUrl: pulumi.Output<string>;
     public readonly stagingUrl: pulumi.Output<string>;
     public readonly loadBalancerId: pulumi.Output<string>;
+    /**
+     * The pools' addresses as Azure lists them after this update, by pool; rejects (failing the update) unless each
+     * lists exactly the addresses this step puts there. Not read during a preview (nothing was sent yet).
+     */
+    public readonly poolsReadBack: pulumi.Output<Record<string, string[]>>;
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:loadBalancer:LoadBalancer", name, {}, opts);
@@ -110,9 +125,29 @@ export class LoadBalancer extends pulumi.ComponentResource {
                     backendAddressPool: { id: `$self/backendAddressPools/${pools.staging}` },
                 },
             ],
+            tags: { "bluegreen-gate": args.gateRun, "bluegreen-live": args.liveColor },
         }, childOpts);
 
         this.loadBalancerId = lb.id;
+        // Read the pools back (IP-based pools can come out empty on creation, pulumi-azure-native#3601).
+        const expected = Object.fromEntries(COLORS.map((color) => [color, [...args.poolAddresses[color]]]));
+        if (pulumi.runtime.isDryRun()) {
+            this.poolsReadBack = pulumi.output(expected);
+        } else {
+            const read = COLORS.map((color) => network.getLoadBalancerBackendAddressPoolOutput({
+                resourceGroupName: args.resourceGroupName,
+                loadBalancerName: lb.name,
+                backendAddressPoolName: color,
+            }, { dependsOn: [lb], parent: this }).apply((pool) => ({
+                name: color,
+                addresses: (pool.loadBalancerBackendAddresses ?? []).map((a) => a.ipAddress),
+            })));
+            this.poolsReadBack = pulumi.all(read).apply((pools) => {
+                const problems = poolProblems(pools, expected, args.retry);
+                if (problems.length > 0) throw new Error(`The load balancer's pools are not what this update sent:\n${problems.join("\n")}`);
+                return Object.fromEntries(pools.map((p) => [p.name, (p.addresses ?? []).filter((a): a is string => !!a)]));
+            });
+        }
         this.publicIp = ip.ipAddress;
         this.productionUrl = pulumi.interpolate`http://${ip.ipAddress}/`;
         this.stagingUrl = pulumi.interpolate`http://${ip.ipAddress}:${PORTS.stagingFrontend}/`;

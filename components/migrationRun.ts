@@ -1,203 +1,164 @@
 /**
- * The schema migrations of a release, run from **inside the virtual network** (the database is private): an Azure run
- * command on VM 0 of a color runs vm-scripts/run-migrations.sh, which fetches that color's artifact with
- * vm-scripts/deploy-app.sh (FETCH_ONLY: downloaded and checksum-verified, neither switched to nor started) and runs
- * the artifact's own runner as the database administrator:
+ * The schema migrations of a release, run on **the release agent** (components/releaseAgent.ts), inside the virtual
+ * network (the database is private): an Azure run command runs vm-scripts/run-migrations.sh, which fetches the
+ * color's artifact with vm-scripts/deploy-app.sh (FETCH_ONLY: downloaded and checksum-verified, neither switched to
+ * nor started) and runs the artifact's own runner as the database administrator:
  *   - `<name>-expand`: `ensure-app-user` (the app's least-privilege contained user) then `up --phase expand`;
  *   - `<name>-contract` (only with `runContractMigrations`): `up --phase contract --running-versions <blue>,<green>`.
- * `treatFailureAsDeploymentFailure` turns a failed run into a failed `pulumi up`; the color's app deployment depends
- * on this component, so a new version never starts before its expand migrations are in.
+ * The administrator's URL and the app user's password are read from Key Vault by the agent's identity
+ * (vm-scripts/keyvault-secret.sh): no secret is in the script or in the run command's parameters.
  *
- * One per color (`blue-migrate`, `green-migrate`), each on its own VM 0 with its own version: a deploy to the idle
- * color changes only that color's inputs (its version is in the script, so Azure re-runs it); a flip changes no
- * input, so it touches no migration run. Both colors run the same migrations on the first deploy; the runner's lock
- * and journal make the second a no-op. Secrets (the admin URL, the app user's password) travel only as protected
- * parameters, never in the script text. The Linux run command handler sets every named parameter, public or
- * protected, as an environment variable of the script (unnamed ones become arguments): Azure/run-command-handler-linux,
- * internal/exec/exec.go `SetEnvironmentVariables`. It skips a parameter whose value is empty.
+ * The color's app deployment goes through `verified` (its VM names are passed through it): a new version never
+ * starts before its expand migrations are in, **as Azure reports them** (the run command's instance view), also on a
+ * later `pulumi up` that sends nothing new (azure-native keeps a failed run command in state as created).
+ *
+ * One per color (`blue-migrate`, `green-migrate`), each with its own version. The release guard names each run from
+ * a digest of what it does (release/executions.ts): a deploy to the idle color, a retry (`retryTag`) or a second
+ * contract run is a new name on the agent, never one used before; a flip changes nothing here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as compute from "@pulumi/azure-native/compute";
 import { Color } from "../release/colors";
-import { ColorVm } from "./colorSet";
+import type { ExecutionRequest } from "../release/executions";
+import { AgentRun, AgentRunContext, agentScript, executionDigest, runOnAgent } from "./lib/agentRun";
 import { childOptions, withDependsOn } from "./lib/childOptions";
-import { shellQuote } from "./lib/deployScript";
 import { readVmScript } from "./lib/vmScripts";
 
-/** Where the wrapper writes the two scripts on the VM. */
-export const MIGRATE_DIR = "/var/lib/bluegreen/migrate";
+export type MigrationPhase = "expand" | "contract";
 
-/** The non-secret settings of one migration run (they are in the script text, so a change re-runs it). */
+/** The execution key of a color's migration run, e.g. `migrate-expand-green`. */
+export function migrationKey(phase: MigrationPhase, color: Color): string {
+    return `migrate-${phase}-${color}`;
+}
+
+/** What one migration run does (plain: it names the execution and fills the script). */
 export interface MigrationRunSettings {
-    readonly phase: "expand" | "contract";
+    readonly phase: MigrationPhase;
     readonly color: Color;
     readonly version: string;
-    readonly artifactUrl: string;
     readonly artifactSha256: string;
+    /** The artifact URL when the user publishes their own (else the program's container, fixed per version). */
+    readonly artifactUrlOverride?: string;
     /** Expand: the app's database user to ensure. */
     readonly appUser?: string;
     /** Contract: the versions both colors run. */
     readonly runningVersions?: readonly string[];
+    /** Contract: the contract migrations it may apply (a new one is a new execution). */
+    readonly contractMigrations?: readonly string[];
     readonly lockTimeoutSeconds: number;
+    /** Key Vault secret names the agent reads. */
+    readonly adminUrlSecret: string;
+    readonly appPasswordSecret: string;
 }
 
-/**
- * The script a migration run command executes: exports the settings, writes vm-scripts/deploy-app.sh and
- * vm-scripts/run-migrations.sh to {@link MIGRATE_DIR}, and runs the latter. Secrets are not in it.
- */
-export function migrationRunScript(settings: MigrationRunSettings, scripts: { deployApp: string; runMigrations: string }): string {
-    const env: [string, string][] = [
-        ["MIGRATE_PHASE", settings.phase],
-        ["APP_COLOR", settings.color],
-        ["APP_VERSION", settings.version],
-        ["ARTIFACT_URL", settings.artifactUrl],
-        ["ARTIFACT_SHA256", settings.artifactSha256],
-        ["LOCK_TIMEOUT_SECONDS", String(settings.lockTimeoutSeconds)],
-        ["DEPLOY_SCRIPT", `${MIGRATE_DIR}/deploy-app.sh`],
-        ...(settings.appUser !== undefined ? ([["APP_DB_USER", settings.appUser]] as [string, string][]) : []),
-        ...(settings.runningVersions !== undefined ? ([["RUNNING_VERSIONS", settings.runningVersions.join(",")]] as [string, string][]) : []),
-    ];
-    const write = (file: string, text: string) => `echo ${shellQuote(Buffer.from(text, "utf8").toString("base64"))} | base64 -d > ${MIGRATE_DIR}/${file}`;
-    return [
-        "#!/bin/bash",
-        "# Generated by components/migrationRun.ts: vm-scripts/run-migrations.sh with this release's settings.",
-        "set -euo pipefail",
-        "umask 077",
-        ...env.map(([name, value]) => `export ${name}=${shellQuote(value)}`),
-        `mkdir -p ${MIGRATE_DIR}`,
-        write("deploy-app.sh", scripts.deployApp),
-        write("run-migrations.sh", scripts.runMigrations),
-        `exec bash ${MIGRATE_DIR}/run-migrations.sh`,
-        "",
-    ].join("\n");
+/** The product's scripts a migration run writes on the agent. */
+export interface MigrationScripts {
+    readonly deployApp: string;
+    readonly runMigrations: string;
+    readonly keyvaultSecret: string;
+}
+
+/** The committed vm-scripts a migration run uses. */
+export function migrationScripts(): MigrationScripts {
+    return {
+        deployApp: readVmScript("deploy-app.sh"),
+        runMigrations: readVmScript("run-migrations.sh"),
+        keyvaultSecret: readVmScript("keyvault-secret.sh"),
+    };
+}
+
+/** The run as the guard names it: a change of any setting, script or the retry tag is a new execution. */
+export function migrationExecution(settings: MigrationRunSettings, scripts: MigrationScripts, retryTag: string): ExecutionRequest {
+    return { key: migrationKey(settings.phase, settings.color), digest: executionDigest({ kind: "migrations", settings, scripts, retryTag }) };
+}
+
+/** The script a migration run command executes (vm-scripts/run-migrations.sh with these settings; no secret). */
+export function migrationRunScript(settings: MigrationRunSettings, run: { artifactUrl: string; keyvaultUrl: string }, scripts: MigrationScripts): string {
+    const key = migrationKey(settings.phase, settings.color);
+    return agentScript({
+        generatedBy: "components/migrationRun.ts",
+        key,
+        env: [
+            ["MIGRATE_PHASE", settings.phase],
+            ["APP_COLOR", settings.color],
+            ["APP_VERSION", settings.version],
+            ["ARTIFACT_URL", run.artifactUrl],
+            ["ARTIFACT_SHA256", settings.artifactSha256],
+            ["LOCK_TIMEOUT_SECONDS", String(settings.lockTimeoutSeconds)],
+            ["KEYVAULT_URL", run.keyvaultUrl],
+            ["ADMIN_URL_SECRET", settings.adminUrlSecret],
+            ["APP_PASSWORD_SECRET", settings.appPasswordSecret],
+            ["DEPLOY_SCRIPT", `/var/lib/bluegreen/agent/${key}/deploy-app.sh`],
+            ["KEYVAULT_SCRIPT", `/var/lib/bluegreen/agent/${key}/keyvault-secret.sh`],
+            ["APP_HOME", `/var/lib/bluegreen/agent/${key}/app`],
+            ...(settings.appUser !== undefined ? ([["APP_DB_USER", settings.appUser]] as [string, string][]) : []),
+            ...(settings.runningVersions !== undefined ? ([["RUNNING_VERSIONS", settings.runningVersions.join(",")]] as [string, string][]) : []),
+        ],
+        files: { "deploy-app.sh": scripts.deployApp, "run-migrations.sh": scripts.runMigrations, "keyvault-secret.sh": scripts.keyvaultSecret },
+        run: "run-migrations.sh",
+    });
 }
 
 export interface MigrationRunArgs {
-    /** The color whose VM 0 runs the migrations, and whose version's artifact carries them. */
-    readonly color: Color;
-    /** That color's app version (semver): its artifact's migrations are applied. */
-    readonly version: string;
-    /** Resource group of the VMs. */
-    readonly resourceGroupName: pulumi.Input<string>;
-    /** Azure region. */
-    readonly location: pulumi.Input<string>;
-    /** The VM that runs the migrations (VM 0 of the color; it can reach the private database). */
-    readonly vm: ColorVm;
-    /** URL of the artifact (`app-<version>.tgz`), fetched with the VM's managed identity. */
+    /** The expand run's settings (always run). */
+    readonly expand: MigrationRunSettings;
+    /** The contract run's settings, when this update runs the contract (config `runContractMigrations`). @default undefined */
+    readonly contract?: MigrationRunSettings;
+    /** URL of the color's artifact (`app-<version>.tgz`), fetched with the agent's managed identity. */
     readonly artifactUrl: pulumi.Input<string>;
-    /** SHA-256 (hex) the artifact must have (checked by deploy-app.sh before anything is used). */
-    readonly artifactSha256: pulumi.Input<string>;
-    /** Secret: the administrator's mssql:// URL (migrations need DDL rights; the app never gets this). */
-    readonly adminDatabaseUrl: pulumi.Input<string>;
-    /** Name of the app's least-privilege contained database user (created or updated by `ensure-app-user`). */
-    readonly appUser: string;
-    /** Secret: that user's password. */
-    readonly appPassword: pulumi.Input<string>;
-    /**
-     * Run the contract migrations too (config `runContractMigrations`), after the expand run.
-     * @default false
-     */
-    readonly runContractMigrations?: boolean;
-    /**
-     * The versions of every color that can take traffic (both colors), for the contract gate. Required with
-     * `runContractMigrations`.
-     * @default undefined
-     */
-    readonly runningVersions?: readonly string[];
+    /** The vault the agent reads the secrets from. */
+    readonly keyvaultUrl: pulumi.Input<string>;
+    /** The agent, the guard's names and this update's start. */
+    readonly agent: AgentRunContext;
     /**
      * Seconds the run command may take (Azure's limit is 5400).
      * @default 3600
      */
     readonly timeoutSeconds?: number;
     /**
-     * Seconds the runner waits for another runner's lock (the other color's run, on a first deploy).
-     * @default 1800
+     * Texts of the scripts written on the agent.
+     * @default the committed vm-scripts ({@link migrationScripts})
      */
-    readonly lockTimeoutSeconds?: number;
-    /**
-     * Text of the download/verify script.
-     * @default the text of vm-scripts/deploy-app.sh
-     */
-    readonly deployAppScript?: string;
-    /**
-     * Text of the migration script.
-     * @default the text of vm-scripts/run-migrations.sh
-     */
-    readonly runMigrationsScript?: string;
+    readonly scripts?: MigrationScripts;
 }
 
 /**
- * Runs a color's expand migrations (and, with `runContractMigrations`, its contract migrations) from VM 0 of that
- * color. Make the color's app deployment depend on this component.
+ * Runs a color's expand migrations (and, with a contract, its contract migrations) on the release agent. Pass the
+ * color's app deployment through `verified`.
  */
 export class MigrationRun extends pulumi.ComponentResource {
     public readonly color: Color;
     public readonly version: string;
-    /** The expand run command. */
-    public readonly expand: compute.VirtualMachineRunCommandByVirtualMachine;
-    /** The contract run command, when `runContractMigrations` is set. */
-    public readonly contract?: compute.VirtualMachineRunCommandByVirtualMachine;
+    /** The expand run. */
+    public readonly expand: AgentRun;
+    /** The contract run, when asked for. */
+    public readonly contract?: AgentRun;
+    /** The names of the runs once Azure reports them passed; rejects otherwise. */
+    public readonly verified: pulumi.Output<string[]>;
 
     constructor(name: string, args: MigrationRunArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:migrationRun:MigrationRun", name, {}, opts);
-        if (args.runContractMigrations && (!args.runningVersions || args.runningVersions.length === 0)) {
-            throw new Error(`MigrationRun ${name}: runContractMigrations needs runningVersions (the versions both colors run).`);
+        const s = args.expand;
+        if (args.contract && (!args.contract.runningVersions || args.contract.runningVersions.length === 0)) {
+            throw new Error(`MigrationRun ${name}: a contract run needs runningVersions (the versions both colors run).`);
         }
-        this.color = args.color;
-        this.version = args.version;
-        const scripts = {
-            deployApp: args.deployAppScript ?? readVmScript("deploy-app.sh"),
-            runMigrations: args.runMigrationsScript ?? readVmScript("run-migrations.sh"),
-        };
-        const lockTimeoutSeconds = args.lockTimeoutSeconds ?? 1800;
-        // The component's own dependsOn (the release guard) is passed on to each run command.
-        // The run downloads the artifact on the VM: it waits for the VM's read access too.
-        const childOpts = withDependsOn(childOptions(this, opts), ...(args.vm.artifactAccess ? [args.vm.artifactAccess] : []));
-        const common = {
-            resourceGroupName: args.resourceGroupName,
-            location: args.location,
-            vmName: args.vm.vmName,
-            asyncExecution: false,
-            treatFailureAsDeploymentFailure: true,
-            timeoutInSeconds: args.timeoutSeconds ?? 3600,
-        };
-        const script = (phase: "expand" | "contract") =>
-            pulumi.all([args.artifactUrl, args.artifactSha256]).apply(([artifactUrl, artifactSha256]) =>
-                migrationRunScript(
-                    {
-                        phase,
-                        color: args.color,
-                        version: args.version,
-                        artifactUrl,
-                        artifactSha256,
-                        lockTimeoutSeconds,
-                        ...(phase === "expand" ? { appUser: args.appUser } : { runningVersions: args.runningVersions ?? [] }),
-                    },
-                    scripts,
-                ),
-            );
+        this.color = s.color;
+        this.version = s.version;
+        const scripts = args.scripts ?? migrationScripts();
+        const childOpts = childOptions(this, opts);
+        // `after`: the contract's script goes through the expand run's read-back, so it never runs after a failed expand.
+        const run = (phase: MigrationPhase, settings: MigrationRunSettings, options: pulumi.CustomResourceOptions, after?: pulumi.Output<string>): AgentRun =>
+            runOnAgent(`${name}-${phase}`, {
+                key: migrationKey(phase, settings.color),
+                what: `the ${phase} migrations of ${settings.color} (${settings.version})`,
+                script: pulumi.all([args.artifactUrl, args.keyvaultUrl, after]).apply(([artifactUrl, keyvaultUrl]) =>
+                    migrationRunScript(settings, { artifactUrl, keyvaultUrl }, scripts)),
+                timeoutInSeconds: args.timeoutSeconds ?? 3600,
+                tags: { color: settings.color, version: settings.version, phase },
+            }, args.agent, options);
 
-        this.expand = new compute.VirtualMachineRunCommandByVirtualMachine(`${name}-expand`, {
-            ...common,
-            runCommandName: "migrate-expand",
-            source: { script: script("expand") },
-            protectedParameters: pulumi.secret([
-                { name: "ADMIN_DATABASE_URL", value: args.adminDatabaseUrl },
-                { name: "APP_DB_PASSWORD", value: args.appPassword },
-            ]),
-            tags: { color: args.color, version: args.version, phase: "expand" },
-        }, childOpts);
-
-        if (args.runContractMigrations) {
-            this.contract = new compute.VirtualMachineRunCommandByVirtualMachine(`${name}-contract`, {
-                ...common,
-                runCommandName: "migrate-contract",
-                source: { script: script("contract") },
-                protectedParameters: pulumi.secret([{ name: "ADMIN_DATABASE_URL", value: args.adminDatabaseUrl }]),
-                tags: { color: args.color, version: args.version, phase: "contract" },
-            }, withDependsOn(childOpts, this.expand));
-        }
-
+        this.expand = run("expand", s, childOpts);
+        if (args.contract) this.contract = run("contract", args.contract, withDependsOn(childOpts, this.expand.command), this.expand.verified);
+        this.verified = pulumi.all([this.expand.verified, ...(this.contract ? [this.contract.verified] : [])]);
         this.registerOutputs({ color: this.color, version: this.version });
     }
 }

@@ -17,7 +17,8 @@ export interface NetworkArgs {
 }
 
 /**
- * The virtual network of both colors: one app subnet (service endpoints for SQL and Storage), its NSG,
+ * The virtual network of both colors and the release agent: one app subnet (service endpoints for SQL, Storage and
+ * Key Vault), its NSG,
  * and a NAT gateway with a static public IP for outbound traffic. No VM gets a public IP.
  */
 export class Network extends pulumi.ComponentResource {
@@ -70,7 +71,8 @@ export class Network extends pulumi.ComponentResource {
             natGateway: { id: nat.id },
             // Private by default: no implicit outbound; egress goes through the NAT gateway only.
             defaultOutboundAccess: false,
-            serviceEndpoints: [{ service: "Microsoft.Sql" }, { service: "Microsoft.Storage" }],
+            // Key Vault too: the vault admits only this subnet (components/secretVault.ts).
+            serviceEndpoints: [{ service: "Microsoft.Sql" }, { service: "Microsoft.Storage" }, { service: "Microsoft.KeyVault" }],
         }, childOpts);
 
         this.virtualNetworkId = vnet.id;

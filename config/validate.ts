@@ -63,6 +63,12 @@ export interface StackConfig {
     readonly rollbackWindowMinutes: number;
     readonly allowDeployIntoRollbackWindow: boolean;
     readonly runContractMigrations: boolean;
+    /** Retry tag of the release agent's runs: a new value re-runs the migration runs and the gate, and re-sends the load balancer. */
+    readonly retryTag: string;
+    /** VM size of the release agent. */
+    readonly agentVmSize: string;
+    /** Image of the release agent (a new one replaces the agent VM). */
+    readonly agentImage: ImageReference;
 }
 
 /** The Pulumi config type of a project key (as declared in Pulumi.yaml). */
@@ -116,6 +122,9 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "rollbackWindowMinutes", type: "integer", description: "Minutes after a flip during which the previous live color is kept as the instant rollback target and not deployed to.", default: 60 },
     { key: "allowDeployIntoRollbackWindow", type: "boolean", description: "Allow deploying onto the rollback target inside the rollback window (gives up the instant rollback).", default: false },
     { key: "runContractMigrations", type: "boolean", description: "Run contract-phase migrations in this update (only when every color that can take traffic supports them).", default: false },
+    { key: "retryTag", type: "string", description: "Change it (e.g. 1, 2, ...) to run the release agent's migration runs and health gate again under new names, and to send the load balancer again (its pools): the retry after a failed gate, migration run or empty pool.", default: "" },
+    { key: "agentVmSize", type: "string", description: "VM size of the release agent (runs migrations and the health gate; no app).", default: "Standard_B1s" },
+    { key: "agentImage", type: "string", description: "Image URN of the release agent; a new one replaces the agent VM (safe between releases). Defaults to image.", default: "" },
 ];
 
 /** The provider key that carries the Azure region. */
@@ -311,6 +320,11 @@ export function validateConfig(raw: RawConfig): StackConfig {
     const rollbackWindowMinutes = r.integer("rollbackWindowMinutes", 0, Number.MAX_SAFE_INTEGER, "60");
     const allowDeployIntoRollbackWindow = r.boolean("allowDeployIntoRollbackWindow");
     const runContractMigrations = r.boolean("runContractMigrations");
+    const retryTag = r.string("retryTag", "letters, digits, . _ -", "1", (v) =>
+        /^[A-Za-z0-9._-]{1,32}$/.test(v) ? undefined : "is not a tag of letters, digits, . _ - (at most 32)",
+    );
+    const agentVmSize = r.string("agentVmSize", "an Azure VM size, e.g. Standard_B1s", "Standard_B1s", vmSizeProblem);
+    const agentImage = r.string("agentImage", "an image URN Publisher:Offer:Sku:Version", DEFAULT_IMAGE, imageProblem) ?? sharedImage;
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);
     // Every value below was read without a problem, so none is undefined.
@@ -328,5 +342,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
         rollbackWindowMinutes: rollbackWindowMinutes as number,
         allowDeployIntoRollbackWindow: allowDeployIntoRollbackWindow as boolean,
         runContractMigrations: runContractMigrations as boolean,
+        retryTag: retryTag ?? "",
+        agentVmSize: agentVmSize as string,
+        agentImage: parseImageUrn(agentImage as string) as ImageReference,
     };
 }

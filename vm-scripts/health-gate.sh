@@ -77,24 +77,25 @@ trap 'rm -rf "$work"' EXIT
 # mask: stdin to stdout with the password of any URL (scheme://user:password@) and any password=/pwd= option as ***.
 mask() { sed -E 's#(://[^/:@[:space:]]*:)[^@[:space:]]*@#\1***@#g; s#((password|pwd)=)[^;&[:space:]]*#\1***#Ig'; }
 
-# check_vm <host:port> → prints one line "<host:port>  <what it answered>  OK|FAIL: <why>", returns 0 when OK.
+# check_vm <host:port> <index> → prints one line "<host:port>  <what it answered>  OK|FAIL: <why>", returns 0 when OK.
+# Each VM's check uses its own files (<index>.*): the VMs are checked in parallel.
 check_vm() {
-  local target="$1" code body health version_code answer
-  code="$(curl -sS -o "$work/health" -w '%{http_code}' --max-time "$timeout" "http://$target/health" 2>"$work/err")" || true
+  local target="$1" f="$work/$2" code body health version_code answer
+  code="$(curl -sS -o "$f.health" -w '%{http_code}' --max-time "$timeout" "http://$target/health" 2>"$f.err")" || true
   if [ "$code" = "000" ] || [ -z "$code" ]; then
-    printf '%s  no answer (%s)  FAIL: /health did not answer\n' "$target" "$(tr -d '\n' <"$work/err" | cut -c1-120)"
+    printf '%s  no answer (%s)  FAIL: /health did not answer\n' "$target" "$(tr -d '\n' <"$f.err" | cut -c1-120)"
     return 1
   fi
   health="/health $code"
-  version_code="$(curl -sS -o "$work/version" -w '%{http_code}' --max-time "$timeout" "http://$target/version" 2>"$work/err")" || true
-  body="$(head -c 120 "$work/version" 2>/dev/null | tr -d '\n' || true)"
+  version_code="$(curl -sS -o "$f.version" -w '%{http_code}' --max-time "$timeout" "http://$target/version" 2>"$f.err")" || true
+  body="$(head -c 120 "$f.version" 2>/dev/null | tr -d '\n' || true)"
   # Parse /version with node: prints "<version> <color>", or "unparseable".
   # shellcheck disable=SC2016 # JavaScript, not shell: the template literal must reach node unexpanded.
   answer="$(node -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       try { const j = JSON.parse(s); process.stdout.write(`${j.version} ${j.color}`); }
       catch { process.stdout.write("unparseable"); }
-    });' <"$work/version")"
+    });' <"$f.version")"
   local seen="$health, /version $version_code $body"
   if [ "$code" != "200" ]; then
     printf '%s  %s  FAIL: /health answered %s, not 200\n' "$target" "$seen" "$code"
@@ -117,8 +118,15 @@ attempt=1
 while :; do
   failed=0
   : >"$work/report"
-  for t in "${targets[@]}"; do
-    check_vm "$t" >>"$work/report" || failed=$((failed + 1))
+  # Every VM at once (one attempt takes two request timeouts, whatever the number of VMs), then the report in VM order.
+  pids=()
+  for i in "${!targets[@]}"; do
+    check_vm "${targets[$i]}" "$i" >"$work/$i.line" &
+    pids+=("$!")
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed=$((failed + 1))
+    cat "$work/$i.line" >>"$work/report"
   done
   if [ "$failed" -eq 0 ]; then
     echo "attempt $attempt/$attempts: all ${#targets[@]} VM(s) healthy at $version"

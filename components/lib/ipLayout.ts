@@ -6,7 +6,9 @@ import { numberToIpv4, parseIpv4Cidr } from "../../config/checks";
  * IP-based backend pools can list a color's addresses without referring to its NICs (see loadBalancer.ts):
  *
  *   .0-.3   reserved by Azure            .10-.39  blue VMs (blue-vm-0 = .10, blue-vm-1 = .11, ...)
- *   .4-.9   free (e.g. a jump box)       .40-.69  green VMs (green-vm-0 = .40, ...)
+ *   .4      free                         .40-.69  green VMs (green-vm-0 = .40, ...)
+ *   .5      the release agent VM
+ *   .6-.9   free (e.g. a jump box)
  *   .70 and up: free for other uses (run-command helpers, private endpoints).
  */
 export const VNET_CIDR = "10.20.0.0/16";
@@ -15,6 +17,16 @@ export const APP_SUBNET_CIDR = "10.20.1.0/24";
 
 /** Host offset of each color's first VM in the subnet. */
 export const FIRST_HOST_OFFSET: Readonly<Record<Color, number>> = { blue: 10, green: 40 };
+
+/** Host offset of the release agent VM (components/releaseAgent.ts). */
+export const AGENT_HOST_OFFSET = 5;
+
+/** The release agent's static private IP in `subnetCidr` (`.5`). */
+export function agentPrivateIp(subnetCidr: string): string {
+    const subnet = parseIpv4Cidr(subnetCidr);
+    if (!subnet) throw new Error(`"${subnetCidr}" is not an IPv4 CIDR block`);
+    return numberToIpv4(subnet.network + AGENT_HOST_OFFSET);
+}
 
 /** At most this many VMs per color: the size of each color's address range. */
 export const MAX_INSTANCES_PER_COLOR = 30;

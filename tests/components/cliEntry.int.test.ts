@@ -29,11 +29,12 @@ tsn.register({
     compilerOptions: { target: "ES2020", module: useNodeNext ? "nodenext" : "commonjs", moduleResolution: useNodeNext ? "nodenext" : "node", sourceMap: "true", ...compilerOptions },
 });
 const pulumi = require("@pulumi/pulumi");
-const { mockState } = require("./tests/support/pulumiProgram.ts");
+const { firstDeployMocks } = require("./tests/support/pulumiProgram.ts");
 const types = {};
+const mocks = firstDeployMocks();
 pulumi.runtime.setMocks({
-    newResource(args) { types[args.type] = (types[args.type] || 0) + 1; return mockState(args); },
-    call() { return {}; },
+    newResource(args) { types[args.type] = (types[args.type] || 0) + 1; return mocks.newResource(args); },
+    call: mocks.call,
 }, "azure-bluegreen", "cli-check", false);
 pulumi.runtime.setAllConfig(JSON.parse(process.env.STACK_CONFIG));
 const started = Date.now();
@@ -78,8 +79,10 @@ describe("the program as the Pulumi CLI loads it", () => {
         expect(report.tsnode).toMatch(/^10\.9\./);
         expect(report.exports).toEqual(expect.arrayContaining(["liveColor", "idleColor", "productionUrl", "stagingUrl", "blueVersion", "greenVersion", "sqlServerFqdn", "databaseName"]));
         expect(report.types).toMatchObject({
-            "azure-native:compute:VirtualMachine": 2,
+            "azure-native:compute:VirtualMachine": 3, // one per color and the release agent
             "azure-native:compute:VirtualMachineExtension": 2,
+            "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": 3, // the gate and each color's expand migrations
+            "azure-native:keyvault:Vault": 1,
             "azure-native:network:LoadBalancer": 1,
             "azure-native:sql:Server": 1,
             "azure-native:sql:Database": 1,

@@ -1,10 +1,11 @@
 /**
- * The migration runs wired into the program (index.ts), under mocks: one per color on that color's VM 0, before
- * that color's app deployment, secrets only in protected parameters, contract commands only with
- * runContractMigrations. (What each release step may touch is in releaseSteps.test.ts.)
+ * The migration runs wired into the program (index.ts), under mocks: one per color on the release agent, before
+ * that color's app deployment, no secret anywhere in the run command (the agent reads them from Key Vault), contract
+ * commands only with runContractMigrations. (What each release step may touch is in releaseSteps.test.ts; what a
+ * sequence of updates runs is in releaseSequence.test.ts.)
  */
 import { COLORS } from "../../release/colors";
-import { baseConfig, byName, isSecretValue, ProgramRun, reveal, runProgram } from "../support/pulumiProgram";
+import { baseConfig, byName, ProgramRun, runProgram } from "../support/pulumiProgram";
 
 const RUN_COMMAND = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine";
 
@@ -21,12 +22,12 @@ describe("the migration runs in the program", () => {
         for (const r of [plain, contract]) if (r.error) throw r.error;
     });
 
-    it.each(COLORS)("runs %s's expand migrations on its own VM 0 with its own version, failing the update when they fail", (color) => {
+    it.each(COLORS)("runs %s's expand migrations on the release agent with its own version, failing the update when they fail", (color) => {
         const cmd = byName(plain, `${color}-migrate-expand`);
         expect(cmd.type).toBe(RUN_COMMAND);
         expect(cmd.inputs).toMatchObject({
-            vmName: `${color}-vm-0`,
-            runCommandName: "migrate-expand",
+            vmName: "agent-vm",
+            runCommandName: expect.stringMatching(new RegExp(`^migrate-expand-${color}-\\d+$`)),
             treatFailureAsDeploymentFailure: true,
             asyncExecution: false,
         });
@@ -43,6 +44,16 @@ describe("the migration runs in the program", () => {
         expect(extension.dependencies.some((d) => d.endsWith(`::${color === "blue" ? "green" : "blue"}-migrate-expand`))).toBe(false);
     });
 
+    it("starts no app deployment when its migration run is read back as failed, and fails the update naming the run", async () => {
+        const { AzureStandIn } = await import("../support/pulumiProgram");
+        const azure = new AzureStandIn();
+        azure.outcome = ({ key }) => key !== "migrate-expand-green";
+        const failed = await runProgram(baseConfig({ blueVersion: "1.0.0", greenVersion: "1.1.0" }), { azure });
+        expect(failed.resources.some((r) => r.name.startsWith("green-deploy-"))).toBe(false);
+        expect(failed.resources.some((r) => r.name === "blue-deploy-0")).toBe(true);
+        expect(failed.failures?.join("\n")).toMatch(/migrate-expand-green-\d+ on \S+ failed/);
+    });
+
     it.each(COLORS)("holds %s's run commands themselves until the release guard has said yes", (color) => {
         const guarded = (run: ProgramRun, name: string) => byName(run, name).dependencies.some((d) => d.endsWith("::release-guard"));
         expect(guarded(plain, `${color}-migrate-expand`)).toBe(true);
@@ -50,15 +61,15 @@ describe("the migration runs in the program", () => {
         expect(guarded(contract, `${color}-migrate-contract`)).toBe(true);
     });
 
-    it("passes the admin URL and the app password only as secret protected parameters, never in the script", () => {
+    it("passes no secret at all: no parameters, only the vault's URL and the secrets' names in the script", () => {
         const cmd = byName(plain, "green-migrate-expand");
-        expect(isSecretValue(cmd.inputs.protectedParameters)).toBe(true);
-        const params = reveal(cmd.inputs.protectedParameters) as { name: string; value: string }[];
-        expect(params.map((p) => p.name)).toEqual(["ADMIN_DATABASE_URL", "APP_DB_PASSWORD"]);
-        expect(params[0].value).toMatch(/^mssql:\/\/sqladmin:/);
+        expect(cmd.inputs.protectedParameters).toBeUndefined();
+        expect(cmd.inputs.parameters).toBeUndefined();
         const script = scriptOf(plain, "green-migrate-expand");
-        for (const p of params) expect(script).not.toContain(p.value);
-        expect(script).not.toMatch(/Pw-sql-/);
+        expect(script).toContain("export KEYVAULT_URL='https://secrets-kv.vault.azure.net/'");
+        expect(script).toContain("export ADMIN_URL_SECRET='sql-admin-url'");
+        expect(script).toContain("export APP_PASSWORD_SECRET='app-db-password'");
+        expect(script).not.toMatch(/Pw-sql-|mssql:\/\//);
     });
 
     it("declares no contract run unless runContractMigrations is set", () => {
@@ -67,11 +78,11 @@ describe("the migration runs in the program", () => {
 
     it.each(COLORS)("with runContractMigrations, runs %s's contract after its expand with the versions both colors run", (color) => {
         const cmd = byName(contract, `${color}-migrate-contract`);
-        expect(cmd.inputs).toMatchObject({ vmName: `${color}-vm-0`, runCommandName: "migrate-contract", treatFailureAsDeploymentFailure: true });
+        expect(cmd.inputs).toMatchObject({ vmName: "agent-vm", runCommandName: expect.stringMatching(new RegExp(`^migrate-contract-${color}-\\d+$`)), treatFailureAsDeploymentFailure: true });
         const script = scriptOf(contract, `${color}-migrate-contract`);
         expect(script).toContain("export MIGRATE_PHASE='contract'");
         expect(script).toContain("export RUNNING_VERSIONS='2.0.0,2.1.0'");
         expect(cmd.dependencies.some((d) => d.endsWith(`::${color}-migrate-expand`))).toBe(true);
-        expect((reveal(cmd.inputs.protectedParameters) as { name: string }[]).map((p) => p.name)).toEqual(["ADMIN_DATABASE_URL"]);
+        expect(cmd.inputs.protectedParameters).toBeUndefined();
     });
 });

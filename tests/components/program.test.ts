@@ -21,7 +21,13 @@ const T = {
     storage: "azure-native:storage:StorageAccount",
     container: "azure-native:storage:BlobContainer",
     role: "azure-native:authorization:RoleAssignment",
+    runCommand: "azure-native:compute:VirtualMachineRunCommandByVirtualMachine",
+    vault: "azure-native:keyvault:Vault",
+    secret: "azure-native:keyvault:Secret",
 } as const;
+
+/** The VMs of the two colors (not the release agent's). */
+const colorVms = (run: ProgramRun): RegisteredResource[] => ofType(run, T.vm).filter((r) => /^(blue|green)-vm-\d+$/.test(r.name));
 
 type Json = Record<string, unknown>;
 const inputs = (r: RegisteredResource): Json => r.inputs;
@@ -53,7 +59,7 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
     });
 
     it("declares the configured number of VMs per color, named after their color", () => {
-        expect(ofType(run, T.vm).map((r) => r.name).sort()).toEqual(["blue-vm-0", "blue-vm-1", "green-vm-0", "green-vm-1"]);
+        expect(ofType(run, T.vm).map((r) => r.name).sort()).toEqual(["agent-vm", "blue-vm-0", "blue-vm-1", "green-vm-0", "green-vm-1"]);
     });
 
     it("gives every NIC its color's static private IP and no public IP or load-balancer reference", () => {
@@ -78,9 +84,9 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
     });
 
     it("gives each VM SSH-key-only login, a system-assigned identity, its color's size and image, and a zone round-robin", () => {
-        const zones = ofType(run, T.vm).sort((a, b) => a.name.localeCompare(b.name)).map((vm) => (inputs(vm).zones as string[])[0]);
+        const zones = colorVms(run).sort((a, b) => a.name.localeCompare(b.name)).map((vm) => (inputs(vm).zones as string[])[0]);
         expect(zones).toEqual(["1", "2", "1", "2"]);
-        for (const vm of ofType(run, T.vm)) {
+        for (const vm of colorVms(run)) {
             const os = inputs(vm).osProfile as Json;
             expect((os.linuxConfiguration as Json).disablePasswordAuthentication).toBe(true);
             expect(os.adminPassword).toBeUndefined();
@@ -95,7 +101,8 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
             expect({ vm: vm.name, replaceOnChanges: vm.replaceOnChanges, deleteBeforeReplace: vm.deleteBeforeReplace })
                 .toEqual({ vm: vm.name, replaceOnChanges: ["storageProfile.imageReference"], deleteBeforeReplace: true });
             expect(list((inputs(vm).networkProfile as Json).networkInterfaces)).toEqual([
-                { id: expect.stringContaining(`${vm.name}-nic`), primary: true, deleteOption: "Detach" },
+                // The agent's NIC is agent-nic; a color VM's is <color>-vm-<n>-nic.
+                { id: expect.stringContaining(vm.name === "agent-vm" ? "agent-nic" : `${vm.name}-nic`), primary: true, deleteOption: "Detach" },
             ]);
         }
     });
@@ -132,7 +139,7 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         const subnet = inputs(ofType(run, T.subnet)[0]);
         expect(subnet.networkSecurityGroup).toEqual({ id: expect.stringContaining("net-app-nsg") });
         expect(subnet.natGateway).toEqual({ id: expect.stringContaining("net-nat") });
-        expect(list(subnet.serviceEndpoints).map((e) => e.service)).toEqual(["Microsoft.Sql", "Microsoft.Storage"]);
+        expect(list(subnet.serviceEndpoints).map((e) => e.service)).toEqual(["Microsoft.Sql", "Microsoft.Storage", "Microsoft.KeyVault"]);
     });
 
     it("declares the SQL server with TLS 1.2, a VNet rule for the app subnet, no IP firewall rule, and a protected database", () => {
@@ -157,11 +164,11 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         expect(inputs(ofType(run, T.container)[0])).toMatchObject({ containerName: "artifacts", publicAccess: "None" });
     });
 
-    it("lets each VM's identity (and only those) read the artifact container", () => {
-        const roles = ofType(run, T.role);
-        expect(roles.map((r) => r.name).sort()).toEqual(["blue-vm-0-artifact-reader", "blue-vm-1-artifact-reader", "green-vm-0-artifact-reader", "green-vm-1-artifact-reader"]);
+    it("lets each VM's identity and the agent's (and only those) read the artifact container", () => {
+        const roles = ofType(run, T.role).filter((r) => r.name.endsWith("-artifact-reader"));
+        expect(roles.map((r) => r.name).sort()).toEqual(["agent-artifact-reader", "blue-vm-0-artifact-reader", "blue-vm-1-artifact-reader", "green-vm-0-artifact-reader", "green-vm-1-artifact-reader"]);
         for (const role of roles) {
-            const vm = role.name.replace(/-artifact-reader$/, "");
+            const vm = role.name === "agent-artifact-reader" ? "agent-vm" : role.name.replace(/-artifact-reader$/, "");
             expect(role.replaceOnChanges).toEqual(["principalId"]);
             expect(inputs(role)).toMatchObject({
                 principalId: `principal-${vm}`,
@@ -172,12 +179,60 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         }
     });
 
-    it("downloads the artifact on a VM (app deployment, migration run) only once that VM may read the container", () => {
-        const downloads = [...ofType(run, T.ext).map((e) => [e.name, e.inputs.vmName]), ...COLORS.map((c) => [`${c}-migrate-expand`, `${c}-vm-0`])];
-        expect(downloads).toHaveLength(6);
-        for (const [name, vm] of downloads) {
+    it("downloads the artifact (app deployment on a VM, migration run and gate on the agent) only once that identity may read the container", () => {
+        const downloads = [
+            ...ofType(run, T.ext).map((e) => [e.name, `${String(e.inputs.vmName)}-artifact-reader`]),
+            ...ofType(run, T.runCommand).map((r) => [r.name, "agent-artifact-reader"]),
+        ];
+        expect(downloads).toHaveLength(4 + 3);
+        for (const [name, grant] of downloads) {
             const waits = byName(run, String(name)).dependencies.filter((d) => d.endsWith("-artifact-reader")).map((d) => d.split("::").pop());
-            expect({ name, waits }).toEqual({ name, waits: [`${String(vm)}-artifact-reader`] });
+            expect({ name, waits }).toEqual({ name, waits: [grant] });
+        }
+    });
+
+    it("runs the migrations and the gate on the release agent, each under the name the guard gave it, none on an app VM", () => {
+        const commands = ofType(run, T.runCommand);
+        expect(commands.map((r) => r.name).sort()).toEqual(["blue-gate-check", "blue-migrate-expand", "green-migrate-expand"]);
+        for (const c of commands) {
+            expect(inputs(c)).toMatchObject({ vmName: "agent-vm", treatFailureAsDeploymentFailure: true, asyncExecution: false });
+            expect(c.dependencies.some((d) => d.endsWith("::release-guard"))).toBe(true);
+        }
+        expect(commands.map((c) => inputs(c).runCommandName).sort()).toEqual(["gate-1", "migrate-expand-blue-2", "migrate-expand-green-3"]);
+        const agent = byName(run, "agent-vm");
+        expect(JSON.stringify(inputs(agent))).not.toMatch(/publicIPAddress/i);
+        expect(Buffer.from((inputs(agent).osProfile as Json).customData as string, "base64").toString("utf8")).toMatch(/^#cloud-config[\s\S]*unattended-upgrades/);
+        expect(Buffer.from((inputs(agent).osProfile as Json).customData as string, "base64").toString("utf8")).not.toMatch(/bluegreen-app\.service/);
+    });
+
+    it("lets each identity read only its own secret: the agent the administrator's URL and the app password, each app VM the app's URL", () => {
+        const grants = ofType(run, T.role).filter((r) => r.name.includes("-reads-"));
+        const readers: Record<string, string[]> = {};
+        for (const g of grants) {
+            expect(inputs(g).roleDefinitionId).toMatch(/\/roleDefinitions\/4633458b-17de-408a-b874-0445c86b69e6$/); // Key Vault Secrets User
+            const secret = String(inputs(g).scope).split("/").pop() as string;
+            (readers[String(inputs(g).principalId)] ??= []).push(secret);
+        }
+        for (const list of Object.values(readers)) list.sort();
+        expect(readers).toEqual({
+            "principal-agent-vm": ["secrets-app-db-password", "secrets-sql-admin-url"],
+            "principal-blue-vm-0": ["secrets-app-database-url"],
+            "principal-blue-vm-1": ["secrets-app-database-url"],
+            "principal-green-vm-0": ["secrets-app-database-url"],
+            "principal-green-vm-1": ["secrets-app-database-url"],
+        });
+        const vault = ofType(run, T.vault)[0];
+        expect((inputs(vault).properties as Json)).toMatchObject({ enableRbacAuthorization: true, enablePurgeProtection: true, networkAcls: { defaultAction: "Deny" } });
+        for (const secret of ofType(run, T.secret)) expect(isSecretValue((inputs(secret).properties as Json).value) || isSecretValue(inputs(secret).properties)).toBe(true);
+    });
+
+    it("sends no secret in any run command or extension: only the vault's URL and the secrets' names", () => {
+        const carriers = [...ofType(run, T.runCommand), ...ofType(run, T.ext)];
+        for (const r of carriers) {
+            const text = r.type === T.ext ? deploymentScript(r) : JSON.stringify(r.inputs);
+            expect({ name: r.name, leaks: /Pw-|mssql:\/\/|password=/i.test(text) }).toEqual({ name: r.name, leaks: false });
+            expect(inputs(r).protectedParameters).toBeUndefined();
+            expect(inputs(r).parameters).toBeUndefined();
         }
     });
 
@@ -193,14 +248,16 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
             expect(script).toContain(`export APP_VERSION='${version}'`);
             expect(script).toContain(`export APP_COLOR='${color}'`);
             expect(script).toMatch(new RegExp(`export ARTIFACT_URL='https://artifactsstore\\.blob\\.core\\.windows\\.net/artifacts/app-${version.replace(/\./g, "\\.")}\\.tgz'`));
-            expect(script).toContain("export DATABASE_URL='mssql://app_user:");
-            expect(script).not.toContain("sqladmin");
+            expect(script).toContain("export KEYVAULT_URL='https://secrets-kv.vault.azure.net/'");
+            expect(script).toContain("export DATABASE_URL_SECRET='app-database-url'");
+            expect(script).not.toMatch(/sqladmin|mssql:\/\//);
+            expect(ext.deleteBeforeReplace).toBe(true);
             expect(JSON.stringify(inputs(ext).settings)).not.toMatch(/mssql|DATABASE_URL/);
         }
     });
 
     it("gives both colors the same static cloud-init, with nothing that changes per release", () => {
-        const customData = ofType(run, T.vm).map((vm) => (inputs(vm).osProfile as Json).customData as string);
+        const customData = colorVms(run).map((vm) => (inputs(vm).osProfile as Json).customData as string);
         expect(new Set(customData).size).toBe(1);
         const text = Buffer.from(customData[0], "base64").toString("utf8");
         expect(text.startsWith("#cloud-config")).toBe(true);
@@ -220,13 +277,17 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
             artifactContainerUrl: "https://artifactsstore.blob.core.windows.net/artifacts/",
             egressIp: "198.51.100.7",
             vmPrivateIps: { blue: ["10.20.1.10", "10.20.1.11"], green: ["10.20.1.40", "10.20.1.41"] },
+            agentPrivateIp: "10.20.1.5",
+            gateRun: "gate-1",
+            backendPools: { blue: ["10.20.1.10", "10.20.1.11"], green: ["10.20.1.40", "10.20.1.41"] },
         });
+        expect(run.failures).toEqual([]);
         expect(run.secretOutputs).toEqual([]);
         expect(JSON.stringify(run.outputs)).not.toMatch(/Pw-|mssql:/);
     });
 
     it("passes each component's dependsOn on to every resource inside it (components/lib/childOptions.ts)", () => {
-        const mine = ["network", "database", "artifactStore", "colorSet", "appDeployment", "loadBalancer", "migrationRun", "healthGate"].map((m) => `bluegreen:${m}:`);
+        const mine = ["network", "database", "artifactStore", "colorSet", "appDeployment", "loadBalancer", "migrationRun", "healthGate", "releaseAgent", "secretVault"].map((m) => `bluegreen:${m}:`);
         const components = run.resources.filter((r) => !r.custom && mine.some((m) => r.type.startsWith(m)) && r.dependencies.length > 0);
         expect(components.length).toBeGreaterThan(0);
         for (const component of components) {

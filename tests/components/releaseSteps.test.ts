@@ -1,6 +1,7 @@
 /**
  * What each release step may touch: an explicit allowlist per step. Each row runs the program before and
- * after the step's config change (under mocks) and compares what was declared. A resource may be changed,
+ * after the step's config change (under mocks, the "after" update starting from the "before" update's state, as the
+ * engine would) and compares what was declared. A resource may be changed,
  * added or removed only if a pattern of the step's `mayTouch` names it; `mustTouch` proves the step did
  * something. To add a step (or a resource a step may touch), add or extend a row.
  *
@@ -40,6 +41,8 @@ const MIGRATE = (color: string): string => `azure-native:compute:VirtualMachineR
 const migrateCommand = (color: string, phase: "expand" | "contract"): string =>
     `azure-native:compute:VirtualMachineRunCommandByVirtualMachine::${color}-migrate-${phase}`;
 const vms = (color: string): string => `azure-native:compute:VirtualMachine::${color}-vm-*`;
+/** The release agent's VM (components/releaseAgent.ts). */
+const AGENT_VM = "azure-native:compute:VirtualMachine::agent-vm";
 
 /** Resources no release step may ever touch, unless its row says otherwise (`neverTouch`). */
 const NEVER_TOUCHED = [
@@ -102,8 +105,31 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
         mustTouch: [GUARD],
     },
     {
+        // A retry (after a failed gate or migration run, or an empty pool) runs the agent's runs under new names and
+        // sends the load balancer again (its gate tag changes): the pools are sent again, the rule stays where it is.
+        step: "retry: retryTag 1",
+        change: { "azure-bluegreen:retryTag": "1" },
+        mayTouch: [GATE, MIGRATE("blue"), MIGRATE("green"), LB, GUARD],
+        mustTouch: [GATE, migrateCommand("blue", "expand"), migrateCommand("green", "expand"), LB],
+    },
+    {
+        // The agent runs no app and is not on the serving path: a new image replaces it, nothing else.
+        step: "patch the release agent: agentImage",
+        change: { "azure-bluegreen:agentImage": "Debian:debian-13:13-gen2:0.20251112.2298" },
+        mayTouch: [AGENT_VM],
+        mustTouch: [AGENT_VM],
+        neverTouch: [...NEVER_TOUCHED.filter((pattern) => !pattern.includes(":VirtualMachine::")), vms("blue"), vms("green"), LB, GUARD],
+    },
+    {
         // Whether the versions allow it is the guard's and the runner's decision; here only what the step touches.
         step: "contract: runContractMigrations true",
+        // Both colors on 2.0.0: the shipped contract migration requires it (the guard refuses it earlier).
+        from: {
+            "azure-bluegreen:blueVersion": "2.0.0",
+            "azure-bluegreen:greenVersion": "2.0.0",
+            "azure-bluegreen:blueArtifactSha256": "2".repeat(64),
+            "azure-bluegreen:greenArtifactSha256": "2".repeat(64),
+        },
         change: { "azure-bluegreen:runContractMigrations": "true" },
         mayTouch: [MIGRATE("blue"), MIGRATE("green"), GUARD],
         mustTouch: [migrateCommand("blue", "contract"), migrateCommand("green", "contract")],
@@ -117,7 +143,7 @@ function matches(pattern: string, resource: string): boolean {
 }
 
 const runs = new Map<string, Promise<ProgramRun>>();
-/** Runs the program once per distinct config (steps share their "before"). */
+/** Runs the program once per distinct config (steps share their "before"): a first deploy. */
 function run(values: StackValues): Promise<ProgramRun> {
     const key = JSON.stringify(values);
     if (!runs.has(key)) runs.set(key, runProgram(values));
@@ -128,8 +154,11 @@ describe.each(RELEASE_STEPS)("release step: $step", ({ from, change, mayTouch, m
     let touched: string[];
     beforeAll(async () => {
         const beforeValues = { ...BEFORE, ...from };
-        const [before, after] = await Promise.all([run(beforeValues), run({ ...beforeValues, ...change })]);
+        const before = await run(beforeValues);
+        // The step is the next update: it starts from the state the "before" update left (the guard's included).
+        const after = await runProgram({ ...beforeValues, ...change }, { previous: before, azure: before.azure?.clone() });
         for (const r of [before, after]) if (r.error) throw r.error;
+        for (const r of [before, after]) expect(r.failures).toEqual([]);
         const changes = changedResources(before, after);
         touched = [...changes.changed, ...changes.added, ...changes.removed];
     });

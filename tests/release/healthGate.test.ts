@@ -7,34 +7,40 @@ interface Registered {
     inputs: Record<string, unknown>;
 }
 const registered: Registered[] = [];
+let instanceView: Record<string, unknown> = { executionState: "Succeeded", exitCode: 0, startTime: new Date().toISOString() };
 
 pulumi.runtime.setMocks(
     {
         newResource: (args) => {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-            return { id: `${args.name}-id`, state: args.inputs };
+            return { id: `${args.name}-id`, state: { ...args.inputs, name: args.inputs.runCommandName ?? args.name } };
         },
-        call: (args) => args.inputs,
+        // The gate's read-back: the run command's instance view, as the test sets it.
+        call: (args) => (args.token.endsWith("getVirtualMachineRunCommandByVirtualMachine") ? { instanceView: instanceView } : {}),
     },
     "bluegreen",
     "test",
     false,
 );
 
-import { gateTimeoutSeconds, HealthGate, healthGateScript, HealthGateSettings, MAX_RUN_COMMAND_SECONDS } from "../../components/healthGate";
+import { GATE_KEY, gateTimeoutSeconds, HealthGate, healthGateExecution, healthGateScript, HealthGateSettings, MAX_RUN_COMMAND_SECONDS } from "../../components/healthGate";
 import { ColorVm } from "../../components/colorSet";
+import { AgentRunContext } from "../../components/lib/agentRun";
+import { collectRejections } from "../support/rejections";
 
 const settings: HealthGateSettings = {
     color: "green",
     version: "2.0.0",
     hosts: ["10.0.1.20", "10.0.1.21"],
     port: 8080,
-    attempts: 30,
+    attempts: 20,
     intervalSeconds: 10,
     timeoutSeconds: 5,
-    dbStatusCommand: "/opt/app/current/bin/db status --json",
-    appDir: "/opt/app/current",
+    artifactSha256: "b".repeat(64),
+    adminUrlSecret: "sql-admin-url",
 };
+const run = { artifactUrl: "https://acct.blob.core.windows.net/artifacts/app-2.0.0.tgz", keyvaultUrl: "https://kv.vault.azure.net/" };
+const scripts = { agentGate: "#!/bin/bash\necho gate\n", healthGate: "#!/bin/bash\necho checking\n", deployApp: "", keyvaultSecret: "" };
 
 const vms = (color: string, n: number): ColorVm[] =>
     Array.from({ length: n }, (_, i) => ({
@@ -44,80 +50,98 @@ const vms = (color: string, n: number): ColorVm[] =>
         privateIp: `10.0.1.${color === "green" ? 20 + i : 10 + i}`,
     }));
 
+const agent = (fresh: string[]): AgentRunContext => ({
+    resourceGroupName: "rg",
+    location: "westeurope",
+    agentVmName: pulumi.output("agent-vm-az"),
+    executionNames: pulumi.output({ [GATE_KEY]: "gate-7" }),
+    newExecutions: pulumi.output(fresh),
+    updateStartedAt: new Date(Date.now() - 60_000),
+    retry: "pulumi config set retryTag 1 && pulumi up",
+});
+
 const settle = () => new Promise((r) => setTimeout(r, 50));
+const valueOf = <T>(o: pulumi.Output<T>): Promise<T> => (o as unknown as { promise(): Promise<T> }).promise();
 
 describe("healthGateScript", () => {
-    const script = healthGateScript(settings, "#!/usr/bin/env bash\necho checking\n");
+    const script = healthGateScript(settings, run, scripts);
 
-    it("exports the target color, version and every VM's IP at the top of the script", () => {
+    it("exports the target color, version, every VM's IP and where the schema check's runner and credential come from", () => {
         expect(script).toContain("export GATE_COLOR='green'");
         expect(script).toContain("export GATE_VERSION='2.0.0'");
         expect(script).toContain("export GATE_HOSTS='10.0.1.20,10.0.1.21'");
-        expect(script).toContain("export GATE_DB_STATUS_CMD='/opt/app/current/bin/db status --json'");
-        expect(script.split("\n")[0]).toBe("#!/usr/bin/env bash");
-        expect(script.trimEnd().endsWith("echo checking")).toBe(true);
+        expect(script).toContain(`export ARTIFACT_URL='${run.artifactUrl}'`);
+        expect(script).toContain("export KEYVAULT_URL='https://kv.vault.azure.net/'");
+        expect(script).toContain("export ADMIN_URL_SECRET='sql-admin-url'");
+        expect(script.split("\n")[0]).toBe("#!/bin/bash");
+        expect(script.trimEnd().endsWith("agent-gate.sh")).toBe(true);
     });
 
-    it("quotes values so a command with quotes survives the shell", () => {
-        expect(healthGateScript({ ...settings, dbStatusCommand: "echo 'x'" }, "")).toContain(`export GATE_DB_STATUS_CMD='echo '\\''x'\\'''`);
+    it("carries no secret value, only the secret's name", () => {
+        expect(script).not.toMatch(/password|mssql:\/\//i);
     });
 
     it.each([
         ["the version", { version: "2.0.1" }],
         ["the color", { color: "blue" as const }],
         ["the VMs", { hosts: ["10.0.1.20", "10.0.1.21", "10.0.1.22"] }],
-    ])("changes (so Azure re-runs the gate) when %s changes", (_what, change) => {
-        expect(healthGateScript({ ...settings, ...change }, "")).not.toBe(healthGateScript(settings, ""));
+    ])("changes, and is named as a new execution, when %s changes", (_what, change) => {
+        expect(healthGateScript({ ...settings, ...change }, run, scripts)).not.toBe(script);
+        expect(healthGateExecution({ ...settings, ...change }, scripts, "").digest).not.toBe(healthGateExecution(settings, scripts, "").digest);
     });
 
-    it("is identical for identical settings (so an unrelated update does not re-run it)", () => {
-        expect(healthGateScript({ ...settings }, "x")).toBe(healthGateScript(settings, "x"));
+    it("is the same execution for identical settings (so an unrelated update does not run it again), and a new one on a retry", () => {
+        expect(healthGateExecution({ ...settings }, scripts, "")).toEqual(healthGateExecution(settings, scripts, ""));
+        expect(healthGateExecution(settings, scripts, "1").digest).not.toBe(healthGateExecution(settings, scripts, "").digest);
     });
 });
 
 describe("gateTimeoutSeconds", () => {
     it.each([
-        [{ attempts: 30, intervalSeconds: 10, timeoutSeconds: 5, hosts: ["a", "b"] }, 30 * (20 + 10) + 120],
-        [{ attempts: 1, intervalSeconds: 0, timeoutSeconds: 5, hosts: ["a"] }, 10 + 120],
-        [{ attempts: 500, intervalSeconds: 60, timeoutSeconds: 30, hosts: ["a", "b", "c"] }, MAX_RUN_COMMAND_SECONDS],
-    ])("for %p is %p seconds", (s, expected) => expect(gateTimeoutSeconds(s)).toBe(expected));
+        [{ attempts: 20, intervalSeconds: 10, timeoutSeconds: 5 }, 20 * (10 + 10) + 180],
+        [{ attempts: 1, intervalSeconds: 0, timeoutSeconds: 5 }, 10 + 180],
+        [{ attempts: 500, intervalSeconds: 60, timeoutSeconds: 30 }, MAX_RUN_COMMAND_SECONDS],
+    ])("for %p is %p seconds (the VMs are checked in parallel: their number does not count)", (s, expected) => expect(gateTimeoutSeconds(s)).toBe(expected));
 });
 
 describe("HealthGate under mocks", () => {
+    let passing: HealthGate;
     beforeAll(async () => {
-        new HealthGate("green-gate", {
-            color: "green",
-            version: "2.0.0",
-            resourceGroupName: "rg",
-            location: "westeurope",
-            vms: vms("green", 2),
-            dbStatusCommand: "db status --json",
-        });
+        passing = new HealthGate("green-gate", { settings, vms: vms("green", 2), artifactUrl: run.artifactUrl, keyvaultUrl: run.keyvaultUrl, agent: agent(["gate"]), scripts });
         await settle();
     });
 
     const runCommand = () => registered.find((r) => r.type === "azure-native:compute:VirtualMachineRunCommandByVirtualMachine");
 
-    it("declares one run command named after the target color, on that color's VM 0", () => {
+    it("declares one run command on the release agent, named by the guard", () => {
         const rc = runCommand();
         expect(rc?.name).toBe("green-gate-check");
-        expect(rc?.inputs.vmName).toBe("green-vm-0-az");
+        expect(rc?.inputs.vmName).toBe("agent-vm-az");
+        expect(rc?.inputs.runCommandName).toBe("gate-7");
         expect(registered.filter((r) => r.type === "azure-native:compute:VirtualMachineRunCommandByVirtualMachine")).toHaveLength(1);
     });
 
-    it("fails the deployment when the check fails, and waits for it", () => {
-        expect(runCommand()?.inputs).toMatchObject({ treatFailureAsDeploymentFailure: true, asyncExecution: false, timeoutInSeconds: 30 * 30 + 120 });
+    it("fails the update when the check fails, and waits for it", () => {
+        expect(runCommand()?.inputs).toMatchObject({ treatFailureAsDeploymentFailure: true, asyncExecution: false, timeoutInSeconds: 20 * 20 + 180 });
     });
 
-    it("ships the committed vm-scripts/health-gate.sh with the settings of this release", () => {
-        const script = (runCommand()?.inputs.source as { script: string }).script;
-        expect(script).toContain("export GATE_HOSTS='10.0.1.20,10.0.1.21'");
-        expect(script).toContain("export GATE_PORT='8080'");
-        expect(script).toContain("HEALTH GATE FAILED");
+    it("resolves `verified` to the run's name when Azure reports it passed in this update", async () => {
+        await expect(valueOf(passing.verified)).resolves.toBe("gate-7");
+    });
+
+    it("rejects `verified` when Azure reports the run failed, naming it and the retry", async () => {
+        instanceView = { executionState: "Failed", exitCode: 1, startTime: new Date().toISOString(), error: "HEALTH GATE FAILED: green is not ready" };
+        // A failed read-back rejects outputs nobody awaits; Pulumi's language host reports that as the update's error.
+        const { rejections } = await collectRejections(async () => {
+            const failing = new HealthGate("green-gate-2", { settings, vms: vms("green", 2), artifactUrl: run.artifactUrl, keyvaultUrl: run.keyvaultUrl, agent: agent(["gate"]), scripts });
+            await expect(valueOf(failing.verified)).rejects.toThrow(/gate-7 on the release agent\) did not pass: execution state Failed, exit code 1[\s\S]*green is not ready[\s\S]*retryTag 1/);
+        });
+        expect(rejections.some((m) => m.includes("gate-7 on the release agent) did not pass"))).toBe(true);
+        instanceView = { executionState: "Succeeded", exitCode: 0, startTime: new Date().toISOString() };
     });
 
     it("refuses a color without VMs, naming it", () => {
-        expect(() => new HealthGate("blue-gate", { color: "blue", version: "1.0.0", resourceGroupName: "rg", location: "x", vms: [] })).toThrow(
+        expect(() => new HealthGate("blue-gate", { settings: { ...settings, color: "blue", hosts: [] }, vms: [], artifactUrl: "", keyvaultUrl: "", agent: agent([]), scripts })).toThrow(
             /the blue color has no VMs/,
         );
     });

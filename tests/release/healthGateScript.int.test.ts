@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 
 import { healthGateScript } from "../../components/healthGate";
+import { agentWorkDir } from "../../components/lib/agentRun";
 
 const SCRIPT = path.join(__dirname, "../../vm-scripts/health-gate.sh");
 const REPO = path.join(__dirname, "../..");
@@ -161,10 +162,12 @@ describe("health-gate.sh: the VMs", () => {
     it("runs as the program ships it: the generated run-command script with the settings exported at its top", async () => {
         const good = await standIn({ kind: "healthy" });
         const stale = await standIn({ kind: "wrong-version", version: "1.9.0" });
+        // The agent's own wrapper (agent-gate.sh fetches the release first) is replaced by one that only runs the gate.
         const generated = healthGateScript(
-            { color: "green", version: "2.0.0", hosts: [good, stale], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, dbStatusCommand: "" },
-            fs.readFileSync(SCRIPT, "utf8"),
-        );
+            { color: "green", version: "2.0.0", hosts: [good, stale], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, artifactSha256: "a".repeat(64), adminUrlSecret: "sql-admin-url" },
+            { artifactUrl: "https://acct.blob.core.windows.net/artifacts/app-2.0.0.tgz", keyvaultUrl: "https://kv.vault.azure.net/" },
+            { agentGate: '#!/bin/bash\nexec bash "$AGENT_WORK_DIR/health-gate.sh"\n', healthGate: fs.readFileSync(SCRIPT, "utf8"), deployApp: "", keyvaultSecret: "" },
+        ).split(agentWorkDir("gate")).join(path.join(tmp, "agent-gate-dir"));
         const file = path.join(tmp, "run-command.sh");
         fs.writeFileSync(file, generated);
         const r = await gate([], {}, file);

@@ -9,10 +9,19 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import type * as PulumiModule from "@pulumi/pulumi";
 import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
+import { checkInputs, decideAndRecord, ReleaseGuardInputs, ReleaseGuardOutputs } from "../../components/releaseGuardProvider";
+import { AzureStandIn } from "./azureStandIn";
+import { collectRejections } from "./rejections";
+
+export { AzureStandIn } from "./azureStandIn";
 
 export const PROJECT = "azure-bluegreen";
 export const STACK = "test";
 const SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
+
+const GUARD_TYPE = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard";
+const RUN_COMMAND_TYPE = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine";
+const LOAD_BALANCER_TYPE = "azure-native:network:LoadBalancer";
 
 /** The signature key and value the engine's wire format uses to mark a secret input. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -36,6 +45,14 @@ export interface RegisteredResource {
     readonly urn: string;
 }
 
+/** A resource as the engine keeps it in state between updates (inputs it was last sent, outputs it answered). */
+export interface ResourceState {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    readonly outputs: Record<string, unknown>;
+}
+
 /** What one run of the program produced. */
 export interface ProgramRun {
     readonly resources: readonly RegisteredResource[];
@@ -44,6 +61,25 @@ export interface ProgramRun {
     readonly secretOutputs: readonly string[];
     /** Set when loading the program threw (e.g. invalid config). */
     readonly error?: Error;
+    /**
+     * What failed during the update (a resource whose create failed, an output that rejected): a real `pulumi up`
+     * would end in an error with these messages. Empty when the update succeeded.
+     */
+    readonly failures?: readonly string[];
+    /** The state after this update, by `type::name` (what the next update of a sequence starts from). */
+    readonly state?: ReadonlyMap<string, ResourceState>;
+    /** The Azure stand-in this update talked to (the next update of a sequence talks to the same one). */
+    readonly azure?: AzureStandIn;
+}
+
+/** Options of one run: the state it starts from and the Azure it talks to (for sequences of updates). */
+export interface RunOptions {
+    /** The previous update of a sequence: its state is this update's "olds". */
+    readonly previous?: ProgramRun;
+    /** The Azure stand-in (shared by every update of a sequence). @default the previous update's, else a new one where everything passes */
+    readonly azure?: AzureStandIn;
+    /** The time of this update as the release guard sees it (rollback windows). @default now */
+    readonly now?: Date;
 }
 
 /** A raw stack config: project keys may be given without the `azure-bluegreen:` prefix. */
@@ -102,6 +138,8 @@ function lastSegment(type: string): string {
 const NAME_INPUT: Record<string, string> = {
     "azure-native:storage:BlobContainer": "containerName",
     "azure-native:compute:VirtualMachineExtension": "vmExtensionName",
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": "runCommandName",
+    "azure-native:keyvault:Secret": "secretName",
 };
 
 /** Outputs the program reads from resources, per type (everything else echoes the inputs). */
@@ -126,6 +164,11 @@ export function mockState(args: MockResourceArgs): { id: string; state: Record<s
         case "azure-native:network:PublicIPAddress":
             state.ipAddress = args.name.includes("egress") ? "198.51.100.7" : "203.0.113.80";
             break;
+        case GUARD_TYPE: // the real provider, as on a first deploy (runProgram passes the previous state in a sequence)
+            return { id, state: runGuard(args.inputs as Record<string, unknown>, undefined, new Date()) };
+        case "azure-native:keyvault:Vault":
+            state.properties = { ...(args.inputs.properties as Record<string, unknown>), vaultUri: `https://${args.name}.vault.azure.net/` };
+            break;
     }
     return { id, state };
 }
@@ -144,12 +187,52 @@ type Monitor = {
     newUrn(parent: string, type: string, name: string): string;
 };
 
-/** Resolves a stack export (plain value, Output, or object holding Outputs) to plain data. */
+/** What Azure answers to the program's invokes (client config, a run command's instance view, a backend pool). */
+export function answerInvoke(args: MockCallArgs, azure: AzureStandIn): Record<string, unknown> {
+    const inputs = args.inputs as Record<string, string>;
+    switch (args.token) {
+        case "azure-native:authorization:getClientConfig":
+            return { clientId: "client", objectId: "deployer", subscriptionId: SUBSCRIPTION, tenantId: "11111111-1111-1111-1111-111111111111" };
+        case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
+            return azure.instanceView(inputs.vmName, inputs.runCommandName);
+        case "azure-native:network:getLoadBalancerBackendAddressPool":
+            return azure.pool(inputs.backendAddressPoolName);
+    }
+    return {};
+}
+
+/**
+ * Mocks for a first deploy against a fresh Azure stand-in where everything passes, for a program loaded outside
+ * `runProgram` (tests/components/cliEntry.int.test.ts loads it as the Pulumi CLI does).
+ */
+export function firstDeployMocks(azure = new AzureStandIn()): { newResource(args: MockResourceArgs): { id: string; state: Record<string, unknown> }; call(args: MockCallArgs): Record<string, unknown> } {
+    return {
+        newResource(args) {
+            const result = mockState(args);
+            if (args.type === RUN_COMMAND_TYPE) azure.putRunCommand(args.inputs as Record<string, unknown>);
+            if (args.type === LOAD_BALANCER_TYPE) azure.putLoadBalancer(args.inputs as Record<string, unknown>, true);
+            return result;
+        },
+        call: (args) => answerInvoke(args, azure),
+    };
+}
+
+/** Resolves a stack export (plain value, Output, or object holding Outputs) to plain data; rejects like the output. */
 async function resolveExport(pulumi: typeof PulumiModule, value: unknown): Promise<{ value: unknown; secret: boolean }> {
-    const output = pulumi.output(value) as PulumiModule.Output<unknown>;
+    const output = pulumi.output(value) as PulumiModule.Output<unknown> & { promise(withUnknowns?: boolean): Promise<unknown> };
+    const resolved = await output.promise();
     const secret = await pulumi.isSecret(output);
-    const resolved = await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)));
     return { value: resolved, secret };
+}
+
+
+/** The release guard's provider, as the engine would run it: check with the previous inputs, then create or update. */
+function runGuard(inputs: Record<string, unknown>, previous: ResourceState | undefined, now: Date): Record<string, unknown> {
+    const { __provider: _provider, ...news } = inputs;
+    const olds = previous?.outputs as ReleaseGuardOutputs | undefined;
+    const checked = checkInputs(news as unknown as ReleaseGuardInputs, olds);
+    if (checked.failures && checked.failures.length > 0) throw new Error(checked.failures.map((f) => f.reason).join("\n"));
+    return decideAndRecord(olds, checked.inputs as ReleaseGuardInputs, now) as unknown as Record<string, unknown>;
 }
 
 /**
@@ -160,7 +243,7 @@ async function resolveExport(pulumi: typeof PulumiModule, value: unknown): Promi
 const SHARED_PACKAGES = [
     "@pulumi/pulumi",
     "@pulumi/random",
-    ...["resources", "network", "compute", "sql", "storage", "authorization"].map((m) => `@pulumi/azure-native/${m}`),
+    ...["resources", "network", "compute", "sql", "storage", "authorization", "keyvault"].map((m) => `@pulumi/azure-native/${m}`),
 ];
 let shared: Map<string, unknown> | undefined;
 
@@ -172,14 +255,26 @@ let queue: Promise<unknown> = Promise.resolve();
  * Never throws for a program error: the error is returned in `error`, with whatever was registered before it.
  * Concurrent calls are queued and run one after the other.
  */
-export function runProgram(values: StackValues): Promise<ProgramRun> {
-    const run = queue.then(() => runProgramNow(values));
+export function runProgram(values: StackValues, options: RunOptions = {}): Promise<ProgramRun> {
+    // A failed resource or read-back surfaces as rejections nobody awaits (the language host fails the update on
+    // them): they are this update's failures too.
+    const run = queue.then(async () => {
+        const { result, rejections } = await collectRejections(() => runProgramNow(values, options));
+        return { ...result, failures: [...new Set([...(result.failures ?? []), ...rejections])] };
+    });
     queue = run.catch(() => undefined);
     return run;
 }
 
-async function runProgramNow(values: StackValues): Promise<ProgramRun> {
+async function runProgramNow(values: StackValues, options: RunOptions): Promise<ProgramRun> {
     const registered: RegisteredResource[] = [];
+    const azure = options.azure ?? options.previous?.azure ?? new AzureStandIn();
+    // The guard's clock can be set (rollback windows); Azure's clock is the real one, as the program's start is.
+    const now = options.now ?? new Date();
+    const previous = options.previous?.state;
+    const state = new Map<string, ResourceState>(previous ?? []);
+    const declared = new Set<string>();
+    const failures: string[] = [];
     const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; parent: string; dependencies: string[]; urn: string }>();
     let pulumi!: typeof PulumiModule;
     let program: Record<string, unknown> = {};
@@ -192,9 +287,9 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
         pulumi.runtime.setMocks(
             {
                 newResource(args: MockResourceArgs) {
-                    const result = mockState(args);
                     const key = `${args.type}::${args.name}`;
                     const req = requests.get(key);
+                    declared.add(key);
                     registered.push({
                         type: args.type,
                         name: args.name,
@@ -207,10 +302,31 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
                         dependencies: req?.dependencies ?? [],
                         urn: req?.urn ?? "",
                     });
+                    const inputs = args.inputs as Record<string, unknown>;
+                    const before = previous?.get(key);
+                    const changed = !before || canonical(before.inputs) !== canonical(inputs);
+                    // The engine keeps what it sent, even when the create then failed (azure-native checkpoints it).
+                    const keep = (outputs: Record<string, unknown>) => state.set(key, { type: args.type, name: args.name, inputs, outputs });
+                    let result: { id: string; state: Record<string, unknown> };
+                    try {
+                        // The guard's provider sees the previous update's state (its ledger, the last flip).
+                        result = args.type === GUARD_TYPE ? { id: "release-guard", state: runGuard(inputs, before, now) } : mockState(args);
+                        if (args.type === RUN_COMMAND_TYPE && changed) {
+                            keep(result.state);
+                            azure.putRunCommand(inputs);
+                            if (before && before.inputs.runCommandName !== inputs.runCommandName) azure.deleteRunCommand(before.inputs); // a replacement
+                        } else if (args.type === LOAD_BALANCER_TYPE && changed) {
+                            azure.putLoadBalancer(inputs, !before);
+                        }
+                    } catch (e) {
+                        failures.push(`${key}: ${(e as Error).message}`);
+                        throw e;
+                    }
+                    keep(result.state);
                     return result;
                 },
-                call(_args: MockCallArgs) {
-                    return {};
+                call(args: MockCallArgs) {
+                    return answerInvoke(args, azure);
                 },
             },
             PROJECT,
@@ -243,24 +359,54 @@ async function runProgramNow(values: StackValues): Promise<ProgramRun> {
 
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
-    if (!error) {
-        for (const [name, value] of Object.entries(program)) {
-            const resolved = await resolveExport(pulumi, value);
-            outputs[name] = resolved.value;
-            if (resolved.secret) secretOutputs.push(name);
-        }
-    }
-    // waitForRPCs is internal to the SDK (not in its .d.ts): it resolves when every queued registration is sent.
+    // waitForRPCs is internal to the SDK (not in its .d.ts): it resolves when every queued registration is sent. After a
+    // failed registration or read-back it may never resolve (the SDK keeps the failed operation counted), and outputs of
+    // a resource that was never sent never resolve: the run is then over once no registration has arrived for a while.
     const runtime = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
-    await runtime.waitForRPCs();
+    const quiet = async (): Promise<void> => {
+        let seen = -1;
+        let since = Date.now();
+        for (;;) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            if (registered.length !== seen) { seen = registered.length; since = Date.now(); }
+            else if (Date.now() - since > 1500) return;
+        }
+    };
+    const settle = () => Promise.race([runtime.waitForRPCs(), quiet()]);
+    const NEVER = Symbol("never resolved");
+    if (!error) {
+        const exports = Object.entries(program).map(async ([name, value]) => {
+            try {
+                const resolved = await Promise.race([resolveExport(pulumi, value), quiet().then(() => NEVER)]);
+                if (typeof resolved === "symbol") {
+                    failures.push(`output ${name} never resolved: a resource it comes from was not sent (an earlier failure)`);
+                    return;
+                }
+                outputs[name] = resolved.value;
+                if (resolved.secret) secretOutputs.push(name);
+            } catch (e) {
+                failures.push(`output ${name}: ${(e as Error).message}`);
+            }
+        });
+        await Promise.all(exports);
+    }
+    await settle();
     // Let registrations that were waiting on other outputs finish.
     let count = -1;
     while (count !== registered.length) {
         count = registered.length;
         await new Promise((resolve) => setTimeout(resolve, 10));
-        await runtime.waitForRPCs();
+        await settle();
     }
-    return { resources: registered, outputs, secretOutputs, ...(error ? { error } : {}) };
+    // A successful update deletes what the program no longer declares (a failed one leaves it for the next).
+    if (!error && failures.length === 0) {
+        for (const [key, r] of [...state]) {
+            if (declared.has(key)) continue;
+            if (r.type === RUN_COMMAND_TYPE) azure.deleteRunCommand(r.inputs);
+            state.delete(key);
+        }
+    }
+    return { resources: registered, outputs, secretOutputs, failures: [...new Set(failures)], state, azure, ...(error ? { error } : {}) };
 }
 
 /** Resources of `type` (the full token, e.g. `azure-native:compute:VirtualMachine`). */

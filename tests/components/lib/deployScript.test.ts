@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { deploymentUpdateTag, deploymentWrapperScript, DEPLOY_SCRIPT_PATH, shellQuote } from "../../../components/lib/deployScript";
+import { deploymentUpdateTag, deploymentWrapperScript, DEPLOY_SCRIPT_PATH, KEYVAULT_SCRIPT_PATH, shellQuote } from "../../../components/lib/deployScript";
 
 describe("shellQuote", () => {
     it.each(["plain", "it's", "$(rm -rf /)", "a b\tc", "`x`", "p@ss'\"word"])("lets the shell read back %j unchanged", (value) => {
@@ -16,9 +16,18 @@ describe("deploymentWrapperScript", () => {
         version: "1.4.2",
         artifactUrl: "https://acct.blob.core.windows.net/artifacts/app-1.4.2.tgz",
         artifactSha256: "c".repeat(64),
-        databaseUrl: "mssql://app_user:p'w@s.database.windows.net:1433/appdb?encrypt=true",
-        deployScript: "#!/bin/bash\nenv | grep -E '^(APP_|ARTIFACT_|DATABASE_URL)' | sort\n",
+        keyvaultUrl: "https://secrets-kv.vault.azure.net/",
+        databaseUrlSecret: "app-database-url",
+        deployScript: "#!/bin/bash\nenv | grep -E '^(APP_|ARTIFACT_|DATABASE_URL|KEYVAULT_)' | sort\n",
+        keyvaultScript: "#!/bin/bash\necho 'reads a secret'\n",
     };
+
+    it("carries no secret: the VM reads the app's connection URL from Key Vault by its name", () => {
+        const script = deploymentWrapperScript(inputs);
+        expect(script).toContain("export KEYVAULT_URL='https://secrets-kv.vault.azure.net/'");
+        expect(script).toContain("export DATABASE_URL_SECRET='app-database-url'");
+        expect(script).not.toMatch(/^export DATABASE_URL=/m);
+    });
 
     it("exports the release's inputs and the ports, then runs deploy-app.sh", () => {
         const script = deploymentWrapperScript(inputs);
@@ -28,10 +37,13 @@ describe("deploymentWrapperScript", () => {
         expect(script).toContain(`exec bash ${DEPLOY_SCRIPT_PATH}`);
     });
 
-    it("hands deploy-app.sh exactly these environment values when run (secret with a quote included)", () => {
+    it("hands deploy-app.sh exactly these environment values when run, and writes keyvault-secret.sh beside it", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wrapper-"));
         try {
-            const script = deploymentWrapperScript(inputs).replaceAll(DEPLOY_SCRIPT_PATH, path.join(dir, "deploy-app.sh")).replace(/mkdir -p \S+/, `mkdir -p ${dir}`);
+            const script = deploymentWrapperScript(inputs)
+                .replaceAll(DEPLOY_SCRIPT_PATH, path.join(dir, "deploy-app.sh"))
+                .replaceAll(KEYVAULT_SCRIPT_PATH, path.join(dir, "keyvault-secret.sh"))
+                .replace(/mkdir -p \S+/, `mkdir -p ${dir}`);
             const out = execFileSync("bash", ["-c", script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } }).toString();
             expect(out.trim().split("\n")).toEqual([
                 "APP_COLOR=green",
@@ -40,8 +52,11 @@ describe("deploymentWrapperScript", () => {
                 "APP_VERSION=1.4.2",
                 `ARTIFACT_SHA256=${"c".repeat(64)}`,
                 "ARTIFACT_URL=https://acct.blob.core.windows.net/artifacts/app-1.4.2.tgz",
-                "DATABASE_URL=mssql://app_user:p'w@s.database.windows.net:1433/appdb?encrypt=true",
+                "DATABASE_URL_SECRET=app-database-url",
+                `KEYVAULT_SCRIPT=${path.join(dir, "keyvault-secret.sh")}`,
+                "KEYVAULT_URL=https://secrets-kv.vault.azure.net/",
             ]);
+            expect(fs.readFileSync(path.join(dir, "keyvault-secret.sh"), "utf8")).toBe(inputs.keyvaultScript);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

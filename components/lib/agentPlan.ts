@@ -1,0 +1,82 @@
+/**
+ * What the release agent runs in this update, as a pure function of the validated config: the health gate of the
+ * live color, each color's expand migrations and, with `runContractMigrations`, each color's contract migrations —
+ * their settings, and the execution requests (key + digest) the release guard names them from. The components are
+ * given the very settings the digests were computed from, so a name changes exactly when what runs changes.
+ */
+import { StackConfig } from "../../config/validate";
+import { Color, COLORS } from "../../release/colors";
+import type { ExecutionRequest } from "../../release/executions";
+import { GATE_DEFAULTS, GateScripts, healthGateExecution, HealthGateSettings } from "../healthGate";
+import { migrationExecution, MigrationRunSettings, MigrationScripts } from "../migrationRun";
+import { colorPrivateIps } from "./ipLayout";
+
+/** The Key Vault secrets of the stack, and who reads them (components/secretVault.ts; index.ts grants). */
+export const SECRET_NAMES = {
+    /** The administrator's mssql:// URL: the release agent only. */
+    adminUrl: "sql-admin-url",
+    /** The app user's password (set by `ensure-app-user`): the release agent only. */
+    appPassword: "app-db-password",
+    /** The app user's mssql:// URL: the app VMs only. */
+    appDatabaseUrl: "app-database-url",
+} as const;
+
+/** Seconds a runner waits for another runner's lock (the other color's run, on a first deploy). */
+export const MIGRATION_LOCK_TIMEOUT_SECONDS = 1800;
+
+export interface AgentPlan {
+    readonly gate: HealthGateSettings;
+    readonly migrations: Readonly<Record<Color, { readonly expand: MigrationRunSettings; readonly contract?: MigrationRunSettings }>>;
+    /** For the release guard: one request per run. */
+    readonly requests: readonly ExecutionRequest[];
+}
+
+export interface AgentPlanInputs {
+    readonly config: StackConfig;
+    /** The app subnet's CIDR (the VMs' static IPs are computed from it). */
+    readonly subnetCidr: string;
+    /** The app's least-privilege database user. */
+    readonly appUser: string;
+    /** Names of the contract migrations in migrations/ (a new one makes the contract run a new execution). */
+    readonly contractMigrations: readonly string[];
+    readonly scripts: { readonly gate: GateScripts; readonly migrations: MigrationScripts };
+}
+
+/** The agent's runs for this update. */
+export function planAgentRuns(inputs: AgentPlanInputs): AgentPlan {
+    const { config } = inputs;
+    const live = config.colors[config.liveColor];
+    const gate: HealthGateSettings = {
+        color: config.liveColor,
+        version: live.version,
+        hosts: colorPrivateIps(inputs.subnetCidr, config.liveColor, live.instanceCount),
+        ...GATE_DEFAULTS,
+        artifactSha256: live.artifactSha256 ?? "",
+        ...(live.artifact ? { artifactUrlOverride: live.artifact.url } : {}),
+        adminUrlSecret: SECRET_NAMES.adminUrl,
+    };
+    const runningVersions = COLORS.map((c) => config.colors[c].version);
+    const migrations = Object.fromEntries(COLORS.map((color) => {
+        const settings = config.colors[color];
+        const common = {
+            color,
+            version: settings.version,
+            artifactSha256: settings.artifactSha256 ?? "",
+            ...(settings.artifact ? { artifactUrlOverride: settings.artifact.url } : {}),
+            lockTimeoutSeconds: MIGRATION_LOCK_TIMEOUT_SECONDS,
+            adminUrlSecret: SECRET_NAMES.adminUrl,
+            appPasswordSecret: SECRET_NAMES.appPassword,
+        };
+        const expand: MigrationRunSettings = { ...common, phase: "expand", appUser: inputs.appUser };
+        const contract: MigrationRunSettings | undefined = config.runContractMigrations
+            ? { ...common, phase: "contract", runningVersions, contractMigrations: [...inputs.contractMigrations] }
+            : undefined;
+        return [color, { expand, ...(contract ? { contract } : {}) }];
+    })) as unknown as AgentPlan["migrations"];
+    const requests: ExecutionRequest[] = [
+        healthGateExecution(gate, inputs.scripts.gate, config.retryTag),
+        ...COLORS.flatMap((color) => [migrations[color].expand, ...(migrations[color].contract ? [migrations[color].contract] : [])])
+            .map((settings) => migrationExecution(settings as MigrationRunSettings, inputs.scripts.migrations, config.retryTag)),
+    ];
+    return { gate, migrations, requests };
+}

@@ -1,0 +1,134 @@
+/**
+ * A team's first week, as one scripted sequence of `pulumi up`s with the state carried from each update to the next
+ * (tests/support/pulumiProgram.ts `previous`) and an Azure stand-in that answers like Azure (tests/support/
+ * azureStandIn.ts): an unchanged run command is not run again, a name deleted and created again on the same VM is
+ * never run, a failed run fails its create and stays in state, an IP-based pool can come out empty.
+ *
+ * first deploy → deploy-idle → flip whose gate FAILS → the same `pulumi up` again → retry → rollback → flip again →
+ * deploy the old color → contract → contract off → second contract.
+ */
+import { AzureStandIn, ProgramRun, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
+
+const SHA_2 = "2".repeat(64);
+const START = Date.parse("2026-12-01T09:00:00.000Z");
+const minutes = (m: number) => new Date(START + m * 60_000);
+
+interface Step {
+    readonly what: string;
+    /** Config on top of the previous step's. */
+    readonly set: StackValues;
+    /** Minutes after the first deploy (the guard's clock). */
+    readonly at: number;
+    /** The executions the agent must run in this update (keys), in any order. */
+    readonly runs: readonly string[];
+    /** The pool the production rule points at after this update. */
+    readonly production: "blue" | "green";
+    /** Whether this update sends the load balancer. */
+    readonly sendsLoadBalancer: boolean;
+    /** A failure this update must end with (a real `pulumi up` exits non-zero). */
+    readonly fails?: RegExp;
+}
+
+const STEPS: readonly Step[] = [
+    { what: "first deploy", set: {}, at: 0, runs: ["gate", "migrate-expand-blue", "migrate-expand-green"], production: "blue", sendsLoadBalancer: true },
+    { what: "deploy-idle: green 2.0.0", set: { "azure-bluegreen:greenVersion": "2.0.0", "azure-bluegreen:greenArtifactSha256": SHA_2 }, at: 10, runs: ["migrate-expand-green"], production: "blue", sendsLoadBalancer: false },
+    { what: "flip to green: its gate fails", set: { "azure-bluegreen:liveColor": "green" }, at: 20, runs: ["gate"], production: "blue", sendsLoadBalancer: false, fails: /run command gate-\d+ on agent-vm failed/ },
+    { what: "the same pulumi up again, unchanged", set: {}, at: 22, runs: [], production: "blue", sendsLoadBalancer: false, fails: /did not pass: execution state Failed, exit code 1[\s\S]*result of its earlier run[\s\S]*retryTag 1/ },
+    { what: "retry: retryTag 1", set: { "azure-bluegreen:retryTag": "1" }, at: 25, runs: ["gate", "migrate-expand-blue", "migrate-expand-green"], production: "green", sendsLoadBalancer: true },
+    { what: "rollback to blue", set: { "azure-bluegreen:liveColor": "blue" }, at: 30, runs: ["gate"], production: "blue", sendsLoadBalancer: true },
+    { what: "flip to green again", set: { "azure-bluegreen:liveColor": "green" }, at: 40, runs: ["gate"], production: "green", sendsLoadBalancer: true },
+    { what: "deploy the old color (blue 2.0.0) after the window", set: { "azure-bluegreen:blueVersion": "2.0.0", "azure-bluegreen:blueArtifactSha256": SHA_2 }, at: 120, runs: ["migrate-expand-blue"], production: "green", sendsLoadBalancer: false },
+    { what: "contract", set: { "azure-bluegreen:runContractMigrations": "true" }, at: 130, runs: ["migrate-contract-blue", "migrate-contract-green"], production: "green", sendsLoadBalancer: false },
+    { what: "contract switched off", set: { "azure-bluegreen:runContractMigrations": "false" }, at: 140, runs: [], production: "green", sendsLoadBalancer: false },
+    { what: "second contract", set: { "azure-bluegreen:runContractMigrations": "true" }, at: 150, runs: ["migrate-contract-blue", "migrate-contract-green"], production: "green", sendsLoadBalancer: false },
+];
+
+describe("a sequence of eleven updates with state carried between them", () => {
+    const azure = new AzureStandIn();
+    // The gate fails exactly once: in the flip of update 2 (0-based).
+    azure.outcome = ({ key }) => !(key === "gate" && azure.update === 2);
+    const runs: ProgramRun[] = [];
+
+    beforeAll(async () => {
+        let values: StackValues = stackFileValues("dev");
+        let previous: ProgramRun | undefined;
+        for (const [index, step] of STEPS.entries()) {
+            azure.update = index;
+            values = { ...values, ...step.set };
+            const run = await runProgram(values, { previous, azure, now: minutes(step.at) });
+            if (run.error) throw new Error(`${step.what}: ${run.error.message}`);
+            runs.push(run);
+            previous = run;
+        }
+    }, 600_000);
+
+    it.each(STEPS.map((step, index) => [index, step.what, step] as const))("update %i (%s) runs exactly what it must on the agent", (index, _what, step) => {
+        const ran = azure.executions.filter((e) => e.update === index).map((e) => e.key).sort();
+        expect(ran).toEqual([...step.runs].sort());
+        for (const e of azure.executions.filter((x) => x.update === index)) expect(e.vm).toBe("agent-vm");
+    });
+
+    it.each(STEPS.map((step, index) => [index, step.what, step] as const))("update %i (%s) leaves production where it must, sending the load balancer only when it must", (index, _what, step) => {
+        const puts = azure.loadBalancerPuts.filter((p) => p.update === index);
+        expect({ sent: puts.length > 0 }).toEqual({ sent: step.sendsLoadBalancer });
+        const last = [...azure.loadBalancerPuts].filter((p) => p.update <= index).pop();
+        expect(last?.productionPool).toBe(step.production);
+    });
+
+    it.each(STEPS.map((step, index) => [index, step.what, step] as const))("update %i (%s) succeeds or fails as Azure answered", (index, _what, step) => {
+        const failures = (runs[index].failures ?? []).join("\n");
+        if (step.fails) expect(failures).toMatch(step.fails);
+        else expect(failures).toBe("");
+    });
+
+    it("never gives a run command a name it had before on the agent, and the handler never meets a re-created name", () => {
+        const names = azure.executions.map((e) => `${e.vm}/${e.name}`);
+        expect(names.length).toBeGreaterThanOrEqual(14);
+        expect(new Set(names).size).toBe(names.length);
+        expect(azure.violations).toEqual([]);
+    });
+
+    it("moves the load balancer to green only on a gate run that passed, and records that run on it", () => {
+        const toGreen = azure.loadBalancerPuts.filter((p) => p.productionPool === "green");
+        const passedGates = new Set(azure.executions.filter((e) => e.key === "gate" && e.passed).map((e) => e.name));
+        for (const put of toGreen) expect(passedGates.has(put.gate)).toBe(true);
+        const failedGate = azure.executions.find((e) => e.key === "gate" && !e.passed);
+        expect(failedGate).toBeDefined();
+        expect(azure.loadBalancerPuts.some((p) => p.gate === failedGate?.name)).toBe(false);
+    });
+
+    it("makes the retry send Azure a gate under a new name (the failed one's name is not sent again)", () => {
+        const gates = azure.executions.filter((e) => e.key === "gate");
+        const failed = gates.find((e) => !e.passed);
+        const retried = gates.find((e) => e.update === 4);
+        expect(retried?.name).toBeDefined();
+        expect(retried?.name).not.toBe(failed?.name);
+        expect(retried?.passed).toBe(true);
+    });
+
+    it("reports the live color the load balancer was sent, and the gate run that approved it", () => {
+        expect(runs[6].outputs).toMatchObject({ liveColor: "green", gateRun: azure.loadBalancerPuts.filter((p) => p.update === 6)[0].gate });
+    });
+});
+
+describe("backend pools that come out empty", () => {
+    it("fails the first deploy naming the empty pools, and the documented retry sends the load balancer again and fills them", async () => {
+        const azure = new AzureStandIn();
+        azure.dropPoolsOnCreate = true;
+        const values = stackFileValues("dev");
+        const first = await runProgram(values, { azure, now: minutes(0) });
+        expect(first.failures?.join("\n")).toMatch(/backend pool blue lists \[\] but this step puts \[10\.20\.1\.10\] there[\s\S]*pulumi config set retryTag 1 && pulumi up/);
+        expect(azure.loadBalancerPuts).toHaveLength(1);
+
+        const unchanged = await runProgram(values, { previous: first, azure, now: minutes(5) });
+        expect(azure.loadBalancerPuts).toHaveLength(1); // a plain `pulumi up` (or --refresh) sends nothing
+        expect(unchanged.failures?.join("\n")).toMatch(/backend pool blue lists \[\]/);
+
+        azure.update = 2;
+        const retried = await runProgram({ ...values, "azure-bluegreen:retryTag": "1" }, { previous: unchanged, azure, now: minutes(10) });
+        expect(azure.loadBalancerPuts).toHaveLength(2);
+        expect(azure.loadBalancerPuts[1].gate).not.toBe(azure.loadBalancerPuts[0].gate);
+        expect(retried.failures).toEqual([]);
+        expect(retried.outputs.backendPools).toEqual({ blue: ["10.20.1.10"], green: ["10.20.1.40"] });
+    }, 300_000);
+});

@@ -1,0 +1,134 @@
+/**
+ * A stand-in for what Azure does with the requests the program's resources make, for tests that run the program
+ * several times in a row with state carried from one update to the next (tests/support/pulumiProgram.ts
+ * `runProgram(values, { previous, azure })`). It models the facts the release agent depends on (see
+ * ../shared/FIELD-NOTES.md, "facts behind the second round"):
+ *   - the engine sends a PUT only when a resource's inputs changed (or it is new): an unchanged run command is not sent;
+ *   - a PUT of a run command executes it, unless its name is one that was deleted on that VM before: the Linux handler
+ *     then says "already processed, will not run again" (recorded as a violation, and it does not run);
+ *   - a run whose script fails fails the create (treatFailureAsDeploymentFailure), and the run command stays in
+ *     state as created (azure-native checkpoints a failed long-running PUT);
+ *   - a run command's instance view answers what its one execution did;
+ *   - a load balancer's IP-based pools can come out empty on creation (pulumi-azure-native#3601).
+ */
+
+/** One execution the stand-in ran. */
+export interface Execution {
+    readonly update: number;
+    readonly vm: string;
+    readonly name: string;
+    /** The execution key the run command carries (its `execution` tag). */
+    readonly key: string;
+    readonly passed: boolean;
+}
+
+/** What decides whether an execution passes (default: every run passes). */
+export type Outcome = (run: { key: string; name: string; vm: string; script: string }) => boolean;
+
+interface StoredRunCommand {
+    script: string;
+    view: { executionState: string; exitCode: number; startTime: string; endTime: string; output?: string; error?: string };
+}
+
+export class AzureStandIn {
+    /** Which update (0-based) is running; the harness sets it. */
+    public update = 0;
+    public now: () => Date = () => new Date();
+    /** Decides each execution's result. */
+    public outcome: Outcome = () => true;
+    /** When true, a load balancer's pools come out empty on its creation (pulumi-azure-native#3601). */
+    public dropPoolsOnCreate = false;
+
+    public readonly executions: Execution[] = [];
+    /** Run-command names created again on a VM after being deleted there (the handler would never run them). */
+    public readonly violations: string[] = [];
+    /** PUTs of the load balancer, with the pools and the tags they carried. */
+    public readonly loadBalancerPuts: { update: number; productionPool: string; gate: string }[] = [];
+
+    private readonly runCommands = new Map<string, Map<string, StoredRunCommand>>();
+    private readonly everCreated = new Map<string, Set<string>>();
+    private pools = new Map<string, string[]>();
+
+    /** An independent copy (for several next updates tried from the same state). */
+    public clone(): AzureStandIn {
+        const copy = new AzureStandIn();
+        copy.update = this.update;
+        copy.outcome = this.outcome;
+        copy.dropPoolsOnCreate = this.dropPoolsOnCreate;
+        copy.executions.push(...this.executions);
+        copy.violations.push(...this.violations);
+        copy.loadBalancerPuts.push(...this.loadBalancerPuts);
+        for (const [vm, commands] of this.runCommands) copy.runCommands.set(vm, new Map([...commands].map(([n, c]) => [n, { script: c.script, view: { ...c.view } }])));
+        for (const [vm, names] of this.everCreated) copy.everCreated.set(vm, new Set(names));
+        copy.pools = new Map([...this.pools].map(([n, a]) => [n, [...a]]));
+        return copy;
+    }
+
+    private vm(vmName: string): Map<string, StoredRunCommand> {
+        if (!this.runCommands.has(vmName)) this.runCommands.set(vmName, new Map());
+        return this.runCommands.get(vmName) as Map<string, StoredRunCommand>;
+    }
+
+    /** A PUT of a run command (the engine decided its inputs changed): executes it, or throws like a failed create. */
+    public putRunCommand(inputs: Record<string, unknown>): void {
+        const vmName = String(inputs.vmName);
+        const name = String(inputs.runCommandName);
+        const script = String((inputs.source as { script?: string } | undefined)?.script ?? "");
+        const key = String((inputs.tags as Record<string, string> | undefined)?.execution ?? "");
+        const commands = this.vm(vmName);
+        const ever = this.everCreated.get(vmName) ?? new Set<string>();
+        this.everCreated.set(vmName, ever);
+        const existing = commands.get(name);
+        if (existing && existing.script === script) return; // Azure does not run an unchanged command again
+        if (!existing && ever.has(name)) {
+            this.violations.push(`update ${this.update}: ${name} created again on ${vmName} after it was deleted there; the handler will not run it`);
+            commands.set(name, { script, view: { executionState: "Pending", exitCode: -1, startTime: "", endTime: "" } });
+            return;
+        }
+        ever.add(name);
+        const passed = this.outcome({ key, name, vm: vmName, script });
+        const at = this.now().toISOString();
+        commands.set(name, {
+            script,
+            view: passed
+                ? { executionState: "Succeeded", exitCode: 0, startTime: at, endTime: at, output: `${key}: ok` }
+                : { executionState: "Failed", exitCode: 1, startTime: at, endTime: at, error: `${key}: FAILED (scripted by the test)` },
+        });
+        this.executions.push({ update: this.update, vm: vmName, name, key, passed });
+        if (!passed) throw new Error(`run command ${name} on ${vmName} failed (exit code 1)`);
+    }
+
+    public deleteRunCommand(inputs: Record<string, unknown>): void {
+        this.vm(String(inputs.vmName)).delete(String(inputs.runCommandName));
+    }
+
+    /** The run command's instance view, as `getVirtualMachineRunCommandByVirtualMachine` answers. */
+    public instanceView(vmName: string, name: string): Record<string, unknown> {
+        const found = this.vm(vmName).get(name);
+        if (!found) throw new Error(`ResourceNotFound: run command ${name} does not exist on ${vmName}`);
+        return { name, instanceView: found.view };
+    }
+
+    /** A PUT of the load balancer. */
+    public putLoadBalancer(inputs: Record<string, unknown>, created: boolean): void {
+        const pools = (inputs.backendAddressPools as { name: string; loadBalancerBackendAddresses?: { ipAddress?: string }[] }[] | undefined) ?? [];
+        this.pools = new Map(pools.map((p) => [p.name, this.dropPoolsOnCreate && created ? [] : (p.loadBalancerBackendAddresses ?? []).map((a) => String(a.ipAddress))]));
+        const rules = (inputs.loadBalancingRules as { name: string; backendAddressPool?: { id?: string } }[] | undefined) ?? [];
+        const production = rules.find((r) => r.name === "production")?.backendAddressPool?.id ?? "";
+        this.loadBalancerPuts.push({
+            update: this.update,
+            productionPool: production.split("/").pop() ?? "",
+            gate: String((inputs.tags as Record<string, string> | undefined)?.["bluegreen-gate"] ?? ""),
+        });
+    }
+
+    /** A backend pool, as `getLoadBalancerBackendAddressPool` answers. */
+    public pool(name: string): Record<string, unknown> {
+        return { name, loadBalancerBackendAddresses: (this.pools.get(name) ?? []).map((ipAddress) => ({ ipAddress })) };
+    }
+
+    /** The pool the production rule points at now (from the last PUT), or undefined before the first. */
+    public get productionPool(): string | undefined {
+        return this.loadBalancerPuts[this.loadBalancerPuts.length - 1]?.productionPool;
+    }
+}
