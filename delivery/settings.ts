@@ -45,6 +45,26 @@ export function stackNameOf(fileName: string): string | undefined {
 }
 
 /**
+ * The stacks that a branch deploys (`main` → dev, `release` → prod with the default branches): the only stacks a
+ * change into that branch can deploy, so the only ones its checks and previews judge. A stack file that is not
+ * an app stack, or a branch no stack deploys from, yields nothing.
+ */
+export function stacksDeployedFrom(branch: string, branches: Readonly<Record<AppStack, string>>): AppStack[] {
+    return APP_STACKS.filter((stack) => branches[stack] === branch);
+}
+
+/**
+ * The branch a git ref names, from its full symbolic name: `refs/heads/release` and `refs/remotes/origin/release`
+ * → `release`; a commit id or a tag → undefined (its target branch cannot be known).
+ */
+export function branchOfSymbolicRef(fullName: string): string | undefined {
+    const heads = /^refs\/heads\/(.+)$/.exec(fullName);
+    if (heads) return heads[1];
+    const remote = /^refs\/remotes\/[^/]+\/(.+)$/.exec(fullName);
+    return remote && remote[1] !== "HEAD" ? remote[1] : undefined;
+}
+
+/**
  * Repository paths whose change can alter what a stack deploys. Anything else (docs/, README.md, tests/, .github/)
  * does not start a deployment. Each stack watches its own stack file only, so a prod config commit does not
  * redeploy dev and the reverse.

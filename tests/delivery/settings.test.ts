@@ -9,6 +9,8 @@ import {
     stacksAffectedBy,
     driftScheduleFor,
     federatedSubjectsFor,
+    stacksDeployedFrom,
+    branchOfSymbolicRef,
 } from "../../delivery/settings";
 
 const exampleConfig: DeliveryConfig = {
@@ -148,5 +150,29 @@ describe("alertWebhookFor", () => {
 
     it("sends nothing for dev", () => {
         expect(alertWebhookFor("dev", exampleConfig)).toBeUndefined();
+    });
+});
+
+describe("stacksDeployedFrom", () => {
+    it.each([
+        ["main", ["dev"]],
+        ["release", ["prod"]],
+        ["feature/x", []],
+    ])("the branch %s deploys %p", (branch, stacks) => {
+        expect(stacksDeployedFrom(branch, exampleConfig.branches)).toEqual(stacks);
+    });
+});
+
+describe("branchOfSymbolicRef", () => {
+    it.each([
+        ["refs/heads/release", "release"],
+        ["refs/heads/team/main", "team/main"],
+        ["refs/remotes/origin/release", "release"],
+        ["refs/remotes/upstream/team/main", "team/main"],
+        ["refs/remotes/origin/HEAD", undefined],
+        ["refs/tags/v1.0.0", undefined],
+        ["", undefined],
+    ])("%p names the branch %p", (ref, branch) => {
+        expect(branchOfSymbolicRef(ref)).toBe(branch);
     });
 });

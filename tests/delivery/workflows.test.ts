@@ -123,9 +123,17 @@ describe("ci.yml", () => {
         const job = ci.jobs["release-check"];
         expect(job.steps[0]).toMatchObject({ uses: "actions/checkout@v4", with: { "fetch-depth": 0 } });
         const step = job.steps[stepIndex(job, "release:check")];
-        expect(step.run).toContain('npm run --silent release:check -- --base "$BASE"');
+        expect(step.run).toContain('npm run --silent release:check -- --base "$BASE" --branch "$BRANCH"');
         expect(step.env?.BASE).toContain("github.event.pull_request.base.sha");
         expect(step.env?.BASE).toContain("github.event.before");
+    });
+
+    it("judges only the stack the target branch deploys: the pull request's base branch, or the pushed branch", () => {
+        const step = ci.jobs["release-check"].steps[stepIndex(ci.jobs["release-check"], "release:check")];
+        expect(step.env?.BRANCH).toBe("${{ github.event_name == 'pull_request' && github.base_ref || github.ref_name }}");
+        const changes = ci.jobs.changes.steps[stepIndex(ci.jobs.changes, "preview:stacks")];
+        expect(changes.run).toContain('--base "$BASE" --branch "$BRANCH"');
+        expect(changes.env?.BRANCH).toBe("${{ github.base_ref }}");
     });
 
     it("previews each stack the pull request deploys with pulumi/actions, by OIDC, and skips with a note without credentials", () => {
