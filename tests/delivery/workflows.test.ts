@@ -18,9 +18,15 @@ interface Step {
     with?: Record<string, unknown>;
     env?: Record<string, string>;
 }
+interface Concurrency {
+    group: string;
+    "cancel-in-progress"?: boolean | string;
+    queue?: string;
+}
 interface Job {
     "runs-on": string;
-    needs?: string[];
+    concurrency?: Concurrency;
+    needs?: string[] | string;
     if?: string;
     permissions?: Record<string, string>;
     services?: Record<string, { image: string; env?: Record<string, string>; options?: string; ports?: string[] }>;
@@ -31,6 +37,7 @@ interface Workflow {
     name: string;
     on: Record<string, unknown>;
     permissions?: Record<string, string>;
+    concurrency?: Concurrency;
     jobs: Record<string, Job>;
 }
 
@@ -156,22 +163,50 @@ describe("ci.yml", () => {
     });
 });
 
+describe("ci.yml concurrency", () => {
+    const ci = load("ci.yml");
+
+    it("cancels superseded pull-request runs only: a push to main or release has a group of its own and is never cancelled", () => {
+        expect(ci.concurrency).toEqual({
+            group: "ci-${{ github.event_name == 'pull_request' && github.ref || github.run_id }}",
+            "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
+        });
+    });
+});
+
 describe("release-artifact.yml", () => {
     const wf = load("release-artifact.yml");
     const job = wf.jobs.publish;
+    const build = wf.jobs.build;
 
     it("runs on version tags only", () => {
         expect(wf.on).toEqual({ push: { tags: ["v*"] } });
     });
 
-    it("builds with npm run app:pack, logs in to Azure by OIDC and publishes with the refusing script", () => {
+    it("builds once (npm run app:pack in one job) and every stack's leg publishes those bytes, packing nothing itself", () => {
+        expect(stepIndex(build, "npm run --silent app:pack --")).toBeLessThan(build.steps.findIndex((s) => s.uses === "actions/upload-artifact@v4"));
+        expect(build.permissions?.["id-token"]).toBeUndefined(); // the build holds no cloud identity
+        expect(job.needs).toBe("build");
+        expect(runOf(job)).not.toMatch(/app:pack|npm ci/);
+        const download = job.steps.findIndex((s) => s.uses === "actions/download-artifact@v4");
+        expect(job.steps[download].with).toEqual({ name: "app-${{ needs.build.outputs.version }}", path: "dist" });
+        expect(download).toBeLessThan(stepIndex(job, "delivery/publish-artifact.sh"));
+        const summary = job.steps[stepIndex(job, "GITHUB_STEP_SUMMARY")];
+        expect(summary.env?.SHA256).toBe("${{ needs.build.outputs.sha256 }}");
+    });
+
+    it("logs in to Azure by OIDC and publishes with the refusing script", () => {
         expect(job.permissions).toMatchObject({ "id-token": "write" });
-        const pack = stepIndex(job, "npm run --silent app:pack --");
         const login = job.steps.findIndex((s) => s.uses === "azure/login@v2");
         const publish = stepIndex(job, "delivery/publish-artifact.sh");
-        expect(pack).toBeLessThan(login);
+        expect(login).toBeGreaterThan(-1);
         expect(login).toBeLessThan(publish);
         expect(Object.keys(job.steps[login].with ?? {}).sort()).toEqual(["client-id", "subscription-id", "tenant-id"]);
+    });
+
+    it("never drops a tag's publish: keyed by tag, queued, never cancelled (GitHub cancels a pending run when a newer one joins its group)", () => {
+        expect(wf.concurrency).toEqual({ group: "release-artifact-${{ github.ref_name }}", "cancel-in-progress": false, queue: "max" });
+        for (const j of Object.values(wf.jobs)) expect(j.concurrency).toBeUndefined();
     });
 
     it("never overwrites: no --overwrite anywhere, and the script it runs checks existence first", () => {
