@@ -2,12 +2,13 @@
  * `npm run --silent preview:stacks -- --base <git-ref> [--branch <target branch>] [--head <ref>]`: prints, as a
  * JSON array, the app stacks whose deployment a change from base to head into that branch would trigger: the stack
  * the branch deploys (`main` → dev, `release` → prod; delivery/target.ts), when the change touches its paths (the
- * same path filters as Pulumi Deployments, delivery/settings.ts). CI previews exactly these stacks.
+ * same path filters as Pulumi Deployments, delivery/settings.ts) — and whose pull requests are previewed at all
+ * (`previewsPullRequests`: not prod, whose credentials unreviewed code must not get). CI previews exactly these.
  */
 import { execFileSync } from "child_process";
 import { parseArgs } from "util";
 import { GitRepo } from "./git";
-import { stackNameOf, stacksAffectedBy } from "./settings";
+import { APP_STACKS, AppStack, previewsPullRequests, stackNameOf, stacksAffectedBy } from "./settings";
 import { resolveTarget } from "./target";
 
 /**
@@ -26,7 +27,8 @@ export function previewStacks(cwd: string, base: string, head = "HEAD", branch?:
         .topLevelFiles(headSha)
         .map(stackNameOf)
         .filter((s): s is string => s !== undefined && (target.stacks === undefined || (target.stacks as string[]).includes(s)));
-    return stacksAffectedBy(changed, stacks);
+    const previewed = (s: string) => !(APP_STACKS as readonly string[]).includes(s) || previewsPullRequests(s as AppStack);
+    return stacksAffectedBy(changed, stacks).filter(previewed);
 }
 
 /** The command line: exit 0 and the JSON array on stdout; 2 on bad usage. */

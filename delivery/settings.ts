@@ -3,6 +3,7 @@
  * delivery/index.ts only turns these plain objects into `pulumiservice` resources.
  */
 import type { WebhookFilters, WebhookFormat } from "@pulumi/pulumiservice/types/enums";
+import { STORAGE_BLOB_DATA_READER_ROLE } from "../components/lib/artifacts";
 
 /** The app stacks that are delivered from git. */
 export type AppStack = "dev" | "prod";
@@ -141,6 +142,17 @@ export interface DeploymentSettingsPlan {
 }
 
 /**
+ * Whether pull requests into a stack's branch are previewed (by Deployments and by CI). A preview runs the pull
+ * request's code — unreviewed — with the stack's credentials. Dev: yes (its identity reaches dev only). Prod: no.
+ * Deployments runs a preview with the stack's one OIDC identity, which for prod can write prod and assign roles;
+ * the code a pull request into `release` brings has been reviewed and deployed on dev already, and release:check
+ * judges its prod step without credentials.
+ */
+export function previewsPullRequests(stack: AppStack): boolean {
+    return stack !== "prod";
+}
+
+/**
  * Deployment settings for one app stack.
  *
  * - Source: the stack's branch of the repository (dev: `main`, prod: `release` by default). Prod is protected by
@@ -162,7 +174,7 @@ export function deploymentSettingsFor(stack: AppStack, config: DeliveryConfig): 
             provider: "github",
             repository: config.repository,
             deployCommits: true,
-            previewPullRequests: true,
+            previewPullRequests: previewsPullRequests(stack),
             pullRequestTemplate: false,
             paths: deployPathsFor(stack),
         },
@@ -251,10 +263,35 @@ export const PULUMI_OIDC_ISSUER = "https://api.pulumi.com/oidc";
  * token carries it as the subject's operation is inferred, not verified against Pulumi Cloud).
  */
 export function federatedSubjectsFor(stack: AppStack, config: DeliveryConfig): string[] {
-    const operations = ["preview", "update", "refresh", "destroy"];
+    // No `preview` for a stack whose pull requests are not previewed: its write identity is then usable only by
+    // operations that run its own branch (update on push, refresh, destroy, drift detection).
+    const operations = [...(previewsPullRequests(stack) ? ["preview"] : []), "update", "refresh", "destroy"];
     if (driftScheduleFor(stack, config) !== undefined) operations.push("detect-drift");
     return operations.map(
         (operation) =>
             `pulumi:deploy:org:${config.organization}:project:${config.appProject}:stack:${stack}:operation:${operation}:scope:write`,
+    );
+}
+
+/**
+ * The built-in roles the app program assigns (components/: each VM's identity gets Storage Blob Data Reader on the
+ * artifact container). The deploying identity's "Role Based Access Control Administrator" is limited to these by
+ * {@link rbacAdministratorCondition}; a component that assigns another role must add it here (a test checks).
+ */
+export const ROLES_THE_PROGRAM_ASSIGNS: readonly string[] = [STORAGE_BLOB_DATA_READER_ROLE];
+
+/**
+ * The ABAC condition (version 2.0) for the deploying identity's "Role Based Access Control Administrator"
+ * assignment: it may create and delete role assignments of `roles` only — never Owner, Contributor or a role of its
+ * own. Microsoft's "constrain roles" form: each action is either not the one targeted, or targets one of the roles.
+ */
+export function rbacAdministratorCondition(roles: readonly string[] = ROLES_THE_PROGRAM_ASSIGNS): string {
+    if (roles.length === 0) throw new Error("rbacAdministratorCondition: no role to allow; without roles, grant no RBAC administrator role at all");
+    const ids = roles.join(", ");
+    return (
+        `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR ` +
+        `(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${ids}})) AND ` +
+        `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR ` +
+        `(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${ids}}))`
     );
 }

@@ -62,7 +62,8 @@ describe("the route to prod passes its own checks", () => {
         // promotion: main into release carries dev's bump and flip (one mixed change for dev) and the program change
         base = pullRequest("main", "release");
         expect(judge(base, "release")).toEqual({ ok: true, steps: ["prod: unchanged"] });
-        expect(previewStacks(repo.dir, base, "HEAD", "release")).toEqual(["prod"]);
+        expect(previewStacks(repo.dir, base, "HEAD", "release")).toEqual([]); // prod: never previewed from a pull request
+        expect(previewStacks(repo.dir, base, "HEAD")).toEqual(["dev"]); // (without the target branch: dev, wrongly)
         // what the check did before it knew the target branch: dev's two steps refused as one mixed change
         expect(checkRelease({ cwd: repo.dir, base, now: repo.time }).stacks.map((s) => [s.stack, s.allowed])).toEqual([
             ["dev", false],

@@ -1,4 +1,6 @@
+import * as fs from "fs";
 import * as path from "path";
+import * as artifacts from "../../components/lib/artifacts";
 import {
     APP_STACKS,
     DeliveryConfig,
@@ -11,6 +13,8 @@ import {
     federatedSubjectsFor,
     stacksDeployedFrom,
     branchOfSymbolicRef,
+    rbacAdministratorCondition,
+    ROLES_THE_PROGRAM_ASSIGNS,
 } from "../../delivery/settings";
 
 const exampleConfig: DeliveryConfig = {
@@ -37,10 +41,13 @@ describe("deploymentSettingsFor", () => {
         expect(s).toMatchObject({ organization: "contoso", project: "azure-bluegreen", stack });
     });
 
-    it.each(APP_STACKS)("runs pulumi up on push and previews pull requests for %s", (stack) => {
-        const s = deploymentSettingsFor(stack, exampleConfig);
-        expect(s.vcs.deployCommits).toBe(true);
-        expect(s.vcs.previewPullRequests).toBe(true);
+    it.each(APP_STACKS)("runs pulumi up on push for %s", (stack) => {
+        expect(deploymentSettingsFor(stack, exampleConfig).vcs.deployCommits).toBe(true);
+    });
+
+    it("previews pull requests with the stack's identity for dev only: a prod preview would run unreviewed code as prod's writer", () => {
+        expect(deploymentSettingsFor("dev", exampleConfig).vcs.previewPullRequests).toBe(true);
+        expect(deploymentSettingsFor("prod", exampleConfig).vcs.previewPullRequests).toBe(false);
     });
 
     it("logs in to Azure with the stack's own OIDC identity and carries no secret", () => {
@@ -115,9 +122,8 @@ describe("driftScheduleFor", () => {
 });
 
 describe("federatedSubjectsFor", () => {
-    it("lists one subject per operation Deployments runs on the stack, drift detection included on prod", () => {
+    it("lists one subject per operation Deployments runs on the stack: on prod drift detection, and no preview (prod's write identity is not for pull requests)", () => {
         expect(federatedSubjectsFor("prod", exampleConfig)).toEqual([
-            "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:preview:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:update:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:refresh:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:destroy:scope:write",
@@ -174,5 +180,28 @@ describe("branchOfSymbolicRef", () => {
         ["", undefined],
     ])("%p names the branch %p", (ref, branch) => {
         expect(branchOfSymbolicRef(ref)).toBe(branch);
+    });
+});
+
+describe("rbacAdministratorCondition", () => {
+    it("lets the RBAC administrator create and delete assignments of the given roles only (Microsoft's constrain-roles form)", () => {
+        const c = rbacAdministratorCondition(["2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"]);
+        expect(c).toBe(
+            "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR " +
+                "(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2a2b9908-6ea1-4ae2-8e65-a410df84e7d1})) AND " +
+                "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR " +
+                "(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2a2b9908-6ea1-4ae2-8e65-a410df84e7d1}))",
+        );
+        expect(() => rbacAdministratorCondition([])).toThrow(/no role to allow/);
+    });
+
+    it("allows every role the program assigns: each roleDefinitionId(…, ROLE) in components/ is in ROLES_THE_PROGRAM_ASSIGNS", () => {
+        const dir = path.resolve(__dirname, "../../components");
+        const files = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".ts"));
+        const used = files.flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/roleDefinitionId\([^,()]+,\s*(\w+)\)/g)].map((m) => m[1]));
+        expect(used.length).toBeGreaterThan(0);
+        const constants = artifacts as unknown as Record<string, string>;
+        for (const name of used) expect([name, ROLES_THE_PROGRAM_ASSIGNS.includes(constants[name])]).toEqual([name, true]);
+        expect(rbacAdministratorCondition()).toContain(artifacts.STORAGE_BLOB_DATA_READER_ROLE);
     });
 });
