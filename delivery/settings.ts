@@ -115,12 +115,22 @@ export const DEPLOYMENT_ENVIRONMENT: Readonly<Record<string, string>> = {
     NODE_OPTIONS: "--max-old-space-size=4096",
 };
 
+/** The Node.js major version CI tests with (`.github/workflows/*.yml` setup-node) and the VMs run (Debian's). */
+export const NODE_MAJOR = 20;
+
+/**
+ * The Deployments executor image: Pulumi's Node.js image of {@link NODE_MAJOR}. The default `pulumi/pulumi` image
+ * carries the newest Node LTS (24), which CI never tests the program with.
+ */
+export const EXECUTOR_IMAGE = `pulumi/pulumi-nodejs-${NODE_MAJOR}:latest`;
+
 /** The plain-object form of one stack's `pulumiservice.DeploymentSettings` arguments. */
 export interface DeploymentSettingsPlan {
     readonly organization: string;
     readonly project: string;
     readonly stack: AppStack;
     readonly sourceContext: { readonly git: { readonly branch: string } };
+    readonly executorContext: { readonly executorImage: string };
     readonly vcs: {
         readonly provider: "github";
         readonly repository: string;
@@ -170,6 +180,7 @@ export function deploymentSettingsFor(stack: AppStack, config: DeliveryConfig): 
         project: config.appProject,
         stack,
         sourceContext: { git: { branch: `refs/heads/${config.branches[stack]}` } },
+        executorContext: { executorImage: EXECUTOR_IMAGE },
         vcs: {
             provider: "github",
             repository: config.repository,

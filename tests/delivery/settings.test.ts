@@ -57,6 +57,10 @@ describe("deploymentSettingsFor", () => {
         expect(JSON.stringify(prod)).not.toMatch(/secret|password|token/i);
     });
 
+    it.each(APP_STACKS)("runs %s in Pulumi's Node.js 20 executor image, the Node CI tests with (the default image has Node 24)", (stack) => {
+        expect(deploymentSettingsFor(stack, exampleConfig).executorContext).toEqual({ executorImage: "pulumi/pulumi-nodejs-20:latest" });
+    });
+
     it("installs the lock file with npm ci instead of the default install", () => {
         const s = deploymentSettingsFor("dev", exampleConfig);
         expect(s.operationContext.preRunCommands).toEqual([expect.stringMatching(/^npm ci\b/)]);

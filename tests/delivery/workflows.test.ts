@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { EXECUTOR_IMAGE, NODE_MAJOR } from "../../delivery/settings";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORKFLOWS = path.join(ROOT, ".github/workflows");
@@ -160,6 +161,15 @@ describe("ci.yml", () => {
         expect(note?.run).toMatch(/::notice::pulumi preview skipped/);
         // every step that needs credentials is guarded
         for (const s of job.steps) expect(s.if).toMatch(/HAS_PULUMI_TOKEN/);
+    });
+});
+
+describe("Node.js version", () => {
+    it("is the same in every workflow's setup-node and in the Deployments executor image (delivery/settings.ts)", () => {
+        const versions = allSteps.filter(({ step }) => step.uses?.startsWith("actions/setup-node@")).map(({ step }) => String(step.with?.["node-version"]));
+        expect(versions.length).toBeGreaterThan(3);
+        expect([...new Set(versions)]).toEqual([String(NODE_MAJOR)]);
+        expect(EXECUTOR_IMAGE).toBe(`pulumi/pulumi-nodejs-${NODE_MAJOR}:latest`);
     });
 });
 
