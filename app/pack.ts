@@ -4,7 +4,7 @@
  *
  * The artifact (unpacked to /opt/bluegreen/releases/<version> by vm-scripts/deploy-app.sh):
  *
- *   build-info.json        { version, commit, builtAt }: the stamp /version reports
+ *   build-info.json        { version, commit, builtAt }: the stamp /version reports (builtAt: the commit's time)
  *   package.json           name, version, the runtime dependencies, `npm start`
  *   dist/app/src/*.js      the service (entry: dist/app/src/main.js, what the systemd unit runs)
  *   dist/release/*.js      version and color primitives it imports
@@ -13,7 +13,8 @@
  *   node_modules/          exactly the packages the compiled code requires, and theirs (copied from this checkout's
  *                          node_modules): the VM needs Node only, no registry access and no `npm ci`.
  *
- * It refuses a version that is not semver and refuses to overwrite an artifact of the same version.
+ * It refuses a version that is not semver and refuses to overwrite an artifact of the same version. The same
+ * checkout packs to the same bytes (app/reproducible.ts): build a version once and publish those bytes everywhere.
  */
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -24,6 +25,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import { BUILD_INFO_FILE, writeBuildInfo } from "./src/buildInfo";
 import { isVersion } from "../release/versions";
+import { sourceDateEpoch, writeReproducibleTarGz } from "./reproducible";
 
 export interface PackOptions {
     /** The version to stamp, semver (e.g. `1.4.2`). */
@@ -167,6 +169,7 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
         }
     }
 
+    const epoch = sourceDateEpoch(root); // the commit's time, not now: the same checkout packs to the same bytes
     const staging = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-"));
     fs.chmodSync(staging, 0o755); // the archive's root entry: the service user must be able to enter the release
     try {
@@ -205,12 +208,12 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
             ) + "\n",
         );
         const commit = gitCommit(root);
-        writeBuildInfo(path.join(staging, BUILD_INFO_FILE), { version, ...(commit ? { commit } : {}), builtAt: new Date().toISOString() });
+        writeBuildInfo(path.join(staging, BUILD_INFO_FILE), { version, ...(commit ? { commit } : {}), builtAt: new Date(epoch * 1000).toISOString() });
 
         fs.mkdirSync(distDir, { recursive: true });
         const partial = path.join(distDir, `.${artifactName(version)}.${process.pid}.partial`);
         try {
-            execFileSync("tar", ["-czf", partial, "--owner=0", "--group=0", "-C", staging, "."], { stdio: ["ignore", "ignore", "pipe"] });
+            writeReproducibleTarGz(staging, partial, epoch);
             const sha256 = crypto.createHash("sha256").update(fs.readFileSync(partial)).digest("hex");
             // Link, not rename: fails if another pack of the same version got there first.
             fs.linkSync(partial, artifact);

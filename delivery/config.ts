@@ -167,6 +167,33 @@ export function parseDeliveryConfig(raw: RawDeliveryConfig, context: ContextDefa
     };
 }
 
+/** The delivery stack file (`delivery/Pulumi.main.yaml`), relative to the repository root. */
+export const DELIVERY_STACK_FILE = "delivery/Pulumi.main.yaml";
+
+/**
+ * The branch each app stack deploys from, as a delivery stack file's text sets it (`<project>:devBranch`,
+ * `<project>:prodBranch`), with the defaults for what it does not set or when there is no file. Throws, naming the
+ * key, when a branch is not a valid branch name or both stacks name the same branch.
+ */
+export function deployBranchesOf(deliveryStackFile: string | undefined, project = "bluegreen-delivery"): Record<AppStack, string> {
+    const doc: unknown = deliveryStackFile === undefined ? undefined : YAML.parse(deliveryStackFile);
+    const config = (typeof doc === "object" && doc !== null ? (doc as { config?: unknown }).config : undefined) ?? {};
+    const value = (key: "devBranch" | "prodBranch"): string => {
+        const v = (config as Record<string, unknown>)[`${project}:${key}`];
+        return v === undefined || v === null ? DEFAULTS[key] : String(v);
+    };
+    const branches = { dev: value("devBranch"), prod: value("prodBranch") };
+    for (const stack of APP_STACKS) {
+        if (!isBranchName(branches[stack])) {
+            throw new Error(`${DELIVERY_STACK_FILE}: ${stack}Branch "${branches[stack]}" is not a valid git branch name. ${fix(`${stack}Branch`, DEFAULTS[`${stack}Branch`])}`);
+        }
+    }
+    if (branches.dev === branches.prod) {
+        throw new Error(`${DELIVERY_STACK_FILE}: devBranch and prodBranch are both "${branches.dev}"; prod must deploy from its own branch. ${fix("prodBranch", DEFAULTS.prodBranch)}`);
+    }
+    return branches;
+}
+
 /** The `name:` of a Pulumi.yaml text, or undefined when there is none. */
 export function projectNameOf(pulumiYaml: string): string | undefined {
     const doc: unknown = YAML.parse(pulumiYaml);

@@ -27,6 +27,15 @@ export class GitRepo {
         }
     }
 
+    /** The full symbolic name of `ref` (`refs/remotes/origin/main`), or "" for a commit id or an unknown ref. */
+    symbolicFullName(ref: string): string {
+        try {
+            return this.git(["rev-parse", "--symbolic-full-name", ref]).trim();
+        } catch {
+            return "";
+        }
+    }
+
     /** The text of `path` at `ref`, or undefined when the file does not exist there. */
     show(ref: string, path: string): string | undefined {
         try {

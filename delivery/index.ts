@@ -3,7 +3,7 @@
  * destroying an app stack can never delete the settings that deploy it.
  *
  *   app stack dev  ← push to main     (preview on PRs into main)
- *   app stack prod ← push to release  (preview on PRs into release; drift check hourly, reported — in Pulumi Cloud
+ *   app stack prod ← push to release  (never previewed from a PR: no prod credential for unreviewed code; drift check hourly, reported — in Pulumi Cloud
  *                                      and to the alert webhook when one is set — never remediated)
  */
 import * as service from "@pulumi/pulumiservice";
@@ -16,6 +16,7 @@ import {
     federatedSubjectsFor,
     isProtectedStack,
     PULUMI_OIDC_ISSUER,
+    rbacAdministratorCondition,
 } from "./settings";
 
 const config = readDeliveryConfig();
@@ -46,3 +47,8 @@ export const federatedCredentials = Object.fromEntries(
         { issuer: PULUMI_OIDC_ISSUER, audience: config.organization, subjects: federatedSubjectsFor(stack, config) },
     ]),
 );
+/**
+ * The condition that limits each deploying identity's "Role Based Access Control Administrator" to the roles the
+ * program assigns: `az role assignment create … --condition "<this>" --condition-version 2.0` (docs/delivery.md).
+ */
+export const rbacAdministratorAssignmentCondition = rbacAdministratorCondition();

@@ -1,7 +1,8 @@
 /**
- * `npm run --silent release:check -- --base <git-ref> [--now <ISO time>] [--json]`
+ * `npm run --silent release:check -- --base <git-ref> [--branch <target branch>] [--now <ISO time>] [--json]`
  *
- * Says, for each stack file (Pulumi.<stack>.yaml), which release step the change from `--base` to HEAD is, and
+ * Says, for the stack the target branch deploys (`main` → dev, `release` → prod; every stack file when the branch
+ * is unknown), which release step the change from `--base` to HEAD is, and
  * refuses (exit 1) the changes the program's release guard would refuse, with the safe sequence as git commits.
  * The decisions are the guard's (release/guard.ts) and the validation the program's (config/validate.ts); this file
  * only reads git (stack files at base and HEAD, committed) and, when `runContractMigrations` is on, the contract
@@ -19,6 +20,7 @@ import { colorChanges, ContractMigration, evaluateRelease, ReleaseState, Release
 import { projectNameOf } from "./config";
 import { GitRepo } from "./git";
 import { stackNameOf } from "./settings";
+import { describeTarget, resolveTarget, Target } from "./target";
 import { changedKeys, parseStackFile, staleChecksums } from "./stackFile";
 
 /** What a stack's change is, in the runbook's words. */
@@ -55,6 +57,8 @@ export interface StackReport {
 export interface ReleaseCheckReport {
     readonly base: string;
     readonly head: string;
+    /** The branch the change goes into and the stacks it deploys: only those are judged. */
+    readonly target: Target;
     readonly stacks: StackReport[];
     readonly ok: boolean;
 }
@@ -66,6 +70,11 @@ export interface ReleaseCheckOptions {
     readonly base: string;
     /** The time the change would deploy (for the rollback window). @default now */
     readonly now?: Date;
+    /**
+     * The branch the change goes into (the pull request's base branch, or the pushed branch). Only the stack it
+     * deploys is judged. @default the branch `base` names, if it names one; otherwise every stack file is judged
+     */
+    readonly branch?: string;
 }
 
 const LABELS: Record<ReleaseStep, StepLabel> = {
@@ -183,7 +192,10 @@ export function checkStack(
     };
 }
 
-/** Checks every stack file that exists at `base` or at HEAD. Throws when a ref or the project cannot be read. */
+/**
+ * Checks the stack files, at `base` or at HEAD, of the stacks the target branch deploys (all of them when the
+ * branch is unknown). Throws when a ref, the project or the delivery stack file cannot be read.
+ */
 export function checkRelease(options: ReleaseCheckOptions): ReleaseCheckReport {
     const repo = new GitRepo(options.cwd);
     const baseSha = repo.resolve(options.base);
@@ -193,13 +205,16 @@ export function checkRelease(options: ReleaseCheckOptions): ReleaseCheckReport {
     if (project === undefined) {
         throw new Error("no Pulumi.yaml with a name: at HEAD; run the check at the root of the app repository.");
     }
+    const target = resolveTarget(repo, options.base, baseSha, options.branch);
+    const judged = (stack: string | undefined): boolean =>
+        stack !== undefined && (target.stacks === undefined || (target.stacks as string[]).includes(stack));
     const files = [...new Set([...repo.topLevelFiles(baseSha), ...repo.topLevelFiles(headSha)])]
-        .filter((f) => stackNameOf(f) !== undefined)
+        .filter((f) => judged(stackNameOf(f)))
         .sort();
     const now = options.now ?? new Date();
     const migrationsDir = path.join(options.cwd, "migrations");
     const stacks = files.map((file) => checkStack(repo, baseSha, headSha, file, project, now, migrationsDir));
-    return { base: options.base, head: "HEAD", stacks, ok: stacks.every((s) => s.allowed) };
+    return { base: options.base, head: "HEAD", target, stacks, ok: stacks.every((s) => s.allowed) };
 }
 
 /** The safe sequence of commits for a stack, in git terms, shown after a refusal. */
@@ -220,8 +235,10 @@ export function safeSequence(report: StackReport): string {
 
 /** Formats a report for a terminal. */
 export function formatReport(report: ReleaseCheckReport): string {
-    const lines: string[] = [`release:check ${report.base}..${report.head}`];
-    if (report.stacks.length === 0) lines.push("  no stack file (Pulumi.<stack>.yaml) at either ref: nothing to check");
+    const lines: string[] = [`release:check ${report.base}..${report.head} ${describeTarget(report.target)}`];
+    if (report.stacks.length === 0 && report.target.stacks?.length !== 0) {
+        lines.push("  no stack file (Pulumi.<stack>.yaml) to judge at either ref: nothing to check");
+    }
     for (const s of report.stacks) {
         lines.push(`${s.stack}: ${s.label} — ${s.allowed ? "ok" : "REFUSED"}  (${s.summary})`);
         for (const r of s.reasons) lines.push(`  ✗ ${r}`);
@@ -232,16 +249,18 @@ export function formatReport(report: ReleaseCheckReport): string {
     return lines.join("\n");
 }
 
+const USAGE = "npm run --silent release:check -- --base <git-ref> [--branch <branch the change goes into>] [--now <ISO time>] [--json]";
+
 /** The command line: exit 0 when every stack's change is one safe step, 1 when one is refused, 2 on bad usage. */
 export function main(argv: string[], cwd = process.cwd()): number {
-    let values: { base?: string; now?: string; json?: boolean };
+    let values: { base?: string; branch?: string; now?: string; json?: boolean };
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { base: { type: "string" }, now: { type: "string" }, json: { type: "boolean" } },
+            options: { base: { type: "string" }, branch: { type: "string" }, now: { type: "string" }, json: { type: "boolean" } },
         }));
     } catch (e) {
-        process.stderr.write(`release:check: ${(e as Error).message}\nUsage: npm run --silent release:check -- --base <git-ref> [--now <ISO time>] [--json]\n`);
+        process.stderr.write(`release:check: ${(e as Error).message}\nUsage: ${USAGE}\n`);
         return 2;
     }
     if (values.base === undefined) {
@@ -255,7 +274,7 @@ export function main(argv: string[], cwd = process.cwd()): number {
     }
     let report: ReleaseCheckReport;
     try {
-        report = checkRelease({ cwd, base: values.base, now });
+        report = checkRelease({ cwd, base: values.base, now, ...(values.branch ? { branch: values.branch } : {}) });
     } catch (e) {
         process.stderr.write(`release:check: ${(e as Error).message}\n`);
         return 2;

@@ -3,6 +3,7 @@
  * delivery/index.ts only turns these plain objects into `pulumiservice` resources.
  */
 import type { WebhookFilters, WebhookFormat } from "@pulumi/pulumiservice/types/enums";
+import { STORAGE_BLOB_DATA_READER_ROLE } from "../components/lib/artifacts";
 
 /** The app stacks that are delivered from git. */
 export type AppStack = "dev" | "prod";
@@ -42,6 +43,26 @@ export type AlertWebhookFormat = (typeof ALERT_WEBHOOK_FORMATS)[number];
 export function stackNameOf(fileName: string): string | undefined {
     const match = /^Pulumi\.([^/]+)\.ya?ml$/.exec(fileName);
     return match ? match[1] : undefined;
+}
+
+/**
+ * The stacks that a branch deploys (`main` → dev, `release` → prod with the default branches): the only stacks a
+ * change into that branch can deploy, so the only ones its checks and previews judge. A stack file that is not
+ * an app stack, or a branch no stack deploys from, yields nothing.
+ */
+export function stacksDeployedFrom(branch: string, branches: Readonly<Record<AppStack, string>>): AppStack[] {
+    return APP_STACKS.filter((stack) => branches[stack] === branch);
+}
+
+/**
+ * The branch a git ref names, from its full symbolic name: `refs/heads/release` and `refs/remotes/origin/release`
+ * → `release`; a commit id or a tag → undefined (its target branch cannot be known).
+ */
+export function branchOfSymbolicRef(fullName: string): string | undefined {
+    const heads = /^refs\/heads\/(.+)$/.exec(fullName);
+    if (heads) return heads[1];
+    const remote = /^refs\/remotes\/[^/]+\/(.+)$/.exec(fullName);
+    return remote && remote[1] !== "HEAD" ? remote[1] : undefined;
 }
 
 /**
@@ -94,12 +115,22 @@ export const DEPLOYMENT_ENVIRONMENT: Readonly<Record<string, string>> = {
     NODE_OPTIONS: "--max-old-space-size=4096",
 };
 
+/** The Node.js major version CI tests with (`.github/workflows/*.yml` setup-node) and the VMs run (Debian's). */
+export const NODE_MAJOR = 20;
+
+/**
+ * The Deployments executor image: Pulumi's Node.js image of {@link NODE_MAJOR}. The default `pulumi/pulumi` image
+ * carries the newest Node LTS (24), which CI never tests the program with.
+ */
+export const EXECUTOR_IMAGE = `pulumi/pulumi-nodejs-${NODE_MAJOR}:latest`;
+
 /** The plain-object form of one stack's `pulumiservice.DeploymentSettings` arguments. */
 export interface DeploymentSettingsPlan {
     readonly organization: string;
     readonly project: string;
     readonly stack: AppStack;
     readonly sourceContext: { readonly git: { readonly branch: string } };
+    readonly executorContext: { readonly executorImage: string };
     readonly vcs: {
         readonly provider: "github";
         readonly repository: string;
@@ -121,6 +152,17 @@ export interface DeploymentSettingsPlan {
 }
 
 /**
+ * Whether pull requests into a stack's branch are previewed (by Deployments and by CI). A preview runs the pull
+ * request's code — unreviewed — with the stack's credentials. Dev: yes (its identity reaches dev only). Prod: no.
+ * Deployments runs a preview with the stack's one OIDC identity, which for prod can write prod and assign roles;
+ * the code a pull request into `release` brings has been reviewed and deployed on dev already, and release:check
+ * judges its prod step without credentials.
+ */
+export function previewsPullRequests(stack: AppStack): boolean {
+    return stack !== "prod";
+}
+
+/**
  * Deployment settings for one app stack.
  *
  * - Source: the stack's branch of the repository (dev: `main`, prod: `release` by default). Prod is protected by
@@ -138,11 +180,12 @@ export function deploymentSettingsFor(stack: AppStack, config: DeliveryConfig): 
         project: config.appProject,
         stack,
         sourceContext: { git: { branch: `refs/heads/${config.branches[stack]}` } },
+        executorContext: { executorImage: EXECUTOR_IMAGE },
         vcs: {
             provider: "github",
             repository: config.repository,
             deployCommits: true,
-            previewPullRequests: true,
+            previewPullRequests: previewsPullRequests(stack),
             pullRequestTemplate: false,
             paths: deployPathsFor(stack),
         },
@@ -231,10 +274,35 @@ export const PULUMI_OIDC_ISSUER = "https://api.pulumi.com/oidc";
  * token carries it as the subject's operation is inferred, not verified against Pulumi Cloud).
  */
 export function federatedSubjectsFor(stack: AppStack, config: DeliveryConfig): string[] {
-    const operations = ["preview", "update", "refresh", "destroy"];
+    // No `preview` for a stack whose pull requests are not previewed: its write identity is then usable only by
+    // operations that run its own branch (update on push, refresh, destroy, drift detection).
+    const operations = [...(previewsPullRequests(stack) ? ["preview"] : []), "update", "refresh", "destroy"];
     if (driftScheduleFor(stack, config) !== undefined) operations.push("detect-drift");
     return operations.map(
         (operation) =>
             `pulumi:deploy:org:${config.organization}:project:${config.appProject}:stack:${stack}:operation:${operation}:scope:write`,
+    );
+}
+
+/**
+ * The built-in roles the app program assigns (components/: each VM's identity gets Storage Blob Data Reader on the
+ * artifact container). The deploying identity's "Role Based Access Control Administrator" is limited to these by
+ * {@link rbacAdministratorCondition}; a component that assigns another role must add it here (a test checks).
+ */
+export const ROLES_THE_PROGRAM_ASSIGNS: readonly string[] = [STORAGE_BLOB_DATA_READER_ROLE];
+
+/**
+ * The ABAC condition (version 2.0) for the deploying identity's "Role Based Access Control Administrator"
+ * assignment: it may create and delete role assignments of `roles` only — never Owner, Contributor or a role of its
+ * own. Microsoft's "constrain roles" form: each action is either not the one targeted, or targets one of the roles.
+ */
+export function rbacAdministratorCondition(roles: readonly string[] = ROLES_THE_PROGRAM_ASSIGNS): string {
+    if (roles.length === 0) throw new Error("rbacAdministratorCondition: no role to allow; without roles, grant no RBAC administrator role at all");
+    const ids = roles.join(", ");
+    return (
+        `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR ` +
+        `(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${ids}})) AND ` +
+        `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR ` +
+        `(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${ids}}))`
     );
 }

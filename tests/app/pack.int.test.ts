@@ -31,6 +31,20 @@ describe("npm run app:pack", () => {
         expect(JSON.parse(fs.readFileSync(path.join(unpacked, "package.json"), "utf8")).version).toBe("1.2.3");
     });
 
+    it("packs the same checkout twice to the same bytes, stamped with the commit's time instead of now", async () => {
+        const again = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-again-"));
+        try {
+            const second = await packApp({ version: "1.2.3", distDir: again });
+            expect(second.sha256).toBe(packed.sha256);
+            expect(fs.readFileSync(second.artifact).equals(fs.readFileSync(packed.artifact))).toBe(true);
+        } finally {
+            fs.rmSync(again, { recursive: true, force: true });
+        }
+        const committedAt = Number(execFileSync("git", ["log", "-1", "--format=%ct"], { encoding: "utf8" }).trim());
+        const info = JSON.parse(fs.readFileSync(path.join(unpacked, "build-info.json"), "utf8"));
+        expect(info.builtAt).toBe(new Date(committedAt * 1000).toISOString());
+    });
+
     it("writes a checksum file that matches the artifact, in sha256sum format", () => {
         const sha = crypto.createHash("sha256").update(fs.readFileSync(packed.artifact)).digest("hex");
         expect(packed.sha256).toBe(sha);

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, DEFAULTS, isBranchName, readAppProjectName, isCronExpression, parseDeliveryConfig, projectNameOf, RawDeliveryConfig } from "../../delivery/config";
+import { CONFIG_KEYS, DEFAULTS, deployBranchesOf, isBranchName, readAppProjectName, isCronExpression, parseDeliveryConfig, projectNameOf, RawDeliveryConfig } from "../../delivery/config";
 
 const GUIDS = {
     azureTenantId: "00000000-0000-0000-0000-000000000000",
@@ -118,5 +118,28 @@ describe("the delivery project files", () => {
         const stack = YAML.parse(fs.readFileSync(path.join(dir, "Pulumi.main.yaml"), "utf8")).config as Record<string, string>;
         const raw = Object.fromEntries(Object.entries(stack).map(([k, v]) => [k.replace(/^bluegreen-delivery:/, ""), String(v)]));
         expect(parseDeliveryConfig(raw, { organization: "my-org", appProject: "azure-bluegreen" }).branches).toEqual({ dev: "main", prod: "release" });
+    });
+});
+
+describe("deployBranchesOf (the branches release:check and preview:stacks judge by)", () => {
+    const ROOT = path.resolve(__dirname, "../..");
+
+    it("reads devBranch/prodBranch of the repository's delivery stack file", () => {
+        expect(deployBranchesOf(fs.readFileSync(path.join(ROOT, "delivery/Pulumi.main.yaml"), "utf8"))).toEqual({ dev: "main", prod: "release" });
+    });
+
+    it.each([
+        ["no delivery stack file", undefined, { dev: "main", prod: "release" }],
+        ["a file without the keys", "config: {}\n", { dev: "main", prod: "release" }],
+        ["an overridden prodBranch", "config:\n  bluegreen-delivery:prodBranch: production\n", { dev: "main", prod: "production" }],
+    ])("uses the defaults for what is not set: %s", (_what, text, branches) => {
+        expect(deployBranchesOf(text)).toEqual(branches);
+    });
+
+    it.each([
+        ["the same branch twice", "config:\n  bluegreen-delivery:prodBranch: main\n", /devBranch and prodBranch are both "main".*Fix: pulumi -C delivery config set prodBranch release/],
+        ["an invalid branch name", "config:\n  bluegreen-delivery:devBranch: 'a..b'\n", /devBranch "a\.\.b" is not a valid git branch name/],
+    ])("refuses %s, naming the key and the fix", (_what, text, message) => {
+        expect(() => deployBranchesOf(text)).toThrow(message);
     });
 });

@@ -13,8 +13,9 @@ describe("preview:stacks on a real git repository", () => {
 
     it.each([
         ["a docs-only change", { "docs/runbook.md": "x" }, []],
-        ["a prod stack file change", { "Pulumi.prod.yaml": "config: {}\n" }, ["prod"]],
-        ["a component change", { "components/loadBalancer.ts": "export {};\n" }, ["dev", "prod"]],
+        ["a dev stack file change", { "Pulumi.dev.yaml": "config: {}\n" }, ["dev"]],
+        ["a prod stack file change (prod is never previewed from a pull request)", { "Pulumi.prod.yaml": "config: {}\n" }, []],
+        ["a component change", { "components/loadBalancer.ts": "export {};\n" }, ["dev"]],
     ] as [string, Record<string, string>, string[]][])("lists the stacks to preview for %s", (_what, files, expected) => {
         for (const [name, text] of Object.entries(files)) repo.writeFile(name, text);
         repo.commit("change");
@@ -28,7 +29,7 @@ describe("preview:stacks on a real git repository", () => {
         const err = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
         try {
             expect(main(["--base", base], repo.dir)).toBe(0);
-            expect(JSON.parse(out.join(""))).toEqual(["dev", "prod"]);
+            expect(JSON.parse(out.join(""))).toEqual(["dev"]);
             expect(main([], repo.dir)).toBe(2);
         } finally {
             spy.mockRestore();

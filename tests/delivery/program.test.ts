@@ -98,12 +98,12 @@ describe("delivery program under mocks", () => {
         for (const s of settings) expect(s.inputs).toMatchObject({ organization: "contoso", project: "azure-bluegreen" });
     });
 
-    it("deploys prod from the release branch and dev from main, both on push with PR previews", () => {
+    it("deploys prod from the release branch and dev from main, both on push; previews pull requests for dev only", () => {
         expect(settingsOf("prod")?.inputs).toMatchObject({
             sourceContext: { git: { branch: "refs/heads/release" } },
-            vcs: { provider: "github", repository: "contoso/azure-bluegreen", deployCommits: true, previewPullRequests: true },
+            vcs: { provider: "github", repository: "contoso/azure-bluegreen", deployCommits: true, previewPullRequests: false },
         });
-        expect(settingsOf("dev")?.inputs).toMatchObject({ sourceContext: { git: { branch: "refs/heads/main" } } });
+        expect(settingsOf("dev")?.inputs).toMatchObject({ sourceContext: { git: { branch: "refs/heads/main" } }, vcs: { previewPullRequests: true } });
     });
 
     it("gives each stack its own OIDC identity", () => {

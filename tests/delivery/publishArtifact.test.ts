@@ -11,7 +11,7 @@ import * as path from "path";
 const SCRIPT = path.resolve(__dirname, "../../delivery/publish-artifact.sh");
 
 const FAKE_AZ = `#!/usr/bin/env bash
-# stand-in for: az storage blob exists|upload ... --name N [--file F] ...
+# stand-in for: az storage blob exists|upload|download ... --name N [--file F] ...
 echo "$*" >> "$AZ_LOG"
 verb=$3; name=""; file=""; overwrite=false
 while [ $# -gt 0 ]; do
@@ -23,6 +23,7 @@ case "$verb" in
           if [ -f "$AZ_BLOBS/$name" ]; then echo true; else echo false; fi ;;
   upload) if [ -f "$AZ_BLOBS/$name" ] && [ "$overwrite" != true ]; then echo "BlobAlreadyExists" >&2; exit 1; fi
           cp "$file" "$AZ_BLOBS/$name" ;;
+  download) cp "$AZ_BLOBS/$name" "$file" ;;
 esac
 `;
 
@@ -75,6 +76,33 @@ describe("publish-artifact.sh", () => {
         }
     });
 
+    it("does nothing, successfully, when the same bytes are already published (a re-run)", () => {
+        pack("1.2.0");
+        expect(publish("1.2.0").code).toBe(0);
+        fs.writeFileSync(log, "");
+        const r = publish("1.2.0");
+        expect([r.code, r.out]).toEqual([0, expect.stringMatching(/was already published to stacct\/artifacts: nothing to do/)]);
+        expect(r.calls.some((c) => c.startsWith("storage blob upload"))).toBe(false);
+    });
+
+    it("completes a partial publish (artifact up, checksum not) when the artifact there is the same bytes", () => {
+        const sum = pack("1.2.0");
+        fs.copyFileSync(path.join(dist, "app-1.2.0.tgz"), path.join(blobs, "app-1.2.0.tgz"));
+        const r = publish("1.2.0");
+        expect([r.code, r.out]).toEqual([0, expect.stringMatching(/completed app-1\.2\.0\.tgz .*the same bytes were half there/)]);
+        expect(r.calls.filter((c) => c.startsWith("storage blob upload")).map((c) => /--name (\S+)/.exec(c)?.[1])).toEqual(["app-1.2.0.tgz.sha256"]);
+        expect(fs.readFileSync(path.join(blobs, "app-1.2.0.tgz.sha256"), "utf8")).toContain(sum);
+    });
+
+    it("refuses to complete a partial publish whose artifact is other bytes, and changes nothing", () => {
+        pack("1.2.0");
+        fs.writeFileSync(path.join(blobs, "app-1.2.0.tgz"), "another build");
+        const r = publish("1.2.0");
+        expect(r.code).toBe(1);
+        expect(r.err).toMatch(/app-1\.2\.0\.tgz already exists in stacct\/artifacts and stands for sha256 [0-9a-f]{64}, not/);
+        expect(fs.readdirSync(blobs)).toEqual(["app-1.2.0.tgz"]);
+    });
+
     it("refuses to overwrite a version that is already published, and changes nothing", () => {
         pack("1.2.0", "first build");
         expect(publish("1.2.0").code).toBe(0);
@@ -82,18 +110,18 @@ describe("publish-artifact.sh", () => {
         fs.writeFileSync(log, "");
         const r = publish("1.2.0");
         expect(r.code).toBe(1);
-        expect(r.err).toMatch(/app-1\.2\.0\.tgz already exists in stacct\/artifacts\. Published versions are immutable/);
+        expect(r.err).toMatch(/app-1\.2\.0\.tgz already exists in stacct\/artifacts and stands for sha256 [0-9a-f]{64}, not [0-9a-f]{64}\. Published versions are\s+immutable/);
         expect(r.err).toMatch(/git tag v<next>/);
         expect(r.calls.some((c) => c.startsWith("storage blob upload"))).toBe(false);
         expect(fs.readFileSync(path.join(blobs, "app-1.2.0.tgz"), "utf8")).toBe("first build");
     });
 
-    it("refuses when only the checksum of that version is there (a half-published version is not replaced)", () => {
+    it("refuses when only a checksum of other bytes is there (a half-published version is not replaced)", () => {
         pack("1.3.0");
-        fs.writeFileSync(path.join(blobs, "app-1.3.0.tgz.sha256"), "x");
+        fs.writeFileSync(path.join(blobs, "app-1.3.0.tgz.sha256"), `${"a".repeat(64)}  app-1.3.0.tgz\n`);
         const r = publish("1.3.0");
         expect(r.code).toBe(1);
-        expect(r.err).toMatch(/app-1\.3\.0\.tgz\.sha256 already exists/);
+        expect(r.err).toMatch(/app-1\.3\.0\.tgz\.sha256 already exists in stacct\/artifacts and stands for sha256 a{64}/);
         expect(fs.existsSync(path.join(blobs, "app-1.3.0.tgz"))).toBe(false);
     });
 

@@ -25,8 +25,8 @@ describe("safeSequence", () => {
 describe("formatReport", () => {
     it("prints each stack's step and verdict, the reasons, and the safe sequence only for refused steps", () => {
         const ok: StackReport = { ...refused, stack: "dev", file: "Pulumi.dev.yaml", label: "flip", step: "flip", allowed: true, reasons: [], summary: "liveColor blue → green" };
-        const text = formatReport({ base: "origin/main", head: "HEAD", stacks: [ok, refused], ok: false });
-        expect(text.split("\n")[0]).toBe("release:check origin/main..HEAD");
+        const text = formatReport({ base: "origin/main", head: "HEAD", target: { how: "unknown" }, stacks: [ok, refused], ok: false });
+        expect(text.split("\n")[0]).toMatch(/^release:check origin\/main\.\.HEAD target branch unknown \(pass --branch/);
         expect(text).toMatch(/^dev: flip — ok {2}\(liveColor blue → green\)$/m);
         expect(text).toMatch(/^prod: mixed or unsafe change — REFUSED/m);
         expect(text).toMatch(/ {2}✗ refusing to flip green → blue/);
@@ -35,6 +35,15 @@ describe("formatReport", () => {
     });
 
     it("says so when there is no stack file to check", () => {
-        expect(formatReport({ base: "b", head: "HEAD", stacks: [], ok: true })).toMatch(/nothing to check[\s\S]*release:check passed/);
+        expect(formatReport({ base: "b", head: "HEAD", target: { how: "unknown" }, stacks: [], ok: true })).toMatch(/nothing to check[\s\S]*release:check passed/);
+    });
+
+    it.each([
+        [{ branch: "release", stacks: ["prod"], how: "given" }, "release:check b..HEAD into release, which deploys prod"],
+        [{ branch: "release", stacks: ["prod"], how: "from the base's name" }, "release:check b..HEAD into release (the base's branch), which deploys prod"],
+        [{ branch: "feature/x", stacks: [], how: "given" }, "release:check b..HEAD into feature/x, which deploys no stack: nothing to judge"],
+    ] as const)("names the target branch and the stack it deploys in the first line (%p)", (target, line) => {
+        const text = formatReport({ base: "b", head: "HEAD", target: { ...target, stacks: [...target.stacks] }, stacks: [], ok: true });
+        expect(text.split("\n")[0]).toBe(line);
     });
 });

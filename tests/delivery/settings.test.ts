@@ -1,4 +1,6 @@
+import * as fs from "fs";
 import * as path from "path";
+import * as artifacts from "../../components/lib/artifacts";
 import {
     APP_STACKS,
     DeliveryConfig,
@@ -9,6 +11,10 @@ import {
     stacksAffectedBy,
     driftScheduleFor,
     federatedSubjectsFor,
+    stacksDeployedFrom,
+    branchOfSymbolicRef,
+    rbacAdministratorCondition,
+    ROLES_THE_PROGRAM_ASSIGNS,
 } from "../../delivery/settings";
 
 const exampleConfig: DeliveryConfig = {
@@ -35,10 +41,13 @@ describe("deploymentSettingsFor", () => {
         expect(s).toMatchObject({ organization: "contoso", project: "azure-bluegreen", stack });
     });
 
-    it.each(APP_STACKS)("runs pulumi up on push and previews pull requests for %s", (stack) => {
-        const s = deploymentSettingsFor(stack, exampleConfig);
-        expect(s.vcs.deployCommits).toBe(true);
-        expect(s.vcs.previewPullRequests).toBe(true);
+    it.each(APP_STACKS)("runs pulumi up on push for %s", (stack) => {
+        expect(deploymentSettingsFor(stack, exampleConfig).vcs.deployCommits).toBe(true);
+    });
+
+    it("previews pull requests with the stack's identity for dev only: a prod preview would run unreviewed code as prod's writer", () => {
+        expect(deploymentSettingsFor("dev", exampleConfig).vcs.previewPullRequests).toBe(true);
+        expect(deploymentSettingsFor("prod", exampleConfig).vcs.previewPullRequests).toBe(false);
     });
 
     it("logs in to Azure with the stack's own OIDC identity and carries no secret", () => {
@@ -46,6 +55,10 @@ describe("deploymentSettingsFor", () => {
         expect(prod.operationContext.oidc.azure).toEqual({ tenantId: "t-prod", clientId: "c-prod", subscriptionId: "s-prod" });
         expect(deploymentSettingsFor("dev", exampleConfig).operationContext.oidc.azure.clientId).toBe("c-dev");
         expect(JSON.stringify(prod)).not.toMatch(/secret|password|token/i);
+    });
+
+    it.each(APP_STACKS)("runs %s in Pulumi's Node.js 20 executor image, the Node CI tests with (the default image has Node 24)", (stack) => {
+        expect(deploymentSettingsFor(stack, exampleConfig).executorContext).toEqual({ executorImage: "pulumi/pulumi-nodejs-20:latest" });
     });
 
     it("installs the lock file with npm ci instead of the default install", () => {
@@ -113,9 +126,8 @@ describe("driftScheduleFor", () => {
 });
 
 describe("federatedSubjectsFor", () => {
-    it("lists one subject per operation Deployments runs on the stack, drift detection included on prod", () => {
+    it("lists one subject per operation Deployments runs on the stack: on prod drift detection, and no preview (prod's write identity is not for pull requests)", () => {
         expect(federatedSubjectsFor("prod", exampleConfig)).toEqual([
-            "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:preview:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:update:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:refresh:scope:write",
             "pulumi:deploy:org:contoso:project:azure-bluegreen:stack:prod:operation:destroy:scope:write",
@@ -148,5 +160,52 @@ describe("alertWebhookFor", () => {
 
     it("sends nothing for dev", () => {
         expect(alertWebhookFor("dev", exampleConfig)).toBeUndefined();
+    });
+});
+
+describe("stacksDeployedFrom", () => {
+    it.each([
+        ["main", ["dev"]],
+        ["release", ["prod"]],
+        ["feature/x", []],
+    ])("the branch %s deploys %p", (branch, stacks) => {
+        expect(stacksDeployedFrom(branch, exampleConfig.branches)).toEqual(stacks);
+    });
+});
+
+describe("branchOfSymbolicRef", () => {
+    it.each([
+        ["refs/heads/release", "release"],
+        ["refs/heads/team/main", "team/main"],
+        ["refs/remotes/origin/release", "release"],
+        ["refs/remotes/upstream/team/main", "team/main"],
+        ["refs/remotes/origin/HEAD", undefined],
+        ["refs/tags/v1.0.0", undefined],
+        ["", undefined],
+    ])("%p names the branch %p", (ref, branch) => {
+        expect(branchOfSymbolicRef(ref)).toBe(branch);
+    });
+});
+
+describe("rbacAdministratorCondition", () => {
+    it("lets the RBAC administrator create and delete assignments of the given roles only (Microsoft's constrain-roles form)", () => {
+        const c = rbacAdministratorCondition(["2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"]);
+        expect(c).toBe(
+            "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR " +
+                "(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2a2b9908-6ea1-4ae2-8e65-a410df84e7d1})) AND " +
+                "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR " +
+                "(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2a2b9908-6ea1-4ae2-8e65-a410df84e7d1}))",
+        );
+        expect(() => rbacAdministratorCondition([])).toThrow(/no role to allow/);
+    });
+
+    it("allows every role the program assigns: each roleDefinitionId(…, ROLE) in components/ is in ROLES_THE_PROGRAM_ASSIGNS", () => {
+        const dir = path.resolve(__dirname, "../../components");
+        const files = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".ts"));
+        const used = files.flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/roleDefinitionId\([^,()]+,\s*(\w+)\)/g)].map((m) => m[1]));
+        expect(used.length).toBeGreaterThan(0);
+        const constants = artifacts as unknown as Record<string, string>;
+        for (const name of used) expect([name, ROLES_THE_PROGRAM_ASSIGNS.includes(constants[name])]).toEqual([name, true]);
+        expect(rbacAdministratorCondition()).toContain(artifacts.STORAGE_BLOB_DATA_READER_ROLE);
     });
 });

@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { EXECUTOR_IMAGE, NODE_MAJOR } from "../../delivery/settings";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORKFLOWS = path.join(ROOT, ".github/workflows");
@@ -18,9 +19,15 @@ interface Step {
     with?: Record<string, unknown>;
     env?: Record<string, string>;
 }
+interface Concurrency {
+    group: string;
+    "cancel-in-progress"?: boolean | string;
+    queue?: string;
+}
 interface Job {
     "runs-on": string;
-    needs?: string[];
+    concurrency?: Concurrency;
+    needs?: string[] | string;
     if?: string;
     permissions?: Record<string, string>;
     services?: Record<string, { image: string; env?: Record<string, string>; options?: string; ports?: string[] }>;
@@ -31,6 +38,7 @@ interface Workflow {
     name: string;
     on: Record<string, unknown>;
     permissions?: Record<string, string>;
+    concurrency?: Concurrency;
     jobs: Record<string, Job>;
 }
 
@@ -123,9 +131,17 @@ describe("ci.yml", () => {
         const job = ci.jobs["release-check"];
         expect(job.steps[0]).toMatchObject({ uses: "actions/checkout@v4", with: { "fetch-depth": 0 } });
         const step = job.steps[stepIndex(job, "release:check")];
-        expect(step.run).toContain('npm run --silent release:check -- --base "$BASE"');
+        expect(step.run).toContain('npm run --silent release:check -- --base "$BASE" --branch "$BRANCH"');
         expect(step.env?.BASE).toContain("github.event.pull_request.base.sha");
         expect(step.env?.BASE).toContain("github.event.before");
+    });
+
+    it("judges only the stack the target branch deploys: the pull request's base branch, or the pushed branch", () => {
+        const step = ci.jobs["release-check"].steps[stepIndex(ci.jobs["release-check"], "release:check")];
+        expect(step.env?.BRANCH).toBe("${{ github.event_name == 'pull_request' && github.base_ref || github.ref_name }}");
+        const changes = ci.jobs.changes.steps[stepIndex(ci.jobs.changes, "preview:stacks")];
+        expect(changes.run).toContain('--base "$BASE" --branch "$BRANCH"');
+        expect(changes.env?.BRANCH).toBe("${{ github.base_ref }}");
     });
 
     it("previews each stack the pull request deploys with pulumi/actions, by OIDC, and skips with a note without credentials", () => {
@@ -148,22 +164,59 @@ describe("ci.yml", () => {
     });
 });
 
+describe("Node.js version", () => {
+    it("is the same in every workflow's setup-node and in the Deployments executor image (delivery/settings.ts)", () => {
+        const versions = allSteps.filter(({ step }) => step.uses?.startsWith("actions/setup-node@")).map(({ step }) => String(step.with?.["node-version"]));
+        expect(versions.length).toBeGreaterThan(3);
+        expect([...new Set(versions)]).toEqual([String(NODE_MAJOR)]);
+        expect(EXECUTOR_IMAGE).toBe(`pulumi/pulumi-nodejs-${NODE_MAJOR}:latest`);
+    });
+});
+
+describe("ci.yml concurrency", () => {
+    const ci = load("ci.yml");
+
+    it("cancels superseded pull-request runs only: a push to main or release has a group of its own and is never cancelled", () => {
+        expect(ci.concurrency).toEqual({
+            group: "ci-${{ github.event_name == 'pull_request' && github.ref || github.run_id }}",
+            "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
+        });
+    });
+});
+
 describe("release-artifact.yml", () => {
     const wf = load("release-artifact.yml");
     const job = wf.jobs.publish;
+    const build = wf.jobs.build;
 
     it("runs on version tags only", () => {
         expect(wf.on).toEqual({ push: { tags: ["v*"] } });
     });
 
-    it("builds with npm run app:pack, logs in to Azure by OIDC and publishes with the refusing script", () => {
+    it("builds once (npm run app:pack in one job) and every stack's leg publishes those bytes, packing nothing itself", () => {
+        expect(stepIndex(build, "npm run --silent app:pack --")).toBeLessThan(build.steps.findIndex((s) => s.uses === "actions/upload-artifact@v4"));
+        expect(build.permissions?.["id-token"]).toBeUndefined(); // the build holds no cloud identity
+        expect(job.needs).toBe("build");
+        expect(runOf(job)).not.toMatch(/app:pack|npm ci/);
+        const download = job.steps.findIndex((s) => s.uses === "actions/download-artifact@v4");
+        expect(job.steps[download].with).toEqual({ name: "app-${{ needs.build.outputs.version }}", path: "dist" });
+        expect(download).toBeLessThan(stepIndex(job, "delivery/publish-artifact.sh"));
+        const summary = job.steps[stepIndex(job, "GITHUB_STEP_SUMMARY")];
+        expect(summary.env?.SHA256).toBe("${{ needs.build.outputs.sha256 }}");
+    });
+
+    it("logs in to Azure by OIDC and publishes with the refusing script", () => {
         expect(job.permissions).toMatchObject({ "id-token": "write" });
-        const pack = stepIndex(job, "npm run --silent app:pack --");
         const login = job.steps.findIndex((s) => s.uses === "azure/login@v2");
         const publish = stepIndex(job, "delivery/publish-artifact.sh");
-        expect(pack).toBeLessThan(login);
+        expect(login).toBeGreaterThan(-1);
         expect(login).toBeLessThan(publish);
         expect(Object.keys(job.steps[login].with ?? {}).sort()).toEqual(["client-id", "subscription-id", "tenant-id"]);
+    });
+
+    it("never drops a tag's publish: keyed by tag, queued, never cancelled (GitHub cancels a pending run when a newer one joins its group)", () => {
+        expect(wf.concurrency).toEqual({ group: "release-artifact-${{ github.ref_name }}", "cancel-in-progress": false, queue: "max" });
+        for (const j of Object.values(wf.jobs)) expect(j.concurrency).toBeUndefined();
     });
 
     it("never overwrites: no --overwrite anywhere, and the script it runs checks existence first", () => {
