@@ -1,11 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
-import { roleDefinitionId } from "./lib/artifacts";
+import { KEY_VAULT_SECRETS_USER_ROLE, roleDefinitionId } from "./lib/artifacts";
 import { childOptions } from "./lib/childOptions";
 
-/** Built-in role "Key Vault Secrets User": read a secret's value (data action `secrets/getSecret`), nothing else. */
-export const KEY_VAULT_SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6";
+export { KEY_VAULT_SECRETS_USER_ROLE };
 
 /** An identity that may read a secret: a name for the child resource (e.g. `agent`, `blue-vm-0`) and its object id. */
 export interface SecretReader {

@@ -3,7 +3,7 @@
  * delivery/index.ts only turns these plain objects into `pulumiservice` resources.
  */
 import type { WebhookFilters, WebhookFormat } from "@pulumi/pulumiservice/types/enums";
-import { STORAGE_BLOB_DATA_READER_ROLE } from "../components/lib/artifacts";
+import { KEY_VAULT_SECRETS_USER_ROLE, STORAGE_BLOB_DATA_READER_ROLE } from "../components/lib/artifacts";
 
 /** The app stacks that are delivered from git. */
 export type AppStack = "dev" | "prod";
@@ -285,11 +285,11 @@ export function federatedSubjectsFor(stack: AppStack, config: DeliveryConfig): s
 }
 
 /**
- * The built-in roles the app program assigns (components/: each VM's identity gets Storage Blob Data Reader on the
- * artifact container). The deploying identity's "Role Based Access Control Administrator" is limited to these by
+ * The built-in roles the app program assigns (components/: each VM's and the release agent's identity gets Storage Blob
+ * Data Reader on the artifact container, and Key Vault Secrets User on the one secret it reads). The deploying identity's "Role Based Access Control Administrator" is limited to these by
  * {@link rbacAdministratorCondition}; a component that assigns another role must add it here (a test checks).
  */
-export const ROLES_THE_PROGRAM_ASSIGNS: readonly string[] = [STORAGE_BLOB_DATA_READER_ROLE];
+export const ROLES_THE_PROGRAM_ASSIGNS: readonly string[] = [STORAGE_BLOB_DATA_READER_ROLE, KEY_VAULT_SECRETS_USER_ROLE];
 
 /**
  * The ABAC condition (version 2.0) for the deploying identity's "Role Based Access Control Administrator"

@@ -17,6 +17,9 @@ export function artifactUrl(blobEndpoint: string, container: string, version: st
     return `${containerUrl(blobEndpoint, container)}${artifactBlobName(version)}`;
 }
 
+/** Built-in role "Key Vault Secrets User": read a secret's value (data action `secrets/getSecret`), nothing else. */
+export const KEY_VAULT_SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6";
+
 /** Built-in role "Storage Blob Data Reader" (read blobs with Entra ID / managed identity). */
 export const STORAGE_BLOB_DATA_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
 

@@ -207,5 +207,6 @@ describe("rbacAdministratorCondition", () => {
         const constants = artifacts as unknown as Record<string, string>;
         for (const name of used) expect([name, ROLES_THE_PROGRAM_ASSIGNS.includes(constants[name])]).toEqual([name, true]);
         expect(rbacAdministratorCondition()).toContain(artifacts.STORAGE_BLOB_DATA_READER_ROLE);
+        expect(rbacAdministratorCondition()).toContain(artifacts.KEY_VAULT_SECRETS_USER_ROLE);
     });
 });
