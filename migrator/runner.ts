@@ -15,7 +15,7 @@ import { DatabaseUrl, Dialect, parseDatabaseUrl } from "./databaseUrl";
 import { DEFAULT_REQUEST_TIMEOUT_MS, Driver, DriverOptions } from "./drivers/driver";
 import { MssqlApi, MssqlDriver } from "./drivers/mssql";
 import { PostgresDriver } from "./drivers/postgres";
-import { JournalEntry, RestorePoint } from "./journal";
+import { JournalEntry, RestorePoint, UNFINISHED } from "./journal";
 import { lintMigration } from "./lint/lint";
 import { loadMigrationDir, MigrationFile } from "./migrationFile";
 import { LintFindingLike, MigrationStatus, Phase, Plan, planRun } from "./plan";
@@ -151,65 +151,142 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         }
     }
 
-    async function runBatches(driver: Driver, m: MigrationFile): Promise<void> {
-        for (const [i, batch] of m.batches.entries()) {
-            for (let r = 0; r < batch.repeat; r++) {
-                try {
-                    await driver.execBatch(batch.sql);
-                } catch (err) {
-                    const within = driver.errorLine(err, batch.sql);
-                    const line = within !== undefined ? batch.startLine + within - 1 : undefined;
-                    const lastLine = batch.startLine + lineCount(batch.sql) - 1;
-                    const where =
-                        `batch ${i + 1} of ${m.batches.length} (lines ${batch.startLine}-${lastLine}` +
-                        `${batch.repeat > 1 ? `, run ${r + 1} of ${batch.repeat}` : ""})`;
-                    throw new MigrationFailedError(
-                        `${m.path}${line !== undefined ? `:${line}` : ""}: ${where} failed${line !== undefined ? ` at line ${line}` : ""}: ${messageOf(err)}`,
-                        m.name,
-                        line,
-                        err,
-                    );
+    /** Did `err` take the connection with it? `otherwise`: the answer when the driver cannot tell. */
+    const lost = (driver: Driver, err: unknown, otherwise = false): boolean => (driver.connectionLost ? driver.connectionLost(err) : otherwise);
+
+    function linesOf(batch: MigrationFile["batches"][number]): string {
+        return `lines ${batch.startLine}-${batch.startLine + lineCount(batch.sql) - 1}`;
+    }
+
+    /** Runs batch `i` of `m` (all its repeats); a failure becomes a {@link MigrationFailedError} naming file, batch and line. */
+    async function runBatch(driver: Driver, m: MigrationFile, i: number): Promise<void> {
+        const batch = m.batches[i];
+        for (let r = 0; r < batch.repeat; r++) {
+            try {
+                await driver.execBatch(batch.sql);
+            } catch (err) {
+                const within = driver.errorLine(err, batch.sql);
+                const line = within !== undefined ? batch.startLine + within - 1 : undefined;
+                const where =
+                    `batch ${i + 1} of ${m.batches.length} (${linesOf(batch)}` + `${batch.repeat > 1 ? `, run ${r + 1} of ${batch.repeat}` : ""})`;
+                // Without a line from the database, the file:line points at the batch's first line.
+                throw new MigrationFailedError(
+                    `${m.path}:${line ?? batch.startLine}: ${where} failed${line !== undefined ? ` at line ${line}` : ""}: ${messageOf(err)}`,
+                    m.name,
+                    line,
+                    err,
+                );
+            }
+        }
+    }
+
+    /** What the journal says of a no-transaction migration after `done` of its batches (see journal.ts, UNFINISHED). */
+    function progress(m: MigrationFile, done: number, startedAt: string): string {
+        const n = m.batches.length;
+        const ran = done === 0 ? "no batch done yet" : `batch${done > 1 ? `es 1-${done}` : " 1"} of ${n} done (${m.path} up to line ${
+            m.batches[done - 1].startLine + lineCount(m.batches[done - 1].sql) - 1
+        })`;
+        const next = done < n ? `; batch ${done + 1} of ${n} (${linesOf(m.batches[done])}) started and not known to have finished` : "";
+        return `${UNFINISHED}started ${startedAt}, ${ran}${next}`;
+    }
+
+    function resolveSteps(m: MigrationFile): string {
+        return (
+            `  1. look at what it changed;\n` +
+            `  2a. finish it by hand, then: npm run db -- resolve ${m.name} --applied\n` +
+            `  2b. or undo what it did (and fix the file), then: npm run db -- resolve ${m.name} --rolled-back (it runs again on the next up).`
+        );
+    }
+
+    async function applyInTransaction(driver: Driver, m: MigrationFile, started: number): Promise<void> {
+        const entry = { name: m.name, phase: m.phase, checksum: m.checksum };
+        await driver.begin();
+        try {
+            for (let i = 0; i < m.batches.length; i++) await runBatch(driver, m, i);
+            await driver.writeJournal({ ...entry, durationMs: Date.now() - started, state: "applied" });
+        } catch (err) {
+            await driver.rollback().catch(() => undefined);
+            if (err instanceof MigrationFailedError) {
+                err.message += lost(driver, err.cause)
+                    ? `\nThe connection to the database was lost while this batch ran. ${m.name} ran in a transaction that was never ` +
+                      `committed, so the database rolls it back: none of it is applied (known), its journal row was not written, and no ` +
+                      `later migration ran. Next: once the database answers again (npm run db -- status shows ${m.name} pending), run up again.`
+                    : `\nThe migration ran in a transaction and was rolled back: the database and the journal are as they were, ` +
+                      `and no later migration ran. Fix ${m.path} (it was never applied, so it may still change) and run up again.`;
+            }
+            throw err;
+        }
+        try {
+            await driver.commit();
+        } catch (err) {
+            const unknown = lost(driver, err, true); // cannot tell: say unknown, the cautious answer
+            throw new MigrationFailedError(
+                `${m.path}: COMMIT of ${m.name} failed after all ${m.batches.length} batch(es) ran: ${messageOf(err)}\n` +
+                    (unknown
+                        ? `The connection was lost during COMMIT, so whether ${m.name} committed is UNKNOWN. No later migration ran. ` +
+                          `Next: once the database answers, run npm run db -- status. The journal row is written in the same transaction, ` +
+                          `so "applied" means all of ${m.name} committed (nothing more to do) and "pending" means none of it did (run up again).`
+                        : `The database refused the COMMIT and rolled ${m.name} back: nothing of it is applied and no later migration ran. ` +
+                          `Fix ${m.path} and run up again.`),
+                m.name,
+                undefined,
+                err,
+            );
+        }
+    }
+
+    async function applyWithoutTransaction(driver: Driver, m: MigrationFile, started: number): Promise<void> {
+        const entry = { name: m.name, phase: m.phase, checksum: m.checksum };
+        const startedAt = new Date(started).toISOString();
+        const record = (error: string) =>
+            driver.writeJournal({ ...entry, durationMs: Date.now() - started, state: "failed", error });
+        // Journaled before the first batch: a run cut off half-way (killed, connection lost) is never run again from its start.
+        await record(progress(m, 0, startedAt));
+        const n = m.batches.length;
+        for (let i = 0; i < n; i++) {
+            try {
+                await runBatch(driver, m, i);
+            } catch (err) {
+                if (!(err instanceof MigrationFailedError)) throw err;
+                const done = i === 0 ? "no batch before it ran" : `batch${i > 1 ? `es 1-${i}` : " 1"} before it stayed applied`;
+                if (lost(driver, err.cause)) {
+                    err.message +=
+                        `\nThe connection to the database was lost while this batch ran. ${m.name} runs without a transaction ` +
+                        `(-- migrate:no-transaction): ${done} (known), whether batch ${i + 1} (${linesOf(m.batches[i])}) took effect is ` +
+                        `UNKNOWN (a statement that finished before the drop stays committed), and no later batch or migration ran. ` +
+                        `The journal records it unfinished and up refuses to run until it is resolved:\n${resolveSteps(m)}`;
+                } else {
+                    // The journal already says "unfinished" if this write fails too.
+                    await record(`${messageOf(err)} (${done})`).catch(() => undefined);
+                    err.message +=
+                        `\n${m.name} runs without a transaction (-- migrate:no-transaction), so the batches before the failing one ` +
+                        `stay applied. It is recorded failed and the runner refuses to run until it is resolved:\n${resolveSteps(m)}`;
                 }
+                throw err;
+            }
+            const last = i === n - 1;
+            try {
+                if (last) await driver.writeJournal({ ...entry, durationMs: Date.now() - started, state: "applied" });
+                else await record(progress(m, i + 1, startedAt));
+            } catch (err) {
+                throw new MigrationFailedError(
+                    `${m.path}: batch ${i + 1} of ${n} ran, but recording it in the journal failed: ${messageOf(err)}\n` +
+                        `Batches 1-${i + 1} of ${n} are applied (known); the journal still says ${m.name} is unfinished with ` +
+                        `${i === 0 ? "no batch" : `batch${i > 1 ? `es 1-${i}` : " 1"}`} done, and up refuses to run until it is resolved:\n` +
+                        (last ? `  all of it ran: npm run db -- resolve ${m.name} --applied` : resolveSteps(m)),
+                    m.name,
+                    undefined,
+                    err,
+                );
             }
         }
     }
 
     async function apply(driver: Driver, m: MigrationFile): Promise<void> {
         const started = Date.now();
-        const entry = { name: m.name, phase: m.phase, checksum: m.checksum };
         log(`applying ${m.name}${m.noTransaction ? " (no transaction)" : ""}`);
-        if (!m.noTransaction) {
-            await driver.begin();
-            try {
-                await runBatches(driver, m);
-                await driver.writeJournal({ ...entry, durationMs: Date.now() - started, state: "applied" });
-                await driver.commit();
-            } catch (err) {
-                await driver.rollback().catch(() => undefined);
-                if (err instanceof MigrationFailedError) {
-                    err.message +=
-                        `\nThe migration ran in a transaction and was rolled back: the database and the journal are as they were, ` +
-                        `and no later migration ran. Fix ${m.path} (it was never applied, so it may still change) and run up again.`;
-                }
-                throw err;
-            }
-        } else {
-            try {
-                await runBatches(driver, m);
-            } catch (err) {
-                await driver.writeJournal({ ...entry, durationMs: Date.now() - started, state: "failed", error: messageOf(err) });
-                if (err instanceof MigrationFailedError) {
-                    err.message +=
-                        `\n${m.name} runs without a transaction (-- migrate:no-transaction), so the batches before the failing one ` +
-                        `stay applied. It is recorded failed and the runner refuses to run until it is resolved:\n` +
-                        `  1. look at what it changed;\n` +
-                        `  2a. finish it by hand, then: npm run db -- resolve ${m.name} --applied\n` +
-                        `  2b. or undo what it did (and fix the file), then: npm run db -- resolve ${m.name} --rolled-back (it runs again on the next up).`;
-                }
-                throw err;
-            }
-            await driver.writeJournal({ ...entry, durationMs: Date.now() - started, state: "applied" });
-        }
+        if (m.noTransaction) await applyWithoutTransaction(driver, m, started);
+        else await applyInTransaction(driver, m, started);
         log(`applied ${m.name} in ${Date.now() - started} ms`);
     }
 

@@ -27,6 +27,12 @@ export interface Driver {
     execBatch(sql: string): Promise<void>;
     /** The 1-based line within the batch `sql` where the database says `err` happened, when it says. */
     errorLine(err: unknown, sql: string): number | undefined;
+    /**
+     * True when `err` means the connection is gone (server stopped, session terminated, network cut) rather than
+     * the database answering with an error: what was in flight then may or may not have been committed. Without
+     * it, the runner takes a batch's error as the database's answer and a failed COMMIT as of unknown outcome.
+     */
+    connectionLost?(err: unknown): boolean;
     /** Inserts or replaces the journal row of `entry.name` (inside the open transaction, if any). */
     writeJournal(entry: JournalWrite): Promise<void>;
     /** Deletes the journal row of `name`. */

@@ -236,6 +236,12 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
         return typeof line === "number" && line > 0 ? line : undefined;
     }
 
+    connectionLost(err: unknown): boolean {
+        // tedious/mssql codes for a closed or broken connection (the server stopped, the session was killed, the network cut).
+        const code = (err as { code?: unknown } | undefined)?.code;
+        return typeof code === "string" && ["ECONNCLOSED", "ESOCKET", "ECONNRESET", "ENOTOPEN"].includes(code);
+    }
+
     async writeJournal(e: JournalWrite): Promise<void> {
         await this.request()
             .input("name", mssql.NVarChar(255), e.name)

@@ -26,6 +26,8 @@ import {
 
 const LOCK_POLL_MS = 200;
 
+/** SQLSTATEs that end the session: class 08 (connection exception), 57P01-57P03 (shutdown, crash, cannot connect now). */
+const SESSION_ENDED = /^(08|57P0[123])/;
 
 /** The PostgreSQL {@link Driver}. `url` is a postgres:// URL. */
 export class PostgresDriver implements Driver {
@@ -43,6 +45,9 @@ export class PostgresDriver implements Driver {
             application_name: "bluegreen-migrator",
         });
         this.lockName = opts.lockName ?? DEFAULT_LOCK_NAME;
+        // A dropped connection is also emitted as an 'error' event: unhandled, it would end the process with a stack
+        // trace. The query in flight is rejected with it anyway, and the runner reports it from there.
+        this.client.on("error", () => undefined);
     }
 
     async connect(): Promise<void> {
@@ -121,6 +126,13 @@ export class PostgresDriver implements Driver {
     errorLine(err: unknown, sql: string): number | undefined {
         if (err instanceof DatabaseError && err.position) return lineAt(sql, Number(err.position));
         return undefined;
+    }
+
+    connectionLost(err: unknown): boolean {
+        if (err instanceof DatabaseError) return SESSION_ENDED.test(err.code ?? "");
+        const code = (err as { code?: unknown } | undefined)?.code;
+        if (typeof code === "string" && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)$/.test(code)) return true;
+        return err instanceof Error && /Connection terminated|not queryable|Connection ended/i.test(err.message);
     }
 
     async writeJournal(e: JournalWrite): Promise<void> {
