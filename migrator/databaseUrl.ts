@@ -48,16 +48,31 @@ const EXAMPLES =
 /** A password given as an option: `?password=…` (libpq), `;password=…` / `;pwd=…` (JDBC / ADO.NET style). */
 const PASSWORD_OPTION = /([?&;](?:password|pwd|sslpassword)=)[^&;]*/gi;
 
-/** The URL with its password (in the user info or as an option) replaced by `***`; also works on strings that are not valid URLs. */
+/** Schemes a URL may start with; anything else before a ":" may be a user name, so it is not taken for a scheme. */
+const KNOWN_SCHEME = /^(?:postgres|postgresql|mssql|sqlserver|mysql|memory):/i;
+
+/**
+ * The URL with its password (in the user info or as an option) replaced by `***`, whatever the URL's shape: also
+ * `postgres//user:pw@h`, `postgres:/user:pw@h`, `postgres:user:pw@h`, `mssql:\\user:pw@h`, `user:pw@h` (no scheme) and
+ * `postgres://user:pw` (no host). What follows the first ":" of the user info up to the last "@" is the password; with
+ * no "@", everything from the first ":" that does not start a port number.
+ */
 export function maskUrl(url: string): string {
     const masked = url.replace(PASSWORD_OPTION, "$1***");
-    const start = masked.indexOf("://");
-    const at = masked.lastIndexOf("@");
-    if (start < 0 || at < start) return masked;
-    const userinfo = masked.slice(start + 3, at);
-    const colon = userinfo.indexOf(":");
-    if (colon < 0) return masked;
-    return `${masked.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${masked.slice(at)}`;
+    const scheme = KNOWN_SCHEME.exec(masked)?.[0] ?? "";
+    const slashes = /^[/\\]*/.exec(masked.slice(scheme.length))?.[0] ?? "";
+    const prefix = scheme + slashes;
+    const rest = masked.slice(prefix.length);
+    const at = rest.lastIndexOf("@");
+    if (at >= 0) {
+        const colon = rest.indexOf(":");
+        if (colon < 0 || colon > at) return masked;
+        return `${prefix}${rest.slice(0, colon)}:***${rest.slice(at)}`;
+    }
+    // No "@": a password with the "@host" forgotten, or a host:port. Mask from the first ":" that does not start a
+    // port, to the end (the password may hold a "/").
+    const colon = rest.search(/:(?!\d*(?:[/\\?#;]|$))/);
+    return colon < 0 ? masked : `${prefix}${rest.slice(0, colon)}:***`;
 }
 
 /**
