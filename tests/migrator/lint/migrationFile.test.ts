@@ -86,6 +86,12 @@ describe("loadMigrationDir", () => {
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+    it("refuses (so the runner refuses) a migration it cannot decode: UTF-16 without a byte-order mark", () => {
+        fs.writeFileSync(path.join(dir, "0001_a.expand.sql"), "SELECT 1");
+        fs.writeFileSync(path.join(dir, "0002_b.expand.sql"), Buffer.from("ALTER TABLE t DROP COLUMN c;", "utf16le"));
+        expect(() => loadMigrationDir(dir)).toThrow(/0002_b\.expand\.sql: cannot be read as text: .*binary, or UTF-16 without a byte-order mark/);
+    });
+
     it("returns the files sorted by number, ignoring files that are not .sql", () => {
         fs.writeFileSync(path.join(dir, "10_ten.expand.sql"), "SELECT 10");
         fs.writeFileSync(path.join(dir, "2_two.contract.sql"), CONTRACT_HEADER + "SELECT 2");
