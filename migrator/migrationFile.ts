@@ -77,6 +77,28 @@ export function parseMigrationName(filePath: string): { name: string; number: nu
     return { name, number: Number(match[1]), slug: match[2], phase: match[3] as MigrationPhase };
 }
 
+/**
+ * The largest migration file read (2 MiB). Linting holds every token of a file at once, about 70 bytes of memory
+ * per byte of SQL, and migrations are linted where they run (a 2 GB VM): a larger file is refused before it is
+ * read, with what to do instead. Bulk data belongs in a load outside migrations, and a big change in several files.
+ */
+export const MAX_MIGRATION_BYTES = 2 * 1024 * 1024;
+
+/** Reads a migration file's bytes, refusing one over {@link MAX_MIGRATION_BYTES} before reading it. */
+export function readMigrationBytes(filePath: string): Buffer {
+    const size = fs.statSync(filePath).size;
+    if (size > MAX_MIGRATION_BYTES) {
+        throw new MigrationFileError(
+            filePath,
+            undefined,
+            `is ${(size / 1024 / 1024).toFixed(1)} MiB; migration files over ${MAX_MIGRATION_BYTES / 1024 / 1024} MiB are refused ` +
+                `(linting takes about 70 times a file's size in memory, on the VM that runs it): split the change into several ` +
+                `migrations, and load bulk data outside migrations (bcp or BULK INSERT from a file).`,
+        );
+    }
+    return fs.readFileSync(filePath);
+}
+
 const ENCODINGS = "save it as UTF-8 (with or without a byte-order mark) or as UTF-16 with a byte-order mark (SSMS \"Unicode\")";
 
 /**
@@ -261,7 +283,7 @@ export function loadMigrationDir(dir: string, options: ParseOptions = {}): Migra
     }
     const files = entries
         .filter((entry) => entry.isFile() && entry.name.toLowerCase().endsWith(".sql"))
-        .map((entry) => parseMigrationFile(path.join(dir, entry.name), fs.readFileSync(path.join(dir, entry.name)), options))
+        .map((entry) => parseMigrationFile(path.join(dir, entry.name), readMigrationBytes(path.join(dir, entry.name)), options))
         .sort((a, b) => a.number - b.number || a.name.localeCompare(b.name));
     for (let i = 1; i < files.length; i++) {
         if (files[i].number === files[i - 1].number) {

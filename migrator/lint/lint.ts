@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile } from "../migrationFile";
+import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile, readMigrationBytes } from "../migrationFile";
 import { Classified, ObjectName, UNKNOWN_PART, classify, evaluateStringExpression, nameFromParts, stringArguments } from "../tsql/classify";
 import { Statement, splitStatements } from "../tsql/statements";
 import { Dialect, Token, TsqlSyntaxError, isTrivia, tokenize } from "../tsql/tokenizer";
@@ -470,7 +470,7 @@ export function lintPaths(paths: readonly string[], options: { dialect?: Dialect
         }
         for (const file of expanded) {
             try {
-                const parsed = parseMigrationFile(file, fs.readFileSync(file), options);
+                const parsed = parseMigrationFile(file, readMigrationBytes(file), options);
                 files.push(file);
                 findings.push(...lintMigration(parsed));
             } catch (error) {

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatFinding, lintCommand } from "../../../migrator/lint/command";
+import { MAX_MIGRATION_BYTES } from "../../../migrator/migrationFile";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 
@@ -69,6 +70,19 @@ describe("lintCommand", () => {
             expect(result.stderr).toContain(`${file}: cannot be read as text`);
             expect(result.stderr).toMatch(/UTF-8 \(with or without a byte-order mark\) or as UTF-16 with a byte-order mark/);
         });
+    });
+
+    it("refuses a file over the size limit before reading it (exit 2), saying what to do instead", async () => {
+        const file = path.join(dir, "0002_huge.expand.sql");
+        fs.writeFileSync(file, "");
+        fs.truncateSync(file, MAX_MIGRATION_BYTES + 1); // sparse zeros: read, they would be "binary", not "too big"
+        const result = await run([file]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toContain(`${file}: is 2.0 MiB; migration files over 2 MiB are refused`);
+        expect(result.stderr).toMatch(/split the change into several migrations/);
+        fs.truncateSync(file, 0);
+        fs.writeFileSync(file, `-- ${"x".repeat(MAX_MIGRATION_BYTES - 10)}\nSELECT 1;\n`.slice(0, MAX_MIGRATION_BYTES));
+        expect((await run([file])).code).toBe(0);
     });
 
     it("exits 0 when there are only warnings, and prints them", async () => {
