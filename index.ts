@@ -8,6 +8,7 @@
  * the health gate has passed on green (docs/release-guard.md).
  */
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
 import { loadStackConfig } from "./config/stackConfig";
 import { Color, COLORS } from "./release/colors";
@@ -20,6 +21,14 @@ import { LoadBalancer } from "./components/loadBalancer";
 import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/releaseGuard";
 import { HealthGate } from "./components/healthGate";
 import { MigrationRun } from "./components/migrationRun";
+import { checkPulumiWorkingTree } from "./delivery/workingTree";
+
+// The VM scripts and migrations this update ships must be committed ones: an uncommitted change would reach the VMs
+// unreviewed. Refused (naming the files) unless BLUEGREEN_ALLOW_DIRTY=1, which then warns with the files.
+const shippedTree = checkPulumiWorkingTree(__dirname, process.env);
+if (shippedTree.dirty.length > 0 || shippedTree.commit === undefined) {
+    pulumi.log.warn(`BLUEGREEN_ALLOW_DIRTY=1: shipping uncommitted files: ${shippedTree.dirty.join(", ") || "(not a git checkout)"}`);
+}
 
 // Reads and validates every config value; throws one error listing all bad keys before anything is declared.
 const config = loadStackConfig();

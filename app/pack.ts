@@ -13,7 +13,9 @@
  *   node_modules/          exactly the packages the compiled code requires, and theirs (copied from this checkout's
  *                          node_modules): the VM needs Node only, no registry access and no `npm ci`.
  *
- * It refuses a version that is not semver and refuses to overwrite an artifact of the same version.
+ * It refuses a version that is not semver, refuses to overwrite an artifact of the same version, and refuses a working
+ * tree with uncommitted, untracked or ignored files in what goes into the artifact (`--allow-dirty` packs it anyway,
+ * stamped `dirty` with those files).
  */
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -24,6 +26,10 @@ import * as path from "path";
 import * as ts from "typescript";
 import { BUILD_INFO_FILE, writeBuildInfo } from "./src/buildInfo";
 import { isVersion } from "../release/versions";
+import { refuseDirtyTree, workingTreeState } from "../delivery/workingTree";
+
+/** What goes into the artifact from the checkout (node_modules is checked by its lock file). */
+export const PACKED_PATHS = ["app", "release", "migrator", "migrations", "package.json", "package-lock.json"];
 
 export interface PackOptions {
     /** The version to stamp, semver (e.g. `1.4.2`). */
@@ -34,6 +40,8 @@ export interface PackOptions {
     readonly distDir?: string;
     /** Where progress lines go. @default nowhere */
     readonly log?: (line: string) => void;
+    /** Pack a tree with uncommitted changes anyway; the stamp then lists them (`dirty`). @default false */
+    readonly allowDirty?: boolean;
 }
 
 export interface PackResult {
@@ -67,14 +75,6 @@ export function requiredPackages(js: string): string[] {
         if (!builtinModules.includes(name)) names.add(name);
     }
     return [...names].sort();
-}
-
-function gitCommit(root: string): string | undefined {
-    try {
-        return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    } catch {
-        return undefined;
-    }
 }
 
 /** Compiles the pack's tsconfig into `outDir`; throws with the compiler's messages when it does not compile. */
@@ -167,6 +167,12 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
         }
     }
 
+    const tree = refuseDirtyTree(
+        workingTreeState(root, PACKED_PATHS),
+        { what: "app:pack", override: "pass --allow-dirty (npm run app:pack -- <version> --allow-dirty)" },
+        options.allowDirty ?? false,
+    );
+
     const staging = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-"));
     fs.chmodSync(staging, 0o755); // the archive's root entry: the service user must be able to enter the release
     try {
@@ -204,8 +210,13 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
                 2,
             ) + "\n",
         );
-        const commit = gitCommit(root);
-        writeBuildInfo(path.join(staging, BUILD_INFO_FILE), { version, ...(commit ? { commit } : {}), builtAt: new Date().toISOString() });
+        const { commit, dirty } = tree;
+        writeBuildInfo(path.join(staging, BUILD_INFO_FILE), {
+            version,
+            ...(commit ? { commit } : {}),
+            ...(dirty.length > 0 || !commit ? { dirty: dirty.length > 0 ? [...dirty] : ["(not a git checkout)"] } : {}),
+            builtAt: new Date().toISOString(),
+        });
 
         fs.mkdirSync(distDir, { recursive: true });
         const partial = path.join(distDir, `.${artifactName(version)}.${process.pid}.partial`);
@@ -227,12 +238,15 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
 }
 
 if (require.main === module) {
-    const version = process.argv[2];
-    if (!version || process.argv.length > 3) {
-        console.error("Usage: npm run app:pack -- <version>   (e.g. npm run app:pack -- 1.4.2)");
+    const args = process.argv.slice(2);
+    const allowDirty = args.includes("--allow-dirty");
+    const positional = args.filter((a) => a !== "--allow-dirty");
+    const version = positional[0];
+    if (!version || positional.length > 1 || version.startsWith("-")) {
+        console.error("Usage: npm run app:pack -- <version> [--allow-dirty]   (e.g. npm run app:pack -- 1.4.2)");
         process.exit(2);
     }
-    packApp({ version, log: (line) => console.log(line) }).then(
+    packApp({ version, allowDirty, log: (line) => console.log(line) }).then(
         (r) => {
             console.log(`\nUpload it (see docs/app.md):\n  az storage blob upload --auth-mode login --account-name <account> --container-name <container> \\\n    --name ${path.basename(r.artifact)} --file ${path.relative(process.cwd(), r.artifact)}`);
             console.log(`and set the version's checksum: ${r.sha256}`);
