@@ -27,6 +27,7 @@ import * as ts from "typescript";
 import { BUILD_INFO_FILE, writeBuildInfo } from "./src/buildInfo";
 import { isVersion } from "../release/versions";
 import { refuseDirtyTree, workingTreeState } from "../delivery/workingTree";
+import { removeTempPath, removeTempPathsOnSignals, signalsHandled, tempPath } from "./tempPaths";
 
 /** What goes into the artifact from the checkout (node_modules is checked by its lock file). */
 export const PACKED_PATHS = ["app", "release", "migrator", "migrations", "package.json", "package-lock.json"];
@@ -173,11 +174,12 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
         options.allowDirty ?? false,
     );
 
-    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-"));
+    const staging = tempPath(fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-")));
     fs.chmodSync(staging, 0o755); // the archive's root entry: the service user must be able to enter the release
     try {
         log(`compiling app/, release/ and migrator/ (app/tsconfig.pack.json)`);
         const emitted = compile(root, path.join(staging, "dist"));
+        await signalsHandled();
 
         const migrations = path.join(root, "migrations");
         if (fs.existsSync(migrations)) copyTree(migrations, path.join(staging, "migrations"));
@@ -188,6 +190,7 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
             const nested = path.join(dir, "node_modules");
             copyTree(dir, path.join(staging, path.relative(root, dir)), (p) => !p.startsWith(nested) && isNeededAtRunTime(p));
         }
+        await signalsHandled();
         const packages = [...closure.values()].sort();
         log(`copied ${packages.length} packages for ${required.join(", ")}`);
 
@@ -219,7 +222,7 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
         });
 
         fs.mkdirSync(distDir, { recursive: true });
-        const partial = path.join(distDir, `.${artifactName(version)}.${process.pid}.partial`);
+        const partial = tempPath(path.join(distDir, `.${artifactName(version)}.${process.pid}.partial`));
         try {
             execFileSync("tar", ["-czf", partial, "--owner=0", "--group=0", "-C", staging, "."], { stdio: ["ignore", "ignore", "pipe"] });
             const sha256 = crypto.createHash("sha256").update(fs.readFileSync(partial)).digest("hex");
@@ -230,10 +233,10 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
             log(`${artifact} (${(bytes / 1024 / 1024).toFixed(1)} MiB) sha256 ${sha256}`);
             return { artifact, checksumFile, sha256, bytes, packages };
         } finally {
-            fs.rmSync(partial, { force: true });
+            removeTempPath(partial);
         }
     } finally {
-        fs.rmSync(staging, { recursive: true, force: true });
+        removeTempPath(staging);
     }
 }
 
@@ -246,6 +249,7 @@ if (require.main === module) {
         console.error("Usage: npm run app:pack -- <version> [--allow-dirty]   (e.g. npm run app:pack -- 1.4.2)");
         process.exit(2);
     }
+    removeTempPathsOnSignals();
     packApp({ version, allowDirty, log: (line) => console.log(line) }).then(
         (r) => {
             console.log(`\nUpload it (see docs/app.md):\n  az storage blob upload --auth-mode login --account-name <account> --container-name <container> \\\n    --name ${path.basename(r.artifact)} --file ${path.relative(process.cwd(), r.artifact)}`);
