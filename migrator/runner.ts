@@ -138,7 +138,9 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         }
         try {
             if (!locked) return await fn(driver);
-            await driver.lock(lockTimeoutMs);
+            await driver.lock(lockTimeoutMs, (holder) =>
+                log(`waiting up to ${Math.round(lockTimeoutMs / 1000)} s for the migration lock: another runner holds it, ${holder}`),
+            );
             try {
                 return await fn(driver);
             } finally {

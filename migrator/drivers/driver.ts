@@ -16,8 +16,11 @@ export interface Driver {
     readJournal(): Promise<JournalEntry[]>;
     /** Creates the journal tables when missing. */
     ensureJournal(): Promise<void>;
-    /** Takes the runner's exclusive lock, waiting up to `timeoutMs`; throws a clear error when not granted. */
-    lock(timeoutMs: number): Promise<void>;
+    /**
+     * Takes the runner's exclusive lock, waiting up to `timeoutMs`; throws a clear error when not granted. When it
+     * has to wait and can tell who holds the lock, it calls `onWait` once with a description of the holder.
+     */
+    lock(timeoutMs: number, onWait?: (holder: string) => void): Promise<void>;
     /** Releases the lock. */
     unlock(): Promise<void>;
     begin(): Promise<void>;

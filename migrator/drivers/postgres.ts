@@ -85,13 +85,14 @@ export class PostgresDriver implements Driver {
             );`);
     }
 
-    async lock(timeoutMs: number): Promise<void> {
+    async lock(timeoutMs: number, onWait?: (holder: string) => void): Promise<void> {
         const deadline = Date.now() + timeoutMs;
-        for (;;) {
+        for (let attempt = 0; ; attempt++) {
             const r = await this.client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [
                 this.lockName,
             ]);
             if (r.rows[0]?.ok) return;
+            if (attempt === 0 && onWait) onWait(await this.lockHolder());
             if (Date.now() >= deadline) {
                 throw new LockTimeoutError(
                     `Another migration runner holds the lock "${this.lockName}" on this database; waited ${Math.round(timeoutMs / 1000)} s. ` +
@@ -101,6 +102,23 @@ export class PostgresDriver implements Driver {
             }
             await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now()))));
         }
+    }
+
+    /** Who holds the advisory lock: its session's pid, application, user, client address and times. */
+    private async lockHolder(): Promise<string> {
+        const r = await this.client.query<{ pid: number; app: string; usename: string; addr: string | null; since: Date; query_start: Date | null }>(
+            `SELECT a.pid, a.application_name AS app, a.usename, host(a.client_addr) AS addr, a.backend_start AS since, a.query_start
+               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)`,
+            [this.lockName],
+        );
+        const h = r.rows[0];
+        if (!h) return "by a session that has just let go of it";
+        return (
+            `by session pid ${h.pid} (${h.app || "no application name"}, user ${h.usename}${h.addr ? ` from ${h.addr}` : ""}), ` +
+            `connected since ${h.since.toISOString()}${h.query_start ? `, last statement started ${h.query_start.toISOString()}` : ""}`
+        );
     }
 
     async unlock(): Promise<void> {

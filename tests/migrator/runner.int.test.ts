@@ -49,6 +49,37 @@ describe("the migration runner on a real PostgreSQL", () => {
     runnerScenarios(() => postgresTarget);
 });
 
+describe("a runner waiting for the lock on a real PostgreSQL", () => {
+    let server: TestPostgres;
+    beforeAll(async () => {
+        server = await startPostgres();
+    }, 60_000);
+    afterAll(async () => {
+        await server?.stop();
+    });
+
+    it("says at once who holds the lock and since when, then waits", async () => {
+        const url = await server.createDatabase("lock_wait");
+        const holder = new Client({ connectionString: url, application_name: "other-runner" });
+        await holder.connect();
+        try {
+            await holder.query("SELECT pg_advisory_lock(hashtextextended('bluegreen-migrations', 0))");
+            const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+            const lines: string[] = [];
+            const up = createRunner({ url, dir: path.join(__dirname, "..", "fixtures", "migrations", "basic"), lockTimeoutMs: 5_000, log: (l) => lines.push(l) })
+                .up({ phase: "expand" });
+            for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+            expect(lines[0]).toMatch(
+                new RegExp(`^waiting up to 5 s for the migration lock: another runner holds it, by session pid ${pid} \\(other-runner, user \\S+ from 127\\.0\\.0\\.1\\), connected since \\d{4}-\\d\\d-\\d\\dT`),
+            );
+            await holder.query("SELECT pg_advisory_unlock_all()");
+            expect((await up).applied).toHaveLength(2);
+        } finally {
+            await holder.end();
+        }
+    });
+});
+
 describe("the shipped migrations and ensure-app-user on a real PostgreSQL", () => {
     let server: TestPostgres;
     beforeAll(async () => {
