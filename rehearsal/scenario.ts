@@ -249,6 +249,11 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             attempts: 8,
             intervalS: 0.25,
         });
+        if (gate.interrupted) {
+            // Ctrl-C reached the gate too: that is not a refusal, and the report must not say it was.
+            say(`flip ${from} → ${to} interrupted: ${gate.summary}`);
+            throw new Error(`interrupted during the health gate of ${to}`);
+        }
         const ctx = guardContext({ schema: await schema() });
         const verdict = evaluateRelease(state, after, ctx);
         if (!verdict.allowed || !gate.passed) {
