@@ -138,6 +138,19 @@ export interface Bucket {
     readonly errors: number;
 }
 
+/**
+ * Where the chart's time axis ends: the nominal duration, or later when requests finished after it (slow requests,
+ * the load's last round). Counting those into a last bucket cut at the nominal duration drew a spike there.
+ */
+export function runEndMs(records: readonly RequestRecord[], durationMs: number): number {
+    let end = durationMs;
+    for (const r of records) {
+        const at = Number.isNaN(r.end) ? r.start : r.end;
+        if (at > end) end = at;
+    }
+    return end;
+}
+
 /** Counts requests into buckets of `bucketMs` from 0 to `endMs` (by the time each one finished). */
 export function buckets(records: readonly RequestRecord[], bucketMs: number, endMs: number): Bucket[] {
     const n = Math.max(1, Math.ceil(endMs / bucketMs));

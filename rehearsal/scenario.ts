@@ -26,7 +26,7 @@ import {
     Verdict,
 } from "../release/guard";
 import { Instance, prepareReleases, Slot, slotName, startInstance } from "./apps";
-import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal } from "./report";
+import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal, runEndMs } from "./report";
 import { ChartMarker, renderChart } from "./chart";
 import { Cleanup } from "./cleanup";
 import { openRehearsalDatabase, RehearsalDatabase } from "./database";
@@ -373,13 +373,14 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     fs.mkdirSync(path.dirname(reportPath), { recursive: true });
     fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + "\n");
     const bucketMs = durationMs > 60_000 ? 1000 : 500;
+    const chartEndMs = runEndMs(load.records, durationMs);
     fs.writeFileSync(
         chartPath,
         renderChart({
             title: `Blue/green rehearsal: ${report.totalRequests} requests, ${report.failedRequests} failed, ${options.rate} req/s over ${options.connections} connections`,
-            buckets: buckets(load.records, bucketMs, durationMs),
+            buckets: buckets(load.records, bucketMs, chartEndMs),
             bucketMs,
-            endMs: durationMs,
+            endMs: chartEndMs,
             markers,
         }),
     );

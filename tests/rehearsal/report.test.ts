@@ -9,7 +9,9 @@ import {
     latencyByPhase,
     newConnectionsMissingTheSwitch,
     percentile,
+    runEndMs,
 } from "../../rehearsal/report";
+import { bucketRate } from "../../rehearsal/chart";
 
 /** A successful steady request; override what the case is about. */
 function req(over: Partial<RequestRecord>): RequestRecord {
@@ -144,6 +146,21 @@ describe("buckets", () => {
             { t: 500, blue: 0, green: 1, errors: 1 },
             { t: 1000, blue: 0, green: 1, errors: 0 },
         ]);
+    });
+});
+
+describe("the chart's last, partial second", () => {
+    it("at a steady 1,000 req/s that ran 300 ms past the nominal duration, no bucket shows more than 1,000 req/s", () => {
+        // One request a millisecond from 0 to 20,300 ms; the nominal duration is 20,000 ms.
+        const records = Array.from({ length: 20_300 }, (_, i) => req({ start: i, end: i + 0.5 }));
+        const endMs = runEndMs(records, 20_000);
+        expect(endMs).toBe(20_299.5);
+        const counted = buckets(records, 1000, endMs);
+        expect(counted).toHaveLength(21);
+        expect(counted[20]).toMatchObject({ t: 20_000, blue: 300 });
+        const rates = counted.map((b) => bucketRate(b, b.blue, 1000, endMs));
+        expect(Math.max(...rates)).toBeLessThanOrEqual(1002);
+        expect(Math.min(...rates)).toBeGreaterThanOrEqual(998);
     });
 });
 
