@@ -7,23 +7,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { createRunner, MigrationFailedError, RefusedError } from "../../migrator/runner";
-import { startPostgres, TestPostgres } from "../support/postgres";
+import { query, startPostgres, TestPostgres } from "../support/postgres";
 
 let pg: TestPostgres;
 let databases = 0;
 const tempDirs: string[] = [];
 
-async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query<T>(sql)).rows;
-    } finally {
-        await c.end();
-    }
-}
 
 /** A migrations directory holding `files` (name → SQL). */
 function migrations(files: Record<string, string>): string {

@@ -5,21 +5,12 @@
 import * as path from "path";
 import { Client } from "pg";
 import { createRunner } from "../../migrator/runner";
-import { startPostgres, TestPostgres } from "../support/postgres";
+import { query, startPostgres, TestPostgres } from "../support/postgres";
 import { runnerScenarios, ScenarioTarget } from "./runnerScenarios";
 
 let pg: TestPostgres;
 let databases = 0;
 
-async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query<T>(sql)).rows;
-    } finally {
-        await c.end();
-    }
-}
 
 const postgresTarget: ScenarioTarget = {
     fixtures: path.join(__dirname, "..", "fixtures", "migrations"),
@@ -47,19 +38,9 @@ describe("the migration runner on a real PostgreSQL", () => {
     });
 
     runnerScenarios(() => postgresTarget);
-});
-
-describe("a runner waiting for the lock on a real PostgreSQL", () => {
-    let server: TestPostgres;
-    beforeAll(async () => {
-        server = await startPostgres();
-    }, 60_000);
-    afterAll(async () => {
-        await server?.stop();
-    });
 
     it("says at once who holds the lock and since when, then waits", async () => {
-        const url = await server.createDatabase("lock_wait");
+        const url = await pg.createDatabase("lock_wait");
         const holder = new Client({ connectionString: url, application_name: "other-runner" });
         await holder.connect();
         try {
