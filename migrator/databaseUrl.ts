@@ -59,7 +59,8 @@ const KNOWN_SCHEME = /^(?:postgres|postgresql|mssql|sqlserver|mysql|memory):/i;
  */
 export function maskUrl(url: string): string {
     const masked = url.replace(PASSWORD_OPTION, "$1***");
-    const scheme = KNOWN_SCHEME.exec(masked)?.[0] ?? "";
+    // A known scheme, or any scheme followed by "//" or "\\" (an unknown one, e.g. oracle://, still shows the user).
+    const scheme = KNOWN_SCHEME.exec(masked)?.[0] ?? /^[A-Za-z][A-Za-z0-9+.-]*:(?=\/\/|\\\\)/.exec(masked)?.[0] ?? "";
     const slashes = /^[/\\]*/.exec(masked.slice(scheme.length))?.[0] ?? "";
     const prefix = scheme + slashes;
     const rest = masked.slice(prefix.length);

@@ -8,7 +8,7 @@ import { maskUrl, parseDatabaseUrl } from "../../migrator/databaseUrl";
 import { main } from "../../migrator/cli";
 import { readAppConfig } from "../../app/src/config";
 
-const scheme = fc.constantFrom("postgres", "postgresql", "mssql", "sqlserver", "POSTGRES", "mysql", "");
+const scheme = fc.constantFrom("postgres", "postgresql", "mssql", "sqlserver", "POSTGRES", "mysql", "oracle", "");
 const separator = fc.constantFrom("://", "//", ":/", ":", ":\\\\", ":\\", ":///", "/", "", "\\\\");
 const user = fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/);
 /** A password that stands out in any output: a fixed marker, then URL-hostile characters. */
