@@ -62,6 +62,28 @@ export class LockTimeoutError extends Error {
     }
 }
 
+/**
+ * The runner's lock is gone: the session that held it ended (a failover, a reconfiguration, a network drop) and the
+ * driver refused to go on without it. Nothing ran after the loss was seen; the message says what to do.
+ */
+export class LockLostError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "LockLostError";
+    }
+}
+
+/**
+ * The connection dropped while a COMMIT was on its way: the server may or may not have committed. The message names
+ * the query that tells which.
+ */
+export class OutcomeUnknownError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "OutcomeUnknownError";
+    }
+}
+
 /** A line of `sql` (1-based) from a 1-based character position in it. */
 export function lineAt(sql: string, position: number): number {
     let line = 1;

@@ -3,6 +3,16 @@
  * the session-owned `sp_getapplock` is taken on it and every batch and transaction runs on it. Every transaction
  * starts with `SET XACT_ABORT ON` (without it a lock timeout, error 1222, leaves the transaction open). Request and
  * connect timeouts are set explicitly (mssql's 15 s default is too short for a migration).
+ *
+ * A pool of one connection is not one session: before each borrow tarn validates the connection and, when tedious
+ * marked it closed (an Azure SQL failover or reconfiguration does), destroys it and opens another WITHOUT an error
+ * (tarn/dist/Pool.js `_doAcquire`; mssql/lib/tedious/connection-pool.js `_poolValidate`). The session lock would stay
+ * with the dead session while this runner went on. So, once the lock is held:
+ *   - the pool may not open another connection: mssql calls `config.beforeConnect` for every new tedious connection,
+ *     and the driver closes it there, so the borrow fails instead of silently changing sessions;
+ *   - every transaction starts, and every journal write and no-transaction batch is preceded (same request or same
+ *     never-replaced connection), by a check that this session holds the lock (`APPLOCK_MODE(...) = 'Exclusive'`).
+ * Either way the run stops with a {@link LockLostError} that says what was done and what to do.
  */
 import * as mssql from "mssql";
 import { DatabaseUrl, DatabaseUrlError } from "../databaseUrl";
@@ -22,6 +32,7 @@ import {
     DEFAULT_REQUEST_TIMEOUT_MS,
     Driver,
     DriverOptions,
+    LockLostError,
     LockTimeoutError,
 } from "./driver";
 
@@ -107,6 +118,18 @@ export function mssqlConfig(db: DatabaseUrl, opts: DriverOptions = {}): mssql.co
 }
 
 
+/** The error number the lock check throws (user-defined range, >= 50000). */
+export const LOCK_GUARD_ERROR = 51000;
+
+/** The T-SQL that stops a request unless its session holds the application lock `lockName` (put it first). */
+export function lockGuardSql(lockName: string): string {
+    const name = lockName.replace(/'/g, "''");
+    return (
+        `IF APPLOCK_MODE(N'public', N'${name}', N'Session') <> N'Exclusive' THROW ${LOCK_GUARD_ERROR}, ` +
+        `N'bluegreen-migrator: this session does not hold the migration lock ${name}', 1;\n`
+    );
+}
+
 /** The SQL Server {@link Driver}. */
 export class MssqlDriver implements Driver {
     readonly dialect = "mssql" as const;
@@ -114,16 +137,56 @@ export class MssqlDriver implements Driver {
     private readonly lockName: string;
     private readonly lockTimeoutSlackMs: number;
     private tx?: MssqlTransactionLike;
+    /** True from the granted sp_getapplock to the release: the session must not change. */
+    private lockHeld = false;
+    /** Set when the pool tried to replace the lock's connection (and was stopped). */
+    private sessionLost = false;
 
     constructor(db: DatabaseUrl, opts: DriverOptions = {}, api: MssqlApi = mssql) {
         const config = mssqlConfig(db, opts);
-        this.pool = new api.ConnectionPool(config);
+        this.pool = new api.ConnectionPool({
+            ...config,
+            // Called by mssql for every new tedious connection, before it logs in (mssql/lib/tedious/connection-pool.js).
+            beforeConnect: (conn) => {
+                if (!this.lockHeld) return;
+                this.sessionLost = true;
+                conn.close();
+            },
+        });
         this.lockName = opts.lockName ?? DEFAULT_LOCK_NAME;
         this.lockTimeoutSlackMs = config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
     }
 
     private request(): MssqlRequestLike {
         return this.tx ? this.tx.request() : this.pool.request();
+    }
+
+    /** The lock check to put first in a request, once the lock is held. */
+    private guard(): string {
+        return this.lockHeld ? lockGuardSql(this.lockName) : "";
+    }
+
+    /** Runs `fn`; turns a lost session or a failed lock check into a {@link LockLostError} naming `what`. */
+    private async guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
+        if (this.sessionLost) throw this.lockLost(what, undefined);
+        try {
+            return await fn();
+        } catch (err) {
+            if (this.sessionLost || isLockGuardError(err)) throw this.lockLost(what, err);
+            throw err;
+        }
+    }
+
+    private lockLost(what: string, cause: unknown): LockLostError {
+        const seen = cause instanceof Error ? ` (${cause.message})` : "";
+        return new LockLostError(
+            `The migration lock "${this.lockName}" was lost before ${what}${seen}: the connection (SQL Server session) that ` +
+                `held it ended — an Azure SQL failover or reconfiguration, or a network drop — and the lock ended with it, so ` +
+                `another runner may be migrating now. This runner stopped and ran nothing more. What was done: the migrations ` +
+                `recorded applied in the journal; a transaction in flight was rolled back by the server with its session. ` +
+                `What to do: npm run db -- status (a no-transaction migration may be partly applied), then run up again: it ` +
+                `waits for the lock and continues from the journal.`,
+        );
     }
 
     async connect(): Promise<void> {
@@ -135,17 +198,19 @@ export class MssqlDriver implements Driver {
     }
 
     async readJournal(): Promise<JournalEntry[]> {
-        const exists = await this.pool
-            .request()
-            .input("table", mssql.NVarChar(256), `dbo.${JOURNAL_TABLE}`)
-            .query("SELECT OBJECT_ID(@table, N'U') AS id");
-        if (exists.recordset[0]?.id == null) return [];
-        const r = await this.pool.request().query(`SELECT ${JOURNAL_COLUMNS} FROM dbo.${JOURNAL_TABLE} ORDER BY name`);
-        return (r.recordset as unknown as JournalRow[]).map(journalEntryOf);
+        return this.guarded("reading the journal", async () => {
+            const exists = await this.pool
+                .request()
+                .input("table", mssql.NVarChar(256), `dbo.${JOURNAL_TABLE}`)
+                .query(`${this.guard()}SELECT OBJECT_ID(@table, N'U') AS id`);
+            if (exists.recordset[0]?.id == null) return [];
+            const r = await this.pool.request().query(`${this.guard()}SELECT ${JOURNAL_COLUMNS} FROM dbo.${JOURNAL_TABLE} ORDER BY name`);
+            return (r.recordset as unknown as JournalRow[]).map(journalEntryOf);
+        });
     }
 
     async ensureJournal(): Promise<void> {
-        await this.pool.request().batch(`
+        await this.guarded("creating the journal", () => this.pool.request().batch(`${this.guard()}
 IF OBJECT_ID(N'dbo.${JOURNAL_TABLE}', N'U') IS NULL
     CREATE TABLE dbo.${JOURNAL_TABLE} (
         name        nvarchar(255) NOT NULL CONSTRAINT PK_${JOURNAL_TABLE} PRIMARY KEY,
@@ -163,7 +228,7 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
         recorded_at datetime2(3)  NOT NULL,
         recorded_by nvarchar(128) NOT NULL,
         migrations  nvarchar(max) NOT NULL
-    );`);
+    );`));
     }
 
     async lock(timeoutMs: number): Promise<void> {
@@ -181,7 +246,10 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
             );
         const code = Number(r.recordset[0]?.result);
         const verdict = describeApplockResult(code);
-        if (verdict.granted) return;
+        if (verdict.granted) {
+            this.lockHeld = true;
+            return;
+        }
         const message =
             `sp_getapplock did not grant the lock "${this.lockName}" (return code ${code}: ${verdict.meaning}). ` +
             (code === -1
@@ -192,6 +260,8 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
     }
 
     async unlock(): Promise<void> {
+        if (this.sessionLost) return; // the lock went with the old session
+        this.lockHeld = false;
         await this.pool
             .request()
             .input("resource", mssql.NVarChar(255), this.lockName)
@@ -199,11 +269,14 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
     }
 
     async begin(): Promise<void> {
-        // XACT_ABORT makes any error (including lock timeout 1222) roll the whole transaction back.
-        await this.pool.request().batch("SET XACT_ABORT ON;");
-        const tx = this.pool.transaction();
-        await tx.begin();
-        this.tx = tx;
+        await this.guarded("starting a transaction", async () => {
+            const tx = this.pool.transaction();
+            await tx.begin();
+            this.tx = tx;
+            // The transaction keeps its connection to the end (mssql's _acquiredConnection): checked once, here.
+            // XACT_ABORT makes any error (including lock timeout 1222) roll the whole transaction back.
+            await tx.request().batch(`${this.guard()}SET XACT_ABORT ON;`);
+        });
     }
 
     async commit(): Promise<void> {
@@ -224,6 +297,11 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
     }
 
     async execBatch(sql: string): Promise<void> {
+        if (!this.tx && this.lockHeld) {
+            // Outside a transaction each request borrows the connection again: check the session first. The pool cannot
+            // swap the connection between the check and the batch (beforeConnect refuses a new one while the lock is held).
+            await this.guarded("running a no-transaction batch", () => this.pool.request().batch(this.guard()));
+        }
         await this.request().batch(sql);
     }
 
@@ -237,7 +315,7 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
     }
 
     async writeJournal(e: JournalWrite): Promise<void> {
-        await this.request()
+        await this.guarded(`writing the journal row of ${e.name}`, () => this.request()
             .input("name", mssql.NVarChar(255), e.name)
             .input("phase", mssql.VarChar(8), e.phase)
             .input("checksum", mssql.Char(64), e.checksum)
@@ -245,37 +323,39 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
             .input("state", mssql.VarChar(8), e.state)
             .input("error", mssql.NVarChar(mssql.MAX), e.error ?? null)
             .query(
-                `UPDATE dbo.${JOURNAL_TABLE} SET phase = @phase, checksum = @checksum, applied_at = SYSUTCDATETIME(), ` +
+                `${this.guard()}UPDATE dbo.${JOURNAL_TABLE} SET phase = @phase, checksum = @checksum, applied_at = SYSUTCDATETIME(), ` +
                     `applied_by = SUSER_SNAME(), duration_ms = @duration, state = @state, error = @error WHERE name = @name;\n` +
                     `IF @@ROWCOUNT = 0\n` +
                     `    INSERT INTO dbo.${JOURNAL_TABLE} (name, phase, checksum, applied_at, applied_by, duration_ms, state, error) ` +
                     `VALUES (@name, @phase, @checksum, SYSUTCDATETIME(), SUSER_SNAME(), @duration, @state, @error);`,
-            );
+            ));
     }
 
     async deleteJournal(name: string): Promise<void> {
-        await this.request().input("name", mssql.NVarChar(255), name).query(`DELETE FROM dbo.${JOURNAL_TABLE} WHERE name = @name;`);
+        await this.guarded(`deleting the journal row of ${name}`, () =>
+            this.request().input("name", mssql.NVarChar(255), name).query(`${this.guard()}DELETE FROM dbo.${JOURNAL_TABLE} WHERE name = @name;`),
+        );
     }
 
     async recordRestorePoint(migrations: readonly string[]): Promise<RestorePoint> {
-        const r = await this.request()
+        const r = await this.guarded("recording the restore point", () => this.request()
             .input("migrations", mssql.NVarChar(mssql.MAX), migrations.join(","))
             .query(
-                `INSERT INTO dbo.${RESTORE_POINT_TABLE} (recorded_at, recorded_by, migrations) ` +
+                `${this.guard()}INSERT INTO dbo.${RESTORE_POINT_TABLE} (recorded_at, recorded_by, migrations) ` +
                     `OUTPUT inserted.recorded_at, inserted.recorded_by, inserted.migrations ` +
                     `VALUES (SYSUTCDATETIME(), SUSER_SNAME(), @migrations);`,
-            );
+            ));
         const row = r.recordset[0] as { recorded_at: Date; recorded_by: string; migrations: string };
         return { recordedAt: row.recorded_at, recordedBy: row.recorded_by, migrations: row.migrations };
     }
 
     async ensureAppUser(user: string, password: string): Promise<void> {
         // CREATE USER takes no variables: the names go through QUOTENAME in dynamic SQL, never into the text here.
-        await this.pool
+        await this.guarded("creating the app user", () => this.pool
             .request()
             .input("user", mssql.NVarChar(128), user)
             .input("password", mssql.NVarChar(128), password)
-            .query(`
+            .query(`${this.guard()}
 DECLARE @u nvarchar(258) = QUOTENAME(@user);
 DECLARE @p nvarchar(258) = QUOTENAME(@password, '''');
 IF DATABASE_PRINCIPAL_ID(@user) IS NULL
@@ -286,6 +366,12 @@ IF IS_ROLEMEMBER(N'db_datareader', @user) = 0 EXEC (N'ALTER ROLE db_datareader A
 IF IS_ROLEMEMBER(N'db_datawriter', @user) = 0 EXEC (N'ALTER ROLE db_datawriter ADD MEMBER ' + @u);
 EXEC (N'GRANT EXECUTE ON SCHEMA::dbo TO ' + @u);
 EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${JOURNAL_TABLE} TO ' + @u);
-EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${RESTORE_POINT_TABLE} TO ' + @u);`);
+EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${RESTORE_POINT_TABLE} TO ' + @u);`));
     }
+}
+
+/** True for the error {@link lockGuardSql} throws. */
+export function isLockGuardError(err: unknown): boolean {
+    const e = err as { number?: unknown; originalError?: { info?: { number?: unknown } } } | undefined;
+    return (e?.number ?? e?.originalError?.info?.number) === LOCK_GUARD_ERROR;
 }

@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { DatabaseUrlError, parseDatabaseUrl } from "../../migrator/databaseUrl";
-import { LockTimeoutError } from "../../migrator/drivers/driver";
+import { LockLostError, LockTimeoutError } from "../../migrator/drivers/driver";
 import { loadMigrationDir } from "../../migrator/migrationFile";
 import { describeApplockResult, MssqlDriver, mssqlConfig } from "../../migrator/drivers/mssql";
 import { createRunner, MigrationFailedError, RefusedError } from "../../migrator/runner";
@@ -138,16 +138,16 @@ describe("the engine on the SQL Server driver", () => {
             "lock",
             "journal?",
             "create journal",
-            "xact_abort",
             "begin",
+            "xact_abort",
             "batch: CREATE TABLE dbo.goals (",
             "batch: CREATE PROCEDURE dbo.GetGoals_v1",
             "batch: INSERT INTO dbo.goals (name) VALUES (N'seed');",
             "batch: INSERT INTO dbo.goals (name) VALUES (N'seed');",
             "journal 0001_create_goals.expand.sql applied (in tx)",
             "commit",
-            "xact_abort",
             "begin",
+            "xact_abort",
             "batch: -- Expand: the new column, filled from the old one.",
             "batch: UPDATE dbo.goals SET title = name WHERE title IS NULL;",
             "journal 0002_add_goal_title.expand.sql applied (in tx)",
@@ -244,5 +244,71 @@ describe("the engine on the SQL Server driver", () => {
         expect(call?.sql).toMatch(/QUOTENAME\(@password, ''''\)/);
         expect(call?.sql).toMatch(/db_datareader.*db_datawriter.*GRANT EXECUTE ON SCHEMA::dbo/s);
         expect(call?.sql).toMatch(/DENY INSERT, UPDATE, DELETE ON dbo\.migration_journal/);
+    });
+});
+
+describe("the lock that cannot be lost (sessions modelled: a failover replaces the pool's connection silently)", () => {
+    const LOCK = "bluegreen-migrations";
+    /** A fake whose session model grants the lock; the journal table does not exist yet. */
+    const modelled = () => new FakeMssql().when(/OBJECT_ID\(@table/, { recordset: [{ id: null }] });
+    const isWork = (c: FakeCall) =>
+        isMigrationBatch(c) || c.op === "begin" || c.op === "commit" || /migration_journal|migration_restore_points/.test(c.sql ?? "");
+
+    it("stops before the next migration when the lock's session was replaced after a commit, while another runner took the lock", async () => {
+        const fake = modelled();
+        let other: number | undefined;
+        fake.after(
+            (c) => c.op === "commit",
+            () => {
+                fake.dropConnection(1);
+                other = fake.takeLockElsewhere(LOCK);
+            },
+            { times: 1 },
+        );
+        const err = await runnerOn(fake, "basic").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LockLostError);
+        expect((err as Error).message).toMatch(/lock "bluegreen-migrations" was lost before starting a transaction.*npm run db -- status.*run up again/s);
+        // Nothing of 0002 ran here, and every piece of work ran on a session that held the lock at the time.
+        expect(fake.sqlTexts().some((s) => s.includes("ADD title"))).toBe(false);
+        expect(fake.calls.filter(isWork).every((c) => c.locks?.includes(LOCK))).toBe(true);
+        // The other runner keeps its lock: this runner neither released nor used it.
+        expect(fake.applocks.get(LOCK)).toBe(other);
+        expect(fake.ops().at(-1)).toBe("close");
+    });
+
+    it("stops between two no-transaction batches when the session was replaced: the second batch is never sent", async () => {
+        const fake = modelled();
+        fake.after("part_one", () => fake.dropConnection(1), { times: 1 });
+        await expect(runnerOn(fake, "notx").up({ phase: "expand" })).rejects.toThrow(LockLostError);
+        expect(fake.sqlTexts().some((s) => s.includes("no_such_table"))).toBe(false);
+        expect(fake.calls.filter(isWork).every((c) => c.locks?.includes(LOCK))).toBe(true);
+    });
+
+    it("checks the lock in the same request as the journal write: a session that lost the lock writes nothing and rolls back", async () => {
+        const fake = modelled();
+        // The lock vanishes from the session (e.g. released by a statement of the migration) during 0001.
+        fake.after("INSERT INTO dbo.goals", () => fake.applocks.delete(LOCK), { times: 1 });
+        const err = await runnerOn(fake, "basic").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LockLostError);
+        expect((err as Error).message).toMatch(/lost before writing the journal row of 0001_create_goals\.expand\.sql/);
+        const write = fake.calls.find((c) => c.sql?.includes("INSERT INTO dbo.migration_journal"));
+        expect(write?.sql).toMatch(/^IF APPLOCK_MODE\(N'public', N'bluegreen-migrations', N'Session'\) <> N'Exclusive' THROW 51000/);
+        expect(fake.ops()).toContain("rollback");
+        expect(fake.ops()).not.toContain("commit");
+    });
+
+    it("refuses to let the pool open a second session while the lock is held (mssql's beforeConnect closes it)", async () => {
+        const fake = modelled();
+        const driver = new MssqlDriver(parseDatabaseUrl(URL), {}, fake.api);
+        await driver.connect();
+        await driver.lock(1000);
+        const sessionsBefore = fake.sessions.size;
+        fake.dropConnection(1);
+        await expect(driver.execBatch("SELECT 1")).rejects.toThrow(/lost before running a no-transaction batch \(The connection ended/);
+        // One new connection was attempted and closed before login; no request ran on it.
+        expect(fake.sessions.size).toBe(sessionsBefore + 1);
+        expect(fake.sqlTexts().filter((s) => s === "SELECT 1")).toEqual([]);
+        await driver.unlock();
+        await driver.close();
     });
 });
