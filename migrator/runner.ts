@@ -19,6 +19,7 @@ import { JournalEntry, RestorePoint } from "./journal";
 import { lintMigration } from "./lint/lint";
 import { loadMigrationDir, MigrationFile } from "./migrationFile";
 import { LintFindingLike, MigrationStatus, Phase, Plan, planRun } from "./plan";
+import { decideRetry, DEFAULT_RETRY_POLICY, isLockTimeout, RetryPolicy, RetryScope, retryScopeOf } from "./retry";
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
@@ -38,6 +39,12 @@ export interface RunnerOptions {
     readonly mssqlApi?: MssqlApi;
     /** Tests: a lock name other than the default, to keep suites apart. */
     readonly lockName?: string;
+    /** How long one statement may wait for a table/row lock, in ms (0 = forever). @default 5000 */
+    readonly statementLockTimeoutMs?: number;
+    /** Retries after a lock timeout (see migrator/retry.ts). @default 5 attempts, 2 s doubling to at most 30 s */
+    readonly lockRetry?: RetryPolicy;
+    /** Tests: how to wait between retries. @default setTimeout */
+    readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** What `up` was asked for. */
@@ -125,7 +132,28 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         // The lock request itself must be allowed to wait longer than the lock timeout.
         requestTimeoutMs: Math.max(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, lockTimeoutMs + 30_000),
         ...(options.lockName !== undefined ? { lockName: options.lockName } : {}),
+        ...(options.statementLockTimeoutMs !== undefined ? { statementLockTimeoutMs: options.statementLockTimeoutMs } : {}),
     };
+    const lockRetry = options.lockRetry ?? DEFAULT_RETRY_POLICY;
+    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+    /** Runs `attempt` until it succeeds or {@link decideRetry} says stop; a lock timeout it gives up on is explained. */
+    async function withLockRetry<T>(what: string, scope: RetryScope, attempt: () => Promise<T>): Promise<T> {
+        for (let n = 1; ; n++) {
+            try {
+                return await attempt();
+            } catch (err) {
+                const decision = decideRetry({ dialect: db.dialect, err, scope, attempt: n, policy: lockRetry });
+                if (decision.retry) {
+                    log(`${what}: ${decision.note}`);
+                    await sleep(decision.delayMs);
+                    continue;
+                }
+                if (decision.note && err instanceof Error) err.message += `\n${decision.note}`;
+                throw err;
+            }
+        }
+    }
 
     const load = (): MigrationFile[] => loadMigrationDir(dir, { dialect: db.dialect === "postgres" ? "postgres" : "tsql" });
 
@@ -155,7 +183,9 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         for (const [i, batch] of m.batches.entries()) {
             for (let r = 0; r < batch.repeat; r++) {
                 try {
-                    await driver.execBatch(batch.sql);
+                    // In a transaction a lock timeout is retried by up (the whole migration); outside one, per batch.
+                    const run = () => driver.execBatch(batch.sql);
+                    await (m.noTransaction ? withLockRetry(`${m.name} batch ${i + 1}`, retryScopeOf(m, batch.sql, m.dialect), run) : run());
                 } catch (err) {
                     const within = driver.errorLine(err, batch.sql);
                     const line = within !== undefined ? batch.startLine + within - 1 : undefined;
@@ -186,7 +216,7 @@ export function createRunner(options: RunnerOptions = {}): Runner {
                 await driver.commit();
             } catch (err) {
                 await driver.rollback().catch(() => undefined);
-                if (err instanceof MigrationFailedError) {
+                if (err instanceof MigrationFailedError && !isLockTimeout(db.dialect, err)) {
                     err.message +=
                         `\nThe migration ran in a transaction and was rolled back: the database and the journal are as they were, ` +
                         `and no later migration ran. Fix ${m.path} (it was never applied, so it may still change) and run up again.`;
@@ -254,7 +284,8 @@ export function createRunner(options: RunnerOptions = {}): Runner {
                 }
                 const applied: string[] = [];
                 for (const m of plan.toRun) {
-                    await apply(driver, m);
+                    // A transactional migration that hit the lock timeout was rolled back whole: retried (migrator/retry.ts).
+                    await (m.noTransaction ? apply(driver, m) : withLockRetry(m.name, "migration", () => apply(driver, m)));
                     applied.push(m.name);
                 }
                 return { applied, ...(restorePoint ? { restorePoint } : {}) };

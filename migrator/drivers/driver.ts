@@ -48,6 +48,12 @@ export interface DriverOptions {
     readonly connectTimeoutMs?: number;
     /** The lock's name. @default "bluegreen-migrations" */
     readonly lockName?: string;
+    /**
+     * How long one statement may wait for a table or row lock, in ms (SQL Server `SET LOCK_TIMEOUT`, PostgreSQL
+     * `lock_timeout`), so that a migration's DDL never queues the live app behind it for long. 0 = wait forever.
+     * @default 5000 (migrator/retry.ts DEFAULT_STATEMENT_LOCK_TIMEOUT_MS)
+     */
+    readonly statementLockTimeoutMs?: number;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60 * 1000;

@@ -26,6 +26,7 @@ import {
     RestorePoint,
     RESTORE_POINT_TABLE,
 } from "../journal";
+import { DEFAULT_STATEMENT_LOCK_TIMEOUT_MS } from "../retry";
 import {
     DEFAULT_CONNECT_TIMEOUT_MS,
     DEFAULT_LOCK_NAME,
@@ -136,6 +137,7 @@ export class MssqlDriver implements Driver {
     private readonly pool: MssqlPoolLike;
     private readonly lockName: string;
     private readonly lockTimeoutSlackMs: number;
+    private readonly statementLockTimeoutMs: number;
     private tx?: MssqlTransactionLike;
     /** True from the granted sp_getapplock to the release: the session must not change. */
     private lockHeld = false;
@@ -155,6 +157,7 @@ export class MssqlDriver implements Driver {
         });
         this.lockName = opts.lockName ?? DEFAULT_LOCK_NAME;
         this.lockTimeoutSlackMs = config.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+        this.statementLockTimeoutMs = Math.max(0, Math.round(opts.statementLockTimeoutMs ?? DEFAULT_STATEMENT_LOCK_TIMEOUT_MS));
     }
 
     private request(): MssqlRequestLike {
@@ -248,6 +251,10 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
         const verdict = describeApplockResult(code);
         if (verdict.granted) {
             this.lockHeld = true;
+            // For the whole session (a plain batch: a SET inside sp_executesql would end with it). 1222 after this
+            // long instead of queueing the live app behind a DDL statement that waits for its lock; -1 = forever.
+            const lockTimeout = this.statementLockTimeoutMs === 0 ? -1 : this.statementLockTimeoutMs;
+            await this.guarded("setting the lock timeout", () => this.pool.request().batch(`${this.guard()}SET LOCK_TIMEOUT ${lockTimeout};`));
             return;
         }
         const message =

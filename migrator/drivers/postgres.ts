@@ -24,6 +24,8 @@ import {
     LockTimeoutError,
 } from "./driver";
 
+import { DEFAULT_STATEMENT_LOCK_TIMEOUT_MS } from "../retry";
+
 const LOCK_POLL_MS = 200;
 
 
@@ -40,6 +42,8 @@ export class PostgresDriver implements Driver {
             connectionTimeoutMillis: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
             statement_timeout: requestTimeout,
             query_timeout: requestTimeout,
+            // A DDL statement waiting for its lock queues every later query on the table behind it: give up soon.
+            lock_timeout: opts.statementLockTimeoutMs ?? DEFAULT_STATEMENT_LOCK_TIMEOUT_MS,
             application_name: "bluegreen-migrator",
         });
         this.lockName = opts.lockName ?? DEFAULT_LOCK_NAME;

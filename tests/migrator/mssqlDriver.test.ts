@@ -3,6 +3,8 @@
  * (tests/support/fakeMssql.ts): the lock call and its return codes, XACT_ABORT, GO batches, commit and rollback.
  * The real SQL Server runs the same scenarios in mssqlRunner.int.test.ts when MSSQL_URL is set.
  */
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { DatabaseUrlError, parseDatabaseUrl } from "../../migrator/databaseUrl";
 import { LockLostError, LockTimeoutError } from "../../migrator/drivers/driver";
@@ -15,7 +17,7 @@ const URL = "mssql://sqladmin:s3cret%21@bg-sql.database.windows.net:1433/goals?e
 const TSQL = path.join(__dirname, "..", "fixtures", "migrations", "tsql");
 
 function runnerOn(fake: FakeMssql, scenario: string) {
-    return createRunner({ url: URL, dir: path.join(TSQL, scenario), mssqlApi: fake.api, lint: () => [] });
+    return createRunner({ url: URL, dir: path.join(TSQL, scenario), mssqlApi: fake.api, lint: () => [], sleep: async () => undefined });
 }
 
 /** A fake with the lock granted and no journal table yet. */
@@ -23,7 +25,8 @@ function freshDatabase(): FakeMssql {
     return new FakeMssql().when(/sp_getapplock/, { recordset: [{ result: 0 }] }).when(/OBJECT_ID\(@table/, { recordset: [{ id: null }] });
 }
 
-const isMigrationBatch = (c: FakeCall) => c.op === "batch" && !/XACT_ABORT|CREATE TABLE dbo\.migration_journal/.test(c.sql ?? "");
+const isMigrationBatch = (c: FakeCall) =>
+    c.op === "batch" && !/XACT_ABORT|LOCK_TIMEOUT|CREATE TABLE dbo\.migration_journal/.test(c.sql ?? "") && !/^IF APPLOCK_MODE[^\n]*$/.test(c.sql ?? "");
 
 describe("mssqlConfig", () => {
     it("sets the request and connect timeouts explicitly, one pooled connection, and encryption on", () => {
@@ -127,6 +130,7 @@ describe("the engine on the SQL Server driver", () => {
             if (c.op !== "query" && c.op !== "batch") return c.op;
             if (sql.includes("sp_getapplock")) return "lock";
             if (sql.includes("sp_releaseapplock")) return "unlock";
+            if (sql.includes("SET LOCK_TIMEOUT")) return "lock_timeout";
             if (sql.includes("OBJECT_ID(@table")) return "journal?";
             if (sql.includes("CREATE TABLE dbo.migration_journal")) return "create journal";
             if (sql.includes("XACT_ABORT")) return "xact_abort";
@@ -136,6 +140,7 @@ describe("the engine on the SQL Server driver", () => {
         expect(summary).toEqual([
             "connect",
             "lock",
+            "lock_timeout",
             "journal?",
             "create journal",
             "begin",
@@ -177,7 +182,7 @@ describe("the engine on the SQL Server driver", () => {
             "dbo.no_such_table",
             fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1, abortsTransaction: true }),
         );
-        await expect(runnerOn(fake, "failing").up({ phase: "expand" })).rejects.toThrow(/Lock request time out period exceeded.*rolled back/s);
+        await expect(runnerOn(fake, "failing").up({ phase: "expand" })).rejects.toThrow(/Lock request time out period exceeded.*rolled back each time/s);
         expect(fake.ops()).toContain("rollback");
     });
 
@@ -310,5 +315,71 @@ describe("the lock that cannot be lost (sessions modelled: a failover replaces t
         expect(fake.sqlTexts().filter((s) => s === "SELECT 1")).toEqual([]);
         await driver.unlock();
         await driver.close();
+    });
+});
+
+describe("migrations never stall the live app: lock timeout and bounded retry", () => {
+    const lockTimeout = () => fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1, abortsTransaction: true });
+    const quick = { attempts: 3, baseDelayMs: 100, maxDelayMs: 150 };
+
+    it("sets the session's LOCK_TIMEOUT (5 s by default, as a plain batch) right after taking the migration lock", async () => {
+        const fake = freshDatabase();
+        await runnerOn(fake, "basic").up({ phase: "expand" });
+        const texts = fake.sqlTexts();
+        const set = texts.findIndex((s) => /SET LOCK_TIMEOUT 5000;$/.test(s));
+        expect(set).toBe(texts.findIndex((s) => s.includes("sp_getapplock")) + 1);
+        expect(fake.calls.filter((c) => c.sql?.includes("SET LOCK_TIMEOUT"))[0].op).toBe("batch");
+    });
+
+    it("retries a transactional migration that hit the lock timeout, from its first batch, with backoff, saying so", async () => {
+        const fake = freshDatabase().when("UPDATE dbo.goals SET title", lockTimeout(), { times: 2 });
+        const lines: string[] = [];
+        const waits: number[] = [];
+        const runner = createRunner({
+            url: URL,
+            dir: path.join(TSQL, "basic"),
+            mssqlApi: fake.api,
+            lint: () => [],
+            lockRetry: quick,
+            sleep: async (ms) => void waits.push(ms),
+            log: (l) => lines.push(l),
+        });
+        expect((await runner.up({ phase: "expand" })).applied).toEqual(["0001_create_goals.expand.sql", "0002_add_goal_title.expand.sql"]);
+        expect(waits).toEqual([100, 150]);
+        expect(lines).toContain("0002_add_goal_title.expand.sql: lock timeout (attempt 1 of 3); retrying the migration in 100 ms");
+        expect(fake.sqlTexts().filter((s) => s.includes("ADD title"))).toHaveLength(3);
+        expect(fake.ops().filter((op) => op === "rollback")).toHaveLength(2);
+    });
+
+    it("gives up after the last attempt: rolled back, the blocker query in the message, no later migration", async () => {
+        const fake = freshDatabase().when("UPDATE dbo.goals SET title", lockTimeout());
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], lockRetry: quick, sleep: async () => undefined });
+        const err = await runner.up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MigrationFailedError);
+        expect((err as Error).message).toMatch(/Lock request time out period exceeded\..*in each of 3 attempts \(rolled back each time.*blocking_session_id/s);
+        expect((err as Error).message).not.toMatch(/Fix .* and run up again/);
+        expect(fake.sqlTexts().filter((s) => s.includes("ADD title"))).toHaveLength(3);
+    });
+
+    it("retries a no-transaction batch of one statement alone (it changed nothing), and no earlier batch", async () => {
+        const fake = freshDatabase().when("no_such_table", fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1 }));
+        const sleep = jest.fn(async () => undefined);
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "notx"), mssqlApi: fake.api, lint: () => [], lockRetry: quick, sleep });
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(/batch 2 of 2.*Lock request time out.*in each of 3 attempts\. Find the blocker/s);
+        expect(fake.sqlTexts().filter((s) => s.includes("no_such_table"))).toHaveLength(3);
+        expect(fake.sqlTexts().filter((s) => s.includes("CREATE TABLE dbo.part_one"))).toHaveLength(1);
+        expect(sleep).toHaveBeenCalledTimes(2);
+    });
+
+    it("does not retry a no-transaction batch of several statements (part of it may be committed), and says so", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "notx-multi-"));
+        fs.writeFileSync(path.join(dir, "0001_two.expand.sql"), "-- migrate:no-transaction\nCREATE TABLE dbo.a (id int);\nINSERT INTO dbo.a VALUES (1);\n");
+        const fake = freshDatabase().when("INSERT INTO dbo.a", fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 2 }));
+        const sleep = jest.fn(async () => undefined);
+        const runner = createRunner({ url: URL, dir, mssqlApi: fake.api, lint: () => [], lockRetry: quick, sleep });
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(/Lock request time out.*not retried: a no-transaction batch of several statements/s);
+        expect(fake.sqlTexts().filter((s) => s.includes("INSERT INTO dbo.a"))).toHaveLength(1);
+        expect(sleep).not.toHaveBeenCalled();
+        expect(fake.calls.find((c) => c.params?.name === "0001_two.expand.sql")?.params).toMatchObject({ state: "failed" });
     });
 });
