@@ -35,6 +35,7 @@ import {
     DriverOptions,
     LockLostError,
     LockTimeoutError,
+    OutcomeUnknownError,
 } from "./driver";
 
 /** The part of a mssql result the driver reads. */
@@ -114,6 +115,8 @@ export function mssqlConfig(db: DatabaseUrl, opts: DriverOptions = {}): mssql.co
             encrypt: flag("encrypt", true),
             trustServerCertificate: flag("trustServerCertificate", false),
             appName: "bluegreen-migrator",
+            // tedious logs in with XACT_ABORT OFF: then an error (a lock timeout, 1222) can leave a transaction open.
+            abortTransactionOnError: true,
         },
     };
 }
@@ -143,6 +146,8 @@ export class MssqlDriver implements Driver {
     private lockHeld = false;
     /** Set when the pool tried to replace the lock's connection (and was stopped). */
     private sessionLost = false;
+    /** The migration whose journal row the open transaction wrote (to say how to check a COMMIT that dropped). */
+    private journaledInTx?: string;
 
     constructor(db: DatabaseUrl, opts: DriverOptions = {}, api: MssqlApi = mssql) {
         const config = mssqlConfig(db, opts);
@@ -288,8 +293,24 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
 
     async commit(): Promise<void> {
         const tx = this.tx;
+        const name = this.journaledInTx;
         this.tx = undefined;
-        await tx?.commit();
+        this.journaledInTx = undefined;
+        try {
+            await tx?.commit();
+        } catch (err) {
+            // EABORT: the server rolled the transaction back before the COMMIT (XACT_ABORT): the outcome is known.
+            if ((err as { code?: string }).code === "EABORT") throw err;
+            const check =
+                name !== undefined
+                    ? `SELECT state, applied_at FROM dbo.${JOURNAL_TABLE} WHERE name = N'${name.replace(/'/g, "''")}'; — a row means it ` +
+                      `committed (the journal row was written in the same transaction); no row means it was rolled back and the next up runs it again.`
+                    : `npm run db -- status.`;
+            throw new OutcomeUnknownError(
+                `The connection failed while the COMMIT${name !== undefined ? ` of ${name}` : ""} was on its way (${(err as Error).message}): ` +
+                    `the outcome is unknown — the server may or may not have committed. To tell: ${check}`,
+            );
+        }
     }
 
     async rollback(): Promise<void> {
@@ -309,7 +330,11 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
             // swap the connection between the check and the batch (beforeConnect refuses a new one while the lock is held).
             await this.guarded("running a no-transaction batch", () => this.pool.request().batch(this.guard()));
         }
-        await this.request().batch(sql);
+        try {
+            await this.request().batch(sql);
+        } catch (err) {
+            throw withPrecedingErrors(err);
+        }
     }
 
     errorLine(err: unknown): number | undefined {
@@ -322,6 +347,10 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
     }
 
     async writeJournal(e: JournalWrite): Promise<void> {
+        if (this.tx) this.journaledInTx = e.name;
+        // A failed no-transaction file may have opened a transaction of its own and left it open: the failure row must
+        // not be written inside it (it would be rolled back with it, and the next up would run the file again).
+        const rollbackOpen = !this.tx && e.state === "failed" ? "IF @@TRANCOUNT > 0 ROLLBACK;\n" : "";
         await this.guarded(`writing the journal row of ${e.name}`, () => this.request()
             .input("name", mssql.NVarChar(255), e.name)
             .input("phase", mssql.VarChar(8), e.phase)
@@ -330,7 +359,7 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
             .input("state", mssql.VarChar(8), e.state)
             .input("error", mssql.NVarChar(mssql.MAX), e.error ?? null)
             .query(
-                `${this.guard()}UPDATE dbo.${JOURNAL_TABLE} SET phase = @phase, checksum = @checksum, applied_at = SYSUTCDATETIME(), ` +
+                `${this.guard()}${rollbackOpen}UPDATE dbo.${JOURNAL_TABLE} SET phase = @phase, checksum = @checksum, applied_at = SYSUTCDATETIME(), ` +
                     `applied_by = SUSER_SNAME(), duration_ms = @duration, state = @state, error = @error WHERE name = @name;\n` +
                     `IF @@ROWCOUNT = 0\n` +
                     `    INSERT INTO dbo.${JOURNAL_TABLE} (name, phase, checksum, applied_at, applied_by, duration_ms, state, error) ` +
@@ -375,6 +404,20 @@ EXEC (N'GRANT EXECUTE ON SCHEMA::dbo TO ' + @u);
 EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${JOURNAL_TABLE} TO ' + @u);
 EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${RESTORE_POINT_TABLE} TO ' + @u);`));
     }
+}
+
+/**
+ * mssql throws the batch's LAST server error ("The statement has been terminated.", "See previous errors") and keeps
+ * the others in `precedingErrors`: put them all in the message, first to last.
+ */
+export function withPrecedingErrors(err: unknown): unknown {
+    const e = err as { message?: unknown; precedingErrors?: unknown } | undefined;
+    if (!(err instanceof Error) || !Array.isArray(e?.precedingErrors) || e.precedingErrors.length === 0) return err;
+    const earlier = (e.precedingErrors as { message?: unknown; lineNumber?: unknown }[])
+        .map((p) => `${String(p.message)}${typeof p.lineNumber === "number" ? ` (line ${p.lineNumber})` : ""}`)
+        .filter((m) => m !== err.message);
+    if (earlier.length > 0) err.message = `${earlier.join(" / ")} / ${err.message}`;
+    return err;
 }
 
 /** True for the error {@link lockGuardSql} throws. */

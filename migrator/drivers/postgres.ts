@@ -108,15 +108,20 @@ export class PostgresDriver implements Driver {
 
     async begin(): Promise<void> {
         await this.client.query("BEGIN");
+        this.inTx = true;
     }
 
     async commit(): Promise<void> {
+        this.inTx = false;
         await this.client.query("COMMIT");
     }
 
     async rollback(): Promise<void> {
+        this.inTx = false;
         await this.client.query("ROLLBACK");
     }
+
+    private inTx = false;
 
     async execBatch(sql: string): Promise<void> {
         await this.client.query(sql);
@@ -128,6 +133,9 @@ export class PostgresDriver implements Driver {
     }
 
     async writeJournal(e: JournalWrite): Promise<void> {
+        // A failed no-transaction file may have left its own transaction open (or aborted): end it first, so that the
+        // failure row is not written inside it and lost with it. (ROLLBACK with no transaction is only a warning.)
+        if (!this.inTx && e.state === "failed") await this.client.query("ROLLBACK");
         await this.client.query(
             `INSERT INTO ${JOURNAL_TABLE} (name, phase, checksum, applied_at, applied_by, duration_ms, state, error)
              VALUES ($1, $2, $3, clock_timestamp(), session_user, $4, $5, $6)

@@ -251,6 +251,14 @@ export const RULES: readonly RuleDefinition[] = [
         good: "ALTER TABLE dbo.goals ADD notes NVARCHAR(MAX) NULL;",
     },
     {
+        id: "NEEDS-NO-TRANSACTION", severity: "error", phases: BOTH,
+        problem: "runs {name}, which cannot run inside the transaction the runner wraps a migration in",
+        safe: "move it to a migration of its own with `-- migrate:no-transaction` at the top (on PostgreSQL, in a batch of its own)",
+        why: "SQL Server refuses RESUMABLE = ON (error 574) and ALTER DATABASE (error 226) in a user transaction; PostgreSQL refuses CONCURRENTLY, VACUUM and CREATE DATABASE in a transaction block. The run would fail on the server.",
+        bad: "ALTER INDEX ix_goals_done ON dbo.goals REBUILD WITH (ONLINE = ON, RESUMABLE = ON);",
+        good: "-- migrate:no-transaction\nALTER INDEX ix_goals_done ON dbo.goals REBUILD WITH (ONLINE = ON, RESUMABLE = ON);",
+    },
+    {
         id: "USE-DATABASE", severity: "error", phases: BOTH,
         problem: "switches to database {name}: the rest of the migration would run somewhere the journal does not describe",
         safe: "remove the USE statement; the runner connects to the right database (`--url` / DATABASE_URL)",

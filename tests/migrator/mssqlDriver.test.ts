@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DatabaseUrlError, parseDatabaseUrl } from "../../migrator/databaseUrl";
-import { LockLostError, LockTimeoutError } from "../../migrator/drivers/driver";
+import { LockLostError, LockTimeoutError, OutcomeUnknownError } from "../../migrator/drivers/driver";
 import { loadMigrationDir } from "../../migrator/migrationFile";
 import { describeApplockResult, MssqlDriver, mssqlConfig } from "../../migrator/drivers/mssql";
 import { createRunner, MigrationFailedError, RefusedError } from "../../migrator/runner";
@@ -381,5 +381,52 @@ describe("migrations never stall the live app: lock timeout and bounded retry", 
         expect(fake.sqlTexts().filter((s) => s.includes("INSERT INTO dbo.a"))).toHaveLength(1);
         expect(sleep).not.toHaveBeenCalled();
         expect(fake.calls.find((c) => c.params?.name === "0001_two.expand.sql")?.params).toMatchObject({ state: "failed" });
+    });
+});
+
+describe("failures that keep their record, and messages that name the cause", () => {
+    it("logs in with XACT_ABORT ON on every connection (tedious's abortTransactionOnError), not only in the runner's transactions", () => {
+        expect(mssqlConfig(parseDatabaseUrl(URL)).options).toMatchObject({ abortTransactionOnError: true });
+    });
+
+    it("rolls back a transaction a failed no-transaction file left open before recording it failed, in the same request", async () => {
+        const fake = freshDatabase().when("dbo.no_such_table", fakeRequestError("Invalid object name 'dbo.no_such_table'.", { number: 208, lineNumber: 1 }));
+        await expect(runnerOn(fake, "notx").up({ phase: "expand" })).rejects.toThrow(MigrationFailedError);
+        const failed = fake.calls.find((c) => c.params?.name === "0002_partial.expand.sql");
+        expect(failed?.params).toMatchObject({ state: "failed" });
+        expect(failed?.sql).toMatch(/^IF APPLOCK_MODE[^\n]*\nIF @@TRANCOUNT > 0 ROLLBACK;\nUPDATE dbo\.migration_journal/);
+        // A successful write, and a write inside the runner's own transaction, roll nothing back.
+        const applied = fake.calls.filter((c) => c.params?.state === "applied");
+        expect(applied.length).toBeGreaterThan(0);
+        expect(applied.every((c) => !c.sql?.includes("@@TRANCOUNT"))).toBe(true);
+    });
+
+    it("names every server error of the batch (precedingErrors), not only the last one", async () => {
+        const first = fakeRequestError("Cannot insert the value NULL into column 'name', table 'goals.dbo.later'.", { number: 515, lineNumber: 2 });
+        const fake = freshDatabase().when(
+            "dbo.no_such_table",
+            fakeRequestError("The statement has been terminated.", { number: 3621, lineNumber: 2, precedingErrors: [first] }),
+        );
+        const err = await runnerOn(fake, "failing").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect((err as Error).message).toContain(
+            "failed at line 4: Cannot insert the value NULL into column 'name', table 'goals.dbo.later'. (line 2) / The statement has been terminated.",
+        );
+    });
+
+    it("reports a connection lost during COMMIT as outcome unknown, with the query that tells", async () => {
+        const fake = freshDatabase().when(
+            (c) => c.op === "commit",
+            (c) => {
+                fake.dropConnection(c.pool);
+                return Object.assign(new Error("Connection lost - read ECONNRESET"), { name: "ConnectionError", code: "ESOCKET" });
+            },
+        );
+        const err = await runnerOn(fake, "basic").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OutcomeUnknownError);
+        expect((err as Error).message).toMatch(
+            /COMMIT of 0001_create_goals\.expand\.sql was on its way \(Connection lost - read ECONNRESET\): the outcome is unknown.*SELECT state, applied_at FROM dbo\.migration_journal WHERE name = N'0001_create_goals\.expand\.sql'/s,
+        );
+        expect((err as Error).message).not.toMatch(/rolled back: the database and the journal are as they were/);
+        expect(fake.sqlTexts().some((s) => s.includes("ADD title"))).toBe(false);
     });
 });

@@ -87,3 +87,22 @@ describe("a migration that waits for a lock on a live table (PostgreSQL)", () =>
         expect(Math.max(...latencies)).toBeLessThan(1_000);
     }, 30_000);
 });
+
+describe("a failed no-transaction migration that opened a transaction of its own (PostgreSQL)", () => {
+    it("is recorded failed outside that transaction, so the next up refuses instead of running it again", async () => {
+        const url = await pg.createDatabase("notx_open_tx");
+        const dir = migrationsDir({
+            "0001_own_tx.expand.sql": "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE half (id int);\nSELECT * FROM no_such_table;\n",
+        });
+        const runner = createRunner({ url, dir, lint: () => [] });
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(/no_such_table/);
+        const admin = await connect(url);
+        try {
+            const rows = await admin.query("SELECT name, state FROM migration_journal");
+            expect(rows.rows).toEqual([{ name: "0001_own_tx.expand.sql", state: "failed" }]);
+        } finally {
+            await admin.end();
+        }
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(/0001_own_tx\.expand\.sql failed and is recorded failed/);
+    }, 30_000);
+});
