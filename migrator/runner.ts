@@ -19,6 +19,7 @@ import { JournalEntry, RestorePoint } from "./journal";
 import { lintMigration } from "./lint/lint";
 import { loadMigrationDir, MigrationFile } from "./migrationFile";
 import { LintFindingLike, MigrationStatus, Phase, Plan, planRun } from "./plan";
+import { batchTimeoutMs, DEFAULT_LONG_REQUEST_TIMEOUT_MS } from "./timeouts";
 import { decideRetry, DEFAULT_RETRY_POLICY, isLockTimeout, RetryPolicy, RetryScope, retryScopeOf } from "./retry";
 
 /** Options of {@link createRunner}. */
@@ -43,6 +44,8 @@ export interface RunnerOptions {
     readonly statementLockTimeoutMs?: number;
     /** Retries after a lock timeout (see migrator/retry.ts). @default 5 attempts, 2 s doubling to at most 30 s */
     readonly lockRetry?: RetryPolicy;
+    /** Timeout of a batch that builds an index online (ONLINE/RESUMABLE = ON, CONCURRENTLY), in ms. @default 24 hours */
+    readonly longRequestTimeoutMs?: number;
     /** Tests: how to wait between retries. @default setTimeout */
     readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -135,6 +138,10 @@ export function createRunner(options: RunnerOptions = {}): Runner {
         ...(options.statementLockTimeoutMs !== undefined ? { statementLockTimeoutMs: options.statementLockTimeoutMs } : {}),
     };
     const lockRetry = options.lockRetry ?? DEFAULT_RETRY_POLICY;
+    const batchTimeouts = {
+        requestMs: driverOptions.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        longMs: options.longRequestTimeoutMs ?? DEFAULT_LONG_REQUEST_TIMEOUT_MS,
+    };
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
     /** Runs `attempt` until it succeeds or {@link decideRetry} says stop; a lock timeout it gives up on is explained. */
@@ -184,7 +191,7 @@ export function createRunner(options: RunnerOptions = {}): Runner {
             for (let r = 0; r < batch.repeat; r++) {
                 try {
                     // In a transaction a lock timeout is retried by up (the whole migration); outside one, per batch.
-                    const run = () => driver.execBatch(batch.sql);
+                    const run = () => driver.execBatch(batch.sql, batchTimeoutMs(batch.sql, m.dialect, batchTimeouts));
                     await (m.noTransaction ? withLockRetry(`${m.name} batch ${i + 1}`, retryScopeOf(m, batch.sql, m.dialect), run) : run());
                 } catch (err) {
                     const within = driver.errorLine(err, batch.sql);

@@ -23,8 +23,8 @@ export interface Driver {
     begin(): Promise<void>;
     commit(): Promise<void>;
     rollback(): Promise<void>;
-    /** Runs one batch (inside the open transaction, if any). */
-    execBatch(sql: string): Promise<void>;
+    /** Runs one batch (inside the open transaction, if any), with its own timeout when given (ms). */
+    execBatch(sql: string, timeoutMs?: number): Promise<void>;
     /** The 1-based line within the batch `sql` where the database says `err` happened, when it says. */
     errorLine(err: unknown, sql: string): number | undefined;
     /** Inserts or replaces the journal row of `entry.name` (inside the open transaction, if any). */

@@ -50,19 +50,24 @@ export interface MssqlRequestLike {
     batch(batch: string): Promise<ResultLike>;
 }
 
+/** Per-request overrides (mssql 12: `pool.request({ requestTimeout })`, `transaction.request(...)`). */
+export interface MssqlRequestConfig {
+    requestTimeout?: number;
+}
+
 /** The part of `mssql.Transaction` the driver uses. */
 export interface MssqlTransactionLike {
     begin(): Promise<unknown>;
     commit(): Promise<void>;
     rollback(): Promise<void>;
-    request(): MssqlRequestLike;
+    request(config?: MssqlRequestConfig): MssqlRequestLike;
 }
 
 /** The part of `mssql.ConnectionPool` the driver uses. */
 export interface MssqlPoolLike {
     connect(): Promise<unknown>;
     close(): Promise<void>;
-    request(): MssqlRequestLike;
+    request(config?: MssqlRequestConfig): MssqlRequestLike;
     transaction(): MssqlTransactionLike;
 }
 
@@ -165,8 +170,8 @@ export class MssqlDriver implements Driver {
         this.statementLockTimeoutMs = Math.max(0, Math.round(opts.statementLockTimeoutMs ?? DEFAULT_STATEMENT_LOCK_TIMEOUT_MS));
     }
 
-    private request(): MssqlRequestLike {
-        return this.tx ? this.tx.request() : this.pool.request();
+    private request(config?: MssqlRequestConfig): MssqlRequestLike {
+        return this.tx ? this.tx.request(config) : this.pool.request(config);
     }
 
     /** The lock check to put first in a request, once the lock is held. */
@@ -324,14 +329,14 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
         }
     }
 
-    async execBatch(sql: string): Promise<void> {
+    async execBatch(sql: string, timeoutMs?: number): Promise<void> {
         if (!this.tx && this.lockHeld) {
             // Outside a transaction each request borrows the connection again: check the session first. The pool cannot
             // swap the connection between the check and the batch (beforeConnect refuses a new one while the lock is held).
             await this.guarded("running a no-transaction batch", () => this.pool.request().batch(this.guard()));
         }
         try {
-            await this.request().batch(sql);
+            await this.request(timeoutMs !== undefined ? { requestTimeout: timeoutMs } : undefined).batch(sql);
         } catch (err) {
             throw withPrecedingErrors(err);
         }

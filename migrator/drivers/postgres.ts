@@ -47,7 +47,10 @@ export class PostgresDriver implements Driver {
             application_name: "bluegreen-migrator",
         });
         this.lockName = opts.lockName ?? DEFAULT_LOCK_NAME;
+        this.requestTimeoutMs = requestTimeout;
     }
+
+    private readonly requestTimeoutMs: number;
 
     async connect(): Promise<void> {
         await this.client.connect();
@@ -123,8 +126,18 @@ export class PostgresDriver implements Driver {
 
     private inTx = false;
 
-    async execBatch(sql: string): Promise<void> {
-        await this.client.query(sql);
+    async execBatch(sql: string, timeoutMs?: number): Promise<void> {
+        if (timeoutMs === undefined || timeoutMs === this.requestTimeoutMs) {
+            await this.client.query(sql);
+            return;
+        }
+        // A longer statement_timeout for this batch only (an index built CONCURRENTLY, say), then back.
+        await this.client.query(`SET statement_timeout = ${Math.round(timeoutMs)}`);
+        try {
+            await this.client.query({ text: sql, query_timeout: timeoutMs } as unknown as string);
+        } finally {
+            await this.client.query(`SET statement_timeout = ${this.requestTimeoutMs}`).catch(() => undefined);
+        }
     }
 
     errorLine(err: unknown, sql: string): number | undefined {

@@ -106,3 +106,20 @@ describe("a failed no-transaction migration that opened a transaction of its own
         await expect(runner.up({ phase: "expand" })).rejects.toThrow(/0001_own_tx\.expand\.sql failed and is recorded failed/);
     }, 30_000);
 });
+
+describe("an index built CONCURRENTLY (PostgreSQL)", () => {
+    it("runs as a batch of its own with the long statement timeout (SET statement_timeout around it)", async () => {
+        const url = await pg.createDatabase("concurrent_index");
+        const dir = migrationsDir({
+            "0001_t.expand.sql": "CREATE TABLE t (id int PRIMARY KEY, a int NULL);\n",
+            "0002_ix.expand.sql": "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY ix_t_a ON t (a);\n",
+        });
+        await createRunner({ url, dir, lint: () => [], requestTimeoutMs: 120_000, longRequestTimeoutMs: 3_600_000 }).up({ phase: "expand" });
+        const admin = await connect(url);
+        try {
+            expect((await admin.query("SELECT indexname FROM pg_indexes WHERE tablename = 't' AND indexname = 'ix_t_a'")).rowCount).toBe(1);
+        } finally {
+            await admin.end();
+        }
+    }, 30_000);
+});

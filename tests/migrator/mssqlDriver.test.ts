@@ -430,3 +430,15 @@ describe("failures that keep their record, and messages that name the cause", ()
         expect(fake.sqlTexts().some((s) => s.includes("ADD title"))).toBe(false);
     });
 });
+
+describe("request timeouts per batch", () => {
+    it("passes each batch its own request timeout: the long one for an online index build", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "online-index-"));
+        fs.writeFileSync(path.join(dir, "0001_index.expand.sql"), "CREATE TABLE dbo.t (id int NOT NULL, a int NULL);\nGO\nCREATE INDEX ix_t_a ON dbo.t (a) WITH (ONLINE = ON);\n");
+        const fake = freshDatabase();
+        await createRunner({ url: URL, dir, mssqlApi: fake.api, lint: () => [], longRequestTimeoutMs: 6 * 3_600_000 }).up({ phase: "expand" });
+        const timeoutOf = (text: string) => fake.calls.find((c) => c.sql?.startsWith(text))?.requestTimeout;
+        expect(timeoutOf("CREATE TABLE dbo.t")).toBe(30 * 60 * 1000);
+        expect(timeoutOf("CREATE INDEX ix_t_a")).toBe(6 * 3_600_000);
+    });
+});

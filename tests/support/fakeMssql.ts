@@ -51,6 +51,8 @@ export interface FakeCall {
     readonly session?: number;
     /** The application locks that session held when the call ran. */
     readonly locks?: readonly string[];
+    /** The request's own timeout (`pool.request({ requestTimeout })`), when it set one. */
+    readonly requestTimeout?: number;
 }
 
 /** What a scripted reply returns; missing fields default to an empty result. */
@@ -323,7 +325,10 @@ function createApi(fake: FakeMssql) {
     class Request {
         private readonly params: Record<string, unknown> = {};
         private readonly types: Record<string, string> = {};
-        constructor(private readonly parent: ConnectionPool | Transaction) {}
+        constructor(
+            private readonly parent: ConnectionPool | Transaction,
+            private readonly config: { requestTimeout?: number } = {},
+        ) {}
 
         input(name: string, typeOrValue: unknown, value?: unknown): this {
             if (arguments.length >= 3) {
@@ -348,6 +353,7 @@ function createApi(fake: FakeMssql) {
                 locks: fake.locksOf(session.spid),
                 ...(Object.keys(this.params).length ? { params: { ...this.params } } : {}),
                 ...(Object.keys(this.types).length ? { types: { ...this.types } } : {}),
+                ...(this.config.requestTimeout !== undefined ? { requestTimeout: this.config.requestTimeout } : {}),
             };
             if (session.closed) {
                 fake.record(call);
@@ -438,8 +444,8 @@ function createApi(fake: FakeMssql) {
             this.connected = false;
         }
 
-        request(): Request {
-            return new Request(this);
+        request(config?: { requestTimeout?: number }): Request {
+            return new Request(this, config);
         }
 
         query(sql: string): Promise<FakeIResult> {
@@ -524,8 +530,8 @@ function createApi(fake: FakeMssql) {
             fake.answer(call);
         }
 
-        request(): Request {
-            return new Request(this);
+        request(config?: { requestTimeout?: number }): Request {
+            return new Request(this, config);
         }
     }
 
