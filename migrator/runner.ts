@@ -79,7 +79,7 @@ export interface Runner {
     up(request: UpRequest): Promise<UpResult>;
     /** Marks a failed no-transaction migration applied, or forgets it so that it runs again. */
     resolve(name: string, resolution: Resolution): Promise<void>;
-    /** Creates or updates the app's least-privilege database user (and the journal tables, which it may only read). */
+    /** Creates the app's least-privilege database user, or re-applies the grants of an existing one (its password is left alone). */
     ensureAppUser(user: string, password: string): Promise<void>;
 }
 
@@ -333,8 +333,13 @@ export function createRunner(options: RunnerOptions = {}): Runner {
             }
             await withDriver(true, async (driver) => {
                 await driver.ensureJournal();
-                await driver.ensureAppUser(user, password);
-                log(`database user ${user} ensured (read/write data, execute procedures; may not change the journal)`);
+                const outcome = await driver.ensureAppUser(user, password);
+                log(
+                    outcome === "created"
+                        ? `database user ${user} created (read/write data, execute procedures; may not change the journal)`
+                        : `database user ${user} exists: grants re-applied, password left unchanged (the live color logs in with it; ` +
+                              `to rotate it, see docs/migrations.md)`,
+                );
             });
         },
     };

@@ -34,10 +34,11 @@ export interface Driver {
     /** Records the server time now as the restore point of a contract run, and returns it. */
     recordRestorePoint(migrations: readonly string[]): Promise<RestorePoint>;
     /**
-     * Creates (or updates the password of) the app's least-privilege database user: read/write data and execute
-     * procedures, nothing else. Idempotent. The password is never printed.
+     * Creates the app's least-privilege database user (read/write data, execute procedures, nothing else) and
+     * re-applies its grants. An existing user keeps its password (the live color logs in with it). Idempotent. The
+     * password is never printed.
      */
-    ensureAppUser(user: string, password: string): Promise<void>;
+    ensureAppUser(user: string, password: string): Promise<"created" | "existing">;
 }
 
 /** Options every driver takes. */

@@ -15,7 +15,7 @@
  * Either way the run stops with a {@link LockLostError} that says what was done and what to do.
  */
 import * as mssql from "mssql";
-import { DatabaseUrl, DatabaseUrlError } from "../databaseUrl";
+import { booleanOption, DatabaseUrl } from "../databaseUrl";
 import {
     JournalEntry,
     journalEntryOf,
@@ -99,13 +99,7 @@ export function describeApplockResult(code: number): { granted: boolean; meaning
 /** The mssql connection config for a parsed mssql:// URL: one connection, explicit timeouts, encryption on. */
 export function mssqlConfig(db: DatabaseUrl, opts: DriverOptions = {}): mssql.config {
     // `encrypt=True` must not quietly turn encryption off: true/false in any case, anything else is refused.
-    const flag = (key: string, dflt: boolean): boolean => {
-        const value = db.options[key];
-        if (value === undefined) return dflt;
-        if (/^true$/i.test(value)) return true;
-        if (/^false$/i.test(value)) return false;
-        throw new DatabaseUrlError(`The database URL "${db.masked}" has ${key}=${value}: use ${key}=true or ${key}=false.`);
-    };
+    const flag = (key: string, dflt: boolean): boolean => booleanOption(db, key, dflt);
     return {
         server: db.host,
         ...(db.port !== undefined ? { port: db.port } : {}),
@@ -126,6 +120,10 @@ export function mssqlConfig(db: DatabaseUrl, opts: DriverOptions = {}): mssql.co
     };
 }
 
+
+/** ensure-app-user on a SQL Server database that is not contained: what it says, and its error number. */
+const APP_USER_NOT_CONTAINED = "CREATE USER ... WITH PASSWORD needs a contained database (SQL Server error 33233 otherwise).";
+export const APP_USER_NOT_CONTAINED_ERROR = 51002;
 
 /** The error number the lock check throws (user-defined range, >= 50000). */
 export const LOCK_GUARD_ERROR = 51000;
@@ -390,24 +388,40 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
         return { recordedAt: row.recorded_at, recordedBy: row.recorded_by, migrations: row.migrations };
     }
 
-    async ensureAppUser(user: string, password: string): Promise<void> {
+    async ensureAppUser(user: string, password: string): Promise<"created" | "existing"> {
         // CREATE USER takes no variables: the names go through QUOTENAME in dynamic SQL, never into the text here.
-        await this.guarded("creating the app user", () => this.pool
+        // An existing user keeps its password: the live color logs in with it (rotation: docs/migrations.md).
+        // A user WITH PASSWORD needs a contained database: Azure SQL Database (engine edition 5) always is one; on SQL
+        // Server (the CI container, a Managed Instance) the database must be CONTAINMENT = PARTIAL, or error 33233.
+        const r = await this.guarded("creating the app user", () => this.pool
             .request()
             .input("user", mssql.NVarChar(128), user)
             .input("password", mssql.NVarChar(128), password)
             .query(`${this.guard()}
 DECLARE @u nvarchar(258) = QUOTENAME(@user);
 DECLARE @p nvarchar(258) = QUOTENAME(@password, '''');
+DECLARE @created bit = 0;
 IF DATABASE_PRINCIPAL_ID(@user) IS NULL
+BEGIN
+    IF CAST(SERVERPROPERTY('EngineEdition') AS int) <> 5
+       AND (SELECT containment FROM sys.databases WHERE database_id = DB_ID()) = 0
+    BEGIN
+        DECLARE @why nvarchar(2048) = N'${APP_USER_NOT_CONTAINED}'
+            + N' Database ' + QUOTENAME(DB_NAME()) + N' is not contained. Fix, as a server administrator: '
+            + N'EXEC sp_configure ''contained database authentication'', 1; RECONFIGURE; '
+            + N'ALTER DATABASE ' + QUOTENAME(DB_NAME()) + N' SET CONTAINMENT = PARTIAL; (Azure SQL Database needs nothing.)';
+        THROW ${APP_USER_NOT_CONTAINED_ERROR}, @why, 1;
+    END
     EXEC (N'CREATE USER ' + @u + N' WITH PASSWORD = ' + @p);
-ELSE
-    EXEC (N'ALTER USER ' + @u + N' WITH PASSWORD = ' + @p);
+    SET @created = 1;
+END
 IF IS_ROLEMEMBER(N'db_datareader', @user) = 0 EXEC (N'ALTER ROLE db_datareader ADD MEMBER ' + @u);
 IF IS_ROLEMEMBER(N'db_datawriter', @user) = 0 EXEC (N'ALTER ROLE db_datawriter ADD MEMBER ' + @u);
 EXEC (N'GRANT EXECUTE ON SCHEMA::dbo TO ' + @u);
 EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${JOURNAL_TABLE} TO ' + @u);
-EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${RESTORE_POINT_TABLE} TO ' + @u);`));
+EXEC (N'DENY INSERT, UPDATE, DELETE ON dbo.${RESTORE_POINT_TABLE} TO ' + @u);
+SELECT @created AS created;`));
+        return r.recordset[0]?.created === true || r.recordset[0]?.created === 1 ? "created" : "existing";
     }
 }
 

@@ -173,15 +173,14 @@ export class PostgresDriver implements Driver {
         return { recordedAt: row.recorded_at, recordedBy: row.recorded_by, migrations: row.migrations };
     }
 
-    async ensureAppUser(user: string, password: string): Promise<void> {
+    async ensureAppUser(user: string, password: string): Promise<"created" | "existing"> {
         const role = this.client.escapeIdentifier(user);
         const secret = this.client.escapeLiteral(password);
         const db = await this.client.query<{ db: string }>("SELECT current_database() AS db");
         const database = this.client.escapeIdentifier(db.rows[0].db);
         const exists = await this.client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [user]);
-        await this.client.query(
-            exists.rowCount ? `ALTER ROLE ${role} WITH LOGIN PASSWORD ${secret}` : `CREATE ROLE ${role} WITH LOGIN PASSWORD ${secret}`,
-        );
+        // An existing role keeps its password: the live color logs in with it (rotation: docs/migrations.md).
+        if (!exists.rowCount) await this.client.query(`CREATE ROLE ${role} WITH LOGIN PASSWORD ${secret}`);
         await this.client.query(`
             GRANT CONNECT ON DATABASE ${database} TO ${role};
             GRANT USAGE ON SCHEMA public TO ${role};
@@ -192,5 +191,6 @@ export class PostgresDriver implements Driver {
             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${role};
             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO ${role};
             REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ${JOURNAL_TABLE}, ${RESTORE_POINT_TABLE} FROM ${role};`);
+        return exists.rowCount ? "existing" : "created";
     }
 }

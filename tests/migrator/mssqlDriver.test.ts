@@ -250,6 +250,25 @@ describe("the engine on the SQL Server driver", () => {
         expect(call?.sql).toMatch(/db_datareader.*db_datawriter.*GRANT EXECUTE ON SCHEMA::dbo/s);
         expect(call?.sql).toMatch(/DENY INSERT, UPDATE, DELETE ON dbo\.migration_journal/);
     });
+
+    it("never changes the password of an existing user (the live color logs in with it), and says so", async () => {
+        const lines: string[] = [];
+        const fake = freshDatabase().when("CREATE USER", { recordset: [{ created: false }] });
+        await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, log: (l) => lines.push(l) }).ensureAppUser("app_user", "Pa55word!x");
+        const sql = fake.calls.find((c) => c.sql?.includes("CREATE USER"))?.sql ?? "";
+        expect(sql).not.toMatch(/ALTER USER/);
+        expect(sql).toMatch(/IF DATABASE_PRINCIPAL_ID\(@user\) IS NULL\s+BEGIN[\s\S]*CREATE USER[\s\S]*END/);
+        expect(lines).toEqual([expect.stringMatching(/database user app_user exists: grants re-applied, password left unchanged.*rotate/)]);
+    });
+
+    it("refuses CREATE USER ... WITH PASSWORD on a SQL Server database that is not contained, naming the fix (not error 33233)", async () => {
+        const fake = freshDatabase();
+        await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api }).ensureAppUser("app_user", "Pa55word!x");
+        const sql = fake.calls.find((c) => c.sql?.includes("CREATE USER"))?.sql ?? "";
+        expect(sql).toMatch(/SERVERPROPERTY\('EngineEdition'\) AS int\) <> 5\s+AND \(SELECT containment FROM sys\.databases WHERE database_id = DB_ID\(\)\) = 0/);
+        expect(sql).toMatch(/needs a contained database.*sp_configure ''contained database authentication'', 1; RECONFIGURE; .*SET CONTAINMENT = PARTIAL/s);
+        expect(sql.indexOf("THROW 51002")).toBeLessThan(sql.indexOf("EXEC (N'CREATE USER"));
+    });
 });
 
 describe("the lock that cannot be lost (sessions modelled: a failover replaces the pool's connection silently)", () => {
