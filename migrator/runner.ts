@@ -336,8 +336,8 @@ export function createRunner(options: RunnerOptions = {}): Runner {
                 const outcome = await driver.ensureAppUser(user, password);
                 log(
                     outcome === "created"
-                        ? `database user ${user} created (read/write data, execute procedures; may not change the journal)`
-                        : `database user ${user} exists: grants re-applied, password left unchanged (the live color logs in with it; ` +
+                        ? `database user ${user} ensured: created (read/write data, execute procedures; may not change the journal)`
+                        : `database user ${user} ensured: it exists, grants re-applied, password left unchanged (the live color logs in with it; ` +
                               `to rotate it, see docs/migrations.md)`,
                 );
             });

@@ -258,7 +258,7 @@ describe("the engine on the SQL Server driver", () => {
         const sql = fake.calls.find((c) => c.sql?.includes("CREATE USER"))?.sql ?? "";
         expect(sql).not.toMatch(/ALTER USER/);
         expect(sql).toMatch(/IF DATABASE_PRINCIPAL_ID\(@user\) IS NULL\s+BEGIN[\s\S]*CREATE USER[\s\S]*END/);
-        expect(lines).toEqual([expect.stringMatching(/database user app_user exists: grants re-applied, password left unchanged.*rotate/)]);
+        expect(lines).toEqual([expect.stringMatching(/database user app_user ensured: it exists, grants re-applied, password left unchanged.*rotate/)]);
     });
 
     it("refuses CREATE USER ... WITH PASSWORD on a SQL Server database that is not contained, naming the fix (not error 33233)", async () => {
