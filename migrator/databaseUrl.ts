@@ -127,3 +127,15 @@ export function parseDatabaseUrl(url: string | undefined): DatabaseUrl {
         options,
     };
 }
+
+/**
+ * A true/false query option of a parsed URL, in any letter case (`encrypt=True` means true). Anything else is
+ * refused, naming the option, the value and the fix: a typo must not quietly turn encryption off.
+ */
+export function booleanOption(db: DatabaseUrl, key: string, fallback: boolean): boolean {
+    const value = db.options[key];
+    if (value === undefined) return fallback;
+    if (/^true$/i.test(value)) return true;
+    if (/^false$/i.test(value)) return false;
+    throw new DatabaseUrlError(`The database URL "${db.masked}" has ${key}=${value}: use ${key}=true or ${key}=false.`);
+}

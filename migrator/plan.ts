@@ -183,6 +183,12 @@ export function planRun(
             toRun.push(f);
             const verdict = mayRunContract(f.requiresVersion, running);
             if (!verdict.allowed) refusals.push(`${f.name} may not run yet: ${verdict.reason}`);
+            // Contract files are linted too: their errors are the runner's mechanics (a COMMIT would end the runner's
+            // transaction, USE would move the run elsewhere, RESUMABLE = ON cannot run in a transaction).
+            const errors = lint(f).filter((x) => x.severity === "error" && !x.allowed);
+            for (const x of errors) {
+                refusals.push(`${x.path}:${x.line}: ${x.ruleId} ${x.message} (a contract migration with lint errors never runs; fix it, see docs/migration-lint-rules.md)`);
+            }
         }
     } else {
         for (const f of pending) waiting.push({ name: f.name, why: `${f.phase} migration, pending` });

@@ -43,6 +43,8 @@ export const VERSIONS = { v1: "1.0.0", v2: "2.0.0", v3: "3.0.0" } as const;
 export const INSTANCES_PER_COLOR = 2;
 /** Slow requests started just before each switch (they must finish on the old color). */
 export const SLOW_REQUESTS_PER_SWITCH = 5;
+/** How long a long query holds its lock on goals while the expand of release 2 runs (the lock-timeout proof). */
+export const MIGRATION_LOCK_HOLD_MS = 1500;
 /** The app's header naming who answered. */
 const SERVED_BY = "x-served-by";
 
@@ -306,9 +308,26 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
 
     // --- The scenario -------------------------------------------------------------------------------------------
     await until(timing.at.expand);
-    const expanded = await db.up(db.releaseDirs.v2, "expand");
+    // A long query of the live app holds a lock on goals while the expand runs: its ALTER TABLE gives up after the
+    // statement lock timeout instead of queueing the app's requests behind it, and the runner retries.
+    const releaseLock = await db.holdTableLock("goals");
+    const lockedAt = since();
+    const lockTimer = setTimeout(() => void releaseLock(), MIGRATION_LOCK_HOLD_MS);
+    let expanded: string[];
+    try {
+        expanded = await db.up(db.releaseDirs.v2, "expand");
+    } finally {
+        clearTimeout(lockTimer);
+        await releaseLock();
+    }
+    const retries = db.takeMigrationLog().filter((l) => /lock timeout/.test(l));
+    const migrationUnderLock = { startMs: lockedAt, endMs: since(), heldMs: MIGRATION_LOCK_HOLD_MS, retries };
     mark("note", "expand");
-    say(`expand migrations of release 2 applied under load: ${expanded.join(", ") || "(none)"}`);
+    say(
+        `expand migrations of release 2 applied under load: ${expanded.join(", ") || "(none)"}\n` +
+            `while a long query held a lock on goals for ${MIGRATION_LOCK_HOLD_MS} ms: ${retries.length} lock-timeout retries` +
+            `${retries[0] ? ` (first: ${retries[0]})` : ""}`,
+    );
 
     await until(timing.at.deployGreen);
     if (!(await deploy("green", VERSIONS.v2))) throw new Error("the guard refused deploying v2 to the idle color green");
@@ -363,6 +382,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         },
         records: load.records,
         flips,
+        migrationUnderLock,
         blockedFlips,
         blockedDeploys,
         blockedContracts,

@@ -88,8 +88,12 @@ describe("the shipped migrations and ensure-app-user on a real PostgreSQL", () =
         const r = createRunner({ url, dir: path.join(__dirname, "..", "fixtures", "migrations", "basic") });
         await r.up({ phase: "expand" });
         await r.ensureAppUser("app_user", "first-password");
+        const hash = async () => (await query<{ p: string }>(url, "SELECT rolpassword AS p FROM pg_authid WHERE rolname = 'app_user'"))[0].p;
+        const before = await hash();
+        // Again, with another password: the user exists and the live color logs in with it, so it keeps its password.
         await r.ensureAppUser("app_user", "second-password");
-        const appUrl = url.replace("postgres://postgres@", "postgres://app_user:second-password@");
+        expect(await hash()).toBe(before);
+        const appUrl = url.replace("postgres://postgres@", "postgres://app_user:first-password@");
         await query(appUrl, "INSERT INTO goals (name) VALUES ('from app')");
         expect((await query<{ n: number }>(appUrl, "SELECT count(*)::int AS n FROM goals"))[0].n).toBe(3);
         expect((await query(appUrl, "SELECT name FROM migration_journal")).length).toBe(2);
