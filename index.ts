@@ -8,6 +8,7 @@
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
  */
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { loadStackConfig } from "./config/stackConfig";
@@ -26,6 +27,14 @@ import { ReleaseAgent } from "./components/releaseAgent";
 import { SecretVault } from "./components/secretVault";
 import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
+import { checkPulumiWorkingTree } from "./delivery/workingTree";
+
+// The VM scripts and migrations this update ships must be committed ones: an uncommitted change would reach the VMs
+// unreviewed. Refused (naming the files) unless BLUEGREEN_ALLOW_DIRTY=1, which then warns with the files.
+const shippedTree = checkPulumiWorkingTree(__dirname, process.env);
+if (shippedTree.dirty.length > 0 || shippedTree.commit === undefined) {
+    pulumi.log.warn(`BLUEGREEN_ALLOW_DIRTY=1: shipping uncommitted files: ${shippedTree.dirty.join(", ") || "(not a git checkout)"}`);
+}
 
 /** The start of this update: a run the agent does in it must have started after this (release/readBack.ts). */
 const updateStartedAt = new Date();

@@ -13,10 +13,11 @@
  *   node_modules/          exactly the packages the compiled code requires, and theirs (copied from this checkout's
  *                          node_modules): the VM needs Node only, no registry access and no `npm ci`.
  *
- * It refuses a version that is not semver and refuses to overwrite an artifact of the same version. The same
- * checkout packs to the same bytes (app/reproducible.ts): build a version once and publish those bytes everywhere.
+ * It refuses a version that is not semver, refuses to overwrite an artifact of the same version, and refuses a working
+ * tree with uncommitted, untracked or ignored files in what goes into the artifact (`--allow-dirty` packs it anyway,
+ * stamped `dirty` with those files). The same checkout packs to the same bytes (app/reproducible.ts): build a version
+ * once and publish those bytes everywhere.
  */
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import { builtinModules } from "module";
@@ -26,6 +27,11 @@ import * as ts from "typescript";
 import { BUILD_INFO_FILE, writeBuildInfo } from "./src/buildInfo";
 import { isVersion } from "../release/versions";
 import { sourceDateEpoch, writeReproducibleTarGz } from "./reproducible";
+import { refuseDirtyTree, workingTreeState } from "../delivery/workingTree";
+import { removeTempPath, removeTempPathsOnSignals, signalsHandled, tempPath } from "./tempPaths";
+
+/** What goes into the artifact from the checkout (node_modules is checked by its lock file). */
+export const PACKED_PATHS = ["app", "release", "migrator", "migrations", "package.json", "package-lock.json"];
 
 export interface PackOptions {
     /** The version to stamp, semver (e.g. `1.4.2`). */
@@ -36,6 +42,8 @@ export interface PackOptions {
     readonly distDir?: string;
     /** Where progress lines go. @default nowhere */
     readonly log?: (line: string) => void;
+    /** Pack a tree with uncommitted changes anyway; the stamp then lists them (`dirty`). @default false */
+    readonly allowDirty?: boolean;
 }
 
 export interface PackResult {
@@ -69,14 +77,6 @@ export function requiredPackages(js: string): string[] {
         if (!builtinModules.includes(name)) names.add(name);
     }
     return [...names].sort();
-}
-
-function gitCommit(root: string): string | undefined {
-    try {
-        return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    } catch {
-        return undefined;
-    }
 }
 
 /** Compiles the pack's tsconfig into `outDir`; throws with the compiler's messages when it does not compile. */
@@ -169,12 +169,19 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
         }
     }
 
+    const tree = refuseDirtyTree(
+        workingTreeState(root, PACKED_PATHS),
+        { what: "app:pack", override: "pass --allow-dirty (npm run app:pack -- <version> --allow-dirty)" },
+        options.allowDirty ?? false,
+    );
+
     const epoch = sourceDateEpoch(root); // the commit's time, not now: the same checkout packs to the same bytes
-    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-"));
+    const staging = tempPath(fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-")));
     fs.chmodSync(staging, 0o755); // the archive's root entry: the service user must be able to enter the release
     try {
         log(`compiling app/, release/ and migrator/ (app/tsconfig.pack.json)`);
         const emitted = compile(root, path.join(staging, "dist"));
+        await signalsHandled();
 
         const migrations = path.join(root, "migrations");
         if (fs.existsSync(migrations)) copyTree(migrations, path.join(staging, "migrations"));
@@ -185,6 +192,7 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
             const nested = path.join(dir, "node_modules");
             copyTree(dir, path.join(staging, path.relative(root, dir)), (p) => !p.startsWith(nested) && isNeededAtRunTime(p));
         }
+        await signalsHandled();
         const packages = [...closure.values()].sort();
         log(`copied ${packages.length} packages for ${required.join(", ")}`);
 
@@ -207,11 +215,16 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
                 2,
             ) + "\n",
         );
-        const commit = gitCommit(root);
-        writeBuildInfo(path.join(staging, BUILD_INFO_FILE), { version, ...(commit ? { commit } : {}), builtAt: new Date(epoch * 1000).toISOString() });
+        const { commit, dirty } = tree;
+        writeBuildInfo(path.join(staging, BUILD_INFO_FILE), {
+            version,
+            ...(commit ? { commit } : {}),
+            ...(dirty.length > 0 || !commit ? { dirty: dirty.length > 0 ? [...dirty] : ["(not a git checkout)"] } : {}),
+            builtAt: new Date(epoch * 1000).toISOString(),
+        });
 
         fs.mkdirSync(distDir, { recursive: true });
-        const partial = path.join(distDir, `.${artifactName(version)}.${process.pid}.partial`);
+        const partial = tempPath(path.join(distDir, `.${artifactName(version)}.${process.pid}.partial`));
         try {
             writeReproducibleTarGz(staging, partial, epoch);
             const sha256 = crypto.createHash("sha256").update(fs.readFileSync(partial)).digest("hex");
@@ -222,20 +235,24 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
             log(`${artifact} (${(bytes / 1024 / 1024).toFixed(1)} MiB) sha256 ${sha256}`);
             return { artifact, checksumFile, sha256, bytes, packages };
         } finally {
-            fs.rmSync(partial, { force: true });
+            removeTempPath(partial);
         }
     } finally {
-        fs.rmSync(staging, { recursive: true, force: true });
+        removeTempPath(staging);
     }
 }
 
 if (require.main === module) {
-    const version = process.argv[2];
-    if (!version || process.argv.length > 3) {
-        console.error("Usage: npm run app:pack -- <version>   (e.g. npm run app:pack -- 1.4.2)");
+    const args = process.argv.slice(2);
+    const allowDirty = args.includes("--allow-dirty");
+    const positional = args.filter((a) => a !== "--allow-dirty");
+    const version = positional[0];
+    if (!version || positional.length > 1 || version.startsWith("-")) {
+        console.error("Usage: npm run app:pack -- <version> [--allow-dirty]   (e.g. npm run app:pack -- 1.4.2)");
         process.exit(2);
     }
-    packApp({ version, log: (line) => console.log(line) }).then(
+    removeTempPathsOnSignals();
+    packApp({ version, allowDirty, log: (line) => console.log(line) }).then(
         (r) => {
             console.log(`\nUpload it (see docs/app.md):\n  az storage blob upload --auth-mode login --account-name <account> --container-name <container> \\\n    --name ${path.basename(r.artifact)} --file ${path.relative(process.cwd(), r.artifact)}`);
             console.log(`and set the version's checksum: ${r.sha256}`);

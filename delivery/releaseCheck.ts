@@ -19,6 +19,7 @@ import { contractMigrationsIn } from "../components/releaseGuard";
 import { colorChanges, ContractMigration, evaluateRelease, ReleaseState, ReleaseStep, recordStep } from "../release/guard";
 import { projectNameOf } from "./config";
 import { GitRepo } from "./git";
+import { workingTreeState } from "./workingTree";
 import { stackNameOf } from "./settings";
 import { describeTarget, resolveTarget, Target } from "./target";
 import { changedKeys, parseStackFile, staleChecksums } from "./stackFile";
@@ -61,6 +62,11 @@ export interface ReleaseCheckReport {
     readonly target: Target;
     readonly stacks: StackReport[];
     readonly ok: boolean;
+    /**
+     * Present when the working tree has edits of Pulumi.yaml or a stack file that no commit holds (`git status`
+     * lines): the check compares commits, so those edits were not checked.
+     */
+    readonly uncommitted?: readonly string[];
 }
 
 export interface ReleaseCheckOptions {
@@ -214,7 +220,8 @@ export function checkRelease(options: ReleaseCheckOptions): ReleaseCheckReport {
     const now = options.now ?? new Date();
     const migrationsDir = path.join(options.cwd, "migrations");
     const stacks = files.map((file) => checkStack(repo, baseSha, headSha, file, project, now, migrationsDir));
-    return { base: options.base, head: "HEAD", target, stacks, ok: stacks.every((s) => s.allowed) };
+    const uncommitted = workingTreeState(options.cwd, ["Pulumi.yaml", "Pulumi.*.yaml"]).dirty;
+    return { base: options.base, head: "HEAD", target, stacks, ok: stacks.every((s) => s.allowed), ...(uncommitted.length > 0 ? { uncommitted } : {}) };
 }
 
 /** The safe sequence of commits for a stack, in git terms, shown after a refusal. */
@@ -244,6 +251,12 @@ export function formatReport(report: ReleaseCheckReport): string {
         for (const r of s.reasons) lines.push(`  ✗ ${r}`);
         for (const n of s.notices) lines.push(`  ! ${n}`);
         if (!s.allowed && s.label !== "invalid config") lines.push(safeSequence(s).replace(/^/gm, "  "));
+    }
+    if (report.uncommitted) {
+        lines.push(
+            `! not checked: edits no commit holds (release:check compares ${report.base} with HEAD, commits only); commit them ` +
+                `and run it again to check them:\n${report.uncommitted.map((l) => `    ${l}`).join("\n")}`,
+        );
     }
     lines.push(report.ok ? "release:check passed" : "release:check FAILED: split the change as shown above");
     return lines.join("\n");

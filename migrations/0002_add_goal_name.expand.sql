@@ -5,6 +5,12 @@
 --   * a trigger keeps title and name in step while 1.x and 2.x both run (1.x writes title, 2.x writes name);
 --   * GetGoals_v2 reads the new column: created under a new name, GetGoals_v1 is left alone for 1.x.
 -- Step 2 (0003) backfills old rows in batches; step 3 (0004, contract) drops title once no 1.x can take traffic.
+--
+-- Locks (one transaction, so every lock is held until it commits, which is at once): ADD name (nullable, no
+-- default: metadata only), ADD CONSTRAINT ... DEFAULT and CREATE TRIGGER each take a schema-modification (Sch-M)
+-- lock on dbo.goals, which waits for every running query on the table and blocks every new one while it waits. The
+-- runner's session has LOCK_TIMEOUT 5 s: a wait longer than that rolls the migration back and retries it later
+-- (docs/migrations.md), so the live app is never queued behind it for longer. CREATE PROCEDURE locks no table.
 
 ALTER TABLE dbo.goals ADD name NVARCHAR(200) NULL;
 GO

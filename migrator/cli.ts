@@ -25,7 +25,7 @@ commands:
   up --phase contract --running-versions <v>,<v>    run the pending contract migrations; <v>: the version of every
                                                     color that can take traffic (live and rollback target)
   resolve <name> --applied | --rolled-back          settle a failed no-transaction migration
-  ensure-app-user [--user <name>]                   create/update the app's least-privilege database user
+  ensure-app-user [--user <name>]                   create the app's least-privilege user (an existing one keeps its password)
                                                     (password from APP_DB_PASSWORD; user default app_user)
   lint <file-or-dir>...                             lint migrations (docs/migration-lint-rules.md)
 

@@ -48,16 +48,32 @@ const EXAMPLES =
 /** A password given as an option: `?password=…` (libpq), `;password=…` / `;pwd=…` (JDBC / ADO.NET style). */
 const PASSWORD_OPTION = /([?&;](?:password|pwd|sslpassword)=)[^&;]*/gi;
 
-/** The URL with its password (in the user info or as an option) replaced by `***`; also works on strings that are not valid URLs. */
+/** Schemes a URL may start with; anything else before a ":" may be a user name, so it is not taken for a scheme. */
+const KNOWN_SCHEME = /^(?:postgres|postgresql|mssql|sqlserver|mysql|memory):/i;
+
+/**
+ * The URL with its password (in the user info or as an option) replaced by `***`, whatever the URL's shape: also
+ * `postgres//user:pw@h`, `postgres:/user:pw@h`, `postgres:user:pw@h`, `mssql:\\user:pw@h`, `user:pw@h` (no scheme) and
+ * `postgres://user:pw` (no host). What follows the first ":" of the user info up to the last "@" is the password; with
+ * no "@", everything from the first ":" that does not start a port number.
+ */
 export function maskUrl(url: string): string {
     const masked = url.replace(PASSWORD_OPTION, "$1***");
-    const start = masked.indexOf("://");
-    const at = masked.lastIndexOf("@");
-    if (start < 0 || at < start) return masked;
-    const userinfo = masked.slice(start + 3, at);
-    const colon = userinfo.indexOf(":");
-    if (colon < 0) return masked;
-    return `${masked.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${masked.slice(at)}`;
+    // A known scheme, or any scheme followed by "//" or "\\" (an unknown one, e.g. oracle://, still shows the user).
+    const scheme = KNOWN_SCHEME.exec(masked)?.[0] ?? /^[A-Za-z][A-Za-z0-9+.-]*:(?=\/\/|\\\\)/.exec(masked)?.[0] ?? "";
+    const slashes = /^[/\\]*/.exec(masked.slice(scheme.length))?.[0] ?? "";
+    const prefix = scheme + slashes;
+    const rest = masked.slice(prefix.length);
+    const at = rest.lastIndexOf("@");
+    if (at >= 0) {
+        const colon = rest.indexOf(":");
+        if (colon < 0 || colon > at) return masked;
+        return `${prefix}${rest.slice(0, colon)}:***${rest.slice(at)}`;
+    }
+    // No "@": a password with the "@host" forgotten, or a host:port. Mask from the first ":" that does not start a
+    // port, to the end (the password may hold a "/").
+    const colon = rest.search(/:(?!\d*(?:[/\\?#;]|$))/);
+    return colon < 0 ? masked : `${prefix}${rest.slice(0, colon)}:***`;
 }
 
 /**
@@ -110,4 +126,16 @@ export function parseDatabaseUrl(url: string | undefined): DatabaseUrl {
         password: decode(parsed.password),
         options,
     };
+}
+
+/**
+ * A true/false query option of a parsed URL, in any letter case (`encrypt=True` means true). Anything else is
+ * refused, naming the option, the value and the fix: a typo must not quietly turn encryption off.
+ */
+export function booleanOption(db: DatabaseUrl, key: string, fallback: boolean): boolean {
+    const value = db.options[key];
+    if (value === undefined) return fallback;
+    if (/^true$/i.test(value)) return true;
+    if (/^false$/i.test(value)) return false;
+    throw new DatabaseUrlError(`The database URL "${db.masked}" has ${key}=${value}: use ${key}=true or ${key}=false.`);
 }

@@ -5,7 +5,19 @@
  * Columns of `migration_journal`: name (the file name, primary key), phase (expand | contract), checksum (SHA-256 of
  * the file, hex), applied_at (server time, UTC), applied_by (the database login), duration_ms, state (applied |
  * failed: only a no-transaction migration can be recorded failed) and error (the failure, for a failed one).
+ *
+ * A no-transaction migration is journaled before its first batch and after each batch, as `failed` with an error
+ * that starts with {@link UNFINISHED}: if the runner is killed or its connection lost half-way, the row stays and
+ * the next `up` refuses (with what ran and what did not) instead of running the migration again from its start.
  */
+
+/** How the error of a no-transaction migration that has started but not (yet) finished begins. */
+export const UNFINISHED = "unfinished: ";
+
+/** True for the journal row of a no-transaction migration that started and never recorded an outcome. */
+export function isUnfinished(entry: { readonly state: string; readonly error?: string }): boolean {
+    return entry.state === "failed" && (entry.error ?? "").startsWith(UNFINISHED);
+}
 
 /** One row of `migration_journal`. */
 export interface JournalEntry {

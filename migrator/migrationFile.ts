@@ -77,11 +77,73 @@ export function parseMigrationName(filePath: string): { name: string; number: nu
     return { name, number: Number(match[1]), slug: match[2], phase: match[3] as MigrationPhase };
 }
 
-/** Decodes file bytes: UTF-8 (with or without a byte-order mark) or UTF-16 LE with a mark (as SSMS saves "Unicode"). */
-function decode(bytes: Buffer): string {
-    if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString("utf16le");
-    const text = bytes.toString("utf8");
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+/**
+ * The largest migration file read (2 MiB). Linting holds every token of a file at once, about 70 bytes of memory
+ * per byte of SQL, and migrations are linted where they run (a 2 GB VM): a larger file is refused before it is
+ * read, with what to do instead. Bulk data belongs in a load outside migrations, and a big change in several files.
+ */
+export const MAX_MIGRATION_BYTES = 2 * 1024 * 1024;
+
+/** Reads a migration file's bytes, refusing one over {@link MAX_MIGRATION_BYTES} before reading it. */
+export function readMigrationBytes(filePath: string): Buffer {
+    const size = fs.statSync(filePath).size;
+    if (size > MAX_MIGRATION_BYTES) {
+        throw new MigrationFileError(
+            filePath,
+            undefined,
+            `is ${(size / 1024 / 1024).toFixed(1)} MiB; migration files over ${MAX_MIGRATION_BYTES / 1024 / 1024} MiB are refused ` +
+                `(linting takes about 70 times a file's size in memory, on the VM that runs it): split the change into several ` +
+                `migrations, and load bulk data outside migrations (bcp or BULK INSERT from a file).`,
+        );
+    }
+    return fs.readFileSync(filePath);
+}
+
+const ENCODINGS = "save it as UTF-8 (with or without a byte-order mark) or as UTF-16 with a byte-order mark (SSMS \"Unicode\")";
+
+/**
+ * Decodes file bytes as SQL Server tools write them: UTF-8 with or without a byte-order mark, UTF-16 LE with a mark
+ * (SSMS "Unicode"), UTF-16 BE with a mark. Anything else (UTF-16 without a mark, invalid UTF-8, a NUL character:
+ * a binary file) is unreadable: a migration that is linted or run must be exactly the text that was reviewed.
+ */
+export function decodeMigration(filePath: string, bytes: Buffer): string {
+    const fail = (why: string): never => {
+        throw new MigrationFileError(filePath, undefined, `cannot be read as text: ${why}; ${ENCODINGS}.`);
+    };
+    let text: string;
+    let encoding: string;
+    if (bytes[0] === 0xff && bytes[1] === 0xfe) {
+        encoding = "UTF-16 LE";
+        text = strictDecode(bytes.subarray(2), "utf-16le") ?? fail("it starts with a UTF-16 LE byte-order mark but is not valid UTF-16 LE");
+    } else if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+        encoding = "UTF-16 BE";
+        const body = Buffer.from(bytes.subarray(2));
+        if (body.length % 2 !== 0) fail("it starts with a UTF-16 BE byte-order mark but has an odd number of bytes");
+        text = strictDecode(body.swap16(), "utf-16le") ?? fail("it starts with a UTF-16 BE byte-order mark but is not valid UTF-16 BE");
+    } else {
+        encoding = "UTF-8";
+        const utf8 = strictDecode(bytes, "utf-8");
+        if (utf8 === undefined) {
+            fail(bytes.includes(0) ? "it is binary, or UTF-16 without a byte-order mark" : "it is not valid UTF-8 (another code page?)");
+        }
+        text = utf8 as string;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    const nul = text.indexOf("\u0000");
+    if (nul >= 0) {
+        fail(`it holds a NUL character at line ${text.slice(0, nul).split("\n").length} (read as ${encoding}): binary, or UTF-16 without a byte-order mark`);
+    }
+    return text;
+}
+
+function strictDecode(bytes: Uint8Array, encoding: "utf-8" | "utf-16le"): string | undefined {
+    if (encoding === "utf-16le" && bytes.length % 2 !== 0) return undefined;
+    try {
+        // ignoreBOM: the mark was handled above; a second one would be content.
+        return new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+        return undefined;
+    }
 }
 
 interface Headers {
@@ -189,7 +251,7 @@ export function tokenizeMigration(filePath: string, text: string, dialect: Diale
 export function parseMigrationFile(filePath: string, content: string | Buffer, options: ParseOptions = {}): MigrationFile {
     const dialect = options.dialect ?? "tsql";
     const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
-    const text = typeof content === "string" ? (content.charCodeAt(0) === 0xfeff ? content.slice(1) : content) : decode(content);
+    const text = typeof content === "string" ? (content.charCodeAt(0) === 0xfeff ? content.slice(1) : content) : decodeMigration(filePath, content);
     const { name, number, slug, phase } = parseMigrationName(filePath);
     const tokens = tokenizeMigration(filePath, text, dialect);
     const headers = readHeaders(filePath, tokens, phase);
@@ -221,7 +283,7 @@ export function loadMigrationDir(dir: string, options: ParseOptions = {}): Migra
     }
     const files = entries
         .filter((entry) => entry.isFile() && entry.name.toLowerCase().endsWith(".sql"))
-        .map((entry) => parseMigrationFile(path.join(dir, entry.name), fs.readFileSync(path.join(dir, entry.name)), options))
+        .map((entry) => parseMigrationFile(path.join(dir, entry.name), readMigrationBytes(path.join(dir, entry.name)), options))
         .sort((a, b) => a.number - b.number || a.name.localeCompare(b.name));
     for (let i = 1; i < files.length; i++) {
         if (files[i].number === files[i - 1].number) {

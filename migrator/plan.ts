@@ -10,7 +10,7 @@
  * numbered below one of its contracts is pending: a contract may build on the expands before it.
  */
 import { mayRunContract } from "./contractGate";
-import { JournalEntry } from "./journal";
+import { isUnfinished, JournalEntry, UNFINISHED } from "./journal";
 import type { MigrationFile } from "./migrationFile";
 
 /** The phases `up` runs. */
@@ -134,6 +134,15 @@ export function planRun(
     }
     for (const e of journal) {
         if (e.state !== "failed") continue;
+        if (isUnfinished(e)) {
+            refusals.push(
+                `${e.name} did not finish: it runs without a transaction and its run was cut off (runner stopped or connection ` +
+                    `lost) — ${(e.error ?? "").slice(UNFINISHED.length)}. It is not run again from its start (what ran would ` +
+                    `run twice). Look at what it changed, then either finish it by hand and run \`${cli(`resolve ${e.name} --applied`)}\`, ` +
+                    `or undo what it did and run \`${cli(`resolve ${e.name} --rolled-back`)}\` (it runs again on the next up).`,
+            );
+            continue;
+        }
         refusals.push(
             `${e.name} failed and is recorded failed (it ran without a transaction, so part of it may have been applied): ` +
                 `${e.error ?? "no error recorded"}. Look at what it changed, then either finish it by hand and run ` +
@@ -174,6 +183,12 @@ export function planRun(
             toRun.push(f);
             const verdict = mayRunContract(f.requiresVersion, running);
             if (!verdict.allowed) refusals.push(`${f.name} may not run yet: ${verdict.reason}`);
+            // Contract files are linted too: their errors are the runner's mechanics (a COMMIT would end the runner's
+            // transaction, USE would move the run elsewhere, RESUMABLE = ON cannot run in a transaction).
+            const errors = lint(f).filter((x) => x.severity === "error" && !x.allowed);
+            for (const x of errors) {
+                refusals.push(`${x.path}:${x.line}: ${x.ruleId} ${x.message} (a contract migration with lint errors never runs; fix it, see docs/migration-lint-rules.md)`);
+            }
         }
     } else {
         for (const f of pending) waiting.push({ name: f.name, why: `${f.phase} migration, pending` });

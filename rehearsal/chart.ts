@@ -42,11 +42,15 @@ export function niceMax(value: number): number {
     return 10 * p;
 }
 
+/** Requests per second of `count` requests in bucket `b` (the last one may be cut short by the end of the run). */
+export function bucketRate(b: Bucket, count: number, bucketMs: number, endMs: number): number {
+    return (count * 1000) / Math.max(1, Math.min(bucketMs, endMs - b.t));
+}
+
 /** Renders the chart as a standalone SVG document. */
 export function renderChart(input: ChartInput): string {
     const endMs = input.endMs ?? Math.max(input.bucketMs, input.buckets.length * input.bucketMs);
-    /** Requests per second of a bucket (the last one may be cut short by the end of the run). */
-    const rate = (b: Bucket, count: number): number => (count * 1000) / Math.max(1, Math.min(input.bucketMs, endMs - b.t));
+    const rate = (b: Bucket, count: number): number => bucketRate(b, count, input.bucketMs, endMs);
     const maxRate = niceMax(Math.max(1, ...input.buckets.map((b) => rate(b, Math.max(b.blue, b.green, b.errors)))));
     const pw = W - M.left - M.right;
     const ph = H - M.top - M.bottom;

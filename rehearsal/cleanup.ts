@@ -1,6 +1,7 @@
 /**
  * Everything the rehearsal starts is registered here, so that it is stopped and deleted again on every way out:
- * the normal end, a failure (the caller's `finally`), and Ctrl-C / SIGTERM (signal handlers installed by `trap()`).
+ * the normal end, a failure (the caller's `finally`), Ctrl-C / SIGTERM / SIGHUP (the terminal closed) — also a second
+ * one while cleaning up — and a closed stdout (`npm run rehearse | head`): handlers installed by `trap()`.
  * Clean-up actions run in reverse order of registration (last started, first stopped).
  */
 import { ChildProcess, spawn, SpawnOptions } from "child_process";
@@ -49,7 +50,7 @@ export class Cleanup {
                 try {
                     await a.run();
                 } catch (e) {
-                    process.stderr.write(`clean-up: ${a.name} failed: ${(e as Error).message}\n`);
+                    safeWrite(`clean-up: ${a.name} failed: ${(e as Error).message}\n`);
                 }
             }
             this.untrap();
@@ -57,21 +58,46 @@ export class Cleanup {
         return this.running;
     }
 
-    /** On SIGINT/SIGTERM: clean up, then exit with 130/143. */
+    /**
+     * On SIGINT/SIGTERM/SIGHUP: clean up, then exit with 130/143/129. A further signal while cleaning up is noted and
+     * ignored (its default action would kill the process half-way, leaving servers and directories behind). When
+     * stdout or stderr is closed under it (EPIPE: `| head` exited), the run stops the same way, exit code 141.
+     */
     trap(): void {
-        for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-            const handler = (): void => {
-                process.stderr.write(`\n${signal}: stopping everything the rehearsal started...\n`);
-                void this.run().then(() => process.exit(code));
-            };
-            process.once(signal, handler);
+        const stop = (why: string, code: number): void => {
+            if (this.running !== undefined) {
+                safeWrite(`${why}: still stopping everything the rehearsal started; please wait\n`);
+                return;
+            }
+            safeWrite(`\n${why}: stopping everything the rehearsal started...\n`);
+            void this.run().then(() => process.exit(code));
+        };
+        for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+            const handler = (): void => stop(signal, code);
+            process.on(signal, handler);
             this.handlers.push([signal, handler]);
+        }
+        // Stream handlers stay after clean-up: a write to a closed pipe must not crash the exit with EPIPE.
+        for (const [stream, name] of [[process.stdout, "stdout"], [process.stderr, "stderr"]] as const) {
+            stream.on("error", (e: NodeJS.ErrnoException) => {
+                if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") stop(`${name} closed`, 141);
+                else throw e;
+            });
         }
     }
 
     private untrap(): void {
         for (const [signal, handler] of this.handlers) process.removeListener(signal, handler);
         this.handlers.length = 0;
+    }
+}
+
+/** Writes to stderr, ignoring a closed stream (nothing is reading any more). */
+function safeWrite(text: string): void {
+    try {
+        if (!process.stderr.destroyed) process.stderr.write(text);
+    } catch {
+        // closed
     }
 }
 

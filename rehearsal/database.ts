@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { maskUrl } from "../migrator/databaseUrl";
 import { MigrationStatus } from "../migrator/plan";
+import { Client } from "pg";
 import { createRunner, Runner } from "../migrator/runner";
 import { ContractMigration, SchemaStatus } from "../release/guard";
 import { REPO_ROOT } from "./apps";
@@ -81,11 +82,21 @@ export interface RehearsalDatabase {
     /** The pending contract migrations of `dir`. */
     pendingContract(dir: string): Promise<ContractMigration[]>;
     /**
+     * A long read of the live app, as it were: a transaction holding a lock on `table` (ACCESS SHARE: the app's own
+     * reads and writes pass, a migration's ALTER TABLE waits). Returns the release (idempotent).
+     */
+    holdTableLock(table: string): Promise<() => Promise<void>>;
+    /** The runner's log lines since the last call (its lock-timeout retries among them). */
+    takeMigrationLog(): string[];
+    /**
      * Writes the runner's `status` (JSON) for `dir` to a file in `work` and returns a shell command printing it: the
      * health gate's `--db-status-cmd` (on a VM it runs the runner's CLI; here the library answered a moment ago).
      */
     statusCommand(dir: string, work: string): Promise<string>;
 }
+
+/** The runner's statement lock timeout in the rehearsal (the product's default is 5 s). */
+export const REHEARSAL_STATEMENT_LOCK_TIMEOUT_MS = 300;
 
 /** Starts PostgreSQL (stopped by `cleanup`), creates the app's database, prepares the release directories. */
 export async function openRehearsalDatabase(cleanup: Cleanup, work: string, source = POSTGRES_MIGRATIONS): Promise<RehearsalDatabase> {
@@ -101,13 +112,37 @@ export async function openRehearsalDatabase(cleanup: Cleanup, work: string, sour
     const runner = (dir: string): Runner => {
         let r = runners.get(dir);
         if (!r) {
-            r = createRunner({ url, dir, lockTimeoutMs: 10_000 });
+            // A short statement lock timeout, so that the expand under a held lock shows its retries within the run.
+            r = createRunner({
+                url,
+                dir,
+                lockTimeoutMs: 10_000,
+                statementLockTimeoutMs: REHEARSAL_STATEMENT_LOCK_TIMEOUT_MS,
+                lockRetry: { attempts: 10, baseDelayMs: 200, maxDelayMs: 800 },
+                log: (line) => migrationLog.push(line),
+            });
             runners.set(dir, r);
         }
         return r;
     };
     let statusFiles = 0;
+    const migrationLog: string[] = [];
     return {
+        async holdTableLock(table) {
+            const holder = new Client({ connectionString: url });
+            await holder.connect();
+            await holder.query(`BEGIN; SELECT count(*) FROM ${holder.escapeIdentifier(table)};`);
+            let released = false;
+            return async () => {
+                if (released) return;
+                released = true;
+                await holder.query("COMMIT").catch(() => undefined);
+                await holder.end().catch(() => undefined);
+            };
+        },
+        takeMigrationLog() {
+            return migrationLog.splice(0);
+        },
         appUrl,
         maskedUrl: maskUrl(appUrl),
         releaseDirs,

@@ -29,6 +29,22 @@ export interface GateResult {
     readonly output: string;
     /** The lines that say why it failed (what each instance answered), or the pass line. */
     readonly summary: string;
+    /** True when the gate did not decide: it was stopped by a signal (Ctrl-C reaches it too), so no verdict exists. */
+    readonly interrupted: boolean;
+}
+
+/** The gate's result from how its process ended: killed by a signal, or exited 129/130/143 on one, is no verdict. */
+export function gateResult(code: number | null, signal: NodeJS.Signals | null, output: string): GateResult {
+    const exitCode = code ?? 1;
+    const interrupted = signal !== null || code === 129 || code === 130 || code === 143;
+    const passed = !interrupted && exitCode === 0;
+    return {
+        passed,
+        exitCode,
+        output,
+        summary: interrupted ? `health gate interrupted (${signal ?? `exit ${code}`}): no verdict` : gateSummary(output, passed),
+        interrupted,
+    };
 }
 
 /** The lines of the gate's output worth repeating in a refusal: the failure block, or the last line on success. */
@@ -62,9 +78,6 @@ export function runGate(req: GateRequest): Promise<GateResult> {
         child.stdout.on("data", (d) => (output += d));
         child.stderr.on("data", (d) => (output += d));
         child.on("error", reject);
-        child.on("close", (code) => {
-            const exitCode = code ?? 1;
-            resolve({ passed: exitCode === 0, exitCode, output, summary: gateSummary(output, exitCode === 0) });
-        });
+        child.on("close", (code, signal) => resolve(gateResult(code, signal, output)));
     });
 }

@@ -138,6 +138,19 @@ export interface Bucket {
     readonly errors: number;
 }
 
+/**
+ * Where the chart's time axis ends: the nominal duration, or later when requests finished after it (slow requests,
+ * the load's last round). Counting those into a last bucket cut at the nominal duration drew a spike there.
+ */
+export function runEndMs(records: readonly RequestRecord[], durationMs: number): number {
+    let end = durationMs;
+    for (const r of records) {
+        const at = Number.isNaN(r.end) ? r.start : r.end;
+        if (at > end) end = at;
+    }
+    return end;
+}
+
 /** Counts requests into buckets of `bucketMs` from 0 to `endMs` (by the time each one finished). */
 export function buckets(records: readonly RequestRecord[], bucketMs: number, endMs: number): Bucket[] {
     const n = Math.max(1, Math.ceil(endMs / bucketMs));
@@ -158,6 +171,40 @@ export interface Refusal {
     readonly at: number;
     readonly what: string;
     readonly reason: string;
+}
+
+/** The expand migration run while a long query held a lock on its table, and the app's requests meanwhile. */
+export interface MigrationUnderLock {
+    /** When the lock was taken and when the migration finished, in ms since the load started. */
+    readonly startMs: number;
+    readonly endMs: number;
+    /** How long the long query held its lock. */
+    readonly heldMs: number;
+    /** The runner's retry lines ("… lock timeout (attempt 1 of 10); retrying the migration in 200 ms"). */
+    readonly retries: readonly string[];
+    /** Requests started in the window, how many failed, and their latency. */
+    readonly requests: number;
+    readonly failed: number;
+    readonly p50: number;
+    readonly p99: number;
+    readonly max: number;
+}
+
+/** Requests that started in [startMs, endMs]: how many, how many failed, and latency percentiles (ms). */
+export function windowMetrics(
+    records: readonly RequestRecord[],
+    startMs: number,
+    endMs: number,
+): { requests: number; failed: number; p50: number; p99: number; max: number } {
+    const inWindow = records.filter((r) => r.start >= startMs && r.start <= endMs);
+    const latencies = inWindow.filter((r) => !isFailure(r)).map((r) => r.end - r.start);
+    return {
+        requests: inWindow.length,
+        failed: inWindow.filter(isFailure).length,
+        p50: round(percentile(latencies, 50)),
+        p99: round(percentile(latencies, 99)),
+        max: round(latencies.length ? Math.max(...latencies) : 0),
+    };
 }
 
 /** The report written by `--report`. */
@@ -191,6 +238,7 @@ export interface RehearsalReport {
     readonly servedByVersion: Record<string, number>;
     readonly latencyMs: Record<string, LatencySummary>;
     readonly timeline: { atMs: number; text: string }[];
+    readonly migrationUnderLock?: MigrationUnderLock;
 }
 
 export interface ReportInput {
@@ -203,6 +251,7 @@ export interface ReportInput {
     readonly blockedDeploys: readonly Refusal[];
     readonly blockedContracts: readonly Refusal[];
     readonly timeline: readonly { atMs: number; text: string }[];
+    readonly migrationUnderLock?: Pick<MigrationUnderLock, "startMs" | "endMs" | "heldMs" | "retries">;
 }
 
 /** Builds the report from what the rehearsal recorded. */
@@ -256,6 +305,17 @@ export function buildReport(input: ReportInput): RehearsalReport {
         servedByVersion,
         latencyMs: latencyByPhase(records),
         timeline: [...input.timeline],
+        ...(input.migrationUnderLock
+            ? {
+                  migrationUnderLock: {
+                      ...input.migrationUnderLock,
+                      startMs: round(input.migrationUnderLock.startMs),
+                      endMs: round(input.migrationUnderLock.endMs),
+                      retries: [...input.migrationUnderLock.retries],
+                      ...windowMetrics(records, input.migrationUnderLock.startMs, input.migrationUnderLock.endMs),
+                  },
+              }
+            : {}),
     };
 }
 
@@ -278,6 +338,13 @@ export function formatSummary(report: RehearsalReport): string {
             Object.entries(report.latencyMs)
                 .map(([p, l]) => `${p} p50 ${l.p50} p99 ${l.p99}`)
                 .join("; "),
+        ...(report.migrationUnderLock
+            ? [
+                  `expand under a held table lock (${report.migrationUnderLock.heldMs} ms): ${report.migrationUnderLock.retries.length} lock-timeout ` +
+                      `retries; ${report.migrationUnderLock.requests} requests meanwhile, ${report.migrationUnderLock.failed} failed, ` +
+                      `p50 ${report.migrationUnderLock.p50} p99 ${report.migrationUnderLock.p99} max ${report.migrationUnderLock.max} ms`,
+              ]
+            : []),
     ];
     return lines.join("\n");
 }

@@ -26,7 +26,7 @@ import {
     Verdict,
 } from "../release/guard";
 import { Instance, prepareReleases, Slot, slotName, startInstance } from "./apps";
-import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal } from "./report";
+import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal, runEndMs } from "./report";
 import { ChartMarker, renderChart } from "./chart";
 import { Cleanup } from "./cleanup";
 import { openRehearsalDatabase, RehearsalDatabase } from "./database";
@@ -43,6 +43,8 @@ export const VERSIONS = { v1: "1.0.0", v2: "2.0.0", v3: "3.0.0" } as const;
 export const INSTANCES_PER_COLOR = 2;
 /** Slow requests started just before each switch (they must finish on the old color). */
 export const SLOW_REQUESTS_PER_SWITCH = 5;
+/** How long a long query holds its lock on goals while the expand of release 2 runs (the lock-timeout proof). */
+export const MIGRATION_LOCK_HOLD_MS = 1500;
 /** The app's header naming who answered. */
 const SERVED_BY = "x-served-by";
 
@@ -249,6 +251,11 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             attempts: 8,
             intervalS: 0.25,
         });
+        if (gate.interrupted) {
+            // Ctrl-C reached the gate too: that is not a refusal, and the report must not say it was.
+            say(`flip ${from} → ${to} interrupted: ${gate.summary}`);
+            throw new Error(`interrupted during the health gate of ${to}`);
+        }
         const ctx = guardContext({ schema: await schema() });
         const verdict = evaluateRelease(state, after, ctx);
         if (!verdict.allowed || !gate.passed) {
@@ -301,9 +308,26 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
 
     // --- The scenario -------------------------------------------------------------------------------------------
     await until(timing.at.expand);
-    const expanded = await db.up(db.releaseDirs.v2, "expand");
+    // A long query of the live app holds a lock on goals while the expand runs: its ALTER TABLE gives up after the
+    // statement lock timeout instead of queueing the app's requests behind it, and the runner retries.
+    const releaseLock = await db.holdTableLock("goals");
+    const lockedAt = since();
+    const lockTimer = setTimeout(() => void releaseLock(), MIGRATION_LOCK_HOLD_MS);
+    let expanded: string[];
+    try {
+        expanded = await db.up(db.releaseDirs.v2, "expand");
+    } finally {
+        clearTimeout(lockTimer);
+        await releaseLock();
+    }
+    const retries = db.takeMigrationLog().filter((l) => /lock timeout/.test(l));
+    const migrationUnderLock = { startMs: lockedAt, endMs: since(), heldMs: MIGRATION_LOCK_HOLD_MS, retries };
     mark("note", "expand");
-    say(`expand migrations of release 2 applied under load: ${expanded.join(", ") || "(none)"}`);
+    say(
+        `expand migrations of release 2 applied under load: ${expanded.join(", ") || "(none)"}\n` +
+            `while a long query held a lock on goals for ${MIGRATION_LOCK_HOLD_MS} ms: ${retries.length} lock-timeout retries` +
+            `${retries[0] ? ` (first: ${retries[0]})` : ""}`,
+    );
 
     await until(timing.at.deployGreen);
     if (!(await deploy("green", VERSIONS.v2))) throw new Error("the guard refused deploying v2 to the idle color green");
@@ -358,6 +382,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         },
         records: load.records,
         flips,
+        migrationUnderLock,
         blockedFlips,
         blockedDeploys,
         blockedContracts,
@@ -368,13 +393,14 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     fs.mkdirSync(path.dirname(reportPath), { recursive: true });
     fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + "\n");
     const bucketMs = durationMs > 60_000 ? 1000 : 500;
+    const chartEndMs = runEndMs(load.records, durationMs);
     fs.writeFileSync(
         chartPath,
         renderChart({
             title: `Blue/green rehearsal: ${report.totalRequests} requests, ${report.failedRequests} failed, ${options.rate} req/s over ${options.connections} connections`,
-            buckets: buckets(load.records, bucketMs, durationMs),
+            buckets: buckets(load.records, bucketMs, chartEndMs),
             bucketMs,
-            endMs: durationMs,
+            endMs: chartEndMs,
             markers,
         }),
     );

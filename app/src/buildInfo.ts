@@ -14,6 +14,8 @@ export interface BuildInfo {
     readonly commit?: string;
     /** ISO time of the build. */
     readonly builtAt?: string;
+    /** Present when packed with --allow-dirty from a tree with changes no commit holds: those files (`git status` lines). */
+    readonly dirty?: readonly string[];
 }
 
 /** File name of the stamp, at the root of an artifact. */
@@ -48,11 +50,12 @@ export function parseBuildInfo(text: string, source: string): BuildInfo {
                 "rebuild the artifact with npm run app:pack -- <version>.",
         );
     }
-    const { commit, builtAt } = data as { commit?: unknown; builtAt?: unknown };
+    const { commit, builtAt, dirty } = data as { commit?: unknown; builtAt?: unknown; dirty?: unknown };
     return {
         version,
         ...(typeof commit === "string" ? { commit } : {}),
         ...(typeof builtAt === "string" ? { builtAt } : {}),
+        ...(Array.isArray(dirty) ? { dirty: dirty.map(String) } : {}),
     };
 }
 

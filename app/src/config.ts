@@ -28,6 +28,12 @@ export interface AppConfig {
      * the listeners close, so a load balancer probing this instance takes it out first. @default 0
      */
     readonly drainDelayMs: number;
+    /**
+     * `BODY_TIMEOUT_MS`: how long a request body may take to arrive, from the end of its headers (which Node already
+     * bounds); a slower one is answered 408 and its connection closed, so slow senders cannot hold connections open.
+     * @default 10000
+     */
+    readonly bodyTimeoutMs: number;
     /** `APP_FAULT`: injected fault, for the rehearsal. @default undefined (none) */
     readonly fault?: Fault;
 }
@@ -39,6 +45,7 @@ export const DEFAULTS = {
     maxConnectionAgeMs: 30_000,
     drainTimeoutMs: 10_000,
     drainDelayMs: 0,
+    bodyTimeoutMs: 10_000,
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -86,6 +93,7 @@ export function readAppConfig(env: Env): AppConfig {
     const maxConnectionAgeMs = integer(env, "MAX_CONNECTION_AGE_MS", DEFAULTS.maxConnectionAgeMs, 100, 3_600_000, problems);
     const drainTimeoutMs = integer(env, "DRAIN_TIMEOUT_MS", DEFAULTS.drainTimeoutMs, 0, 600_000, problems);
     const drainDelayMs = integer(env, "DRAIN_DELAY_MS", DEFAULTS.drainDelayMs, 0, 600_000, problems);
+    const bodyTimeoutMs = integer(env, "BODY_TIMEOUT_MS", DEFAULTS.bodyTimeoutMs, 100, 600_000, problems);
     const fault = env.APP_FAULT || undefined;
     if (fault !== undefined && !(FAULTS as readonly string[]).includes(fault)) {
         problems.push(`APP_FAULT=${JSON.stringify(fault)} is not a fault; use one of ${FAULTS.join(", ")} or leave it unset.`);
@@ -102,6 +110,7 @@ export function readAppConfig(env: Env): AppConfig {
         maxConnectionAgeMs,
         drainTimeoutMs,
         drainDelayMs,
+        bodyTimeoutMs,
         ...(fault ? { fault: fault as Fault } : {}),
     };
 }

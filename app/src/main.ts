@@ -11,7 +11,7 @@
  * - In-process: `startApp(options)` from server.ts.
  *
  * Prints one JSON line per event on stdout (`{"event":"listening","ports":{…}}` once bound, `"ready"` once the
- * database answers). SIGTERM (or SIGINT) drains and exits 0; a bad setting or `APP_FAULT=crash-on-start` prints
+ * database answers). SIGTERM (or SIGINT) drains and exits 0 — a second one does not cut the drain short; a bad setting or `APP_FAULT=crash-on-start` prints
  * `app: fatal: <why>` on stderr and exits 1.
  */
 import { defaultBuildInfoPath, readBuildInfo } from "./buildInfo";
@@ -24,12 +24,14 @@ async function main(): Promise<void> {
     const fromSource = __filename.endsWith(".ts") && !process.env.APP_BUILD_INFO;
     const buildInfo = readBuildInfo(stampFile, fromSource);
     const app = await startApp({ config, buildInfo });
+    // Every signal is handled (not `once`): a second SIGTERM while draining must not kill the process with its default
+    // action and reset the requests still in flight. The drain is idempotent and ends by DRAIN_TIMEOUT_MS anyway.
     const stop = (signal: string): void => {
         console.log(JSON.stringify({ time: new Date().toISOString(), event: "signal", signal }));
         void app.drain().then(() => process.exit(0));
     };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
 }
 
 main().catch((e: unknown) => {

@@ -69,26 +69,44 @@ class HttpError extends Error {
     constructor(
         readonly status: number,
         message: string,
+        /** Close the connection after answering (the rest of the request may still be arriving). */
+        readonly close = false,
     ) {
         super(message);
     }
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
+/** The body of `req`, or an HttpError: 413 over MAX_BODY_BYTES, 408 when it has not all arrived within `timeoutMs`. */
+function readBody(req: http.IncomingMessage, timeoutMs: number): Promise<string> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        const timer = setTimeout(() => {
+            reject(new HttpError(408, `the request body did not arrive within ${timeoutMs} ms; send it at once`, true));
+        }, timeoutMs);
+        const settle = (): void => clearTimeout(timer);
         req.on("data", (c: Buffer) => {
             size += c.length;
-            if (size > MAX_BODY_BYTES) reject(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-            else chunks.push(c);
+            if (size > MAX_BODY_BYTES) {
+                settle();
+                reject(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`, true));
+            } else chunks.push(c);
         });
-        req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-        req.on("error", reject);
+        req.on("end", () => {
+            settle();
+            resolve(Buffer.concat(chunks).toString("utf8"));
+        });
+        req.on("error", (e) => {
+            settle();
+            reject(e);
+        });
     });
 }
 
-/** The title of a POST /goals body, or an HttpError(400) saying what is wrong with it. */
+/**
+ * The title of a POST /goals body, or an HttpError(400) saying what is wrong with it. Lengths are in UTF-16 code
+ * units, as NVARCHAR(200) counts them (a character outside the Basic Multilingual Plane, e.g. most emoji, takes 2).
+ */
 export function parseNewGoal(body: string): string {
     let data: unknown;
     try {
@@ -101,7 +119,22 @@ export function parseNewGoal(body: string): string {
         throw new HttpError(400, 'title is missing or empty; send {"title": "Run a marathon"}');
     }
     if (title.length > MAX_TITLE_LENGTH) {
-        throw new HttpError(400, `title is ${title.length} characters; at most ${MAX_TITLE_LENGTH} are allowed`);
+        throw new HttpError(
+            400,
+            `title is ${title.length} UTF-16 code units long; at most ${MAX_TITLE_LENGTH} are allowed (most characters count 1, ` +
+                `emoji and other characters outside the Basic Multilingual Plane count 2)`,
+        );
+    }
+    const nul = title.indexOf("\u0000");
+    if (nul >= 0) {
+        throw new HttpError(400, `title contains a NUL character (\\u0000) at UTF-16 code unit ${nul + 1}, which a title cannot hold (PostgreSQL cannot store it at all); remove it`);
+    }
+    const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.exec(title);
+    if (lone) {
+        throw new HttpError(
+            400,
+            `title contains a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)}) at code unit ${lone.index + 1}, which is not a character; send valid Unicode`,
+        );
     }
     return title.trim();
 }
@@ -172,7 +205,7 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
                 if (method === "GET") {
                     return send(res, 200, { goals: await store.list(listLimit(url.searchParams.get("limit"))) });
                 }
-                return send(res, 201, await store.add(parseNewGoal(await readBody(req))));
+                return send(res, 201, await store.add(parseNewGoal(await readBody(req, config.bodyTimeoutMs))));
             case "/slow": {
                 only("GET");
                 const ms = Math.min(Math.max(Number(url.searchParams.get("ms")) || 0, 0), MAX_SLOW_MS);
@@ -200,7 +233,12 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
         }
         route(req, res).catch((e: unknown) => {
             if (res.headersSent) return;
-            if (e instanceof HttpError) return send(res, e.status, { error: e.message });
+            if (e instanceof HttpError) {
+                send(res, e.status, { error: e.message }, e.close ? { connection: "close" } : {});
+                // The rest of the body may still be trickling in: do not wait for it.
+                if (e.close) res.on("finish", () => req.socket.destroySoon());
+                return;
+            }
             log({ event: "request-failed", path: req.url, message: (e as Error).message });
             send(res, 503, { error: "the database did not answer; retry shortly" });
         });

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile } from "../migrationFile";
+import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile, readMigrationBytes } from "../migrationFile";
 import { Classified, ObjectName, UNKNOWN_PART, classify, evaluateStringExpression, nameFromParts, stringArguments } from "../tsql/classify";
 import { Statement, splitStatements } from "../tsql/statements";
 import { Dialect, Token, TsqlSyntaxError, isTrivia, tokenize } from "../tsql/tokenizer";
@@ -233,8 +233,24 @@ function recorder(ctx: Context, scope: Scope, st: Statement): Created {
     return { tables: new Set(), columns: new Set(), routines: new Set(), indexes: new Set(), constraints: new Set(), objects: new Set() };
 }
 
+/** What in the statement cannot run inside a transaction, if anything (see the NEEDS-NO-TRANSACTION rule). */
+export function notInTransaction(tokens: readonly Token[], dialect: Dialect): string | undefined {
+    const kw = (i: number): string => (tokens[i]?.kind === "word" ? tokens[i].text.toUpperCase() : "");
+    if (dialect === "tsql") {
+        if (tokens.some((_, i) => kw(i) === "RESUMABLE" && tokens[i + 1]?.text === "=" && kw(i + 2) === "ON")) return "RESUMABLE = ON";
+        if (kw(0) === "ALTER" && kw(1) === "DATABASE") return "ALTER DATABASE";
+        return undefined;
+    }
+    if ((kw(0) === "CREATE" || kw(0) === "DROP" || kw(0) === "REINDEX") && tokens.some((_, i) => kw(i) === "CONCURRENTLY")) return `${kw(0)} … CONCURRENTLY`;
+    if (kw(0) === "VACUUM") return "VACUUM";
+    if (kw(0) === "CREATE" && kw(1) === "DATABASE") return "CREATE DATABASE";
+    return undefined;
+}
+
 function checkStatement(ctx: Context, scope: Scope, st: Statement, c: Classified, variables: Variables): void {
     const created = recorder(ctx, scope, st);
+    const outsideOnly = ctx.file.noTransaction ? undefined : notInTransaction(st.tokens, ctx.file.dialect);
+    if (outsideOnly) report(ctx, scope, st, "NEEDS-NO-TRANSACTION", { name: outsideOnly });
     switch (c.kind) {
         case "drop":
             checkDrop(ctx, scope, st, c);
@@ -470,7 +486,7 @@ export function lintPaths(paths: readonly string[], options: { dialect?: Dialect
         }
         for (const file of expanded) {
             try {
-                const parsed = parseMigrationFile(file, fs.readFileSync(file), options);
+                const parsed = parseMigrationFile(file, readMigrationBytes(file), options);
                 files.push(file);
                 findings.push(...lintMigration(parsed));
             } catch (error) {

@@ -213,10 +213,10 @@ export const RULES: readonly RuleDefinition[] = [
     {
         id: "WHOLE-TABLE-UPDATE", severity: "warning", phases: BOTH,
         problem: "updates every row of {name} in one statement: one long transaction, lock escalation to a table lock, a big log",
-        safe: "batch it in a `-- migrate:no-transaction` migration: `WHILE 1 = 1 BEGIN UPDATE TOP (1000) <table> SET … WHERE <not yet done>; IF @@ROWCOUNT = 0 BREAK; END`",
+        safe: "batch it in a `-- migrate:no-transaction` migration that walks the key in ranges with a pause between them: `WHILE @from <= @last BEGIN UPDATE <table> SET … WHERE id >= @from AND id < @from + 1000 AND <not yet done>; SET @from += 1000; WAITFOR DELAY '00:00:00.100'; END` (`UPDATE TOP (n) … WHERE <not yet done>` in a loop rereads the rows already done on every pass: quadratic)",
         why: "Backfills are the classic cause of lock-outs during a release (strong_migrations: backfilling data).",
         bad: "UPDATE dbo.goals SET title = name;",
-        good: "-- migrate:no-transaction\nWHILE 1 = 1\nBEGIN\n    UPDATE TOP (1000) dbo.goals SET title = name WHERE title IS NULL AND name IS NOT NULL;\n    IF @@ROWCOUNT = 0 BREAK;\nEND",
+        good: "-- migrate:no-transaction\nDECLARE @from BIGINT = (SELECT MIN(id) FROM dbo.goals);\nDECLARE @last BIGINT = (SELECT MAX(id) FROM dbo.goals);\nWHILE @from <= @last\nBEGIN\n    UPDATE dbo.goals SET title = name WHERE id >= @from AND id < @from + 1000 AND title IS NULL;\n    SET @from = @from + 1000;\n    WAITFOR DELAY '00:00:00.100';\nEND",
     },
     {
         id: "WHOLE-TABLE-DELETE", severity: "warning", phases: BOTH,
@@ -249,6 +249,14 @@ export const RULES: readonly RuleDefinition[] = [
         why: "A failed migration must leave the database and the journal as they were; that holds only if the runner owns the transaction (squawk: transaction-nesting).",
         bad: "BEGIN TRANSACTION;\nALTER TABLE dbo.goals ADD notes NVARCHAR(MAX) NULL;\nCOMMIT;",
         good: "ALTER TABLE dbo.goals ADD notes NVARCHAR(MAX) NULL;",
+    },
+    {
+        id: "NEEDS-NO-TRANSACTION", severity: "error", phases: BOTH,
+        problem: "runs {name}, which cannot run inside the transaction the runner wraps a migration in",
+        safe: "move it to a migration of its own with `-- migrate:no-transaction` at the top (on PostgreSQL, in a batch of its own)",
+        why: "SQL Server refuses RESUMABLE = ON (error 574) and ALTER DATABASE (error 226) in a user transaction; PostgreSQL refuses CONCURRENTLY, VACUUM and CREATE DATABASE in a transaction block. The run would fail on the server.",
+        bad: "ALTER INDEX ix_goals_done ON dbo.goals REBUILD WITH (ONLINE = ON, RESUMABLE = ON);",
+        good: "-- migrate:no-transaction\nALTER INDEX ix_goals_done ON dbo.goals REBUILD WITH (ONLINE = ON, RESUMABLE = ON);",
     },
     {
         id: "USE-DATABASE", severity: "error", phases: BOTH,

@@ -203,7 +203,9 @@ function classifyAlterTable(tokens: readonly Token[], dialect: Dialect): Classif
     const table = readName(tokens, 2);
     const action = alterTableActionIndex(tokens, 0);
     if (!table || action < 0) return { kind: "other" };
-    const withCheck = isKeyword(tokens[action - 2], "WITH") ? (upper(tokens[action - 1]) as "CHECK" | "NOCHECK") : undefined;
+    // PostgreSQL's `ADD CONSTRAINT ... NOT VALID` is T-SQL's `WITH NOCHECK ADD CONSTRAINT ...`: no scan of existing rows.
+    const notValid = dialect === "postgres" && tokens.some((t, i) => i > action && isKeyword(t, "NOT") && isKeyword(tokens[i + 1], "VALID"));
+    const withCheck = notValid ? "NOCHECK" : isKeyword(tokens[action - 2], "WITH") ? (upper(tokens[action - 1]) as "CHECK" | "NOCHECK") : undefined;
     const online = hasOnline(tokens);
     const base = { kind: "alterTable" as const, table, withCheck, online };
     const word = upper(tokens[action]);

@@ -13,6 +13,7 @@ describe("readAppConfig", () => {
             maxConnectionAgeMs: DEFAULTS.maxConnectionAgeMs,
             drainTimeoutMs: DEFAULTS.drainTimeoutMs,
             drainDelayMs: 0,
+            bodyTimeoutMs: 10_000,
         });
     });
 
@@ -26,6 +27,7 @@ describe("readAppConfig", () => {
             MAX_CONNECTION_AGE_MS: "1500",
             DRAIN_TIMEOUT_MS: "2000",
             DRAIN_DELAY_MS: "500",
+            BODY_TIMEOUT_MS: "700",
             APP_FAULT: "wrong-version",
         });
         expect(config).toMatchObject({
@@ -36,6 +38,7 @@ describe("readAppConfig", () => {
             maxConnectionAgeMs: 1500,
             drainTimeoutMs: 2000,
             drainDelayMs: 500,
+            bodyTimeoutMs: 700,
             fault: "wrong-version",
         });
     });

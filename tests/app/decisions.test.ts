@@ -82,8 +82,16 @@ describe("parseNewGoal (POST /goals body)", () => {
         ["{}", /title is missing or empty/],
         ['{"title":"   "}', /title is missing or empty/],
         ['{"title":42}', /title is missing or empty/],
-        [JSON.stringify({ title: "x".repeat(201) }), /title is 201 characters; at most 200/],
+        [JSON.stringify({ title: "x".repeat(201) }), /title is 201 UTF-16 code units long; at most 200 are allowed/],
+        [JSON.stringify({ title: "🏃".repeat(101) }), /title is 202 UTF-16 code units long; .*emoji .* count 2/],
+        ['{"title":"Run\\u0000 a marathon"}', /title contains a NUL character \(\\u0000\) at UTF-16 code unit 4/],
+        ['{"title":"Run \\ud83c a marathon"}', /title contains a lone UTF-16 surrogate \(\\ud83c\) at code unit 5/],
     ])("refuses %s", (body, message) => {
         expect(() => parseNewGoal(body)).toThrow(message);
+    });
+
+    it("counts the 200 in UTF-16 code units, as NVARCHAR(200) does: 100 emoji fit, 101 do not", () => {
+        expect(parseNewGoal(JSON.stringify({ title: "🏃".repeat(100) }))).toHaveLength(200);
+        expect(() => parseNewGoal(JSON.stringify({ title: "🏃".repeat(101) }))).toThrow(/202 UTF-16 code units/);
     });
 });

@@ -70,7 +70,7 @@ function restamp(source: string, version: string): Artifact {
 
 beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "bg-deploy-test-"));
-    const packed = await packApp({ version: "1.0.0", distDir: path.join(work, "dist") });
+    const packed = await packApp({ version: "1.0.0", distDir: path.join(work, "dist"), allowDirty: true }); // this checkout may have work in progress
     artifacts.set("/artifacts/app-1.0.0.tgz", { file: packed.artifact, sha256: packed.sha256 });
     artifacts.set("/artifacts/app-1.1.0.tgz", restamp(packed.artifact, "1.1.0"));
 

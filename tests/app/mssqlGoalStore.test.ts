@@ -2,7 +2,7 @@
 // parameters. Not run against a real SQL Server on this machine.
 import { goalSchemaFor } from "../../app/src/store/goalStore";
 import { MssqlDriver, mssqlConfigFromUrl, openMssqlGoalStore } from "../../app/src/store/mssqlGoalStore";
-import { FakeMssql } from "../support/fakeMssql";
+import { FakeMssql, fakeRequestError } from "../support/fakeMssql";
 
 const URL_ = "mssql://app_user:p%40ss%3Bword@bg-sql.database.windows.net:1433/appdb";
 
@@ -92,6 +92,17 @@ describe("mssqlConfigFromUrl", () => {
         expect(config.port).toBe(1433);
     });
 
+    it("reads encrypt=True (any letter case) as true, as the migration runner does", () => {
+        expect(mssqlConfigFromUrl("mssql://u:p@localhost:14330/db?encrypt=True&trustServerCertificate=FALSE").options).toMatchObject({
+            encrypt: true,
+            trustServerCertificate: false,
+        });
+    });
+
+    it("validates pooled connections by their socket, not with a SELECT 1 round trip per request", () => {
+        expect(mssqlConfigFromUrl(URL_).validateConnection).toBe("socket");
+    });
+
     it("honours encrypt and trustServerCertificate", () => {
         expect(mssqlConfigFromUrl("mssql://u:p@localhost:14330/db?encrypt=false&trustServerCertificate=true").options).toMatchObject({
             encrypt: false,
@@ -103,8 +114,44 @@ describe("mssqlConfigFromUrl", () => {
         ["mssql://u:secret@host:1433", /must name a host and one database/],
         ["mssql://u:secret@host/db?authentication=ntlm", /authentication=ntlm; only azure-active-directory-msi-vm/],
         ["mssql://u:secret@[bad/db", /not a valid URL/],
+        ["mssql://u:secret@host/db?encrypt=yes", /has encrypt=yes: use encrypt=true or encrypt=false/],
+        ["mssql://u:secret@host/db?trustServerCertificate=1", /has trustServerCertificate=1: use trustServerCertificate=true/],
     ])("refuses %s without printing the password", (url, message) => {
         expect(() => mssqlConfigFromUrl(url)).toThrow(message);
         expect(() => mssqlConfigFromUrl(url)).toThrow(/^((?!secret).)*$/s);
+    });
+});
+
+describe("MssqlGoalStore on Azure SQL's transient errors", () => {
+    const transient = () => fakeRequestError("Database 'appdb' on server 'bg-sql' is not currently available.", { number: 40613 });
+    const open = (fake: FakeMssql, waits: number[]) =>
+        openMssqlGoalStore(URL_, goalSchemaFor("1.0.0"), fake.api as unknown as MssqlDriver, { sleep: async (ms) => void waits.push(ms) });
+
+    it("retries a read and a ping after a transient error, with doubling waits", async () => {
+        const waits: number[] = [];
+        const fake = new FakeMssql()
+            .when("dbo.GetGoals_v1", transient(), { times: 2 })
+            .when("dbo.GetGoals_v1", { recordset: [] })
+            .when("SELECT 1 AS ok", fakeRequestError("Transaction (Process ID 71) was deadlocked", { number: 1205 }), { times: 1 });
+        const store = await open(fake, waits);
+        await expect(store.list(5)).resolves.toEqual([]);
+        await expect(store.ping()).resolves.toBeUndefined();
+        expect(waits).toEqual([200, 400, 200]);
+        expect(fake.calls.filter((c) => c.sql === "dbo.GetGoals_v1")).toHaveLength(3);
+    });
+
+    it("gives up after 3 attempts, and never retries a write (it may have committed) or a non-transient error", async () => {
+        const waits: number[] = [];
+        const fake = new FakeMssql()
+            .when("dbo.GetGoals_v1", transient())
+            .when("INSERT INTO dbo.goals", transient())
+            .when("SELECT 1 AS ok", fakeRequestError("Invalid object name 'x'.", { number: 208 }));
+        const store = await open(fake, waits);
+        await expect(store.list(5)).rejects.toThrow(/not currently available/);
+        expect(fake.calls.filter((c) => c.sql === "dbo.GetGoals_v1")).toHaveLength(3);
+        await expect(store.add("Run")).rejects.toThrow(/not currently available/);
+        expect(fake.calls.filter((c) => c.sql?.startsWith("INSERT INTO dbo.goals"))).toHaveLength(1);
+        await expect(store.ping()).rejects.toThrow(/Invalid object name/);
+        expect(fake.calls.filter((c) => c.sql === "SELECT 1 AS ok")).toHaveLength(1);
     });
 });

@@ -17,7 +17,8 @@ let packed: PackResult;
 beforeAll(async () => {
     dist = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-test-"));
     unpacked = path.join(dist, "unpacked");
-    packed = await packApp({ version: "1.2.3", distDir: dist });
+    // This checkout may have uncommitted work while the suite runs: the dirty-tree refusal is tested on a clone below.
+    packed = await packApp({ version: "1.2.3", distDir: dist, allowDirty: true });
     fs.mkdirSync(unpacked);
     execFileSync("tar", ["-xzf", packed.artifact, "-C", unpacked]);
 });
@@ -92,5 +93,33 @@ describe("npm run app:pack", () => {
     it.each(["1.2", "v1.2.3", "latest", "1.2.3 "])("refuses the version %j and writes nothing", async (version) => {
         await expect(packApp({ version, distDir: dist })).rejects.toThrow(/is not a semantic version; pass MAJOR.MINOR.PATCH, e.g. npm run app:pack -- 1.4.2/);
         expect(fs.readdirSync(dist).sort()).toEqual(["app-1.2.3.tgz", "app-1.2.3.tgz.sha256", "unpacked"]);
+    });
+});
+
+describe("npm run app:pack from a tree with changes no commit holds", () => {
+    let clone: string;
+    beforeAll(() => {
+        // A clone of this checkout's HEAD (tracked files only), with its node_modules linked in.
+        clone = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pack-clone-"));
+        execFileSync("git", ["clone", "-q", "--shared", "--no-checkout", path.join(__dirname, "..", ".."), clone]);
+        execFileSync("git", ["checkout", "-q", "HEAD"], { cwd: clone });
+        fs.symlinkSync(path.join(__dirname, "..", "..", "node_modules"), path.join(clone, "node_modules"));
+        fs.writeFileSync(path.join(clone, "migrations", "0099_x.expand.sql"), "ALTER TABLE goals ADD unreviewed int NULL;\n");
+    });
+    afterAll(() => fs.rmSync(clone, { recursive: true, force: true }));
+
+    it("refuses, naming the untracked migration, and writes nothing", async () => {
+        const out = path.join(clone, "dist");
+        await expect(packApp({ version: "1.0.0", root: clone, distDir: out })).rejects.toThrow(
+            /app:pack refused: the working tree has changes no commit holds.*\n {2}\?\? migrations\/0099_x\.expand\.sql\n.*--allow-dirty/s,
+        );
+        expect(fs.existsSync(out)).toBe(false);
+    });
+
+    it("--allow-dirty packs it, stamped dirty with the files", async () => {
+        const out = path.join(clone, "dist");
+        const result = await packApp({ version: "1.0.0", root: clone, distDir: out, allowDirty: true });
+        const info = JSON.parse(execFileSync("tar", ["-xzOf", result.artifact, "./build-info.json"], { encoding: "utf8" }));
+        expect(info).toMatchObject({ version: "1.0.0", commit: expect.stringMatching(/^[0-9a-f]{40}$/), dirty: ["?? migrations/0099_x.expand.sql"] });
     });
 });

@@ -88,3 +88,26 @@ describe("PgGoalStore on a real PostgreSQL through a whole rename", () => {
         expect(goal.title).toBe(title);
     });
 });
+
+describe("the app on PostgreSQL: a client error is a 400, not an outage", () => {
+    it("POST /goals with \\u0000 in the title answers 400 naming it (PostgreSQL would refuse it, which read as a 503)", async () => {
+        const { startApp } = await import("../../app/src/server");
+        const { request } = await import("./httpClient");
+        const app = await startApp({
+            config: {
+                color: "blue", databaseUrl: url, host: "127.0.0.1", port: 0, stagingPort: 0,
+                maxConnectionAgeMs: 30_000, drainTimeoutMs: 1_000, drainDelayMs: 0, bodyTimeoutMs: 10_000,
+            },
+            buildInfo: { version: "2.0.0" },
+            log: () => undefined,
+        });
+        try {
+            const reply = await request(app.ports.production, "/goals", { method: "POST", body: '{"title":"Run\\u0000"}' });
+            expect(reply.status).toBe(400);
+            expect((reply.body as { error: string }).error).toMatch(/title contains a NUL character/);
+            expect((await request(app.ports.production, "/goals", { method: "POST", body: '{"title":"Run"}' })).status).toBe(201);
+        } finally {
+            await app.drain();
+        }
+    });
+});

@@ -90,6 +90,22 @@ describe("the app process", () => {
         expect(Date.now() - signalledAt).toBeLessThan(5_000);
     });
 
+    it("a second SIGTERM (or a SIGINT) while draining keeps draining: the in-flight request still completes", async () => {
+        const env = await appEnv({ DRAIN_TIMEOUT_MS: "5000" });
+        const app = launch(env);
+        await waitForLine(app, "ready");
+        const slow = request(Number(env.APP_PORT), "/slow?ms=1500");
+        await sleep(200);
+        app.child.kill("SIGTERM");
+        await waitForLine(app, "draining");
+        app.child.kill("SIGTERM");
+        await sleep(100);
+        app.child.kill("SIGINT");
+        expect(await slow).toMatchObject({ status: 200, body: { sleptMs: 1500 } });
+        expect(await app.exited).toBe(0);
+        expect(app.output().match(/"event":"signal"/g)).toHaveLength(3);
+    });
+
     it("exits 0 within DRAIN_TIMEOUT_MS even when a request would take longer", async () => {
         const env = await appEnv({ DRAIN_TIMEOUT_MS: "300" });
         const app = launch(env);

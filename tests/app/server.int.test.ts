@@ -18,6 +18,7 @@ const baseConfig: AppConfig = {
     maxConnectionAgeMs: 30_000,
     drainTimeoutMs: 5_000,
     drainDelayMs: 0,
+    bodyTimeoutMs: 10_000,
 };
 
 /** A store whose readiness the test controls. */
@@ -123,6 +124,28 @@ describe("/goals", () => {
         const reply = await request(app.ports.production, path, { method, body });
         expect(reply.status).toBe(status);
         expect((reply.body as { error: string }).error).toMatch(message);
+    });
+
+    it("answers 408 and closes the connection when a body does not arrive within BODY_TIMEOUT_MS", async () => {
+        const app = await start({ bodyTimeoutMs: 300 });
+        const socket = net.connect(app.ports.production, "127.0.0.1");
+        let received = "";
+        socket.on("data", (d) => (received += String(d)));
+        const closed = new Promise<number>((r) => socket.on("close", () => r(Date.now())));
+        const started = Date.now();
+        socket.write("POST /goals HTTP/1.1\r\nHost: app\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"title\"");
+        const trickle = setInterval(() => socket.writable && socket.write(" "), 50); // slow, but never done
+        try {
+            const at = await Promise.race([closed, sleep(5_000).then(() => 0)]);
+            expect(at).toBeGreaterThan(0);
+            expect(at - started).toBeGreaterThanOrEqual(250);
+            expect(received).toMatch(/^HTTP\/1\.1 408 /);
+            expect(received).toMatch(/connection: close/i);
+            expect(received).toContain("the request body did not arrive within 300 ms");
+        } finally {
+            clearInterval(trickle);
+            socket.destroy();
+        }
     });
 
     it("answers 503 when the database fails, and keeps serving", async () => {

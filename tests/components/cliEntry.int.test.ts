@@ -70,7 +70,7 @@ describe("the program as the Pulumi CLI loads it", () => {
         const started = Date.now();
         const out = execFileSync(process.execPath, ["-e", CHILD], {
             cwd: REPO_ROOT,
-            env: { ...process.env, ENTRY_POINT: entry, STACK_CONFIG: JSON.stringify(stackFileValues("dev")) },
+            env: { ...process.env, BLUEGREEN_ALLOW_DIRTY: "1", ENTRY_POINT: entry, STACK_CONFIG: JSON.stringify(stackFileValues("dev")) },
             timeout: 240_000,
         }).toString();
         const report = JSON.parse(out) as ChildReport;

@@ -44,4 +44,15 @@ describe("npm run release:check (child process)", () => {
         expect(refused.out).toMatch(/dev: mixed or unsafe change — REFUSED/);
         expect(refused.out).toMatch(/release:check FAILED/);
     });
+
+    it("says so when a stack file has edits no commit holds (it checks commits only)", () => {
+        const base = repo.commitStack("dev", baseStack());
+        repo.writeStack("dev", baseStack({ liveColor: "green", greenVersion: "9.9.9" })); // not committed
+        const r = releaseCheck(repo, ["--base", base]);
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(/! not checked: edits no commit holds .*commit them and run it again to check them:\n {4} M Pulumi\.dev\.yaml/);
+        const json = releaseCheck(repo, ["--base", base, "--json"]);
+        expect(JSON.parse(json.out).uncommitted).toEqual([" M Pulumi.dev.yaml"]);
+        repo.commit("the edit");
+    });
 });

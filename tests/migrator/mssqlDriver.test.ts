@@ -3,9 +3,11 @@
  * (tests/support/fakeMssql.ts): the lock call and its return codes, XACT_ABORT, GO batches, commit and rollback.
  * The real SQL Server runs the same scenarios in mssqlRunner.int.test.ts when MSSQL_URL is set.
  */
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { DatabaseUrlError, parseDatabaseUrl } from "../../migrator/databaseUrl";
-import { LockTimeoutError } from "../../migrator/drivers/driver";
+import { LockLostError, LockTimeoutError, OutcomeUnknownError } from "../../migrator/drivers/driver";
 import { loadMigrationDir } from "../../migrator/migrationFile";
 import { describeApplockResult, MssqlDriver, mssqlConfig } from "../../migrator/drivers/mssql";
 import { createRunner, MigrationFailedError, RefusedError } from "../../migrator/runner";
@@ -15,7 +17,7 @@ const URL = "mssql://sqladmin:s3cret%21@bg-sql.database.windows.net:1433/goals?e
 const TSQL = path.join(__dirname, "..", "fixtures", "migrations", "tsql");
 
 function runnerOn(fake: FakeMssql, scenario: string) {
-    return createRunner({ url: URL, dir: path.join(TSQL, scenario), mssqlApi: fake.api, lint: () => [] });
+    return createRunner({ url: URL, dir: path.join(TSQL, scenario), mssqlApi: fake.api, lint: () => [], sleep: async () => undefined });
 }
 
 /** A fake with the lock granted and no journal table yet. */
@@ -23,7 +25,8 @@ function freshDatabase(): FakeMssql {
     return new FakeMssql().when(/sp_getapplock/, { recordset: [{ result: 0 }] }).when(/OBJECT_ID\(@table/, { recordset: [{ id: null }] });
 }
 
-const isMigrationBatch = (c: FakeCall) => c.op === "batch" && !/XACT_ABORT|CREATE TABLE dbo\.migration_journal/.test(c.sql ?? "");
+const isMigrationBatch = (c: FakeCall) =>
+    c.op === "batch" && !/XACT_ABORT|LOCK_TIMEOUT|CREATE TABLE dbo\.migration_journal/.test(c.sql ?? "") && !/^IF APPLOCK_MODE[^\n]*$/.test(c.sql ?? "");
 
 describe("mssqlConfig", () => {
     it("sets the request and connect timeouts explicitly, one pooled connection, and encryption on", () => {
@@ -127,6 +130,7 @@ describe("the engine on the SQL Server driver", () => {
             if (c.op !== "query" && c.op !== "batch") return c.op;
             if (sql.includes("sp_getapplock")) return "lock";
             if (sql.includes("sp_releaseapplock")) return "unlock";
+            if (sql.includes("SET LOCK_TIMEOUT")) return "lock_timeout";
             if (sql.includes("OBJECT_ID(@table")) return "journal?";
             if (sql.includes("CREATE TABLE dbo.migration_journal")) return "create journal";
             if (sql.includes("XACT_ABORT")) return "xact_abort";
@@ -136,18 +140,19 @@ describe("the engine on the SQL Server driver", () => {
         expect(summary).toEqual([
             "connect",
             "lock",
+            "lock_timeout",
             "journal?",
             "create journal",
-            "xact_abort",
             "begin",
+            "xact_abort",
             "batch: CREATE TABLE dbo.goals (",
             "batch: CREATE PROCEDURE dbo.GetGoals_v1",
             "batch: INSERT INTO dbo.goals (name) VALUES (N'seed');",
             "batch: INSERT INTO dbo.goals (name) VALUES (N'seed');",
             "journal 0001_create_goals.expand.sql applied (in tx)",
             "commit",
-            "xact_abort",
             "begin",
+            "xact_abort",
             "batch: -- Expand: the new column, filled from the old one.",
             "batch: UPDATE dbo.goals SET title = name WHERE title IS NULL;",
             "journal 0002_add_goal_title.expand.sql applied (in tx)",
@@ -177,7 +182,7 @@ describe("the engine on the SQL Server driver", () => {
             "dbo.no_such_table",
             fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1, abortsTransaction: true }),
         );
-        await expect(runnerOn(fake, "failing").up({ phase: "expand" })).rejects.toThrow(/Lock request time out period exceeded.*rolled back/s);
+        await expect(runnerOn(fake, "failing").up({ phase: "expand" })).rejects.toThrow(/Lock request time out period exceeded.*rolled back each time/s);
         expect(fake.ops()).toContain("rollback");
     });
 
@@ -186,7 +191,8 @@ describe("the engine on the SQL Server driver", () => {
         await expect(runnerOn(fake, "notx").up({ phase: "expand" })).rejects.toThrow(/resolve 0002_partial\.expand\.sql --applied/);
         const partial = fake.calls.filter((c) => c.sql?.includes("part_one") || c.sql?.includes("no_such_table"));
         expect(partial.map((c) => c.tx)).toEqual([undefined, undefined]);
-        const failed = fake.calls.find((c) => c.params?.name === "0002_partial.expand.sql");
+        // Journaled "unfinished" before its first batch, then "failed" with the error: the last write counts.
+        const failed = fake.calls.filter((c) => c.params?.name === "0002_partial.expand.sql").pop();
         expect(failed?.params).toMatchObject({ state: "failed", error: expect.stringContaining("Invalid object name") });
         expect(failed?.tx).toBeUndefined();
     });
@@ -244,5 +250,242 @@ describe("the engine on the SQL Server driver", () => {
         expect(call?.sql).toMatch(/QUOTENAME\(@password, ''''\)/);
         expect(call?.sql).toMatch(/db_datareader.*db_datawriter.*GRANT EXECUTE ON SCHEMA::dbo/s);
         expect(call?.sql).toMatch(/DENY INSERT, UPDATE, DELETE ON dbo\.migration_journal/);
+    });
+
+    it("never changes the password of an existing user (the live color logs in with it), and says so", async () => {
+        const lines: string[] = [];
+        const fake = freshDatabase().when("CREATE USER", { recordset: [{ created: false }] });
+        await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, log: (l) => lines.push(l) }).ensureAppUser("app_user", "Pa55word!x");
+        const sql = fake.calls.find((c) => c.sql?.includes("CREATE USER"))?.sql ?? "";
+        expect(sql).not.toMatch(/ALTER USER/);
+        expect(sql).toMatch(/IF DATABASE_PRINCIPAL_ID\(@user\) IS NULL\s+BEGIN[\s\S]*CREATE USER[\s\S]*END/);
+        expect(lines).toEqual([expect.stringMatching(/database user app_user ensured: it exists, grants re-applied, password left unchanged.*rotate/)]);
+    });
+
+    it("refuses CREATE USER ... WITH PASSWORD on a SQL Server database that is not contained, naming the fix (not error 33233)", async () => {
+        const fake = freshDatabase();
+        await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api }).ensureAppUser("app_user", "Pa55word!x");
+        const sql = fake.calls.find((c) => c.sql?.includes("CREATE USER"))?.sql ?? "";
+        expect(sql).toMatch(/SERVERPROPERTY\('EngineEdition'\) AS int\) <> 5\s+AND \(SELECT containment FROM sys\.databases WHERE database_id = DB_ID\(\)\) = 0/);
+        expect(sql).toMatch(/needs a contained database.*sp_configure ''contained database authentication'', 1; RECONFIGURE; .*SET CONTAINMENT = PARTIAL/s);
+        expect(sql.indexOf("THROW 51002")).toBeLessThan(sql.indexOf("EXEC (N'CREATE USER"));
+    });
+});
+
+describe("the lock that cannot be lost (sessions modelled: a failover replaces the pool's connection silently)", () => {
+    const LOCK = "bluegreen-migrations";
+    /** A fake whose session model grants the lock; the journal table does not exist yet. */
+    const modelled = () => new FakeMssql().when(/OBJECT_ID\(@table/, { recordset: [{ id: null }] });
+    const isWork = (c: FakeCall) =>
+        isMigrationBatch(c) || c.op === "begin" || c.op === "commit" || /migration_journal|migration_restore_points/.test(c.sql ?? "");
+
+    it("stops before the next migration when the lock's session was replaced after a commit, while another runner took the lock", async () => {
+        const fake = modelled();
+        let other: number | undefined;
+        fake.after(
+            (c) => c.op === "commit",
+            () => {
+                fake.dropConnection(1);
+                other = fake.takeLockElsewhere(LOCK);
+            },
+            { times: 1 },
+        );
+        const err = await runnerOn(fake, "basic").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LockLostError);
+        expect((err as Error).message).toMatch(/lock "bluegreen-migrations" was lost before starting a transaction.*npm run db -- status.*run up again/s);
+        // Nothing of 0002 ran here, and every piece of work ran on a session that held the lock at the time.
+        expect(fake.sqlTexts().some((s) => s.includes("ADD title"))).toBe(false);
+        expect(fake.calls.filter(isWork).every((c) => c.locks?.includes(LOCK))).toBe(true);
+        // The other runner keeps its lock: this runner neither released nor used it.
+        expect(fake.applocks.get(LOCK)).toBe(other);
+        expect(fake.ops().at(-1)).toBe("close");
+    });
+
+    it("stops between two no-transaction batches when the session was replaced: the second batch is never sent", async () => {
+        const fake = modelled();
+        fake.after("part_one", () => fake.dropConnection(1), { times: 1 });
+        await expect(runnerOn(fake, "notx").up({ phase: "expand" })).rejects.toThrow(LockLostError);
+        expect(fake.sqlTexts().some((s) => s.includes("no_such_table"))).toBe(false);
+        expect(fake.calls.filter(isWork).every((c) => c.locks?.includes(LOCK))).toBe(true);
+    });
+
+    it("checks the lock in the same request as the journal write: a session that lost the lock writes nothing and rolls back", async () => {
+        const fake = modelled();
+        // The lock vanishes from the session (e.g. released by a statement of the migration) during 0001.
+        fake.after("INSERT INTO dbo.goals", () => fake.applocks.delete(LOCK), { times: 1 });
+        const err = await runnerOn(fake, "basic").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LockLostError);
+        expect((err as Error).message).toMatch(/lost before writing the journal row of 0001_create_goals\.expand\.sql/);
+        const write = fake.calls.find((c) => c.sql?.includes("INSERT INTO dbo.migration_journal"));
+        expect(write?.sql).toMatch(/^IF APPLOCK_MODE\(N'public', N'bluegreen-migrations', N'Session'\) <> N'Exclusive' THROW 51000/);
+        expect(fake.ops()).toContain("rollback");
+        expect(fake.ops()).not.toContain("commit");
+    });
+
+    it("refuses to let the pool open a second session while the lock is held (mssql's beforeConnect closes it)", async () => {
+        const fake = modelled();
+        const driver = new MssqlDriver(parseDatabaseUrl(URL), {}, fake.api);
+        await driver.connect();
+        await driver.lock(1000);
+        const sessionsBefore = fake.sessions.size;
+        fake.dropConnection(1);
+        await expect(driver.execBatch("SELECT 1")).rejects.toThrow(/lost before running a no-transaction batch \(The connection ended/);
+        // One new connection was attempted and closed before login; no request ran on it.
+        expect(fake.sessions.size).toBe(sessionsBefore + 1);
+        expect(fake.sqlTexts().filter((s) => s === "SELECT 1")).toEqual([]);
+        await driver.unlock();
+        await driver.close();
+    });
+});
+
+describe("migrations never stall the live app: lock timeout and bounded retry", () => {
+    const lockTimeout = () => fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1, abortsTransaction: true });
+    const quick = { attempts: 3, baseDelayMs: 100, maxDelayMs: 150 };
+
+    it("sets the session's LOCK_TIMEOUT (5 s by default, as a plain batch) right after taking the migration lock", async () => {
+        const fake = freshDatabase();
+        await runnerOn(fake, "basic").up({ phase: "expand" });
+        const texts = fake.sqlTexts();
+        const set = texts.findIndex((s) => /SET LOCK_TIMEOUT 5000;$/.test(s));
+        expect(set).toBe(texts.findIndex((s) => s.includes("sp_getapplock")) + 1);
+        expect(fake.calls.filter((c) => c.sql?.includes("SET LOCK_TIMEOUT"))[0].op).toBe("batch");
+    });
+
+    it("retries a transactional migration that hit the lock timeout, from its first batch, with backoff, saying so", async () => {
+        const fake = freshDatabase().when("UPDATE dbo.goals SET title", lockTimeout(), { times: 2 });
+        const lines: string[] = [];
+        const waits: number[] = [];
+        const runner = createRunner({
+            url: URL,
+            dir: path.join(TSQL, "basic"),
+            mssqlApi: fake.api,
+            lint: () => [],
+            lockRetry: quick,
+            sleep: async (ms) => void waits.push(ms),
+            log: (l) => lines.push(l),
+        });
+        expect((await runner.up({ phase: "expand" })).applied).toEqual(["0001_create_goals.expand.sql", "0002_add_goal_title.expand.sql"]);
+        expect(waits).toEqual([100, 150]);
+        expect(lines).toContain("0002_add_goal_title.expand.sql: lock timeout (attempt 1 of 3); retrying the migration in 100 ms");
+        expect(fake.sqlTexts().filter((s) => s.includes("ADD title"))).toHaveLength(3);
+        expect(fake.ops().filter((op) => op === "rollback")).toHaveLength(2);
+    });
+
+    it("gives up after the last attempt: rolled back, the blocker query in the message, no later migration", async () => {
+        const fake = freshDatabase().when("UPDATE dbo.goals SET title", lockTimeout());
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], lockRetry: quick, sleep: async () => undefined });
+        const err = await runner.up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MigrationFailedError);
+        expect((err as Error).message).toMatch(/Lock request time out period exceeded\..*in each of 3 attempts \(rolled back each time.*blocking_session_id/s);
+        expect((err as Error).message).not.toMatch(/Fix .* and run up again/);
+        expect(fake.sqlTexts().filter((s) => s.includes("ADD title"))).toHaveLength(3);
+    });
+
+    it("retries a no-transaction batch of one statement alone (it changed nothing), and no earlier batch", async () => {
+        const fake = freshDatabase().when("no_such_table", fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1 }));
+        const sleep = jest.fn(async () => undefined);
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "notx"), mssqlApi: fake.api, lint: () => [], lockRetry: quick, sleep });
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(/batch 2 of 2.*Lock request time out.*in each of 3 attempts\. Find the blocker/s);
+        expect(fake.sqlTexts().filter((s) => s.includes("no_such_table"))).toHaveLength(3);
+        expect(fake.sqlTexts().filter((s) => s.includes("CREATE TABLE dbo.part_one"))).toHaveLength(1);
+        expect(sleep).toHaveBeenCalledTimes(2);
+    });
+
+    it("journals a no-transaction batch retried after a lock timeout once, when it has run: never done twice, never skipped", async () => {
+        const fake = freshDatabase().when("no_such_table", fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 1 }), {
+            times: 1,
+        });
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "notx"), mssqlApi: fake.api, lint: () => [], lockRetry: quick, sleep: async () => undefined });
+        expect((await runner.up({ phase: "expand" })).applied).toContain("0002_partial.expand.sql");
+        const work = fake.calls
+            .filter((c) => c.params?.name === "0002_partial.expand.sql" || /part_one|no_such_table/.test(c.sql ?? ""))
+            .map((c) => (c.params?.name ? `journal ${String(c.params.state)}: ${String(c.params.error ?? "")}` : `batch ${c.sql?.includes("part_one") ? 1 : 2}`));
+        expect(work).toEqual([
+            expect.stringMatching(/^journal failed: unfinished: started .*no batch done yet; batch 1 of 2 \(lines 1-2\) started/),
+            "batch 1",
+            expect.stringMatching(/^journal failed: unfinished: started .*batch 1 of 2 done.*; batch 2 of 2 \(lines 4-4\) started/),
+            "batch 2",
+            "batch 2",
+            "journal applied: ",
+        ]);
+    });
+
+    it("does not retry a no-transaction batch of several statements (part of it may be committed), and says so", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "notx-multi-"));
+        fs.writeFileSync(path.join(dir, "0001_two.expand.sql"), "-- migrate:no-transaction\nCREATE TABLE dbo.a (id int);\nINSERT INTO dbo.a VALUES (1);\n");
+        const fake = freshDatabase().when("INSERT INTO dbo.a", fakeRequestError("Lock request time out period exceeded.", { number: 1222, lineNumber: 2 }));
+        const sleep = jest.fn(async () => undefined);
+        const runner = createRunner({ url: URL, dir, mssqlApi: fake.api, lint: () => [], lockRetry: quick, sleep });
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(/Lock request time out.*not retried: a no-transaction batch of several statements/s);
+        expect(fake.sqlTexts().filter((s) => s.includes("INSERT INTO dbo.a"))).toHaveLength(1);
+        expect(sleep).not.toHaveBeenCalled();
+        expect(fake.calls.filter((c) => c.params?.name === "0001_two.expand.sql").pop()?.params).toMatchObject({
+            state: "failed",
+            error: expect.stringContaining("Lock request time out"),
+        });
+    });
+});
+
+describe("failures that keep their record, and messages that name the cause", () => {
+    it("logs in with XACT_ABORT ON on every connection (tedious's abortTransactionOnError), not only in the runner's transactions", () => {
+        expect(mssqlConfig(parseDatabaseUrl(URL)).options).toMatchObject({ abortTransactionOnError: true });
+    });
+
+    it("rolls back a transaction a failed no-transaction file left open before recording it failed, in the same request", async () => {
+        const fake = freshDatabase().when("dbo.no_such_table", fakeRequestError("Invalid object name 'dbo.no_such_table'.", { number: 208, lineNumber: 1 }));
+        await expect(runnerOn(fake, "notx").up({ phase: "expand" })).rejects.toThrow(MigrationFailedError);
+        // Journaled "unfinished" before its first batch (and after each), then "failed" with the error: the last write.
+        const writes = fake.calls.filter((c) => c.params?.name === "0002_partial.expand.sql");
+        const failed = writes.pop();
+        expect(failed?.params).toMatchObject({ state: "failed", error: expect.stringContaining("Invalid object name") });
+        expect(failed?.sql).toMatch(/^IF APPLOCK_MODE[^\n]*\nIF @@TRANCOUNT > 0 ROLLBACK;\nUPDATE dbo\.migration_journal/);
+        // The "unfinished" rows are no failure: they leave a transaction the file keeps open across batches alone.
+        expect(writes.map((c) => c.params?.error)).toEqual([expect.stringMatching(/^unfinished: /), expect.stringMatching(/^unfinished: /)]);
+        expect(writes.every((c) => !c.sql?.includes("@@TRANCOUNT"))).toBe(true);
+        // A successful write, and a write inside the runner's own transaction, roll nothing back.
+        const applied = fake.calls.filter((c) => c.params?.state === "applied");
+        expect(applied.length).toBeGreaterThan(0);
+        expect(applied.every((c) => !c.sql?.includes("@@TRANCOUNT"))).toBe(true);
+    });
+
+    it("names every server error of the batch (precedingErrors), not only the last one", async () => {
+        const first = fakeRequestError("Cannot insert the value NULL into column 'name', table 'goals.dbo.later'.", { number: 515, lineNumber: 2 });
+        const fake = freshDatabase().when(
+            "dbo.no_such_table",
+            fakeRequestError("The statement has been terminated.", { number: 3621, lineNumber: 2, precedingErrors: [first] }),
+        );
+        const err = await runnerOn(fake, "failing").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect((err as Error).message).toContain(
+            "failed at line 4: Cannot insert the value NULL into column 'name', table 'goals.dbo.later'. (line 2) / The statement has been terminated.",
+        );
+    });
+
+    it("reports a connection lost during COMMIT as outcome unknown, with the query that tells", async () => {
+        const fake = freshDatabase().when(
+            (c) => c.op === "commit",
+            (c) => {
+                fake.dropConnection(c.pool);
+                return Object.assign(new Error("Connection lost - read ECONNRESET"), { name: "ConnectionError", code: "ESOCKET" });
+            },
+        );
+        const err = await runnerOn(fake, "basic").up({ phase: "expand" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OutcomeUnknownError);
+        expect((err as Error).message).toMatch(
+            /COMMIT of 0001_create_goals\.expand\.sql was on its way \(Connection lost - read ECONNRESET\): the outcome is unknown.*SELECT state, applied_at FROM dbo\.migration_journal WHERE name = N'0001_create_goals\.expand\.sql'/s,
+        );
+        expect((err as Error).message).not.toMatch(/rolled back: the database and the journal are as they were/);
+        expect(fake.sqlTexts().some((s) => s.includes("ADD title"))).toBe(false);
+    });
+});
+
+describe("request timeouts per batch", () => {
+    it("passes each batch its own request timeout: the long one for an online index build", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "online-index-"));
+        fs.writeFileSync(path.join(dir, "0001_index.expand.sql"), "CREATE TABLE dbo.t (id int NOT NULL, a int NULL);\nGO\nCREATE INDEX ix_t_a ON dbo.t (a) WITH (ONLINE = ON);\n");
+        const fake = freshDatabase();
+        await createRunner({ url: URL, dir, mssqlApi: fake.api, lint: () => [], longRequestTimeoutMs: 6 * 3_600_000 }).up({ phase: "expand" });
+        const timeoutOf = (text: string) => fake.calls.find((c) => c.sql?.startsWith(text))?.requestTimeout;
+        expect(timeoutOf("CREATE TABLE dbo.t")).toBe(30 * 60 * 1000);
+        expect(timeoutOf("CREATE INDEX ix_t_a")).toBe(6 * 3_600_000);
     });
 });

@@ -11,6 +11,7 @@ import * as mssql from "mssql";
 import * as path from "path";
 import { parseDatabaseUrl } from "../../migrator/databaseUrl";
 import { mssqlConfig } from "../../migrator/drivers/mssql";
+import { createRunner } from "../../migrator/runner";
 import { runnerScenarios, ScenarioTarget } from "./runnerScenarios";
 
 const MSSQL_URL = process.env.MSSQL_URL;
@@ -36,7 +37,10 @@ const mssqlTarget: ScenarioTarget = {
     fixtures: path.join(__dirname, "..", "fixtures", "migrations", "tsql"),
     async newDatabase() {
         const name = `runner_${process.pid}_${created.length + 1}`;
-        await withPool(MSSQL_URL as string, (p) => p.request().batch(`CREATE DATABASE [${name}]`));
+        // Contained, as Azure SQL Database is: ensure-app-user creates a user WITH PASSWORD (33233 otherwise).
+        await withPool(MSSQL_URL as string, (p) =>
+            p.request().batch(`EXEC sp_configure 'contained database authentication', 1; RECONFIGURE; CREATE DATABASE [${name}] CONTAINMENT = PARTIAL;`),
+        );
         created.push(name);
         return urlFor(name);
     },
@@ -74,5 +78,30 @@ if (!MSSQL_URL) {
         }, 60_000);
 
         runnerScenarios(() => mssqlTarget);
+
+        it("ensure-app-user creates a contained user the app can log in as, and leaves its password alone afterwards", async () => {
+            const url = await mssqlTarget.newDatabase();
+            const runner = createRunner({ url, dir: path.join(__dirname, "..", "fixtures", "migrations", "tsql", "basic"), lint: () => [] });
+            await runner.up({ phase: "expand" });
+            await runner.ensureAppUser("app_user", "First_Passw0rd!");
+            await runner.ensureAppUser("app_user", "Second_Passw0rd!");
+            const asApp = (password: string) => {
+                const u = new URL(url);
+                u.username = "app_user";
+                u.password = encodeURIComponent(password);
+                return u.toString();
+            };
+            expect(await mssqlTarget.query(asApp("First_Passw0rd!"), "SELECT COUNT(*) AS n FROM dbo.goals")).toEqual([{ n: expect.any(Number) }]);
+            await expect(mssqlTarget.query(asApp("Second_Passw0rd!"), "SELECT 1 AS one")).rejects.toThrow(/Login failed/);
+            await expect(mssqlTarget.query(asApp("First_Passw0rd!"), "DELETE FROM dbo.migration_journal")).rejects.toThrow(/permission was denied/);
+        }, 60_000);
+
+        it("ensure-app-user on a database that is not contained says what to change instead of failing with 33233", async () => {
+            const name = `runner_${process.pid}_plain`;
+            await withPool(MSSQL_URL, (p) => p.request().batch(`CREATE DATABASE [${name}];`));
+            created.push(name);
+            const runner = createRunner({ url: urlFor(name), dir: path.join(__dirname, "..", "fixtures", "migrations", "tsql", "basic"), lint: () => [] });
+            await expect(runner.ensureAppUser("app_user", "First_Passw0rd!")).rejects.toThrow(/needs a contained database.*SET CONTAINMENT = PARTIAL/s);
+        }, 60_000);
     });
 }

@@ -86,11 +86,18 @@ describe("planRun", () => {
         expect(plan.refusals).toEqual([expect.stringMatching(/^migrations\/0002_add_title\.expand\.sql:3: DROP-COLUMN drops a column/)]);
     });
 
-    it("does not lint applied migrations or contract migrations", () => {
+    it("lints only the migrations it would run: no applied one, no contract in an expand run", () => {
         const linted: string[] = [];
         planRun([e1, e2, c3], [applied(e1)], { phase: "expand" }, (f) => (linted.push(f.name), []));
         planRun([e1, e2, c3], [applied(e1), applied(e2)], { phase: "contract", runningVersions: ["2.0.0"] }, (f) => (linted.push(f.name), []));
-        expect(linted).toEqual([e2.name]);
+        expect(linted).toEqual([e2.name, c3.name]);
+    });
+
+    it("refuses a contract migration with lint errors (a COMMIT in it would end the runner's transaction)", () => {
+        const finding = { path: c3.path, line: 4, ruleId: "TRANSACTION-CONTROL", severity: "error" as const, message: "uses COMMIT inside a migration the runner wraps in a transaction" };
+        const plan = planRun([e1, e2, c3], [applied(e1), applied(e2)], { phase: "contract", runningVersions: ["2.0.0"] }, (f) => (f === c3 ? [finding] : []));
+        expect(plan.toRun).toEqual([]);
+        expect(plan.refusals).toEqual([expect.stringMatching(/:4: TRANSACTION-CONTROL uses COMMIT .*a contract migration with lint errors never runs/)]);
     });
 
     it("runs a contract only when every running version is at least its requires-version", () => {

@@ -5,21 +5,12 @@
 import * as path from "path";
 import { Client } from "pg";
 import { createRunner } from "../../migrator/runner";
-import { startPostgres, TestPostgres } from "../support/postgres";
+import { query, startPostgres, TestPostgres } from "../support/postgres";
 import { runnerScenarios, ScenarioTarget } from "./runnerScenarios";
 
 let pg: TestPostgres;
 let databases = 0;
 
-async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query<T>(sql)).rows;
-    } finally {
-        await c.end();
-    }
-}
 
 const postgresTarget: ScenarioTarget = {
     fixtures: path.join(__dirname, "..", "fixtures", "migrations"),
@@ -47,6 +38,27 @@ describe("the migration runner on a real PostgreSQL", () => {
     });
 
     runnerScenarios(() => postgresTarget);
+
+    it("says at once who holds the lock and since when, then waits", async () => {
+        const url = await pg.createDatabase("lock_wait");
+        const holder = new Client({ connectionString: url, application_name: "other-runner" });
+        await holder.connect();
+        try {
+            await holder.query("SELECT pg_advisory_lock(hashtextextended('bluegreen-migrations', 0))");
+            const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+            const lines: string[] = [];
+            const up = createRunner({ url, dir: path.join(__dirname, "..", "fixtures", "migrations", "basic"), lockTimeoutMs: 5_000, log: (l) => lines.push(l) })
+                .up({ phase: "expand" });
+            for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+            expect(lines[0]).toMatch(
+                new RegExp(`^waiting up to 5 s for the migration lock: another runner holds it, by session pid ${pid} \\(other-runner, user \\S+ from 127\\.0\\.0\\.1\\), connected since \\d{4}-\\d\\d-\\d\\dT`),
+            );
+            await holder.query("SELECT pg_advisory_unlock_all()");
+            expect((await up).applied).toHaveLength(2);
+        } finally {
+            await holder.end();
+        }
+    });
 });
 
 describe("the shipped migrations and ensure-app-user on a real PostgreSQL", () => {
@@ -76,8 +88,12 @@ describe("the shipped migrations and ensure-app-user on a real PostgreSQL", () =
         const r = createRunner({ url, dir: path.join(__dirname, "..", "fixtures", "migrations", "basic") });
         await r.up({ phase: "expand" });
         await r.ensureAppUser("app_user", "first-password");
+        const hash = async () => (await query<{ p: string }>(url, "SELECT rolpassword AS p FROM pg_authid WHERE rolname = 'app_user'"))[0].p;
+        const before = await hash();
+        // Again, with another password: the user exists and the live color logs in with it, so it keeps its password.
         await r.ensureAppUser("app_user", "second-password");
-        const appUrl = url.replace("postgres://postgres@", "postgres://app_user:second-password@");
+        expect(await hash()).toBe(before);
+        const appUrl = url.replace("postgres://postgres@", "postgres://app_user:first-password@");
         await query(appUrl, "INSERT INTO goals (name) VALUES ('from app')");
         expect((await query<{ n: number }>(appUrl, "SELECT count(*)::int AS n FROM goals"))[0].n).toBe(3);
         expect((await query(appUrl, "SELECT name FROM migration_journal")).length).toBe(2);

@@ -1,5 +1,18 @@
-import { gateSummary } from "../../rehearsal/gate";
+import { gateResult, gateSummary } from "../../rehearsal/gate";
 import { ensurePrerequisites, installCommand } from "../../rehearsal/prerequisites";
+
+describe("gateResult", () => {
+    const failed = "HEALTH GATE FAILED: green is not ready\n  127.0.0.1:4001  /health 503\n";
+    it.each([
+        [0, null, { passed: true, interrupted: false }],
+        [1, null, { passed: false, interrupted: false, summary: expect.stringContaining("HEALTH GATE FAILED") }],
+        [null, "SIGINT", { passed: false, interrupted: true, summary: "health gate interrupted (SIGINT): no verdict" }],
+        [130, null, { passed: false, interrupted: true, summary: "health gate interrupted (exit 130): no verdict" }],
+        [143, null, { passed: false, interrupted: true }],
+    ] as const)("exit %s, signal %s → %o (Ctrl-C is no refusal)", (code, signal, expected) => {
+        expect(gateResult(code, signal, failed)).toMatchObject(expected);
+    });
+});
 
 describe("gateSummary", () => {
     it("keeps the failure block once (the script prints it on stdout and stderr)", () => {

@@ -50,6 +50,16 @@ describe("the local rehearsal of a whole release", () => {
         expect(result.report.totalRequests).toBe(result.records.length);
     });
 
+    it("runs the expand while a long query holds a lock on its table: it waits and retries, the app's requests keep succeeding", () => {
+        const m = result.report.migrationUnderLock;
+        expect(m?.retries.length).toBeGreaterThanOrEqual(1);
+        expect(m?.retries[0]).toMatch(/lock timeout \(attempt 1 of 10\); retrying the migration in 200 ms/);
+        expect(m?.endMs).toBeGreaterThanOrEqual((m?.startMs ?? 0) + (m?.heldMs ?? 0));
+        expect(m?.requests).toBeGreaterThan(100);
+        expect(m?.failed).toBe(0);
+        expect(m?.p99).toEqual(expect.any(Number));
+    });
+
     it("flips to green, rolls back to blue, flips to green again", () => {
         expect(result.report.flips.map((f) => [f.from, f.to, f.rollback])).toEqual([
             ["blue", "green", false],

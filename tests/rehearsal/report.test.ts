@@ -8,8 +8,12 @@ import {
     flipMetrics,
     latencyByPhase,
     newConnectionsMissingTheSwitch,
+    formatSummary,
     percentile,
+    runEndMs,
+    windowMetrics,
 } from "../../rehearsal/report";
+import { bucketRate } from "../../rehearsal/chart";
 
 /** A successful steady request; override what the case is about. */
 function req(over: Partial<RequestRecord>): RequestRecord {
@@ -147,6 +151,21 @@ describe("buckets", () => {
     });
 });
 
+describe("the chart's last, partial second", () => {
+    it("at a steady 1,000 req/s that ran 300 ms past the nominal duration, no bucket shows more than 1,000 req/s", () => {
+        // One request a millisecond from 0 to 20,300 ms; the nominal duration is 20,000 ms.
+        const records = Array.from({ length: 20_300 }, (_, i) => req({ start: i, end: i + 0.5 }));
+        const endMs = runEndMs(records, 20_000);
+        expect(endMs).toBe(20_299.5);
+        const counted = buckets(records, 1000, endMs);
+        expect(counted).toHaveLength(21);
+        expect(counted[20]).toMatchObject({ t: 20_000, blue: 300 });
+        const rates = counted.map((b) => bucketRate(b, b.blue, 1000, endMs));
+        expect(Math.max(...rates)).toBeLessThanOrEqual(1002);
+        expect(Math.min(...rates)).toBeGreaterThanOrEqual(998);
+    });
+});
+
 describe("buildReport", () => {
     it("adds up requests, failures, colors and versions, and measures each flip", () => {
         const records = [
@@ -178,5 +197,38 @@ describe("buildReport", () => {
             flips: [{ from: "blue", to: "green", at: "2026-11-23T12:00:01.000Z", switchMs: 3, convergeMs: 100 }],
             blockedFlips: [{ reason: "gate failed" }],
         });
+    });
+});
+
+describe("the expand under a held table lock", () => {
+    const records = [
+        req({ start: 90, end: 95 }),
+        req({ start: 100, end: 110 }),
+        req({ start: 200, end: 450 }),
+        req({ start: 300, end: 300, status: 503 }),
+        req({ start: 400, end: 420 }),
+        req({ start: 900, end: 905 }),
+    ];
+
+    it("counts the requests that started in the window, the failed ones, and the latency of the others", () => {
+        expect(windowMetrics(records, 100, 400)).toEqual({ requests: 4, failed: 1, p50: 20, p99: 250, max: 250 });
+        expect(windowMetrics(records, 500, 600)).toMatchObject({ requests: 0, failed: 0 });
+    });
+
+    it("is in the report and its summary: retries, requests, failed, p99", () => {
+        const report = buildReport({
+            startedAt: new Date("2026-11-23T12:00:00Z"),
+            durationMs: 1000,
+            settings: { connections: 1 },
+            records,
+            flips: [],
+            blockedFlips: [],
+            blockedDeploys: [],
+            blockedContracts: [],
+            timeline: [],
+            migrationUnderLock: { startMs: 100, endMs: 400, heldMs: 250, retries: ["0002: lock timeout (attempt 1 of 10); retrying the migration in 200 ms"] },
+        });
+        expect(report.migrationUnderLock).toMatchObject({ heldMs: 250, requests: 4, failed: 1, p99: 250 });
+        expect(formatSummary(report)).toContain("expand under a held table lock (250 ms): 1 lock-timeout retries; 4 requests meanwhile, 1 failed, p50 20 p99 250 max 250 ms");
     });
 });

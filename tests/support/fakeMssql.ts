@@ -12,6 +12,21 @@
  *   ...
  *   expect(fake.sqlTexts()).toContain(...); expect(fake.calls).toEqual([...]);
  *
+ * Sessions are modelled as mssql 12 / tedious 19 / tarn 3 behave (read from their sources): each pool lends ONE physical
+ * connection (a session with its own `spid`); `connect()` opens a test connection and closes it again, the first borrow
+ * opens the pool's session (calling `config.beforeConnect(conn)`, as mssql does for every new tedious connection).
+ * `fake.dropConnection(pool)` ends a session the way an Azure SQL failover does: the server frees the session's
+ * application locks and rolls back its open transaction; the pool's next borrow finds the connection closed and
+ * SILENTLY opens a new session (no error), unless `beforeConnect` closed the new connection (then the borrow fails
+ * with mssql's ConnectionError). A transaction keeps the connection it began on: a request on it after the drop fails
+ * (EINVALIDSTATE), as does its commit. An error with `abortsTransaction` (XACT_ABORT) makes the server roll the
+ * transaction back: later requests on it fail with ENOTBEGUN, commit/rollback with EABORT.
+ * Application locks are modelled per session: `sp_getapplock` (granted, or -1 when another session holds it),
+ * `sp_releaseapplock`, and a lock guard `IF APPLOCK_MODE(N'public', N'<name>', N'Session') <> N'Exclusive' THROW n, N'msg', 1;`
+ * at the start of a request (it throws when the session does not hold the lock, and nothing after it runs).
+ * Scripted rules take precedence; a scripted `sp_getapplock` reply with a result >= 0 grants the lock in the model too.
+ * Every call records its `session` (spid) and the application locks that session held when it ran (`locks`).
+ *
  * Code under test receives `fake.api` in place of the `mssql` module (dependency injection). The shape follows
  * @types/mssql: `new ConnectionPool(config)`, `pool.connect()`, `pool.close()`, `pool.request()`, `pool.query(sql)`,
  * `pool.batch(sql)`, `pool.transaction()`, `new Transaction(pool)`, `tx.begin()`, `tx.commit()`, `tx.rollback()`,
@@ -32,6 +47,12 @@ export interface FakeCall {
     readonly tx?: number;
     /** Which pool (1, 2, ...) the call went through. */
     readonly pool: number;
+    /** The session (spid) the call ran on: absent for connect/close. */
+    readonly session?: number;
+    /** The application locks that session held when the call ran. */
+    readonly locks?: readonly string[];
+    /** The request's own timeout (`pool.request({ requestTimeout })`), when it set one. */
+    readonly requestTimeout?: number;
 }
 
 /** What a scripted reply returns; missing fields default to an empty result. */
@@ -54,6 +75,12 @@ interface Rule {
     remaining: number;
 }
 
+interface AfterRule {
+    readonly match: Matcher;
+    readonly action: (call: FakeCall) => void;
+    remaining: number;
+}
+
 /** The mssql result shape the code under test sees. */
 export interface FakeIResult {
     recordset: Record<string, unknown>[];
@@ -63,14 +90,35 @@ export interface FakeIResult {
     returnValue?: unknown;
 }
 
+/** One physical connection: a server session. */
+export interface FakeSession {
+    readonly spid: number;
+    closed: boolean;
+}
+
+/** The stand-in for a tedious `Connection` that `config.beforeConnect` receives. */
+export interface FakeTediousConnection {
+    readonly spid: number;
+    close(): void;
+}
+
 /**
  * An error shaped like mssql's `RequestError` (what a failing statement throws): `name` "RequestError",
- * `code` "EREQUEST", the SQL Server error `number` and the `lineNumber` inside the batch.
+ * `code` "EREQUEST", the SQL Server error `number` and the `lineNumber` inside the batch; the batch's earlier server
+ * errors in `precedingErrors` (mssql throws the last one).
  */
 export function fakeRequestError(
     message: string,
-    details: { number?: number; lineNumber?: number; state?: number; class?: number; abortsTransaction?: boolean } = {},
-): Error & { code: string; number?: number; lineNumber?: number; abortsTransaction?: boolean } {
+    details: {
+        number?: number;
+        lineNumber?: number;
+        state?: number;
+        class?: number;
+        abortsTransaction?: boolean;
+        code?: string;
+        precedingErrors?: Error[];
+    } = {},
+): Error & { code: string; number?: number; lineNumber?: number; abortsTransaction?: boolean; precedingErrors?: Error[] } {
     const err = new Error(message) as Error & {
         code: string;
         number?: number;
@@ -78,10 +126,18 @@ export function fakeRequestError(
         state?: number;
         class?: number;
         abortsTransaction?: boolean;
+        precedingErrors?: Error[];
     };
     err.name = "RequestError";
     err.code = "EREQUEST";
     Object.assign(err, details);
+    return err;
+}
+
+function mssqlError(name: string, message: string, code: string): Error & { code: string } {
+    const err = new Error(message) as Error & { code: string };
+    err.name = name;
+    err.code = code;
     return err;
 }
 
@@ -91,6 +147,8 @@ function typeName(type: unknown): string {
     return t?.type?.name ?? "unknown";
 }
 
+const GUARD = /^\s*IF APPLOCK_MODE\(N'public', N'((?:[^']|'')*)', N'Session'\) <> N'Exclusive' THROW (\d+), N'((?:[^']|'')*)', 1;/;
+
 /** The recording fake. `api` is what to inject in place of the `mssql` module. */
 export class FakeMssql {
     /** Every call, in order. */
@@ -99,17 +157,30 @@ export class FakeMssql {
     readonly configs: mssql.config[] = [];
     /** Set to make `connect()` fail with this error. */
     connectError?: Error;
+    /** Every session ever opened, by spid. */
+    readonly sessions = new Map<number, FakeSession>();
+    /** Application locks held: resource → spid. */
+    readonly applocks = new Map<string, number>();
     private readonly rules: Rule[] = [];
+    private readonly afterRules: AfterRule[] = [];
+    private readonly dropHandlers = new Map<number, () => void>();
     private nextPool = 1;
     private nextTx = 1;
+    private nextSpid = 51;
 
     /**
-     * Scripts the reply to calls whose SQL matches (a RegExp, a substring, or a predicate on the call). Rules are
-     * tried in the order they were added; `times` limits how often a rule answers (default: always). Calls no rule
-     * matches get an empty result.
+     * Scripts the reply to calls whose SQL matches (a RegExp, a substring, or a predicate on the call — predicates also
+     * see begin/commit/rollback). Rules are tried in the order they were added; `times` limits how often a rule
+     * answers (default: always). Calls no rule matches get the session model's answer or an empty result.
      */
     when(match: Matcher, reply: FakeReply, opts: { times?: number } = {}): this {
         this.rules.push({ match, reply, remaining: opts.times ?? Infinity });
+        return this;
+    }
+
+    /** Runs `action` after a matching call has succeeded (e.g. to drop the connection between two requests). */
+    after(match: Matcher, action: (call: FakeCall) => void, opts: { times?: number } = {}): this {
+        this.afterRules.push({ match, action, remaining: opts.times ?? Infinity });
         return this;
     }
 
@@ -123,7 +194,45 @@ export class FakeMssql {
         return this.calls.map((c) => c.op);
     }
 
-    /** @internal Records a call and produces its scripted reply. */
+    /** The application locks `spid` holds. */
+    locksOf(spid: number): string[] {
+        return [...this.applocks].filter(([, holder]) => holder === spid).map(([resource]) => resource);
+    }
+
+    /**
+     * Ends pool `pool`'s current session as a failover does: its locks are freed, its open transaction is rolled back
+     * by the server, and the pool will silently open a new session on its next borrow.
+     */
+    dropConnection(pool: number): void {
+        this.dropHandlers.get(pool)?.();
+    }
+
+    /** Gives `resource` to a new session outside every pool (another runner, on another machine); returns its spid. */
+    takeLockElsewhere(resource: string): number {
+        const session = this.openSession();
+        this.applocks.set(resource, session.spid);
+        return session.spid;
+    }
+
+    /** @internal Opens a session (a physical connection). */
+    openSession(): FakeSession {
+        const session: FakeSession = { spid: this.nextSpid++, closed: false };
+        this.sessions.set(session.spid, session);
+        return session;
+    }
+
+    /** @internal Ends a session: the server frees its application locks. */
+    endSession(session: FakeSession): void {
+        session.closed = true;
+        for (const resource of this.locksOf(session.spid)) this.applocks.delete(resource);
+    }
+
+    /** @internal */
+    onDrop(pool: number, handler: () => void): void {
+        this.dropHandlers.set(pool, handler);
+    }
+
+    /** @internal Records a call and produces its scripted (or modelled) reply. */
     answer(call: FakeCall): FakeIResult {
         this.calls.push(call);
         for (const rule of this.rules) {
@@ -132,15 +241,59 @@ export class FakeMssql {
             const reply = typeof rule.reply === "function" ? rule.reply(call) : rule.reply;
             if (reply instanceof Error) throw reply;
             const recordset = reply.recordset ?? reply.recordsets?.[0] ?? [];
-            return {
+            if (call.session !== undefined && call.sql?.includes("sp_getapplock") && Number(recordset[0]?.result) >= 0) {
+                this.applocks.set(String(call.params?.resource), call.session);
+            }
+            return this.finish(call, {
                 recordset,
                 recordsets: reply.recordsets ?? [recordset],
                 rowsAffected: reply.rowsAffected ?? [recordset.length],
                 output: reply.output ?? {},
                 returnValue: reply.returnValue,
-            };
+            });
         }
-        return { recordset: [], recordsets: [[]], rowsAffected: [0], output: {} };
+        return this.finish(call, this.model(call));
+    }
+
+    private finish(call: FakeCall, result: FakeIResult): FakeIResult {
+        for (const rule of this.afterRules) {
+            if (rule.remaining <= 0 || !matches(rule.match, call)) continue;
+            rule.remaining -= 1;
+            rule.action(call);
+        }
+        return result;
+    }
+
+    /** The session model's answer to the lock statements; an empty result for everything else. */
+    private model(call: FakeCall): FakeIResult {
+        const empty = (recordset: Record<string, unknown>[] = []): FakeIResult => ({
+            recordset,
+            recordsets: [recordset],
+            rowsAffected: [recordset.length],
+            output: {},
+        });
+        const sql = call.sql ?? "";
+        const spid = call.session;
+        if (spid === undefined) return empty();
+        const guard = GUARD.exec(sql);
+        if (guard) {
+            const resource = guard[1].replace(/''/g, "'");
+            if (this.applocks.get(resource) !== spid) {
+                throw fakeRequestError(guard[3].replace(/''/g, "'"), { number: Number(guard[2]), lineNumber: 1, class: 16 });
+            }
+        }
+        if (sql.includes("sp_getapplock")) {
+            const resource = String(call.params?.resource);
+            const holder = this.applocks.get(resource);
+            if (holder !== undefined && holder !== spid) return empty([{ result: -1 }]);
+            this.applocks.set(resource, spid);
+            return empty([{ result: 0 }]);
+        }
+        if (sql.includes("sp_releaseapplock")) {
+            const resource = String(call.params?.resource);
+            if (this.applocks.get(resource) === spid) this.applocks.delete(resource);
+        }
+        return empty();
     }
 
     /** @internal */
@@ -172,7 +325,10 @@ function createApi(fake: FakeMssql) {
     class Request {
         private readonly params: Record<string, unknown> = {};
         private readonly types: Record<string, string> = {};
-        constructor(private readonly parent: ConnectionPool | Transaction) {}
+        constructor(
+            private readonly parent: ConnectionPool | Transaction,
+            private readonly config: { requestTimeout?: number } = {},
+        ) {}
 
         input(name: string, typeOrValue: unknown, value?: unknown): this {
             if (arguments.length >= 3) {
@@ -185,22 +341,29 @@ function createApi(fake: FakeMssql) {
         }
 
         private async run(op: "query" | "batch" | "execute", sql: string): Promise<FakeIResult> {
+            await Promise.resolve();
+            const session = this.parent.borrow();
             const { pool, tx } = this.parent.where();
-            if (tx !== undefined && this.parent instanceof Transaction) this.parent.assertOpen();
             const call: FakeCall = {
                 op,
                 sql,
                 pool,
                 ...(tx !== undefined ? { tx } : {}),
+                session: session.spid,
+                locks: fake.locksOf(session.spid),
                 ...(Object.keys(this.params).length ? { params: { ...this.params } } : {}),
                 ...(Object.keys(this.types).length ? { types: { ...this.types } } : {}),
+                ...(this.config.requestTimeout !== undefined ? { requestTimeout: this.config.requestTimeout } : {}),
             };
-            await Promise.resolve();
+            if (session.closed) {
+                fake.record(call);
+                throw mssqlError("RequestError", "Requests can only be made in the LoggedIn state, not the Final state", "EINVALIDSTATE");
+            }
             try {
                 return fake.answer(call);
             } catch (err) {
                 if (this.parent instanceof Transaction && (err as { abortsTransaction?: boolean }).abortsTransaction) {
-                    this.parent.aborted = true;
+                    this.parent.serverAbort();
                 }
                 throw err;
             }
@@ -222,28 +385,67 @@ function createApi(fake: FakeMssql) {
     class ConnectionPool {
         readonly id = fake.newPoolId();
         connected = false;
+        /** The pool's one physical connection (tarn's free resource). */
+        private session?: FakeSession;
         constructor(readonly config: mssql.config) {
             fake.configs.push(config);
+            fake.onDrop(this.id, () => {
+                if (this.session && !this.session.closed) {
+                    fake.endSession(this.session);
+                    this.openTx?.serverDrop();
+                }
+            });
         }
+
+        /** The transaction holding the connection, if any. */
+        openTx?: Transaction;
 
         where(): { pool: number; tx?: number } {
             return { pool: this.id };
         }
 
+        /** Opens a new physical connection as mssql's `_poolCreate` does: `beforeConnect` may close it. */
+        private create(): FakeSession {
+            const session = fake.openSession();
+            let closedByHook = false;
+            const beforeConnect = (this.config as { beforeConnect?: (conn: FakeTediousConnection) => void }).beforeConnect;
+            beforeConnect?.({
+                spid: session.spid,
+                close: () => {
+                    closedByHook = true;
+                },
+            });
+            if (closedByHook) {
+                fake.endSession(session);
+                throw mssqlError("ConnectionError", "The connection ended without ever completing the connection", "ECONNCLOSED");
+            }
+            return session;
+        }
+
+        /** tarn's acquire: validation finds a closed connection, destroys it and creates another — no error. */
+        borrow(): FakeSession {
+            if (!this.session || this.session.closed) this.session = this.create();
+            return this.session;
+        }
+
         async connect(): Promise<this> {
             fake.record({ op: "connect", pool: this.id });
             if (fake.connectError) throw fake.connectError;
+            // mssql opens one test connection, closes it, and lets tarn create the pool's connections on demand.
+            fake.endSession(this.create());
             this.connected = true;
             return this;
         }
 
         async close(): Promise<void> {
             fake.record({ op: "close", pool: this.id });
+            if (this.session && !this.session.closed) fake.endSession(this.session);
+            this.session = undefined;
             this.connected = false;
         }
 
-        request(): Request {
-            return new Request(this);
+        request(config?: { requestTimeout?: number }): Request {
+            return new Request(this, config);
         }
 
         query(sql: string): Promise<FakeIResult> {
@@ -261,8 +463,9 @@ function createApi(fake: FakeMssql) {
 
     class Transaction {
         private id?: number;
-        private open = false;
-        /** True once a statement failed with `abortsTransaction` (SQL Server rolled back already, XACT_ABORT). */
+        /** The session the transaction holds from begin to commit/rollback (mssql's `_acquiredConnection`). */
+        private session?: FakeSession;
+        /** True once the server rolled the transaction back (XACT_ABORT): mssql's `_aborted`. */
         aborted = false;
         constructor(private readonly pool: ConnectionPool) {}
 
@@ -270,16 +473,35 @@ function createApi(fake: FakeMssql) {
             return { pool: this.pool.id, ...(this.id !== undefined ? { tx: this.id } : {}) };
         }
 
-        assertOpen(): void {
-            if (!this.open) throw new Error("fake mssql: request on a transaction that has not begun or has ended");
+        borrow(): FakeSession {
+            if (!this.session) throw mssqlError("TransactionError", "Transaction has not begun. Call begin() first.", "ENOTBEGUN");
+            return this.session;
         }
 
+        /** @internal The server rolled the transaction back (XACT_ABORT): mssql releases the connection. */
+        serverAbort(): void {
+            this.aborted = true;
+            this.session = undefined;
+            if (this.pool.openTx === this) this.pool.openTx = undefined;
+        }
+
+        /** @internal The session ended under the transaction: the server rolled it back; the connection is closed. */
+        serverDrop(): void {
+            this.dropped = true;
+        }
+
+        dropped = false;
+
         async begin(): Promise<this> {
-            if (this.open) throw new Error("fake mssql: transaction already begun (EALREADYBEGUN)");
+            if (this.session) throw mssqlError("TransactionError", "Transaction has already begun.", "EALREADYBEGUN");
+            await Promise.resolve();
+            const session = this.pool.borrow();
             this.id = fake.newTxId();
-            this.open = true;
             this.aborted = false;
-            fake.record({ op: "begin", pool: this.pool.id, tx: this.id });
+            this.dropped = false;
+            fake.answer({ op: "begin", pool: this.pool.id, tx: this.id, session: session.spid, locks: fake.locksOf(session.spid) });
+            this.session = session;
+            this.pool.openTx = this;
             return this;
         }
 
@@ -292,19 +514,24 @@ function createApi(fake: FakeMssql) {
         }
 
         private async end(op: "commit" | "rollback"): Promise<void> {
-            this.assertOpen();
-            fake.record({ op, pool: this.pool.id, tx: this.id });
-            this.open = false;
+            await Promise.resolve();
             if (this.aborted) {
-                const err = new Error("Transaction has been aborted.") as Error & { code: string };
-                err.name = "TransactionError";
-                err.code = "EABORT";
-                throw err;
+                fake.record({ op, pool: this.pool.id, ...(this.id !== undefined ? { tx: this.id } : {}) });
+                throw mssqlError("TransactionError", "Transaction has been aborted.", "EABORT");
             }
+            const session = this.borrow();
+            const call: FakeCall = { op, pool: this.pool.id, tx: this.id, session: session.spid, locks: fake.locksOf(session.spid) };
+            this.session = undefined;
+            if (this.pool.openTx === this) this.pool.openTx = undefined;
+            if (session.closed || this.dropped) {
+                fake.record(call);
+                throw mssqlError("TransactionError", "Requests can only be made in the LoggedIn state, not the Final state", "EINVALIDSTATE");
+            }
+            fake.answer(call);
         }
 
-        request(): Request {
-            return new Request(this);
+        request(config?: { requestTimeout?: number }): Request {
+            return new Request(this, config);
         }
     }
 

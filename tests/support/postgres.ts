@@ -7,5 +7,18 @@
  *   ...
  *   await pg.stop();
  */
+import { Client } from "pg";
+
 export { findPostgresBin, freePort, startPostgres } from "../../rehearsal/postgres";
 export type { LocalPostgres, TestPostgres } from "../../rehearsal/postgres";
+
+/** Runs one statement on a connection of its own and returns its rows. */
+export async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+        return (await c.query<T>(sql)).rows;
+    } finally {
+        await c.end();
+    }
+}

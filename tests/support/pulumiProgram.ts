@@ -281,6 +281,9 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     let error: Error | undefined;
 
     shared ??= new Map(SHARED_PACKAGES.map((name) => [name, require(name) as unknown]));
+    // The program refuses uncommitted VM scripts or migrations (delivery/workingTree.ts, tested on its own); the
+    // resource tests must not depend on whether this checkout has work in progress.
+    process.env.BLUEGREEN_ALLOW_DIRTY ??= "1";
     jest.isolateModules(() => {
         for (const [name, instance] of shared ?? []) jest.doMock(name, () => instance);
         pulumi = require("@pulumi/pulumi") as typeof PulumiModule;

@@ -4,7 +4,8 @@
  * against a recording fake of the mssql API.
  */
 import type * as mssql from "mssql";
-import { parseDatabaseUrl } from "../../../migrator/databaseUrl";
+import { booleanOption, parseDatabaseUrl } from "../../../migrator/databaseUrl";
+import { TransientRetryOptions, withTransientRetry } from "./transient";
 import { Goal, GoalSchema, GoalStore, MAX_TITLE_LENGTH } from "./goalStore";
 
 /** The parts of the `mssql` module the store uses (a fake can stand in for it in tests). */
@@ -34,16 +35,17 @@ function bracket(name: string): string {
  */
 export function mssqlConfigFromUrl(url: string): mssql.config {
     const db = parseDatabaseUrl(url); // the migration runner's parser: same URL rules, password masked in errors
-    const flag = (name: string, fallback: boolean): boolean => {
-        const v = db.options[name];
-        return v === undefined ? fallback : v === "true" || v === "1";
-    };
+    // As in the runner: true/false in any letter case (`encrypt=True` is true); anything else is refused.
+    const flag = (name: string, fallback: boolean): boolean => booleanOption(db, name, fallback);
     const config: mssql.config = {
         server: db.host,
         port: db.port ?? 1433,
         database: db.database,
         options: { encrypt: flag("encrypt", true), trustServerCertificate: flag("trustServerCertificate", false), appName: "bluegreen-app" },
         pool: { max: 5, min: 0, idleTimeoutMillis: 30_000 },
+        // mssql 12 validates a pooled connection before every borrow, by default with a SELECT 1 round trip per
+        // request; "socket" checks the connection's state and socket instead (mssql/lib/tedious/connection-pool.js).
+        validateConnection: "socket",
         connectionTimeout: 15_000,
         requestTimeout: 15_000,
     };
@@ -69,6 +71,7 @@ export class MssqlGoalStore implements GoalStore {
         private readonly pool: mssql.ConnectionPool,
         private readonly driver: MssqlDriver,
         private readonly schema: GoalSchema,
+        private readonly retry: TransientRetryOptions = {},
     ) {}
 
     /** The pool, connected once (a failed connect is retried on the next call). */
@@ -82,16 +85,22 @@ export class MssqlGoalStore implements GoalStore {
         return this.connecting;
     }
 
+    // Reads and pings are retried on Azure SQL's transient errors (./transient.ts); a write is not (an INSERT whose
+    // answer was lost may have committed).
     async ping(): Promise<void> {
-        await (await this.connected()).request().query("SELECT 1 AS ok");
+        await withTransientRetry(async () => (await this.connected()).request().query("SELECT 1 AS ok"), this.retry);
     }
 
     async list(limit: number): Promise<Goal[]> {
         // The versioned read procedure of this build (GetGoals_v1 returns title, GetGoals_v2 returns name).
-        const result = await (await this.connected())
-            .request()
-            .input("limit", this.driver.Int, limit)
-            .execute<Row>(`dbo.GetGoals_v${this.schema.readRoutineVersion}`);
+        const result = await withTransientRetry(
+            async () =>
+                (await this.connected())
+                    .request()
+                    .input("limit", this.driver.Int, limit)
+                    .execute<Row>(`dbo.GetGoals_v${this.schema.readRoutineVersion}`),
+            this.retry,
+        );
         return result.recordset.map((row) => toGoal(row, this.schema.titleColumn));
     }
 
@@ -115,11 +124,16 @@ export class MssqlGoalStore implements GoalStore {
 }
 
 /** A store on `url`; `driver` is the `mssql` module unless a test passes a fake. */
-export async function openMssqlGoalStore(url: string, schema: GoalSchema, driver?: MssqlDriver): Promise<GoalStore> {
+export async function openMssqlGoalStore(
+    url: string,
+    schema: GoalSchema,
+    driver?: MssqlDriver,
+    retry: TransientRetryOptions = {},
+): Promise<GoalStore> {
     const d: MssqlDriver = driver ?? (await import("mssql"));
     const pool = new d.ConnectionPool(mssqlConfigFromUrl(url));
     // The real pool emits "error" when a pooled connection breaks; without a listener that would crash the process.
     // (`on` is optional so a recording fake without events can stand in.)
     (pool as Partial<Pick<mssql.ConnectionPool, "on">>).on?.("error", (e: Error) => console.error(JSON.stringify({ event: "db-error", driver: "mssql", message: e.message })));
-    return new MssqlGoalStore(pool, d, schema);
+    return new MssqlGoalStore(pool, d, schema, retry);
 }

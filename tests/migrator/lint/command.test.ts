@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatFinding, lintCommand } from "../../../migrator/lint/command";
+import { MAX_MIGRATION_BYTES } from "../../../migrator/migrationFile";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 
@@ -35,6 +36,53 @@ describe("lintCommand", () => {
         const result = await run([file]);
         expect(result.code).toBe(1);
         expect(result.stdout).toMatch(new RegExp(`^${file.replace(/[.\\/]/g, "\\$&")}:2: DROP-TABLE error: drops table dbo\\.goals .* Safe: .*\\n$`));
+    });
+
+    describe("encodings: what SQL Server tools write is decoded, anything else is unreadable (exit 2)", () => {
+        const dropColumn = "ALTER TABLE dbo.goals DROP COLUMN title;\n";
+        const utf16be = (text: string) => Buffer.from(text, "utf16le").swap16();
+        it.each([
+            ["UTF-8 without a byte-order mark", Buffer.from(dropColumn, "utf8")],
+            ["UTF-8 with a byte-order mark", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(dropColumn, "utf8")])],
+            ["UTF-16 LE with a byte-order mark (SSMS Unicode)", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(dropColumn, "utf16le")])],
+            ["UTF-16 BE with a byte-order mark", Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(dropColumn)])],
+        ])("%s: decoded and linted (the dropped column is an error)", async (_what, bytes) => {
+            const file = path.join(dir, "0002_drop.expand.sql");
+            fs.writeFileSync(file, bytes);
+            const result = await run([file]);
+            expect(result.code).toBe(1);
+            expect(result.stdout).toMatch(/:1: DROP-COLUMN error/);
+        });
+
+        it.each([
+            ["UTF-16 LE without a byte-order mark", Buffer.from(dropColumn, "utf16le"), /binary, or UTF-16 without a byte-order mark/],
+            ["UTF-16 BE without a byte-order mark", utf16be(dropColumn), /binary, or UTF-16 without a byte-order mark/],
+            ["a binary file", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]), /binary/],
+            ["Windows-1252 text (not UTF-8)", Buffer.from("-- caf\xe9\nALTER TABLE dbo.goals DROP COLUMN title;\n", "latin1"), /not valid UTF-8/],
+            ["UTF-16 BE mark with an odd length", Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(dropColumn), Buffer.from([0x41])]), /odd number of bytes/],
+            ["valid UTF-8 holding a NUL", Buffer.from("SELECT 1;\n\u0000\n", "utf8"), /NUL character at line 2/],
+        ])("%s: unreadable, exit 2, naming the file and the encodings to use", async (_what, bytes, why) => {
+            const file = path.join(dir, "0002_drop.expand.sql");
+            fs.writeFileSync(file, bytes);
+            const result = await run([file]);
+            expect(result.code).toBe(2);
+            expect(result.stderr).toMatch(why);
+            expect(result.stderr).toContain(`${file}: cannot be read as text`);
+            expect(result.stderr).toMatch(/UTF-8 \(with or without a byte-order mark\) or as UTF-16 with a byte-order mark/);
+        });
+    });
+
+    it("refuses a file over the size limit before reading it (exit 2), saying what to do instead", async () => {
+        const file = path.join(dir, "0002_huge.expand.sql");
+        fs.writeFileSync(file, "");
+        fs.truncateSync(file, MAX_MIGRATION_BYTES + 1); // sparse zeros: read, they would be "binary", not "too big"
+        const result = await run([file]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toContain(`${file}: is 2.0 MiB; migration files over 2 MiB are refused`);
+        expect(result.stderr).toMatch(/split the change into several migrations/);
+        fs.truncateSync(file, 0);
+        fs.writeFileSync(file, `-- ${"x".repeat(MAX_MIGRATION_BYTES - 10)}\nSELECT 1;\n`.slice(0, MAX_MIGRATION_BYTES));
+        expect((await run([file])).code).toBe(0);
     });
 
     it("exits 0 when there are only warnings, and prints them", async () => {

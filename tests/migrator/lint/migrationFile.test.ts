@@ -2,7 +2,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadMigrationDir, MigrationFileError, parseMigrationFile } from "../../../migrator/migrationFile";
+import { loadMigrationDir, MAX_MIGRATION_BYTES, MigrationFileError, parseMigrationFile } from "../../../migrator/migrationFile";
 
 const CONTRACT_HEADER = "-- migrate:requires-version 2.0.0\n";
 
@@ -85,6 +85,18 @@ describe("loadMigrationDir", () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "migrations-"));
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("refuses (so the runner refuses) a migration it cannot decode: UTF-16 without a byte-order mark", () => {
+        fs.writeFileSync(path.join(dir, "0001_a.expand.sql"), "SELECT 1");
+        fs.writeFileSync(path.join(dir, "0002_b.expand.sql"), Buffer.from("ALTER TABLE t DROP COLUMN c;", "utf16le"));
+        expect(() => loadMigrationDir(dir)).toThrow(/0002_b\.expand\.sql: cannot be read as text: .*binary, or UTF-16 without a byte-order mark/);
+    });
+
+    it("refuses (so the runner refuses) a migration over the size limit", () => {
+        fs.writeFileSync(path.join(dir, "0001_a.expand.sql"), "");
+        fs.truncateSync(path.join(dir, "0001_a.expand.sql"), MAX_MIGRATION_BYTES + 1);
+        expect(() => loadMigrationDir(dir)).toThrow(/0001_a\.expand\.sql: is 2\.0 MiB; migration files over 2 MiB are refused/);
+    });
 
     it("returns the files sorted by number, ignoring files that are not .sql", () => {
         fs.writeFileSync(path.join(dir, "10_ten.expand.sql"), "SELECT 10");

@@ -1,4 +1,5 @@
-import { Finding, lintSql } from "../../../migrator/lint/lint";
+import { isTrivia, tokenize } from "../../../migrator/tsql/tokenizer";
+import { Finding, lintSql, notInTransaction } from "../../../migrator/lint/lint";
 import { RULES, examplePhase } from "../../../migrator/lint/rules";
 
 const ids = (findings: readonly Finding[]): string[] => findings.map((f) => f.ruleId);
@@ -21,7 +22,7 @@ describe("the rules table", () => {
     });
 
     it("checks every error about removing or changing in place only in expand, where the live version depends on it", () => {
-        const removals = RULES.filter((r) => r.severity === "error" && !["TRANSACTION-CONTROL", "USE-DATABASE", "LINT-ALLOW-INVALID"].includes(r.id));
+        const removals = RULES.filter((r) => r.severity === "error" && !["TRANSACTION-CONTROL", "USE-DATABASE", "LINT-ALLOW-INVALID", "NEEDS-NO-TRANSACTION"].includes(r.id));
         for (const rule of removals) expect(rule.phases).toEqual(["expand"]);
     });
 });
@@ -54,6 +55,8 @@ describe("expand errors", () => {
         ["USE-DATABASE", "USE [master]"],
         ["TRANSACTION-CONTROL", "SET XACT_ABORT OFF"],
         ["TRANSACTION-CONTROL", "SET IMPLICIT_TRANSACTIONS ON"],
+        ["NEEDS-NO-TRANSACTION", "CREATE INDEX ix_goals_done ON dbo.goals (done) WITH (ONLINE = ON, RESUMABLE = ON)"],
+        ["NEEDS-NO-TRANSACTION", "ALTER DATABASE CURRENT SET READ_COMMITTED_SNAPSHOT ON"],
     ])("%s for %j", (id, sql) => {
         const findings = lintSql(sql);
         expect(findings.find((f) => f.ruleId === id)).toMatchObject({ severity: "error", line: expect.any(Number) });
@@ -182,5 +185,24 @@ describe("-- lint:allow", () => {
 
     it("inside a block comment or a string is not an allow", () => {
         expect(lintSql("/* -- lint:allow DROP-TABLE x */\nDROP TABLE dbo.a").map((f) => f.allowed)).toEqual([undefined]);
+    });
+});
+
+describe("statements that cannot run in the runner's transaction", () => {
+    it.each([
+        ["RESUMABLE = ON", "tsql", "ALTER INDEX ix ON dbo.goals REBUILD WITH (ONLINE = ON, RESUMABLE = ON)", "RESUMABLE = ON"],
+        ["ALTER DATABASE", "tsql", "ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON", "ALTER DATABASE"],
+        ["an ordinary online index", "tsql", "CREATE INDEX ix ON dbo.goals (done) WITH (ONLINE = ON)", undefined],
+        ["CREATE INDEX CONCURRENTLY", "postgres", "CREATE INDEX CONCURRENTLY ix ON goals (done)", "CREATE … CONCURRENTLY"],
+        ["VACUUM", "postgres", "VACUUM goals", "VACUUM"],
+        ["a plain PostgreSQL index", "postgres", "CREATE INDEX ix ON goals (done)", undefined],
+    ] as const)("%s", (_, dialect, sql, expected) => {
+        expect(notInTransaction(tokenize(sql, { dialect }).filter((t) => !isTrivia(t)), dialect)).toBe(expected);
+    });
+
+    it("is an error in a transactional migration of either phase, and fine in a no-transaction one", () => {
+        const sql = "ALTER INDEX ix ON dbo.goals REBUILD WITH (ONLINE = ON, RESUMABLE = ON);";
+        expect(lintSql(`${CONTRACT}${sql}`, "contract").map((f) => [f.ruleId, f.severity])).toEqual([["NEEDS-NO-TRANSACTION", "error"]]);
+        expect(lintSql(`-- migrate:no-transaction\n${CONTRACT}${sql}`, "contract")).toEqual([]);
     });
 });

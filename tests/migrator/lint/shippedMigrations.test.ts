@@ -32,7 +32,7 @@ describe("the shipped migrations", () => {
     it("would be refused as expand migrations if the contract steps were moved into one", () => {
         const contract = tsql[3];
         const asExpand = { ...contract, phase: "expand" as const, requiresVersion: undefined };
-        expect(lintMigration(asExpand).map((f) => f.ruleId)).toEqual(["DROP-TRIGGER", "DROP-CONSTRAINT", "DROP-COLUMN", "DROP-PROCEDURE", "ALTER-COLUMN"]);
+        expect(lintMigration(asExpand).map((f) => f.ruleId)).toEqual(["ALTER-COLUMN", "DROP-TRIGGER", "DROP-CONSTRAINT", "DROP-COLUMN", "DROP-PROCEDURE"]);
     });
 
     it("create GetGoals_v2 by a new name instead of altering GetGoals_v1", () => {

@@ -169,6 +169,12 @@ describe("the linter is not fooled either by", () => {
         expect(lintSql("ALTER TABLE goals ALTER COLUMN done DROP DEFAULT;", "expand", { dialect: "postgres" }).map((f) => f.ruleId)).toEqual(["ALTER-COLUMN"]);
     });
 
+    it("PostgreSQL's ADD CONSTRAINT … NOT VALID is T-SQL's WITH NOCHECK (no scan); without it, the scan is flagged", () => {
+        const add = "ALTER TABLE goals ADD CONSTRAINT goals_name_not_null CHECK (name IS NOT NULL)";
+        expect(lintSql(`${add} NOT VALID;`, "expand", { dialect: "postgres" })).toEqual([]);
+        expect(lintSql(`${add};`, "expand", { dialect: "postgres" }).map((f) => f.ruleId)).toEqual(["CONSTRAINT-WITH-CHECK"]);
+    });
+
     it("PostgreSQL renames and CREATE OR REPLACE", () => {
         const sql = "ALTER TABLE goals RENAME COLUMN title TO name;\nALTER TABLE goals RENAME TO targets;\nCREATE OR REPLACE FUNCTION get_goals_v1() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\nALTER TABLE goals SET SCHEMA archive;";
         expect(lintSql(sql, "expand", { dialect: "postgres" }).map((f) => [f.ruleId, f.line])).toEqual([
@@ -196,9 +202,12 @@ describe("the linter is not fooled by the review's traps either", () => {
         ["master..sp_rename", "EXEC master..sp_rename 'dbo.goals.name', 'title', 'COLUMN'"],
         ["[master]..[sp_rename]", "EXEC [master]..[sp_rename] 'dbo.goals', 'targets'"],
         ["sp_renamedb", "EXEC sp_renamedb 'appdb', 'appdb_old'"],
-        ["ALTER DATABASE … MODIFY NAME", "ALTER DATABASE appdb MODIFY NAME = appdb_old"],
     ])("a rename written as %s", (_, sql) => {
         expect(found(sql)).toEqual([["RENAME", 1]]);
+    });
+
+    it("a rename written as ALTER DATABASE … MODIFY NAME (which cannot run in a transaction either)", () => {
+        expect(found("ALTER DATABASE appdb MODIFY NAME = appdb_old")).toEqual([["NEEDS-NO-TRANSACTION", 1], ["RENAME", 1]]);
     });
 
     it.each([
