@@ -27,6 +27,7 @@ import { ReleaseAgent } from "./components/releaseAgent";
 import { SecretVault } from "./components/secretVault";
 import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
+import { currentVmToolsHash } from "./components/lib/vmTools";
 import { checkPulumiWorkingTree } from "./delivery/workingTree";
 
 // The VM scripts and migrations this update ships must be committed ones: an uncommitted change would reach the VMs
@@ -44,6 +45,9 @@ const config = loadStackConfig();
 const location = config.location;
 const contractMigrations = contractMigrationsIn(path.join(__dirname, "migrations"));
 const retry = retryCommand(config.retryTag);
+// The app-VM files of this checkout; a color pinned to another hash keeps what it runs (components/lib/vmTools.ts).
+const vmTools = currentVmToolsHash();
+const pinnedToOlderTools = (color: Color): boolean => (config.colors[color].vmTools ?? vmTools) !== vmTools;
 
 // What the release agent runs in this update (the gate, each color's migrations) and the digests the guard names
 // each run from: a run-command name is never used twice on the agent (release/executions.ts).
@@ -60,13 +64,14 @@ const agentPlan = planAgentRuns({
 // before anything changes: every resource a release step changes depends on it.
 const guard = new ReleaseGuard("release-guard", {
     liveColor: config.liveColor,
-    blue: colorStateOf(config.colors.blue),
-    green: colorStateOf(config.colors.green),
+    blue: colorStateOf(config.colors.blue, vmTools),
+    green: colorStateOf(config.colors.green, vmTools),
     rollbackWindowMinutes: config.rollbackWindowMinutes,
     allowDeployIntoRollbackWindow: config.allowDeployIntoRollbackWindow,
     runContractMigrations: config.runContractMigrations,
     contractMigrations,
     executions: [...agentPlan.requests],
+    vmTools,
 });
 
 const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
@@ -101,6 +106,7 @@ function buildVms(color: Color): ColorSet {
         adminUsername: config.adminUsername,
         sshPublicKey: config.sshPublicKey,
         artifactContainerId: artifacts.containerId,
+        keepProvisioning: pinnedToOlderTools(color),
     }, { dependsOn: [guard] });
 }
 const vms: Record<Color, ColorSet> = { blue: buildVms("blue"), green: buildVms("green") };
@@ -170,6 +176,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         after: migrations.verified,
         vmGrants: vault.grants,
         forceUpdateTag: settings.forceUpdateTag,
+        keepDeployed: pinnedToOlderTools(color),
     }, { dependsOn: [guard, migrations] });
     return { deployment };
 }

@@ -54,6 +54,12 @@ export interface AppDeploymentArgs {
      * @default the text of vm-scripts/keyvault-secret.sh
      */
     readonly keyvaultScript?: string;
+    /**
+     * Keep what is deployed: the color is pinned to older VM tools (components/lib/vmTools.ts), which the program cannot
+     * send, so its extensions keep the script they have (the release guard refuses any other deployment change on it).
+     * @default false
+     */
+    readonly keepDeployed?: boolean;
 }
 
 /**
@@ -101,6 +107,7 @@ export class AppDeployment extends pulumi.ComponentResource {
             // It downloads the artifact and reads the app's secret: wait for both grants.
             ...withDependsOn(childOpts, ...(vm.artifactAccess ? [vm.artifactAccess] : []), ...(args.vmGrants?.[vm.name] ?? [])),
             deleteBeforeReplace: true, // a fixed name on its VM
+            ...(args.keepDeployed ? { ignoreChanges: ["protectedSettings", "forceUpdateTag"] } : {}),
         }));
 
         this.registerOutputs({ version: this.version, artifactUrl: this.artifactUrl });

@@ -43,6 +43,13 @@ export interface ColorSetArgs {
      * @default the text of vm-scripts/provision/cloud-init.yaml
      */
     readonly cloudInit?: string;
+    /**
+     * Keep the VMs' provisioning as it is: the color is pinned to older VM tools (components/lib/vmTools.ts), so a new
+     * cloud-init in this checkout is not sent (and a replaced VM keeps the old one). Otherwise a new cloud-init replaces
+     * the color's VMs (Azure refuses a customData change in place) — the guard allows that on the idle color only.
+     * @default false
+     */
+    readonly keepProvisioning?: boolean;
 }
 
 /** One VM of a color, as other components need it. */
@@ -134,8 +141,9 @@ export class ColorSet extends pulumi.ComponentResource {
                 // although azure-native plans it as an update: a new image (of the idle color; the guard refuses it on the
                 // live one) replaces the VM. Delete first, because the new VM takes over the same NIC; the engine then
                 // also replaces what sits on the old VM (its extension, run commands and role assignment).
-                replaceOnChanges: ["storageProfile.imageReference"],
+                replaceOnChanges: ["storageProfile.imageReference", ...(args.keepProvisioning ? [] : ["osProfile.customData"])],
                 deleteBeforeReplace: true,
+                ...(args.keepProvisioning ? { ignoreChanges: ["osProfile.customData"] } : {}),
             });
 
             const principalId = vm.identity.apply((identity) => identity?.principalId ?? "");

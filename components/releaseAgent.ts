@@ -108,9 +108,10 @@ export class ReleaseAgent extends pulumi.ComponentResource {
             tags: { role: "release-agent" },
         }, {
             ...childOpts,
-            // Azure refuses an image change in place (pulumi-azure-native#1117): a new image replaces the agent, which
-            // takes over the same NIC (delete first). Its run commands and role assignments are replaced with it.
-            replaceOnChanges: ["storageProfile.imageReference"],
+            // Azure refuses an image or customData change in place (pulumi-azure-native#1117, #577): a new image or
+            // cloud-init replaces the agent, which takes over the same NIC (delete first). Its run commands and role
+            // assignments are replaced with it.
+            replaceOnChanges: ["storageProfile.imageReference", "osProfile.customData"],
             deleteBeforeReplace: true,
         });
 

@@ -41,8 +41,11 @@ export type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProv
  * artifact URL with a query string (it may carry a SAS signature) is recorded as the SHA-256 of the URL, never in
  * plain text.
  */
-export function colorStateOf(settings: ColorSettings): guard.ColorState {
+export function colorStateOf(settings: ColorSettings, vmTools?: string): guard.ColorState {
     const extra: Record<string, string> = { instanceCount: String(settings.instanceCount) };
+    // The app-VM files the color runs: its pin, else this checkout's (components/lib/vmTools.ts).
+    const tools = settings.vmTools ?? vmTools;
+    if (tools) extra.vmTools = tools;
     const sha256 = settings.artifactSha256 ?? settings.artifact?.sha256;
     if (sha256) extra.artifactSha256 = sha256;
     if (settings.artifact) {
@@ -126,6 +129,11 @@ export interface ReleaseGuardArgs {
      * @default []
      */
     readonly executions?: pulumi.Input<ExecutionRequest[]>;
+    /**
+     * The hash of this checkout's app-VM files: a color pinned to another may take no other deployment change.
+     * @default undefined (not checked)
+     */
+    readonly vmTools?: pulumi.Input<string>;
 }
 
 /**
@@ -157,6 +165,7 @@ export class ReleaseGuard extends pulumi.dynamic.Resource {
                 runContractMigrations: args.runContractMigrations ?? false,
                 contractMigrations: args.contractMigrations ?? [],
                 executions: args.executions ?? [],
+                vmTools: args.vmTools,
                 ledger: undefined,
                 executionNames: undefined,
                 newExecutions: undefined,

@@ -18,6 +18,8 @@ export interface ReleaseGuardInputs {
     readonly rollbackWindowMinutes: number;
     readonly allowDeployIntoRollbackWindow: boolean;
     readonly contractMigrations: guard.ContractMigration[];
+    /** The hash of this checkout's app-VM files (components/lib/vmTools.ts). @default undefined (not checked) */
+    readonly vmTools?: string;
     /** What the release agent is asked to run in this update (key and digest of each execution). @default [] */
     readonly executions?: executions.ExecutionRequest[];
     /**
@@ -69,6 +71,7 @@ export function judge(olds: Partial<ReleaseGuardOutputs> | undefined, news: Rele
         rollbackWindowMinutes: news.rollbackWindowMinutes,
         allowDeployIntoRollbackWindow: news.allowDeployIntoRollbackWindow,
         contract: news.contractMigrations,
+        ...(news.vmTools ? { vmTools: news.vmTools } : {}),
     });
 }
 
@@ -92,8 +95,8 @@ export function decideAndRecord(olds: Partial<ReleaseGuardOutputs> | undefined, 
 
 /** The fields of the inputs that, when they change, make an update (everything but Pulumi's own `__provider`). */
 function inputsOf(v: Partial<ReleaseGuardInputs>): Partial<ReleaseGuardInputs> {
-    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions, ledger } = v;
-    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions: executions ?? [], ledger };
+    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions, ledger, vmTools } = v;
+    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions: executions ?? [], ledger, vmTools };
 }
 
 /**

@@ -45,6 +45,8 @@ export interface ColorSettings {
     readonly artifact?: ArtifactOverride;
     /** Changing it re-runs the deployment on every VM of the color (retry after a failed deploy). */
     readonly forceUpdateTag?: string;
+    /** The app-VM files' hash the color is pinned to (components/lib/vmTools.ts); unset = this checkout's. */
+    readonly vmTools?: string;
 }
 
 /** The validated stack configuration: the only thing components and index.ts see of config. */
@@ -117,6 +119,8 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "greenArtifactSha256", type: "string", description: "SHA-256 (hex) of the green artifact, checked on every VM before it switches: the first field of dist/app-<greenVersion>.tgz.sha256 from `npm run app:pack -- <greenVersion>`." },
     { key: "blueArtifactUrl", type: "string", description: "Optional: HTTPS URL of your own blue artifact, instead of app-<blueVersion>.tgz in the program's container (blueArtifactSha256 is its checksum).", default: "" },
     { key: "greenArtifactUrl", type: "string", description: "Optional: HTTPS URL of your own green artifact, instead of app-<greenVersion>.tgz in the program's container (greenArtifactSha256 is its checksum).", default: "" },
+    { key: "blueVmTools", type: "string", description: "Pin blue to the VM-side files it runs (a 12-hex hash from the release guard's refusal); unset = this checkout's vm-scripts. Keeps a merge of vm-scripts/ off the live color until a release step.", default: "" },
+    { key: "greenVmTools", type: "string", description: "Pin green to the VM-side files it runs (a 12-hex hash from the release guard's refusal); unset = this checkout's vm-scripts. Keeps a merge of vm-scripts/ off the live color until a release step.", default: "" },
     { key: "blueForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every blue VM (retry a failed deploy) without changing the version.", default: "" },
     { key: "greenForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every green VM (retry a failed deploy) without changing the version.", default: "" },
     { key: "rollbackWindowMinutes", type: "integer", description: "Minutes after a flip during which the previous live color is kept as the instant rollback target and not deployed to.", default: 60 },
@@ -296,6 +300,9 @@ export function validateConfig(raw: RawConfig): StackConfig {
         const forceUpdateTag = r.string(`${color}ForceUpdateTag`, "letters, digits, . _ -", "retry-1", (v) =>
             /^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a tag of letters, digits, . _ - (at most 64)",
         );
+        const vmTools = r.string(`${color}VmTools`, "12 lowercase hex digits (a VM tools hash)", "0123456789ab", (v) =>
+            /^[0-9a-f]{12}$/.test(v) ? undefined : "is not a VM tools hash (12 lowercase hex digits)",
+        );
         if (version === undefined || count === undefined || size === undefined || imageUrn === undefined || sha256 === undefined) continue;
         colors[color] = {
             color,
@@ -306,6 +313,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
             artifactSha256: sha256,
             ...(url !== undefined ? { artifact: { url, sha256 } } : {}),
             ...(forceUpdateTag !== undefined ? { forceUpdateTag } : {}),
+            ...(vmTools !== undefined ? { vmTools } : {}),
         };
     }
 

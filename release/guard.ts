@@ -86,6 +86,12 @@ export interface GuardContext {
     readonly contract?: readonly ContractMigration[];
     /** The database's migration status, when known, for a flip's schema check. */
     readonly schema?: SchemaStatus;
+    /**
+     * The hash of the app-VM files in this checkout (components/lib/vmTools.ts). A color whose `settings.vmTools` differs
+     * is pinned to older files the program cannot send: no other deployment change may happen on it.
+     * @default undefined (not checked)
+     */
+    readonly vmTools?: string;
 }
 
 /** The answer to one question ("may this flip happen?"): allowed when `reasons` is empty. */
@@ -126,6 +132,8 @@ export function colorChanges(before: ColorState, after: ColorState): ColorChange
     const b = before.settings ?? {};
     const a = after.settings ?? {};
     for (const key of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
+        // A state recorded before the VM tools were tracked adopts the checkout's hash: not a change of the color.
+        if (key === "vmTools" && b[key] === undefined) continue;
         if (b[key] !== a[key]) changes.push({ field: `settings.${key}`, before: b[key], after: a[key] });
     }
     return changes;
@@ -287,6 +295,15 @@ export function mayDeploy(before: ReleaseState, after: ReleaseState, ctx: GuardC
                     : ""),
         );
     }
+    const toolsChange = liveChanges.find((c) => c.field === "settings.vmTools");
+    if (toolsChange) {
+        reasons.push(
+            `the VM-side files of this checkout (vm-scripts/: hash ${toolsChange.after ?? "(unset)"}) differ from what ${live} runs (${toolsChange.before ?? "(unset)"}). ` +
+                `They reach a color only through a release step: pin the live color to what it runs ` +
+                `(pulumi config set ${configKeyFor(live, "settings.vmTools")} ${toolsChange.before ?? "<its hash>"}), deploy them to ${idle} ` +
+                `(pulumi config rm ${configKeyFor(idle, "settings.vmTools")} && pulumi up), check it, flip, then unpin ${live} the same way after the rollback window.`,
+        );
+    }
     const idleChanges = colorChanges(before[idle], after[idle]);
     const target = rollbackTarget(before, ctx.now, ctx.rollbackWindowMinutes);
     if (idleChanges.length > 0 && target === idle) {
@@ -308,6 +325,28 @@ export function mayDeploy(before: ReleaseState, after: ReleaseState, ctx: GuardC
         }
     }
     return { allowed: reasons.length === 0, reasons, notices };
+}
+
+/**
+ * Deployment changes a color pinned to VM tools other than this checkout's cannot take: the program sends a color
+ * only this checkout's files, so it leaves a pinned color's deployment as it is, and a version (or any other
+ * deployment setting) changed on it would silently not be deployed. Returns one reason per such color.
+ */
+export function pinnedToolsProblems(before: ReleaseState | undefined, after: ReleaseState, vmTools: string | undefined): string[] {
+    if (!vmTools) return [];
+    const problems: string[] = [];
+    for (const color of COLORS) {
+        const pinned = after[color].settings?.vmTools;
+        if (pinned === undefined || pinned === vmTools) continue;
+        const changes = before ? colorChanges(before[color], after[color]).filter((c) => !["settings.vmTools", "vmSize", "image", "settings.instanceCount"].includes(c.field)) : [];
+        if (changes.length === 0) continue;
+        problems.push(
+            `${color} is pinned to VM tools ${pinned} (${configKeyFor(color, "settings.vmTools")}), but this checkout has ${vmTools}: the program can only send ${vmTools}, ` +
+                `so it would not deploy ${describeChanges(changes)}. Deploy the new tools with it: pulumi config rm ${configKeyFor(color, "settings.vmTools")} ` +
+                `(in the same update) — on the idle color only.`,
+        );
+    }
+    return problems;
 }
 
 /**
@@ -375,6 +414,7 @@ export function evaluateRelease(before: ReleaseState | undefined, after: Release
             notices.push(...d.notices);
         }
     }
+    reasons.push(...pinnedToolsProblems(before, after, ctx.vmTools));
     if (after.runContractMigrations && ctx.contract && ctx.contract.length > 0) {
         const d = mayRunContract(ctx.contract, { blue: after.blue.version, green: after.green.version });
         reasons.push(...d.reasons);

@@ -7,7 +7,16 @@
  *
  * Patterns are `<type>::<name>` with `*` matching any run of characters.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { changedResources, ProgramRun, RegisteredResource, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
+import { currentVmToolsHash, VM_TOOL_FILES, vmToolsHash } from "../../components/lib/vmTools";
+import { VM_SCRIPTS_DIR } from "../../components/lib/vmScripts";
+
+/** This checkout's app-VM files, and the same after a merge that changed deploy-app.sh. */
+const TOOLS_NOW = currentVmToolsHash();
+const MERGED_SCRIPTS = { "deploy-app.sh": `${fs.readFileSync(path.join(VM_SCRIPTS_DIR, "deploy-app.sh"), "utf8")}\n# a merged change\n` };
+const TOOLS_MERGED = vmToolsHash({ ...Object.fromEntries(VM_TOOL_FILES.map((f) => [f, fs.readFileSync(path.join(VM_SCRIPTS_DIR, f), "utf8")])), ...MERGED_SCRIPTS });
 
 /** The dev stack (blue live, both colors on 1.0.0, one VM each) is the "before" of every step. */
 const BEFORE: StackValues = stackFileValues("dev");
@@ -23,6 +32,12 @@ interface ReleaseStepCase {
     readonly mayTouch: readonly string[];
     /** Resources the step must change (proof that the step is not a no-op). */
     readonly mustTouch: readonly string[];
+    /** vm-scripts/ files of the "after" checkout, when the step is a merge that changed them. @default none */
+    readonly merged?: Readonly<Record<string, string>>;
+    /** Builds the "before" state by a sequence of updates (a later step of a roll-out). @default one first deploy of `from` */
+    readonly history?: () => Promise<ProgramRun>;
+    /** Minutes after the "before" update the step runs (the guard's clock). @default 0 */
+    readonly laterMinutes?: number;
     /**
      * Resources the step must never touch, whatever `mayTouch` says.
      * @default NEVER_TOUCHED (no VM, NIC, disk, SQL server or database)
@@ -113,6 +128,37 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
         mustTouch: [GATE, migrateCommand("blue", "expand"), migrateCommand("green", "expand"), LB],
     },
     {
+        // A merge that changes the app-VM files (here deploy-app.sh), with the live color pinned to what it runs
+        // (blueVmTools, from the guard's refusal) and the idle color following the checkout: only green's
+        // deployment gets them; blue's extensions keep their script (ignoreChanges). The agent's runs use the new
+        // copy of the script too (new names: the gate and migration runs again, the load balancer is sent again).
+        step: "merge of vm-scripts/, live color pinned: the new files reach the idle color only",
+        from: { "azure-bluegreen:blueVmTools": TOOLS_NOW, "azure-bluegreen:greenVmTools": TOOLS_NOW },
+        change: { "azure-bluegreen:greenVmTools": "" },
+        merged: MERGED_SCRIPTS,
+        mayTouch: [ext("green"), GUARD, GATE, MIGRATE("blue"), MIGRATE("green"), LB],
+        mustTouch: [ext("green"), GUARD],
+        neverTouch: [...NEVER_TOUCHED, ext("blue")],
+    },
+    {
+        // After the flip and the window: the old color takes them too.
+        // (the merge reached green as the idle color, green was flipped live, the rollback window has passed).
+        step: "the old color (blue, idle) unpinned after the window: takes the merged vm-scripts/",
+        from: { "azure-bluegreen:liveColor": "green", "azure-bluegreen:blueVmTools": TOOLS_NOW },
+        change: { "azure-bluegreen:blueVmTools": "" },
+        merged: MERGED_SCRIPTS,
+        history: async () => {
+            const first = await run(BEFORE);
+            const pinned = { ...BEFORE, "azure-bluegreen:blueVmTools": TOOLS_NOW };
+            const deployIdle = await runProgram(pinned, { previous: first, azure: first.azure?.clone(), vmScripts: MERGED_SCRIPTS });
+            return runProgram({ ...pinned, "azure-bluegreen:liveColor": "green" }, { previous: deployIdle, vmScripts: MERGED_SCRIPTS });
+        },
+        laterMinutes: 16, // dev's rollbackWindowMinutes is 15
+        mayTouch: [ext("blue"), GUARD],
+        mustTouch: [ext("blue"), GUARD],
+        neverTouch: [...NEVER_TOUCHED, ext("green")],
+    },
+    {
         // The agent runs no app and is not on the serving path: a new image replaces it, nothing else.
         step: "patch the release agent: agentImage",
         change: { "azure-bluegreen:agentImage": "Debian:debian-13:13-gen2:0.20251112.2298" },
@@ -150,13 +196,18 @@ function run(values: StackValues): Promise<ProgramRun> {
     return runs.get(key) as Promise<ProgramRun>;
 }
 
-describe.each(RELEASE_STEPS)("release step: $step", ({ from, change, mayTouch, mustTouch, neverTouch = NEVER_TOUCHED }) => {
+describe.each(RELEASE_STEPS)("release step: $step", ({ from, change, merged, history, laterMinutes = 0, mayTouch, mustTouch, neverTouch = NEVER_TOUCHED }) => {
     let touched: string[];
     beforeAll(async () => {
         const beforeValues = { ...BEFORE, ...from };
-        const before = await run(beforeValues);
+        const before = history ? await history() : await run(beforeValues);
         // The step is the next update: it starts from the state the "before" update left (the guard's included).
-        const after = await runProgram({ ...beforeValues, ...change }, { previous: before, azure: before.azure?.clone() });
+        const after = await runProgram({ ...beforeValues, ...change }, {
+            previous: before,
+            azure: before.azure?.clone(),
+            now: new Date(Date.now() + laterMinutes * 60_000),
+            ...(merged ? { vmScripts: merged } : {}),
+        });
         for (const r of [before, after]) if (r.error) throw r.error;
         for (const r of [before, after]) expect(r.failures).toEqual([]);
         const changes = changedResources(before, after);
@@ -174,6 +225,27 @@ describe.each(RELEASE_STEPS)("release step: $step", ({ from, change, mayTouch, m
     it("never touches a VM, NIC, disk or the database (beyond what its row allows: the idle color's VMs)", () => {
         expect(neverTouch.length).toBeGreaterThanOrEqual(NEVER_TOUCHED.length);
         expect(touched.filter((resource) => neverTouch.some((pattern) => matches(pattern, resource)))).toEqual([]);
+    });
+});
+
+describe("a merge of vm-scripts/ never reaches the live color by itself", () => {
+    it("is refused by the guard while both colors follow the checkout, naming the pin that keeps the live color as it is", async () => {
+        const before = await run(BEFORE);
+        const after = await runProgram(BEFORE, { previous: before, azure: before.azure?.clone(), vmScripts: MERGED_SCRIPTS });
+        const text = `${after.error?.message ?? ""}\n${(after.failures ?? []).join("\n")}`;
+        expect(text).toContain(`differ from what blue runs (${TOOLS_NOW})`);
+        expect(text).toContain(`pulumi config set blueVmTools ${TOOLS_NOW}`);
+        expect(TOOLS_MERGED).not.toBe(TOOLS_NOW);
+        expect(after.resources.some((r) => r.type === "azure-native:compute:VirtualMachineExtension")).toBe(false);
+    });
+
+    it("refuses a new version on a color pinned to older VM tools (the program could not send them), naming the fix", async () => {
+        const from = { ...BEFORE, "azure-bluegreen:greenVmTools": "0123456789ab" };
+        const before = await run(from);
+        const after = await runProgram({ ...from, "azure-bluegreen:greenVersion": "1.1.0", "azure-bluegreen:greenArtifactSha256": "1".repeat(64) }, { previous: before, azure: before.azure?.clone() });
+        const text = `${after.error?.message ?? ""}\n${(after.failures ?? []).join("\n")}`;
+        expect(text).toContain("green is pinned to VM tools 0123456789ab (greenVmTools)");
+        expect(text).toContain("pulumi config rm greenVmTools");
     });
 });
 

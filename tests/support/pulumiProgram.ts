@@ -38,6 +38,8 @@ export interface RegisteredResource {
     /** The `replaceOnChanges` and `deleteBeforeReplace` options (absent in hand-made records). */
     readonly replaceOnChanges?: readonly string[];
     readonly deleteBeforeReplace?: boolean;
+    /** The `ignoreChanges` option: inputs the engine keeps from the state instead of sending (absent in hand-made records). */
+    readonly ignoreChanges?: readonly string[];
     /** URN of the parent (empty for top-level resources). */
     readonly parent: string;
     /** URNs of the explicit and implicit dependencies the SDK sent. */
@@ -80,6 +82,8 @@ export interface RunOptions {
     readonly azure?: AzureStandIn;
     /** The time of this update as the release guard sees it (rollback windows). @default now */
     readonly now?: Date;
+    /** Texts of vm-scripts/ files as if this checkout had them (a merge that changed them), by relative path. @default none */
+    readonly vmScripts?: Readonly<Record<string, string>>;
 }
 
 /** A raw stack config: project keys may be given without the `azure-bluegreen:` prefix. */
@@ -181,6 +185,7 @@ interface MonitorRequest {
     getDependenciesList(): string[];
     getReplaceonchangesList(): string[];
     getDeletebeforereplace(): boolean;
+    getIgnorechangesList(): string[];
 }
 type Monitor = {
     registerResource(req: MonitorRequest, callback: (err: unknown, resp: unknown) => void): void;
@@ -275,7 +280,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     const state = new Map<string, ResourceState>(previous ?? []);
     const declared = new Set<string>();
     const failures: string[] = [];
-    const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; parent: string; dependencies: string[]; urn: string }>();
+    const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; ignoreChanges: string[]; parent: string; dependencies: string[]; urn: string }>();
     let pulumi!: typeof PulumiModule;
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
@@ -286,6 +291,13 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     process.env.BLUEGREEN_ALLOW_DIRTY ??= "1";
     jest.isolateModules(() => {
         for (const [name, instance] of shared ?? []) jest.doMock(name, () => instance);
+        jest.dontMock("../../components/lib/vmScripts"); // a previous run's override must not leak into this one
+        if (options.vmScripts) {
+            // This checkout as if a merge had changed these vm-scripts/ files.
+            const overrides = options.vmScripts;
+            const actual = jest.requireActual("../../components/lib/vmScripts") as typeof import("../../components/lib/vmScripts");
+            jest.doMock("../../components/lib/vmScripts", () => ({ ...actual, readVmScript: (p: string) => overrides[p] ?? actual.readVmScript(p) }));
+        }
         pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
         pulumi.runtime.setMocks(
             {
@@ -293,20 +305,25 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                     const key = `${args.type}::${args.name}`;
                     const req = requests.get(key);
                     declared.add(key);
+                    const before = previous?.get(key);
+                    // What the engine sends: inputs named by ignoreChanges keep the state's values.
+                    const kept = before ? (req?.ignoreChanges ?? []).filter((k) => k in before.inputs) : [];
+                    const inputs = kept.length > 0
+                        ? { ...(args.inputs as Record<string, unknown>), ...Object.fromEntries(kept.map((k) => [k, before?.inputs[k]])) }
+                        : (args.inputs as Record<string, unknown>);
                     registered.push({
                         type: args.type,
                         name: args.name,
-                        inputs: args.inputs as Record<string, unknown>,
+                        inputs,
                         custom: args.custom ?? true,
                         protect: req?.protect ?? false,
                         replaceOnChanges: req?.replaceOnChanges ?? [],
                         deleteBeforeReplace: req?.deleteBeforeReplace ?? false,
+                        ignoreChanges: req?.ignoreChanges ?? [],
                         parent: req?.parent ?? "",
                         dependencies: req?.dependencies ?? [],
                         urn: req?.urn ?? "",
                     });
-                    const inputs = args.inputs as Record<string, unknown>;
-                    const before = previous?.get(key);
                     const changed = !before || canonical(before.inputs) !== canonical(inputs);
                     // The engine keeps what it sent, even when the create then failed (azure-native checkpoints it).
                     const keep = (outputs: Record<string, unknown>) => state.set(key, { type: args.type, name: args.name, inputs, outputs });
@@ -344,6 +361,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                 protect: req.getProtect(),
                 replaceOnChanges: req.getReplaceonchangesList(),
                 deleteBeforeReplace: req.getDeletebeforereplace(),
+                ignoreChanges: req.getIgnorechangesList(),
                 parent: req.getParent(),
                 dependencies: req.getDependenciesList(),
                 urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
@@ -445,9 +463,15 @@ function canonical(value: unknown): string {
     );
 }
 
-/** True when Pulumi would update or replace `old` to get `now`: other inputs, or another parent (a new URN). */
+/** Inputs without those the new registration's `ignoreChanges` keeps from the state (top-level names). */
+function compared(r: RegisteredResource, ignoreChanges: readonly string[] | undefined): Record<string, unknown> {
+    const ignored = new Set(ignoreChanges ?? []);
+    return Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !ignored.has(k)));
+}
+
+/** True when Pulumi would update or replace `old` to get `now`: other inputs (but ignored ones), or another parent (a new URN). */
 function differs(old: RegisteredResource, now: RegisteredResource): boolean {
-    return old.parent !== now.parent || canonical(old.inputs) !== canonical(now.inputs);
+    return old.parent !== now.parent || canonical(compared(old, now.ignoreChanges)) !== canonical(compared(now, now.ignoreChanges));
 }
 
 /**
