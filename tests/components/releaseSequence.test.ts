@@ -132,3 +132,24 @@ describe("backend pools that come out empty", () => {
         expect(retried.outputs.backendPools).toEqual({ blue: ["10.20.1.10"], green: ["10.20.1.40"] });
     }, 300_000);
 });
+
+describe("a deployment queued behind a failed one (Pulumi Deployments runs them in order)", () => {
+    it("fails the queued flip when the bump before it failed, and leaves production where it was", async () => {
+        const azure = new AzureStandIn();
+        // The bump's expand migrations fail (update 1); nothing else does.
+        azure.outcome = ({ key }) => !(key === "migrate-expand-green" && azure.update === 1);
+        const values = stackFileValues("dev");
+        const first = await runProgram(values, { azure, now: minutes(0) });
+        expect(first.failures).toEqual([]);
+        azure.update = 1;
+        const bump = { ...values, "azure-bluegreen:greenVersion": "2.0.0", "azure-bluegreen:greenArtifactSha256": SHA_2 };
+        const failedBump = await runProgram(bump, { previous: first, azure, now: minutes(10) });
+        expect(failedBump.failures?.join("\n")).toMatch(/migrate-expand-green-\d+ on agent-vm failed/);
+        azure.update = 2;
+        const queuedFlip = await runProgram({ ...bump, "azure-bluegreen:liveColor": "green" }, { previous: failedBump, azure, now: minutes(11) });
+        // The flip stops on the bump's failure, read back from Azure: green's app was never deployed, no gate passed.
+        expect(queuedFlip.failures?.join("\n")).toMatch(/the expand migrations of green \(2\.0\.0\)[\s\S]*did not pass/);
+        expect(azure.loadBalancerPuts.map((p) => p.productionPool)).toEqual(["blue"]);
+        expect(azure.executions.filter((e) => e.update === 2 && e.key === "gate")).toEqual([]);
+    }, 300_000);
+});
