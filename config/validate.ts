@@ -126,7 +126,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "rollbackWindowMinutes", type: "integer", description: "Minutes after a flip during which the previous live color is kept as the instant rollback target and not deployed to.", default: 60 },
     { key: "allowDeployIntoRollbackWindow", type: "boolean", description: "Allow deploying onto the rollback target inside the rollback window (gives up the instant rollback).", default: false },
     { key: "runContractMigrations", type: "boolean", description: "Run contract-phase migrations in this update (only when every color that can take traffic supports them).", default: false },
-    { key: "retryTag", type: "string", description: "Change it (e.g. 1, 2, ...) to run the release agent's migration runs and health gate again under new names, and to send the load balancer again (its pools): the retry after a failed gate, migration run or empty pool.", default: "" },
+    { key: "retryTag", type: "string", description: "Change it (e.g. 1, 2, ...) to run again what a release step runs: the release agent's migration runs and health gate (under new names), every app deployment (a no-op on a VM already healthy at its release) and the load balancer (its pools). The one retry after a failed gate, migration run, deployment or empty pool.", default: "" },
     { key: "agentVmSize", type: "string", description: "VM size of the release agent (runs migrations and the health gate; no app).", default: "Standard_B1s" },
     { key: "agentImage", type: "string", description: "Image URN of the release agent; a new one replaces the agent VM (safe between releases). Defaults to image.", default: "" },
 ];

@@ -1,12 +1,13 @@
 /**
- * The health gate of the rehearsal is the product's own: vm-scripts/health-gate.sh (engineer E), the script the
- * Pulumi program runs inside the VNet before a flip. Here it runs on this machine against the color's instances
+ * The health gate of the rehearsal is the product's own: vm-scripts/health-gate.sh, the script the release agent
+ * runs inside the VNet before a flip, judged by the same read-back decision (release/readBack.ts). Here it runs on this machine against the color's instances
  * (each by its own port, as the Azure gate addresses each VM), with the migration status the runner reported.
  */
 import { spawn } from "child_process";
 import * as path from "path";
 import { Color } from "../release/colors";
 import { REPO_ROOT } from "./apps";
+import { runCommandVerdict } from "../release/readBack";
 
 export interface GateRequest {
     readonly color: Color;
@@ -34,10 +35,13 @@ export interface GateResult {
 }
 
 /** The gate's result from how its process ended: killed by a signal, or exited 129/130/143 on one, is no verdict. */
-export function gateResult(code: number | null, signal: NodeJS.Signals | null, output: string): GateResult {
+export function gateResult(code: number | null, signal: NodeJS.Signals | null, output: string, startedAt: Date = new Date()): GateResult {
     const exitCode = code ?? 1;
     const interrupted = signal !== null || code === 129 || code === 130 || code === 143;
-    const passed = !interrupted && exitCode === 0;
+    // The same decision the program takes on the release agent's gate, read back from Azure (release/readBack.ts):
+    // the run's state and exit code, as an instance view of this run.
+    const view = { executionState: exitCode === 0 && !interrupted ? "Succeeded" : "Failed", exitCode, startTime: startedAt.toISOString() };
+    const passed = !interrupted && runCommandVerdict(view, { what: "the health gate", name: "rehearsal", ranInThisUpdate: true, updateStartedAt: startedAt, retry: "run the step again" }).passed;
     return {
         passed,
         exitCode,
@@ -72,12 +76,13 @@ export function runGate(req: GateRequest): Promise<GateResult> {
         GATE_APP_DIR: REPO_ROOT,
         ...(req.statusCommand ? { GATE_DB_STATUS_CMD: req.statusCommand } : {}),
     };
+    const startedAt = new Date();
     return new Promise((resolve, reject) => {
         const child = spawn("bash", [script], { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
         let output = "";
         child.stdout.on("data", (d) => (output += d));
         child.stderr.on("data", (d) => (output += d));
         child.on("error", reject);
-        child.on("close", (code, signal) => resolve(gateResult(code, signal, output)));
+        child.on("close", (code, signal) => resolve(gateResult(code, signal, output, startedAt)));
     });
 }

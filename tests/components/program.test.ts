@@ -191,6 +191,15 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         }
     });
 
+    it("never asks to replace the load balancer, its public IP, a NIC or the database, and deletes fixed-name extensions before replacing them", () => {
+        for (const r of [...ofType(run, T.lb), ...ofType(run, T.pip), ...ofType(run, T.nic), ...ofType(run, T.sqlServer), ...ofType(run, T.sqlDb)]) {
+            expect({ name: r.name, replaceOnChanges: r.replaceOnChanges, deleteBeforeReplace: r.deleteBeforeReplace }).toEqual({ name: r.name, replaceOnChanges: [], deleteBeforeReplace: false });
+        }
+        for (const ext of ofType(run, T.ext)) expect({ name: ext.name, deleteBeforeReplace: ext.deleteBeforeReplace }).toEqual({ name: ext.name, deleteBeforeReplace: true });
+        // Run commands have no fixed name: each execution is named by the guard, so a new one never collides with the old.
+        for (const c of ofType(run, T.runCommand)) expect(inputs(c).runCommandName).toMatch(/-\d+$/);
+    });
+
     it("runs the migrations and the gate on the release agent, each under the name the guard gave it, none on an app VM", () => {
         const commands = ofType(run, T.runCommand);
         expect(commands.map((r) => r.name).sort()).toEqual(["blue-gate-check", "blue-migrate-expand", "green-migrate-expand"]);

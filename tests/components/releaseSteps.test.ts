@@ -122,10 +122,12 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
     {
         // A retry (after a failed gate or migration run, or an empty pool) runs the agent's runs under new names and
         // sends the load balancer again (its gate tag changes): the pools are sent again, the rule stays where it is.
+        // The deployments are sent again too (their forceUpdateTag): deploy-app.sh is a no-op on a VM that already runs
+        // its release healthy with these settings, so the live color is not restarted (tests/app/deployScript.int.test.ts).
         step: "retry: retryTag 1",
         change: { "azure-bluegreen:retryTag": "1" },
-        mayTouch: [GATE, MIGRATE("blue"), MIGRATE("green"), LB, GUARD],
-        mustTouch: [GATE, migrateCommand("blue", "expand"), migrateCommand("green", "expand"), LB],
+        mayTouch: [GATE, MIGRATE("blue"), MIGRATE("green"), LB, GUARD, ext("blue"), ext("green")],
+        mustTouch: [GATE, migrateCommand("blue", "expand"), migrateCommand("green", "expand"), LB, ext("blue"), ext("green")],
     },
     {
         // A merge that changes the app-VM files (here deploy-app.sh), with the live color pinned to what it runs
