@@ -267,16 +267,8 @@ export function runProgram(values: StackValues, options: RunOptions = {}): Promi
     // A failed resource or read-back surfaces as rejections nobody awaits (the language host fails the update on
     // them): they are this update's failures too.
     const run = queue.then(async () => {
-        // The SDK takes a stack trace for every promise and resource (debuggablePromise, source positions); Jest's
-        // source-mapping of each one made a run several seconds slower. V8's own formatting during the run.
-        const mapped = Error.prepareStackTrace;
-        Error.prepareStackTrace = undefined;
-        try {
-            const { result, rejections } = await collectRejections(() => runProgramNow(values, options));
-            return { ...result, failures: [...new Set([...(result.failures ?? []), ...rejections])] };
-        } finally {
-            Error.prepareStackTrace = mapped;
-        }
+        const { result, rejections } = await collectRejections(() => runProgramNow(values, options));
+        return { ...result, failures: [...new Set([...(result.failures ?? []), ...rejections])] };
     });
     queue = run.catch(() => undefined);
     return run;
