@@ -175,9 +175,8 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         databaseUrlSecret: SECRET_NAMES.appDatabaseUrl,
         after: migrations.verified,
         vmGrants: vault.grants,
-        // The color's own retry tag, and the stack's: retryTag re-runs every deployment too (deploy-app.sh is a no-op on a
-        // VM that already runs this release healthy with these settings, so the live color is not restarted).
-        forceUpdateTag: [settings.forceUpdateTag, config.retryTag ? `r${config.retryTag}` : undefined].filter(Boolean).join("-") || undefined,
+        forceUpdateTag: settings.forceUpdateTag,
+        retryTag: config.retryTag || undefined,
         keepDeployed: pinnedToOlderTools(color),
     }, { dependsOn: [guard, migrations] });
     return { deployment };

@@ -45,6 +45,12 @@ export interface AppDeploymentArgs {
      */
     readonly forceUpdateTag?: string;
     /**
+     * The stack's retry tag (config `retryTag`): changing it re-runs the deployment too. deploy-app.sh is a no-op on a
+     * VM that already runs this release healthy with these settings, so the live color is not restarted.
+     * @default undefined
+     */
+    readonly retryTag?: string;
+    /**
      * Text of the script that installs the artifact on a VM.
      * @default the text of vm-scripts/deploy-app.sh
      */
@@ -99,7 +105,7 @@ export class AppDeployment extends pulumi.ComponentResource {
             type: "CustomScript",
             typeHandlerVersion: "2.1",
             autoUpgradeMinorVersion: true,
-            forceUpdateTag: deploymentUpdateTag(args.version, args.forceUpdateTag),
+            forceUpdateTag: deploymentUpdateTag(args.version, args.forceUpdateTag, args.retryTag),
             settings: { skipDos2Unix: true },
             // The SDK does not mark protectedSettings secret; the script carries DATABASE_URL.
             protectedSettings: pulumi.secret({ script }),

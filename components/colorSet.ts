@@ -5,7 +5,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import { Color } from "../release/colors";
 import { ImageReference } from "../config/validate";
 import { vmPrivateIp, zoneFor } from "./lib/ipLayout";
-import { roleDefinitionId, STORAGE_BLOB_DATA_READER_ROLE } from "./lib/artifacts";
+import { artifactReaderArgs, linuxVmArgs, principalIdOf, staticNicArgs } from "./lib/linuxVm";
 import { readVmScript } from "./lib/vmScripts";
 import { childOptions } from "./lib/childOptions";
 
@@ -99,43 +99,21 @@ export class ColorSet extends pulumi.ComponentResource {
             const privateIp = vmPrivateIp(args.subnetCidr, args.color, index);
             const zone = zoneFor(args.zones ?? [], index);
 
-            const nic = new network.NetworkInterface(`${vmLogicalName}-nic`, {
-                ...common,
-                ipConfigurations: [{
-                    name: "primary",
-                    primary: true,
-                    subnet: { id: args.subnetId },
-                    privateIPAllocationMethod: "Static",
-                    privateIPAddress: privateIp,
-                    privateIPAddressVersion: "IPv4",
-                }],
-                tags: { color: args.color },
-            }, childOpts);
+            const tags = { color: args.color };
+            const nic = new network.NetworkInterface(`${vmLogicalName}-nic`, staticNicArgs({ ...common, subnetId: args.subnetId, privateIp, tags }), childOpts);
 
-            const vm = new compute.VirtualMachine(vmLogicalName, {
+            const vm = new compute.VirtualMachine(vmLogicalName, linuxVmArgs({
                 ...common,
-                zones: zone ? [zone] : undefined,
-                hardwareProfile: { vmSize: args.vmSize },
-                identity: { type: "SystemAssigned" },
-                storageProfile: {
-                    imageReference: { ...args.image },
-                    osDisk: { createOption: "FromImage", deleteOption: "Delete", managedDisk: { storageAccountType: "StandardSSD_LRS" } },
-                },
-                osProfile: {
-                    computerName: vmLogicalName,
-                    adminUsername: args.adminUsername,
-                    customData,
-                    linuxConfiguration: {
-                        disablePasswordAuthentication: true,
-                        provisionVMAgent: true,
-                        ssh: { publicKeys: [{ path: `/home/${args.adminUsername}/.ssh/authorized_keys`, keyData: args.sshPublicKey }] },
-                    },
-                },
-                // "Detach": the NIC (and its static IP, the pool entry) is Pulumi's own resource and outlives the VM.
-                networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Detach" }] },
-                diagnosticsProfile: { bootDiagnostics: { enabled: true } },
-                tags: { color: args.color },
-            }, {
+                computerName: vmLogicalName,
+                vmSize: args.vmSize,
+                image: args.image,
+                zone,
+                adminUsername: args.adminUsername,
+                sshPublicKey: args.sshPublicKey,
+                customData,
+                nicId: nic.id,
+                tags,
+            }), {
                 ...childOpts,
                 // Azure refuses to change the image of an existing VM (PropertyChangeNotAllowed, pulumi-azure-native#1117)
                 // although azure-native plans it as an update: a new image (of the idle color; the guard refuses it on the
@@ -146,13 +124,9 @@ export class ColorSet extends pulumi.ComponentResource {
                 ...(args.keepProvisioning ? { ignoreChanges: ["osProfile.customData"] } : {}),
             });
 
-            const principalId = vm.identity.apply((identity) => identity?.principalId ?? "");
-            const artifactAccess = new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, {
-                scope: args.artifactContainerId,
-                roleDefinitionId: pulumi.output(args.artifactContainerId).apply((id) => roleDefinitionId(id, STORAGE_BLOB_DATA_READER_ROLE)),
-                principalId,
-                principalType: "ServicePrincipal",
-            }, { ...childOpts, replaceOnChanges: ["principalId"] }); // Azure never updates a role assignment's principal: a new VM identity needs a new one
+            const principalId = principalIdOf(vm);
+            const artifactAccess = new authorization.RoleAssignment(`${vmLogicalName}-artifact-reader`, artifactReaderArgs(args.artifactContainerId, principalId),
+                { ...childOpts, replaceOnChanges: ["principalId"] }); // Azure never updates a role assignment's principal: a new VM identity needs a new one
 
             vms.push({ name: vmLogicalName, vmName: vm.name, vmId: vm.id, privateIp, principalId, artifactAccess });
         }

@@ -21,7 +21,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Color } from "../release/colors";
-import { GATE_FETCH_AND_SCHEMA_SECONDS, GATE_TIMING, gateWorstSeconds } from "../release/rollbackBound";
+import { GATE_TIMING, gateWorstSeconds } from "../release/rollbackBound";
 import type { ExecutionRequest } from "../release/executions";
 import { ColorVm } from "./colorSet";
 import { AgentRunContext, agentScript, executionDigest, runOnAgent } from "./lib/agentRun";
@@ -55,7 +55,6 @@ export const GATE_DEFAULTS = { port: PORTS.productionBackend, ...GATE_TIMING } a
 
 /** Azure's upper limit for a run command's timeout, in seconds. */
 export const MAX_RUN_COMMAND_SECONDS = 5400;
-export { GATE_FETCH_AND_SCHEMA_SECONDS };
 
 /** The product's scripts the gate writes on the agent. */
 export interface GateScripts {

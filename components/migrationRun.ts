@@ -19,7 +19,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Color } from "../release/colors";
 import type { ExecutionRequest } from "../release/executions";
-import { AgentRun, AgentRunContext, agentScript, executionDigest, runOnAgent } from "./lib/agentRun";
+import { AgentRun, AgentRunContext, agentScript, agentWorkDir, executionDigest, runOnAgent } from "./lib/agentRun";
 import { childOptions, withDependsOn } from "./lib/childOptions";
 import { readVmScript } from "./lib/vmScripts";
 
@@ -74,6 +74,7 @@ export function migrationExecution(settings: MigrationRunSettings, scripts: Migr
 /** The script a migration run command executes (vm-scripts/run-migrations.sh with these settings; no secret). */
 export function migrationRunScript(settings: MigrationRunSettings, run: { artifactUrl: string; keyvaultUrl: string }, scripts: MigrationScripts): string {
     const key = migrationKey(settings.phase, settings.color);
+    const dir = agentWorkDir(key);
     return agentScript({
         generatedBy: "components/migrationRun.ts",
         key,
@@ -87,9 +88,9 @@ export function migrationRunScript(settings: MigrationRunSettings, run: { artifa
             ["KEYVAULT_URL", run.keyvaultUrl],
             ["ADMIN_URL_SECRET", settings.adminUrlSecret],
             ["APP_PASSWORD_SECRET", settings.appPasswordSecret],
-            ["DEPLOY_SCRIPT", `/var/lib/bluegreen/agent/${key}/deploy-app.sh`],
-            ["KEYVAULT_SCRIPT", `/var/lib/bluegreen/agent/${key}/keyvault-secret.sh`],
-            ["APP_HOME", `/var/lib/bluegreen/agent/${key}/app`],
+            ["DEPLOY_SCRIPT", `${dir}/deploy-app.sh`],
+            ["KEYVAULT_SCRIPT", `${dir}/keyvault-secret.sh`],
+            ["APP_HOME", `${dir}/app`],
             ...(settings.appUser !== undefined ? ([["APP_DB_USER", settings.appUser]] as [string, string][]) : []),
             ...(settings.runningVersions !== undefined ? ([["RUNNING_VERSIONS", settings.runningVersions.join(",")]] as [string, string][]) : []),
         ],

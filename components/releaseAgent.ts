@@ -4,7 +4,7 @@ import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
 import { ImageReference } from "../config/validate";
 import { agentPrivateIp } from "./lib/ipLayout";
-import { roleDefinitionId, STORAGE_BLOB_DATA_READER_ROLE } from "./lib/artifacts";
+import { artifactReaderArgs, linuxVmArgs, principalIdOf, staticNicArgs } from "./lib/linuxVm";
 import { readVmScript } from "./lib/vmScripts";
 import { childOptions } from "./lib/childOptions";
 
@@ -71,42 +71,21 @@ export class ReleaseAgent extends pulumi.ComponentResource {
         const common = { resourceGroupName: args.resourceGroupName, location: args.location };
         this.privateIp = agentPrivateIp(args.subnetCidr);
 
-        const nic = new network.NetworkInterface(`${name}-nic`, {
-            ...common,
-            ipConfigurations: [{
-                name: "primary",
-                primary: true,
-                subnet: { id: args.subnetId },
-                privateIPAllocationMethod: "Static",
-                privateIPAddress: this.privateIp,
-                privateIPAddressVersion: "IPv4",
-            }],
-            tags: { role: "release-agent" },
-        }, childOpts);
+        const tags = { role: "release-agent" };
+        const nic = new network.NetworkInterface(`${name}-nic`, staticNicArgs({ ...common, subnetId: args.subnetId, privateIp: this.privateIp, tags }), childOpts);
 
-        const vm = new compute.VirtualMachine(`${name}-vm`, {
+        const vm = new compute.VirtualMachine(`${name}-vm`, linuxVmArgs({
             ...common,
-            zones: args.zone ? [args.zone] : undefined,
-            hardwareProfile: { vmSize: args.vmSize ?? "Standard_B1s" },
-            identity: { type: "SystemAssigned" },
-            storageProfile: {
-                imageReference: { ...args.image },
-                osDisk: { createOption: "FromImage", deleteOption: "Delete", managedDisk: { storageAccountType: "StandardSSD_LRS" } },
-            },
-            osProfile: {
-                computerName: `${name}-vm`,
-                adminUsername: args.adminUsername,
-                customData: Buffer.from(args.cloudInit ?? readVmScript("provision/agent-cloud-init.yaml"), "utf8").toString("base64"),
-                linuxConfiguration: {
-                    disablePasswordAuthentication: true,
-                    provisionVMAgent: true,
-                    ssh: { publicKeys: [{ path: `/home/${args.adminUsername}/.ssh/authorized_keys`, keyData: args.sshPublicKey }] },
-                },
-            },
-            networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Detach" }] },
-            diagnosticsProfile: { bootDiagnostics: { enabled: true } },
-            tags: { role: "release-agent" },
-        }, {
+            computerName: `${name}-vm`,
+            vmSize: args.vmSize ?? "Standard_B1s",
+            image: args.image,
+            zone: args.zone,
+            adminUsername: args.adminUsername,
+            sshPublicKey: args.sshPublicKey,
+            customData: Buffer.from(args.cloudInit ?? readVmScript("provision/agent-cloud-init.yaml"), "utf8").toString("base64"),
+            nicId: nic.id,
+            tags,
+        }), {
             ...childOpts,
             // Azure refuses an image or customData change in place (pulumi-azure-native#1117, #577): a new image or
             // cloud-init replaces the agent, which takes over the same NIC (delete first). Its run commands and role
@@ -117,13 +96,9 @@ export class ReleaseAgent extends pulumi.ComponentResource {
 
         this.vmName = vm.name;
         this.vmId = vm.id;
-        this.principalId = vm.identity.apply((identity) => identity?.principalId ?? "");
-        this.artifactAccess = new authorization.RoleAssignment(`${name}-artifact-reader`, {
-            scope: args.artifactContainerId,
-            roleDefinitionId: pulumi.output(args.artifactContainerId).apply((id) => roleDefinitionId(id, STORAGE_BLOB_DATA_READER_ROLE)),
-            principalId: this.principalId,
-            principalType: "ServicePrincipal",
-        }, { ...childOpts, replaceOnChanges: ["principalId"] });
+        this.principalId = principalIdOf(vm);
+        this.artifactAccess = new authorization.RoleAssignment(`${name}-artifact-reader`, artifactReaderArgs(args.artifactContainerId, this.principalId),
+            { ...childOpts, replaceOnChanges: ["principalId"] });
 
         this.registerOutputs({ vmName: this.vmName, privateIp: this.privateIp, principalId: this.principalId });
     }

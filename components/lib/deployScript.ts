@@ -68,9 +68,11 @@ export function deploymentWrapperScript(inputs: DeploymentInputs): string {
 }
 
 /**
- * The extension's `forceUpdateTag`: the version (so a plan shows which version a VM moves to, in plain
- * text) plus the operator's retry tag when set. Changing it re-runs the extension without touching the VM.
+ * The extension's `forceUpdateTag`: the version (so a plan shows which version a VM moves to, in plain text) plus the
+ * retry tags that are set — the color's own (`<color>ForceUpdateTag`) and the stack's (`retryTag`, as `r<tag>`).
+ * Changing one re-runs the extension without touching the VM.
  */
-export function deploymentUpdateTag(version: string, retryTag?: string): string {
-    return retryTag ? `${version}+${retryTag}` : version;
+export function deploymentUpdateTag(version: string, colorTag?: string, stackRetryTag?: string): string {
+    const tags = [colorTag, stackRetryTag ? `r${stackRetryTag}` : undefined].filter((t): t is string => !!t);
+    return tags.length > 0 ? `${version}+${tags.join("-")}` : version;
 }

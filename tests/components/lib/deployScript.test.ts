@@ -71,4 +71,8 @@ describe("deploymentUpdateTag", () => {
         expect(deploymentUpdateTag("1.4.2", "retry-1")).toBe("1.4.2+retry-1");
         expect(deploymentUpdateTag("1.4.2", "retry-2")).not.toBe(deploymentUpdateTag("1.4.2", "retry-1"));
     });
+    it("adds the stack's retryTag too, with or without the color's own", () => {
+        expect(deploymentUpdateTag("1.4.2", undefined, "3")).toBe("1.4.2+r3");
+        expect(deploymentUpdateTag("1.4.2", "retry-1", "3")).toBe("1.4.2+retry-1-r3");
+    });
 });
