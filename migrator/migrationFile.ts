@@ -2,7 +2,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { isVersion } from "../release/versions";
-import { Dialect, Token, TsqlSyntaxError, tokenize, isTrivia } from "./tsql/tokenizer";
+import { Dialect, TsqlSyntaxError, scanTokens } from "./tsql/tokenizer";
 
 /** One `GO`-separated batch of a migration file. */
 export interface MigrationBatch {
@@ -78,11 +78,12 @@ export function parseMigrationName(filePath: string): { name: string; number: nu
 }
 
 /**
- * The largest migration file read (2 MiB). Linting holds every token of a file at once, about 70 bytes of memory
- * per byte of SQL, and migrations are linted where they run (a 2 GB VM): a larger file is refused before it is
- * read, with what to do instead. Bulk data belongs in a load outside migrations, and a big change in several files.
+ * The largest migration file read (64 MiB). Migrations are linted and run where they run (the release agent, a 2 GB
+ * VM): the linter reads a file one batch at a time and folds bulk `INSERT … VALUES` rows (migrator/tsql/batches.ts),
+ * so a 50 MB bulk INSERT lints in about 5 s with a peak of about 220 MB (`npm run bench:lint-large`); a file over
+ * this size is refused before it is read, with what to do instead.
  */
-export const MAX_MIGRATION_BYTES = 2 * 1024 * 1024;
+export const MAX_MIGRATION_BYTES = 64 * 1024 * 1024;
 
 /** Reads a migration file's bytes, refusing one over {@link MAX_MIGRATION_BYTES} before reading it. */
 export function readMigrationBytes(filePath: string): Buffer {
@@ -92,7 +93,7 @@ export function readMigrationBytes(filePath: string): Buffer {
             filePath,
             undefined,
             `is ${(size / 1024 / 1024).toFixed(1)} MiB; migration files over ${MAX_MIGRATION_BYTES / 1024 / 1024} MiB are refused ` +
-                `(linting takes about 70 times a file's size in memory, on the VM that runs it): split the change into several ` +
+                `(a file is linted and run on the release agent, whose memory is bounded): split the change into several ` +
                 `migrations, and load bulk data outside migrations (bcp or BULK INSERT from a file).`,
         );
     }
@@ -152,57 +153,60 @@ interface Headers {
 }
 
 /**
- * Reads the `-- migrate:` headers. They must come before the first statement: a header further down would look
- * like it applies but would be read too late, so it is refused rather than ignored.
+ * Reads the `-- migrate:` headers, fed one comment at a time. They must come before the first statement: a header
+ * further down would look like it applies but would be read too late, so it is refused rather than ignored.
  */
-function readHeaders(filePath: string, tokens: readonly Token[], phase: MigrationPhase): Headers {
-    const headers: Headers = { noTransaction: false };
-    let seenCode = false;
-    for (const token of tokens) {
-        if (!isTrivia(token)) {
-            seenCode = true;
-            continue;
-        }
-        if (token.kind !== "lineComment") continue;
-        const match = HEADER.exec(token.text);
-        if (!match) continue;
+class HeaderReader {
+    readonly headers: Headers = { noTransaction: false };
+    seenCode = false;
+
+    constructor(
+        private readonly filePath: string,
+        private readonly phase: MigrationPhase,
+    ) {}
+
+    comment(text: string, line: number): void {
+        const match = HEADER.exec(text);
+        if (!match) return;
         const [, key, value] = match;
-        if (seenCode) {
-            throw new MigrationFileError(filePath, token.line,
-                `"${token.text.trim()}" comes after the first statement; move it to the header comments at the top of the file.`);
-        }
+        const fail = (reason: string): never => {
+            throw new MigrationFileError(this.filePath, line, reason);
+        };
+        if (this.seenCode) fail(`"${text.trim()}" comes after the first statement; move it to the header comments at the top of the file.`);
         if (key === "no-transaction") {
-            if (value !== "") {
-                throw new MigrationFileError(filePath, token.line, `"-- migrate:no-transaction" takes no value (got "${value}").`);
-            }
-            headers.noTransaction = true;
+            if (value !== "") fail(`"-- migrate:no-transaction" takes no value (got "${value}").`);
+            this.headers.noTransaction = true;
         } else if (key === "requires-version") {
-            if (phase === "expand") {
-                throw new MigrationFileError(filePath, token.line,
-                    "-- migrate:requires-version is only for contract migrations (an expand migration must work with the live version); remove it, or rename the file to .contract.sql.");
+            if (this.phase === "expand") {
+                fail("-- migrate:requires-version is only for contract migrations (an expand migration must work with the live version); remove it, or rename the file to .contract.sql.");
             }
             if (!isVersion(value)) {
-                throw new MigrationFileError(filePath, token.line,
-                    `"${value}" is not a semantic version; write e.g. "-- migrate:requires-version 2.0.0" (the first app version that no longer needs what this migration removes).`);
+                fail(`"${value}" is not a semantic version; write e.g. "-- migrate:requires-version 2.0.0" (the first app version that no longer needs what this migration removes).`);
             }
-            if (headers.requiresVersion !== undefined) {
-                throw new MigrationFileError(filePath, token.line, "-- migrate:requires-version appears twice; keep one.");
-            }
-            headers.requiresVersion = value;
+            if (this.headers.requiresVersion !== undefined) fail("-- migrate:requires-version appears twice; keep one.");
+            this.headers.requiresVersion = value;
         } else {
-            throw new MigrationFileError(filePath, token.line,
-                `unknown header "-- migrate:${key}"; the known headers are "-- migrate:no-transaction" and "-- migrate:requires-version <semver>".`);
+            fail(`unknown header "-- migrate:${key}"; the known headers are "-- migrate:no-transaction" and "-- migrate:requires-version <semver>".`);
         }
     }
-    if (phase === "contract" && headers.requiresVersion === undefined) {
-        throw new MigrationFileError(filePath, 1,
-            "a contract migration needs \"-- migrate:requires-version <semver>\" at the top: the first app version that no longer needs what it removes (e.g. -- migrate:requires-version 2.0.0).");
+
+    finish(): Headers {
+        if (this.phase === "contract" && this.headers.requiresVersion === undefined) {
+            throw new MigrationFileError(this.filePath, 1,
+                "a contract migration needs \"-- migrate:requires-version <semver>\" at the top: the first app version that no longer needs what it removes (e.g. -- migrate:requires-version 2.0.0).");
+        }
+        return this.headers;
     }
-    return headers;
 }
 
-/** Splits tokens into `GO`-separated batches, dropping batches that hold only whitespace and comments. */
-export function splitBatches(text: string, tokens: readonly Token[]): MigrationBatch[] {
+/**
+ * Reads the headers and splits the `GO`-separated batches (dropping batches that hold only whitespace and comments)
+ * in one pass of the tokenizer, keeping no token: a large file costs its text, not its tokens. A syntax error is
+ * reported before a header problem (the first header problem is kept until the whole file has been read).
+ */
+function readStructure(filePath: string, text: string, dialect: Dialect, phase: MigrationPhase): { headers: Headers; batches: MigrationBatch[] } {
+    const reader = new HeaderReader(filePath, phase);
+    let headerError: unknown;
     const batches: MigrationBatch[] = [];
     let start = 0;
     let startLine = 1;
@@ -211,37 +215,45 @@ export function splitBatches(text: string, tokens: readonly Token[]): MigrationB
     const close = (end: number, repeat: number): void => {
         if (hasCode) batches.push({ sql: text.slice(start, end), startLine, repeat });
     };
-    for (const token of tokens) {
-        if (token.kind === "go") {
-            close(token.offset, Number(token.value));
-            start = token.offset + token.text.length;
-            startLine = token.line;
-            hasCode = false;
-            afterGo = true;
-            continue;
-        }
-        // The batch after a GO starts on the line after it: the GO line's own newline belongs to neither batch.
-        if (afterGo && token.kind === "whitespace" && token.text.endsWith("\n")) {
-            start = token.offset + token.text.length;
-            startLine = token.line + 1;
-        }
-        afterGo = false;
-        if (!isTrivia(token)) hasCode = true;
-    }
-    close(text.length, 1);
-    return batches;
-}
-
-/** Tokenizes `text`, turning a syntax error into a {@link MigrationFileError} that names the file. */
-export function tokenizeMigration(filePath: string, text: string, dialect: Dialect): Token[] {
     try {
-        return tokenize(text, { dialect });
+        scanTokens(text, { dialect }, (kind, tokenStart, tokenEnd, line, goCount) => {
+            if (kind === "go") {
+                reader.seenCode = true; // a header after a GO line comes too late as well
+                close(tokenStart, Number(goCount ?? "1"));
+                start = tokenEnd;
+                startLine = line;
+                hasCode = false;
+                afterGo = true;
+                return;
+            }
+            // The batch after a GO starts on the line after it: the GO line's own newline belongs to neither batch.
+            if (afterGo && kind === "whitespace" && text.charCodeAt(tokenEnd - 1) === 10) {
+                start = tokenEnd;
+                startLine = line + 1;
+            }
+            afterGo = false;
+            if (kind === "lineComment") {
+                if (headerError === undefined) {
+                    try {
+                        reader.comment(text.slice(tokenStart, tokenEnd), line);
+                    } catch (error) {
+                        headerError = error;
+                    }
+                }
+            } else if (kind !== "whitespace" && kind !== "blockComment") {
+                hasCode = true;
+                reader.seenCode = true;
+            }
+        });
     } catch (error) {
         if (error instanceof TsqlSyntaxError) {
             throw new MigrationFileError(filePath, error.line, `${error.message.replace(/^line \d+: /, "")}; fix the SQL so it can be read.`);
         }
         throw error;
     }
+    close(text.length, 1);
+    if (headerError !== undefined) throw headerError;
+    return { headers: reader.finish(), batches };
 }
 
 /**
@@ -253,8 +265,7 @@ export function parseMigrationFile(filePath: string, content: string | Buffer, o
     const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
     const text = typeof content === "string" ? (content.charCodeAt(0) === 0xfeff ? content.slice(1) : content) : decodeMigration(filePath, content);
     const { name, number, slug, phase } = parseMigrationName(filePath);
-    const tokens = tokenizeMigration(filePath, text, dialect);
-    const headers = readHeaders(filePath, tokens, phase);
+    const { headers, batches } = readStructure(filePath, text, dialect, phase);
     return {
         name,
         number,
@@ -263,7 +274,7 @@ export function parseMigrationFile(filePath: string, content: string | Buffer, o
         path: filePath,
         noTransaction: headers.noTransaction,
         ...(headers.requiresVersion === undefined ? {} : { requiresVersion: headers.requiresVersion }),
-        batches: splitBatches(text, tokens),
+        batches,
         checksum: createHash("sha256").update(bytes).digest("hex"),
         text,
         dialect,

@@ -15,7 +15,8 @@
  * Retries back off exponentially (base, 2×base, 4×base … capped) and are bounded by a number of attempts.
  */
 import { splitStatements } from "./tsql/statements";
-import { Dialect, keywordOf, tokenize } from "./tsql/tokenizer";
+import { streamBatches } from "./tsql/batches";
+import { Dialect, Token, keywordOf } from "./tsql/tokenizer";
 
 /** How often and how patiently to retry a migration that hit the lock timeout. */
 export interface RetryPolicy {
@@ -66,7 +67,10 @@ export function retryScopeOf(migration: { readonly noTransaction: boolean }, bat
     if (!migration.noTransaction) return "migration";
     let statements;
     try {
-        statements = splitStatements(tokenize(batchSql, { dialect }), dialect);
+        // One batch, read as the linter reads it (bulk VALUES rows folded); too large to hold counts as not one step.
+        let tokens: Token[] = [];
+        streamBatches(batchSql, { dialect, onBatch: (batch) => { tokens = tokens.concat(batch); } });
+        statements = splitStatements(tokens, dialect);
     } catch {
         return "none";
     }

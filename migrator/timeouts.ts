@@ -4,25 +4,33 @@
  * for as long as the table is big, while the app keeps working, and gets the long timeout (24 hours by default)
  * instead of being cancelled half-way.
  */
-import { Dialect, isTrivia, keywordOf, tokenize } from "./tsql/tokenizer";
+import { Dialect, scanTokens } from "./tsql/tokenizer";
 
 export const DEFAULT_LONG_REQUEST_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
-/** True when the batch builds or rebuilds an index online. */
+/** True when the batch builds or rebuilds an index online. Reads the batch's words as they go by (no token kept). */
 export function buildsIndexOnline(sql: string, dialect: Dialect): boolean {
-    let tokens;
+    let indexWork = false;
+    let concurrently = false;
+    let online = false;
+    // The last two significant tokens' upper-cased text, to see `ONLINE = ON` / `RESUMABLE = ON`.
+    let before = "";
+    let last = "";
     try {
-        tokens = tokenize(sql, { dialect }).filter((t) => !isTrivia(t));
+        scanTokens(sql, { dialect }, (kind, start, end) => {
+            if (kind === "whitespace" || kind === "lineComment" || kind === "blockComment" || kind === "go") return;
+            const word = kind === "word" ? sql.slice(start, end).toUpperCase() : "";
+            if (word === "INDEX") indexWork = true;
+            else if (word === "CONCURRENTLY") concurrently = true;
+            else if (word === "ON" && last === "=" && (before === "ONLINE" || before === "RESUMABLE")) online = true;
+            before = last;
+            last = kind === "word" ? word : kind === "punctuation" ? sql.slice(start, end) : "";
+        });
     } catch {
         return false;
     }
-    const words = tokens.map((t) => keywordOf(t));
-    const indexWork = words.includes("INDEX");
     if (!indexWork) return false;
-    if (dialect === "postgres") return words.includes("CONCURRENTLY");
-    return tokens.some(
-        (_, i) => (words[i] === "ONLINE" || words[i] === "RESUMABLE") && tokens[i + 1]?.text === "=" && words[i + 2] === "ON",
-    );
+    return dialect === "postgres" ? concurrently : online;
 }
 
 /** The request timeout of one batch, in ms. */

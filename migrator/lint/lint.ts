@@ -2,8 +2,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { MigrationFile, MigrationFileError, MigrationPhase, parseMigrationFile, readMigrationBytes } from "../migrationFile";
 import { Classified, ObjectName, UNKNOWN_PART, classify, evaluateStringExpression, nameFromParts, stringArguments } from "../tsql/classify";
+import { BatchTooLargeError, streamBatches } from "../tsql/batches";
 import { Statement, splitStatements } from "../tsql/statements";
-import { Dialect, Token, TsqlSyntaxError, isTrivia, tokenize } from "../tsql/tokenizer";
+import { Dialect, Token, TsqlSyntaxError, tokenize } from "../tsql/tokenizer";
 import { ALLOWABLE_RULE_IDS, RULES, Severity, nextVersionName, ruleById } from "./rules";
 
 /** One problem found in a migration file. */
@@ -372,12 +373,49 @@ interface AllowComment {
 
 const ALLOW = /^--\s*lint:allow\b\s*(\S*)\s*(.*?)\s*$/i;
 
+/** The lines that hold the start of a significant token, in order: membership and "the next one after". */
+class CodeLines {
+    private lines = new Int32Array(1024);
+    private count = 0;
+
+    add(line: number): void {
+        if (this.count > 0 && this.lines[this.count - 1] === line) return;
+        if (this.count === this.lines.length) {
+            const grown = new Int32Array(this.lines.length * 2);
+            grown.set(this.lines);
+            this.lines = grown;
+        }
+        this.lines[this.count++] = line;
+    }
+
+    /** Index of the first line greater than `line` (binary search). */
+    private after(line: number): number {
+        let lo = 0;
+        let hi = this.count;
+        while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (this.lines[mid] <= line) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    has(line: number): boolean {
+        const i = this.after(line);
+        return i > 0 && this.lines[i - 1] === line;
+    }
+
+    /** The first code line after `line`, or -1. */
+    next(line: number): number {
+        const i = this.after(line);
+        return i < this.count ? this.lines[i] : -1;
+    }
+}
+
 /** Reads `-- lint:allow <RULE-ID> <reason>` comments; invalid ones become findings and allow nothing. */
-function readAllows(ctx: Context, tokens: readonly Token[]): AllowComment[] {
-    const codeLines = tokens.filter((t) => !isTrivia(t) && t.kind !== "go").map((t) => t.line);
+function readAllows(ctx: Context, comments: readonly Token[], codeLines: CodeLines): AllowComment[] {
     const allows: AllowComment[] = [];
-    for (const token of tokens) {
-        if (token.kind !== "lineComment") continue;
+    for (const token of comments) {
         const match = ALLOW.exec(token.text);
         if (!match) continue;
         const [, ruleId, reason] = match;
@@ -385,11 +423,11 @@ function readAllows(ctx: Context, tokens: readonly Token[]): AllowComment[] {
             ctx.findings.push({ path: ctx.file.path, line: token.line, ruleId: "LINT-ALLOW-INVALID", severity: "error",
                 message: `${problem}. Safe: ${ruleById("LINT-ALLOW-INVALID").safe}` });
         };
-        if (codeLines.includes(token.line)) invalid("-- lint:allow must be on a line of its own, before the statement (a trailing one would silently cover the statement on the next line)");
+        if (codeLines.has(token.line)) invalid("-- lint:allow must be on a line of its own, before the statement (a trailing one would silently cover the statement on the next line)");
         else if (ruleId === "") invalid("-- lint:allow names no rule");
         else if (!ALLOWABLE_RULE_IDS.has(ruleId)) invalid(`-- lint:allow names unknown rule "${ruleId}" (rule ids: ${[...ALLOWABLE_RULE_IDS].join(", ")})`);
         else if (reason === "") invalid(`-- lint:allow ${ruleId} gives no reason, so it allows nothing`);
-        else allows.push({ line: token.line, targetLine: codeLines.find((l) => l > token.line) ?? -1, ruleId, reason, used: false });
+        else allows.push({ line: token.line, targetLine: codeLines.next(token.line), ruleId, reason, used: false });
     }
     return allows;
 }
@@ -397,16 +435,11 @@ function readAllows(ctx: Context, tokens: readonly Token[]): AllowComment[] {
 /**
  * Lints one parsed migration file: every statement of every batch, including statements inside IF/WHILE blocks,
  * dynamic SQL built from literals, and procedures created and run in the same file. Findings are sorted by line.
- * Throws {@link MigrationFileError} if the file's SQL cannot be tokenized.
+ * The file is read one batch at a time (migrator/tsql/batches.ts), so memory follows the largest batch, and the rows
+ * of a bulk `INSERT … VALUES` cost nothing. Throws {@link MigrationFileError} if the file's SQL cannot be tokenized
+ * or a batch is too large to hold.
  */
 export function lintMigration(file: MigrationFile): Finding[] {
-    let tokens: Token[];
-    try {
-        tokens = tokenize(file.text, { dialect: file.dialect });
-    } catch (error) {
-        if (error instanceof TsqlSyntaxError) throw new MigrationFileError(file.path, error.line, error.message.replace(/^line \d+: /, ""));
-        throw error;
-    }
     const ctx: Context = {
         file,
         created: { tables: new Set(), columns: new Set(), routines: new Set(), indexes: new Set(), constraints: new Set(), objects: new Set() },
@@ -416,17 +449,23 @@ export function lintMigration(file: MigrationFile): Finding[] {
         statementOf: new Map(),
         synonyms: new Map(),
     };
-    let batch: Token[] = [];
-    const flush = (): void => {
-        lintStatements(ctx, { prefix: "", depth: 0, conditional: false, origin: "" }, splitStatements(batch, file.dialect));
-        batch = [];
-    };
-    for (const token of tokens) {
-        if (token.kind === "go") flush();
-        else batch.push(token);
+    const comments: Token[] = [];
+    const codeLines = new CodeLines();
+    try {
+        streamBatches(file.text, {
+            dialect: file.dialect,
+            onBatch: (batch) => lintStatements(ctx, { prefix: "", depth: 0, conditional: false, origin: "" }, splitStatements(batch, file.dialect)),
+            onLineComment: (token) => {
+                if (ALLOW.test(token.text)) comments.push(token);
+            },
+            onCodeLine: (line) => codeLines.add(line),
+        });
+    } catch (error) {
+        if (error instanceof TsqlSyntaxError) throw new MigrationFileError(file.path, error.line, error.message.replace(/^line \d+: /, ""));
+        if (error instanceof BatchTooLargeError) throw new MigrationFileError(file.path, error.line, `${error.message}.`);
+        throw error;
     }
-    flush();
-    const allows = readAllows(ctx, tokens);
+    const allows = readAllows(ctx, comments, codeLines);
     // An allow covers one statement: the first on its line with a finding of its rule (so a second statement
     // appended to that line is not allowed with it).
     const covered = new Map(allows.map((a) => {

@@ -19,7 +19,9 @@ export type TokenKind =
     | "word"
     | "variable"
     | "punctuation"
-    | "go";
+    | "go"
+    /** The rows of an `INSERT … VALUES (…), (…)` list folded into one token (migrator/tsql/batches.ts; never from tokenize). */
+    | "valuesRows";
 
 export interface Token {
     readonly kind: TokenKind;
@@ -55,25 +57,61 @@ export class TsqlSyntaxError extends Error {
 }
 
 const GO_LINE = /[ \t]*GO(?:[ \t]+(\d+))?[ \t]*(?=--|\r?\n|$)/iy;
-const WHITESPACE = /\s+/y;
+const SPACE = /\s/;
 const LINE_END = /[\r\n]/g;
-const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
 const WORD = /[\p{L}_#][\p{L}\p{M}\p{N}_@#$]*/uy;
 const VARIABLE = /@@?[\p{L}\p{M}\p{N}_@#$]*/uy;
 const DOLLAR_TAG = /\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/y;
 const MULTI_PUNCT = /(?:<>|!=|>=|<=|!<|!>|\+=|-=|\*=|\/=|%=|&=|\|=|\^=|::|\|\|)/y;
 
+const MULTI_PUNCT_START = new Set("<>!+-*/%&|^:=");
+/** Kinds whose text can hold a newline (the line count moves past them). */
+const MAY_SPAN_LINES: ReadonlySet<TokenKind> = new Set<TokenKind>(["whitespace", "blockComment", "string", "bracketIdentifier", "quotedIdentifier"]);
+
+/** JavaScript's `\s`, with the ASCII cases first. */
+function isSpace(code: number): boolean {
+    if (code < 128) return code === 32 || (code >= 9 && code <= 13);
+    return SPACE.test(String.fromCharCode(code));
+}
+
+function isAsciiDigit(code: number): boolean {
+    return code >= 48 && code <= 57;
+}
+
+/** `[A-Za-z_#]`: an ASCII character that starts a word. */
+function isAsciiWordStart(code: number): boolean {
+    return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 35;
+}
+
+/** `[A-Za-z0-9_@#$]`: an ASCII character that continues a word. */
+function isAsciiWordPart(code: number): boolean {
+    return isAsciiWordStart(code) || isAsciiDigit(code) || code === 64 || code === 36;
+}
+
+/** End of the number at `pos`: `\d+\.?\d*` or `\.\d+`, then an optional exponent `[eE][+-]?\d+`. */
+function endOfNumber(text: string, pos: number): number {
+    let i = pos;
+    while (isAsciiDigit(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === 46) {
+        i++;
+        while (isAsciiDigit(text.charCodeAt(i))) i++;
+    }
+    const e = text.charCodeAt(i);
+    if (e === 69 || e === 101) {
+        let j = i + 1;
+        const sign = text.charCodeAt(j);
+        if (sign === 43 || sign === 45) j++;
+        if (isAsciiDigit(text.charCodeAt(j))) {
+            while (isAsciiDigit(text.charCodeAt(j))) j++;
+            i = j;
+        }
+    }
+    return i;
+}
+
 function matchAt(re: RegExp, text: string, pos: number): RegExpExecArray | null {
     re.lastIndex = pos;
     return re.exec(text);
-}
-
-function countNewlines(text: string): number {
-    let n = 0;
-    for (let i = 0; i < text.length; i++) {
-        if (text.charCodeAt(i) === 10) n++;
-    }
-    return n;
 }
 
 /** Position just after the closing `quote`, honouring doubled quotes; -1 when unterminated. */
@@ -110,68 +148,90 @@ function endOfBlockComment(text: string, start: number): number {
 }
 
 /**
- * Splits `text` into tokens. Throws {@link TsqlSyntaxError} (with the line) on an unterminated string,
- * block comment, bracketed or quoted name.
+ * Receives each token of {@link scanTokens} as positions in the input, so a caller that keeps only some tokens (the
+ * linter of a 50 MB file) creates no object for the others. `goCount` is set for `go` tokens only.
  */
-export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
+export type TokenSink = (kind: TokenKind, start: number, end: number, line: number, goCount?: string) => void;
+
+/**
+ * The tokenizer itself: calls `sink` for every token, in order (their texts joined give back the input). Throws
+ * {@link TsqlSyntaxError} (with the line) on an unterminated string, block comment, bracketed or quoted name.
+ */
+export function scanTokens(text: string, options: TokenizeOptions, sink: TokenSink): void {
     const dialect = options.dialect ?? "tsql";
-    const tokens: Token[] = [];
     let pos = 0;
     let line = 1;
-    const push = (kind: TokenKind, end: number, value?: string): void => {
-        const tokenText = text.slice(pos, end);
-        tokens.push({ kind, text: tokenText, line, offset: pos, value: value ?? tokenText });
-        line += countNewlines(tokenText);
+    const emit = (kind: TokenKind, end: number, goCount?: string): void => {
+        sink(kind, pos, end, line, goCount);
+        if (MAY_SPAN_LINES.has(kind)) {
+            for (let i = pos; i < end; i++) {
+                if (text.charCodeAt(i) === 10) line++;
+            }
+        }
         pos = end;
     };
     while (pos < text.length) {
         const ch = text[pos];
-        const atLineStart = pos === 0 || text[pos - 1] === "\n";
-        if (atLineStart) {
+        const code = text.charCodeAt(pos);
+        if ((pos === 0 || text.charCodeAt(pos - 1) === 10) && (code === 32 || code === 9 || code === 71 || code === 103)) {
             const go = matchAt(GO_LINE, text, pos);
             if (go) {
-                push("go", pos + go[0].length, go[1] ?? "1");
+                emit("go", pos + go[0].length, go[1] ?? "1");
                 continue;
             }
         }
-        if (/\s/.test(ch)) {
+        if (isSpace(code)) {
             // Stop whitespace at a newline so the next line can be checked for GO.
-            const ws = matchAt(WHITESPACE, text, pos)![0];
-            const newline = ws.indexOf("\n");
-            push("whitespace", pos + (newline >= 0 ? newline + 1 : ws.length));
+            let end = pos;
+            while (end < text.length && isSpace(text.charCodeAt(end))) {
+                if (text.charCodeAt(end++) === 10) break;
+            }
+            emit("whitespace", end);
             continue;
         }
-        if (text.startsWith("--", pos)) {
+        if (isAsciiDigit(code) || (code === 46 && isAsciiDigit(text.charCodeAt(pos + 1)))) {
+            emit("number", endOfNumber(text, pos));
+            continue;
+        }
+        if (isAsciiWordStart(code) && !((code === 78 || code === 110) && text.charCodeAt(pos + 1) === 39)) {
+            let end = pos + 1;
+            while (end < text.length && isAsciiWordPart(text.charCodeAt(end))) end++;
+            if (end >= text.length || text.charCodeAt(end) < 128) {
+                emit("word", end);
+                continue;
+            }
+            // A non-ASCII letter follows: the full (Unicode) rule below decides.
+        }
+        if (ch === "-" && text.charCodeAt(pos + 1) === 45) {
             // A bare CR ends the comment too (as in SQL Server's lexer): `-- x<CR>DROP TABLE t` runs the DROP.
             LINE_END.lastIndex = pos;
             const eol = LINE_END.exec(text);
-            push("lineComment", eol ? eol.index : text.length);
+            emit("lineComment", eol ? eol.index : text.length);
             continue;
         }
-        if (text.startsWith("/*", pos)) {
+        if (ch === "/" && text.charCodeAt(pos + 1) === 42) {
             const end = endOfBlockComment(text, pos);
             if (end < 0) throw new TsqlSyntaxError("unterminated block comment (/* without a matching */)", line);
-            push("blockComment", end);
+            emit("blockComment", end);
             continue;
         }
-        const isNString = (ch === "N" || ch === "n") && text[pos + 1] === "'";
+        const isNString = (ch === "N" || ch === "n") && text.charCodeAt(pos + 1) === 39;
         if (ch === "'" || isNString) {
-            const open = isNString ? pos + 1 : pos;
-            const end = endOfQuoted(text, open + 1, "'");
+            const end = endOfQuoted(text, isNString ? pos + 2 : pos + 1, "'");
             if (end < 0) throw new TsqlSyntaxError("unterminated string literal (' without a closing ')", line);
-            push("string", end, text.slice(open + 1, end - 1).replace(/''/g, "'"));
+            emit("string", end);
             continue;
         }
         if (ch === "[" && dialect === "tsql") {
             const end = endOfQuoted(text, pos + 1, "]");
             if (end < 0) throw new TsqlSyntaxError("unterminated bracketed name ([ without a closing ])", line);
-            push("bracketIdentifier", end, text.slice(pos + 1, end - 1).replace(/]]/g, "]"));
+            emit("bracketIdentifier", end);
             continue;
         }
         if (ch === '"') {
             const end = endOfQuoted(text, pos + 1, '"');
             if (end < 0) throw new TsqlSyntaxError('unterminated quoted name (" without a closing ")', line);
-            push("quotedIdentifier", end, text.slice(pos + 1, end - 1).replace(/""/g, '"'));
+            emit("quotedIdentifier", end);
             continue;
         }
         if (ch === "$" && dialect === "postgres") {
@@ -179,29 +239,63 @@ export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
             if (tag) {
                 const close = text.indexOf(tag[0], pos + tag[0].length);
                 if (close < 0) throw new TsqlSyntaxError(`unterminated dollar-quoted string (${tag[0]} without a closing ${tag[0]})`, line);
-                push("string", close + tag[0].length, text.slice(pos + tag[0].length, close));
+                emit("string", close + tag[0].length);
                 continue;
             }
         }
-        const number = matchAt(NUMBER, text, pos);
-        if (number) {
-            push("number", pos + number[0].length);
-            continue;
-        }
         const word = matchAt(WORD, text, pos);
         if (word) {
-            push("word", pos + word[0].length);
+            emit("word", pos + word[0].length);
             continue;
         }
         if (ch === "@") {
-            push("variable", pos + matchAt(VARIABLE, text, pos)![0].length);
+            emit("variable", pos + matchAt(VARIABLE, text, pos)![0].length);
             continue;
         }
-        const punct = matchAt(MULTI_PUNCT, text, pos);
+        const punct = MULTI_PUNCT_START.has(ch) ? matchAt(MULTI_PUNCT, text, pos) : null;
         // Surrogate pairs stay together so the re-joined text is identical.
         const width = punct ? punct[0].length : (text.codePointAt(pos)! > 0xffff ? 2 : 1);
-        push("punctuation", pos + width);
+        emit("punctuation", pos + width);
     }
+}
+
+/**
+ * A token's {@link Token.value} from its text: a string's content with doubled quotes undone (`N'it''s'` → `it's`,
+ * `$tag$x$tag$` → `x`), a bracketed or quoted name without its quoting, anything else as written.
+ */
+export function tokenValue(kind: TokenKind, text: string, dialect: Dialect = "tsql"): string {
+    switch (kind) {
+        case "string": {
+            if (dialect === "postgres" && text.startsWith("$")) {
+                const tag = matchAt(DOLLAR_TAG, text, 0);
+                if (tag) return text.slice(tag[0].length, text.length - tag[0].length);
+            }
+            return text.slice(text.startsWith("'") ? 1 : 2, -1).replace(/''/g, "'");
+        }
+        case "bracketIdentifier":
+            return text.slice(1, -1).replace(/]]/g, "]");
+        case "quotedIdentifier":
+            return text.slice(1, -1).replace(/""/g, '"');
+        default:
+            return text;
+    }
+}
+
+/** Builds the {@link Token} of a token {@link scanTokens} reported. */
+export function makeToken(text: string, dialect: Dialect, kind: TokenKind, start: number, end: number, line: number, goCount?: string): Token {
+    const tokenText = text.slice(start, end);
+    const value = kind === "go" ? goCount ?? "1" : tokenValue(kind, tokenText, dialect);
+    return { kind, text: tokenText, line, offset: start, value };
+}
+
+/**
+ * Splits `text` into tokens. Throws {@link TsqlSyntaxError} (with the line) on an unterminated string,
+ * block comment, bracketed or quoted name.
+ */
+export function tokenize(text: string, options: TokenizeOptions = {}): Token[] {
+    const dialect = options.dialect ?? "tsql";
+    const tokens: Token[] = [];
+    scanTokens(text, options, (kind, start, end, line, goCount) => tokens.push(makeToken(text, dialect, kind, start, end, line, goCount)));
     return tokens;
 }
 
