@@ -138,6 +138,36 @@ export function lockGuardSql(lockName: string): string {
     );
 }
 
+/** A row of {@link LOCK_HOLDER_SQL}. */
+export interface MssqlHolderRow {
+    readonly spid: number;
+    readonly app: string | null;
+    readonly login: string | null;
+    readonly host: string | null;
+    readonly addr: string | null;
+    readonly since: Date | null;
+    readonly lastRequest: Date | null;
+}
+
+/** The session holding the application lock `@resource` in this database (see MssqlDriver's lockHolder). */
+export const LOCK_HOLDER_SQL = `SELECT TOP (1) l.request_session_id AS spid, s.program_name AS app, s.login_name AS login, s.host_name AS host,
+       c.client_net_address AS addr, s.login_time AS since, s.last_request_start_time AS lastRequest
+  FROM sys.dm_tran_locks AS l
+  JOIN sys.dm_exec_sessions AS s ON s.session_id = l.request_session_id
+  LEFT JOIN sys.dm_exec_connections AS c ON c.session_id = l.request_session_id
+ WHERE l.resource_type = N'APPLICATION' AND l.resource_database_id = DB_ID() AND l.request_status = N'GRANT'
+   AND CHARINDEX(N'[' + LEFT(@resource, 32) + N']', l.resource_description) > 0;`;
+
+/** "by session 57 (program, login x on host y from address), connected since …, last request started …". */
+export function describeLockHolder(h: MssqlHolderRow): string {
+    const where = [h.host ? `on ${h.host}` : "", h.addr ? `from ${h.addr}` : ""].filter(Boolean).join(" ");
+    return (
+        `by session ${h.spid} (${h.app?.trim() || "no program name"}, login ${h.login ?? "unknown"}${where ? ` ${where}` : ""})` +
+        `${h.since ? `, connected since ${new Date(h.since).toISOString()}` : ""}` +
+        `${h.lastRequest ? `, last request started ${new Date(h.lastRequest).toISOString()}` : ""}`
+    );
+}
+
 /** The SQL Server {@link Driver}. */
 export class MssqlDriver implements Driver {
     readonly dialect = "mssql" as const;
@@ -243,9 +273,17 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
     );`));
     }
 
-    async lock(timeoutMs: number): Promise<void> {
+    async lock(timeoutMs: number, onWait?: (holder: string) => void): Promise<void> {
         if (timeoutMs >= this.lockTimeoutSlackMs) {
             throw new Error(`The lock timeout (${timeoutMs} ms) must be shorter than the request timeout (${this.lockTimeoutSlackMs} ms).`);
+        }
+        if (onWait) {
+            // sp_getapplock waits on the server without a word: ask first whether it is free, and if not, who has it.
+            const test = await this.pool
+                .request()
+                .input("resource", mssql.NVarChar(255), this.lockName)
+                .query("SELECT APPLOCK_TEST(N'public', @resource, N'Exclusive', N'Session') AS free;");
+            if (Number(test.recordset[0]?.free) === 0) onWait(await this.lockHolder());
         }
         const r = await this.pool
             .request()
@@ -273,6 +311,27 @@ IF OBJECT_ID(N'dbo.${RESTORE_POINT_TABLE}', N'U') IS NULL
                   `To see who holds it: SELECT request_session_id FROM sys.dm_tran_locks WHERE resource_type = 'APPLICATION';`
                 : "Run again; if it persists, check the database's error log.");
         throw code === -1 ? new LockTimeoutError(message) : new Error(message);
+    }
+
+    /**
+     * Who holds the application lock: its session id, program, login, host and address, when it connected and when its
+     * last request started (SQL Server does not record when a lock was granted; the runner takes it right after it
+     * connects). sys.dm_tran_locks shows the first 32 characters of the name in brackets (`0:[name]:(hash)`). Reading
+     * other sessions needs VIEW DATABASE STATE (Azure SQL) or VIEW SERVER STATE: without it, says so.
+     */
+    private async lockHolder(): Promise<string> {
+        let row: MssqlHolderRow | undefined;
+        try {
+            const r = await this.pool
+                .request()
+                .input("resource", mssql.NVarChar(255), this.lockName)
+                .query(LOCK_HOLDER_SQL);
+            row = r.recordset[0] as unknown as MssqlHolderRow | undefined;
+        } catch (err) {
+            return `by a session this runner cannot identify (${(err as Error).message}; reading sys.dm_tran_locks needs VIEW DATABASE STATE)`;
+        }
+        if (!row) return "by a session that has just let go of it, or that this login cannot see (sys.dm_tran_locks needs VIEW DATABASE STATE)";
+        return describeLockHolder(row);
     }
 
     async unlock(): Promise<void> {

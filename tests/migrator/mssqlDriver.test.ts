@@ -83,6 +83,47 @@ describe("sp_getapplock", () => {
         expect(fake.configs).toHaveLength(1);
     });
 
+    it("a runner that must wait says who holds the lock and since when, before it waits", async () => {
+        const fake = new FakeMssql();
+        const other = fake.takeLockElsewhere("bluegreen-migrations");
+        fake.when(/sys\.dm_tran_locks/, { recordset: [{
+            spid: other, app: "bluegreen-migrate", login: "sqladmin", host: "bg-agent", addr: "10.0.2.4",
+            since: new Date("2026-12-01T17:00:00.000Z"), lastRequest: new Date("2026-12-01T17:02:30.000Z"),
+        }] });
+        const lines: string[] = [];
+        const run = createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], lockTimeoutMs: 5_000, log: (l) => lines.push(l) });
+        await expect(run.up({ phase: "expand" })).rejects.toThrow(LockTimeoutError);
+        expect(lines).toContain(
+            `waiting up to 5 s for the migration lock: another runner holds it, by session ${other} (bluegreen-migrate, login sqladmin on bg-agent ` +
+                "from 10.0.2.4), connected since 2026-12-01T17:00:00.000Z, last request started 2026-12-01T17:02:30.000Z",
+        );
+        const sql = fake.sqlTexts();
+        const holderQuery = fake.calls.find((c) => c.sql?.includes("sys.dm_tran_locks"));
+        expect(holderQuery?.params).toEqual({ resource: "bluegreen-migrations" });
+        expect(holderQuery?.sql).toMatch(/resource_type = N'APPLICATION' AND l\.resource_database_id = DB_ID\(\) AND l\.request_status = N'GRANT'/);
+        expect(sql.findIndex((q) => q.includes("sys.dm_tran_locks"))).toBeLessThan(sql.findIndex((q) => q.includes("sp_getapplock")));
+    });
+
+    it("says nothing and asks nothing about holders when the lock is free", async () => {
+        const fake = new FakeMssql().when(/OBJECT_ID\(@table/, { recordset: [{ id: null }] });
+        const lines: string[] = [];
+        await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], log: (l) => lines.push(l) }).up({ phase: "expand" });
+        expect(lines.filter((l) => l.startsWith("waiting"))).toEqual([]);
+        expect(fake.sqlTexts().filter((q) => q.includes("sys.dm_tran_locks"))).toEqual([]);
+        expect(fake.sqlTexts().some((q) => q.includes("APPLOCK_TEST"))).toBe(true);
+    });
+
+    it("still waits, and says it cannot tell who holds the lock, when this login may not read sys.dm_tran_locks", async () => {
+        const fake = new FakeMssql();
+        fake.takeLockElsewhere("bluegreen-migrations");
+        fake.when(/sys\.dm_tran_locks/, fakeRequestError("VIEW DATABASE STATE permission denied in database 'goals'.", { number: 297 }));
+        const lines: string[] = [];
+        const run = createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], lockTimeoutMs: 5_000, log: (l) => lines.push(l) });
+        await expect(run.up({ phase: "expand" })).rejects.toThrow(LockTimeoutError);
+        expect(lines.find((l) => l.startsWith("waiting"))).toMatch(/another runner holds it, by a session this runner cannot identify \(VIEW DATABASE STATE permission denied.*needs VIEW DATABASE STATE\)/);
+        expect(fake.sqlTexts().some((q) => q.includes("sp_getapplock"))).toBe(true);
+    });
+
     it("lets the lock request itself run longer than a long lock timeout", async () => {
         const fake = freshDatabase();
         await createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], lockTimeoutMs: 1_800_000 }).up({ phase: "expand" });
@@ -129,6 +170,7 @@ describe("the engine on the SQL Server driver", () => {
             const sql = c.sql ?? "";
             if (c.op !== "query" && c.op !== "batch") return c.op;
             if (sql.includes("sp_getapplock")) return "lock";
+            if (sql.includes("APPLOCK_TEST")) return "lock free?";
             if (sql.includes("sp_releaseapplock")) return "unlock";
             if (sql.includes("SET LOCK_TIMEOUT")) return "lock_timeout";
             if (sql.includes("OBJECT_ID(@table")) return "journal?";
@@ -139,6 +181,7 @@ describe("the engine on the SQL Server driver", () => {
         });
         expect(summary).toEqual([
             "connect",
+            "lock free?",
             "lock",
             "lock_timeout",
             "journal?",

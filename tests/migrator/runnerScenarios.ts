@@ -189,15 +189,17 @@ export function runnerScenarios(target: () => ScenarioTarget): void {
         expect(await target().tableExists(url, "migration_journal")).toBe(false);
     });
 
-    it("a second runner waits for the lock and fails clearly after its timeout", async () => {
+    it("a second runner says who holds the lock and since when, waits, and fails clearly after its timeout", async () => {
         const url = await target().newDatabase();
         const release = await target().holdLock(url);
         try {
             const started = Date.now();
-            await expect(runner(url, fixture("basic"), { lockTimeoutMs: 700 }).up({ phase: "expand" })).rejects.toThrow(
+            const lines: string[] = [];
+            await expect(runner(url, fixture("basic"), { lockTimeoutMs: 700, log: (l) => lines.push(l) }).up({ phase: "expand" })).rejects.toThrow(
                 /(Another migration runner holds the lock "bluegreen-migrations"|Another migration runner is running).*--lock-timeout/s,
             );
             expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+            expect(lines.find((l) => l.startsWith("waiting"))).toMatch(/another runner holds it, by session (pid )?\d+ \(.*\), connected since \d{4}-\d\d-\d\dT/);
             expect(await target().tableExists(url, "goals")).toBe(false);
         } finally {
             await release();

@@ -22,7 +22,8 @@
  * (EINVALIDSTATE), as does its commit. An error with `abortsTransaction` (XACT_ABORT) makes the server roll the
  * transaction back: later requests on it fail with ENOTBEGUN, commit/rollback with EABORT.
  * Application locks are modelled per session: `sp_getapplock` (granted, or -1 when another session holds it),
- * `sp_releaseapplock`, and a lock guard `IF APPLOCK_MODE(N'public', N'<name>', N'Session') <> N'Exclusive' THROW n, N'msg', 1;`
+ * `sp_releaseapplock`, `APPLOCK_TEST(...) AS free` (0 when another session holds it), a `sys.dm_tran_locks` query
+ * (the holder's `spid`, other columns null), and a lock guard `IF APPLOCK_MODE(N'public', N'<name>', N'Session') <> N'Exclusive' THROW n, N'msg', 1;`
  * at the start of a request (it throws when the session does not hold the lock, and nothing after it runs).
  * Scripted rules take precedence; a scripted `sp_getapplock` reply with a result >= 0 grants the lock in the model too.
  * Every call records its `session` (spid) and the application locks that session held when it ran (`locks`).
@@ -281,6 +282,15 @@ export class FakeMssql {
             if (this.applocks.get(resource) !== spid) {
                 throw fakeRequestError(guard[3].replace(/''/g, "'"), { number: Number(guard[2]), lineNumber: 1, class: 16 });
             }
+        }
+        if (sql.includes("APPLOCK_TEST(")) {
+            const holder = this.applocks.get(String(call.params?.resource));
+            return empty([{ free: holder === undefined || holder === spid ? 1 : 0 }]);
+        }
+        if (sql.includes("sys.dm_tran_locks")) {
+            // Who holds the lock: the model knows only the session id; a test scripts the rest (program, login, times).
+            const holder = this.applocks.get(String(call.params?.resource));
+            return empty(holder === undefined ? [] : [{ spid: holder, app: null, login: null, host: null, addr: null, since: null, lastRequest: null }]);
         }
         if (sql.includes("sp_getapplock")) {
             const resource = String(call.params?.resource);
