@@ -25,6 +25,8 @@ commands:
   up --phase contract --running-versions <v>,<v>    run the pending contract migrations; <v>: the version of every
                                                     color that can take traffic (live and rollback target)
   resolve <name> --applied | --rolled-back          settle a failed no-transaction migration
+  baseline --to <name> | baseline <name>...         record migrations the schema already has as applied, without running them
+                                                    (only on an empty journal; docs/existing-database.md)
   ensure-app-user [--user <name>]                   create the app's least-privilege user (an existing one keeps its password)
                                                     (password from APP_DB_PASSWORD; user default app_user)
   lint <file-or-dir>...                             lint migrations (docs/migration-lint-rules.md)
@@ -41,7 +43,7 @@ exit codes: 0 ok, 1 refused or failed, 2 usage error
 /** A mistake in the command line: exit code 2. */
 export class UsageError extends Error {}
 
-const COMMANDS = ["status", "plan", "up", "resolve", "ensure-app-user"];
+const COMMANDS = ["status", "plan", "up", "resolve", "baseline", "ensure-app-user"];
 
 const OPTIONS = {
     url: { type: "string" },
@@ -54,6 +56,7 @@ const OPTIONS = {
     applied: { type: "boolean" },
     "rolled-back": { type: "boolean" },
     user: { type: "string" },
+    to: { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -114,7 +117,11 @@ async function runCommand(command: string, args: string[], io: CliIo, makeRunner
         return 0;
     }
     const expectPositionals = command === "resolve" ? 1 : 0;
-    if (positionals.length !== expectPositionals) {
+    if (command === "baseline") {
+        if ((values.to === undefined) === (positionals.length === 0)) {
+            throw new UsageError("baseline needs either --to <name> (every migration up to and including it) or the names to record, not both, e.g. baseline --to 0001_baseline.expand.sql.");
+        }
+    } else if (positionals.length !== expectPositionals) {
         throw new UsageError(
             command === "resolve"
                 ? "resolve needs exactly one migration name, e.g. resolve 0004_build_index.expand.sql --applied."
@@ -141,7 +148,8 @@ async function runCommand(command: string, args: string[], io: CliIo, makeRunner
             io.stdout.write(`${runner.dialect} migrations in ${runner.dir}:\n`);
             for (const m of migrations) {
                 const flags = [!m.checksumOk ? (m.fileMissing ? "FILE MISSING" : "CHECKSUM CHANGED") : "", m.appliedAt ?? ""].filter(Boolean);
-                io.stdout.write(`  ${m.state.padEnd(8)} ${m.phase.padEnd(9)} ${m.name}${flags.length ? `  ${flags.join("  ")}` : ""}\n`);
+                const state = m.baselined ? "baselined" : m.state;
+                io.stdout.write(`  ${state.padEnd(9)} ${m.phase.padEnd(9)} ${m.name}${flags.length ? `  ${flags.join("  ")}` : ""}\n`);
             }
             for (const r of refusals) io.stdout.write(`  ! ${r}\n`);
             return 0;
@@ -168,6 +176,11 @@ async function runCommand(command: string, args: string[], io: CliIo, makeRunner
                 throw new UsageError("resolve needs exactly one of --applied or --rolled-back.");
             }
             await runner.resolve(positionals[0], values.applied ? "applied" : "rolled-back");
+            return 0;
+        }
+        case "baseline": {
+            const names = await runner.baseline(values.to !== undefined ? { to: values.to } : { names: positionals });
+            io.stdout.write(`baselined ${names.length} migration(s)\n`);
             return 0;
         }
         case "ensure-app-user": {

@@ -4,7 +4,8 @@
  *
  * Columns of `migration_journal`: name (the file name, primary key), phase (expand | contract), checksum (SHA-256 of
  * the file, hex), applied_at (server time, UTC), applied_by (the database login), duration_ms, state (applied |
- * failed: only a no-transaction migration can be recorded failed) and error (the failure, for a failed one).
+ * failed: only a no-transaction migration can be recorded failed) and error (the failure, for a failed one; for a
+ * baselined one, a note starting with {@link BASELINED}).
  *
  * A no-transaction migration is journaled before its first batch and after each batch, as `failed` with an error
  * that starts with {@link UNFINISHED}: if the runner is killed or its connection lost half-way, the row stays and
@@ -17,6 +18,18 @@ export const UNFINISHED = "unfinished: ";
 /** True for the journal row of a no-transaction migration that started and never recorded an outcome. */
 export function isUnfinished(entry: { readonly state: string; readonly error?: string }): boolean {
     return entry.state === "failed" && (entry.error ?? "").startsWith(UNFINISHED);
+}
+
+/**
+ * How the `error` column of a baselined migration begins: recorded applied by `npm run db -- baseline`, without
+ * running, because the database already reflected it (state stays `applied`, so every rule about applied migrations
+ * — checksums, order, the contract gate — holds for it).
+ */
+export const BASELINED = "baselined: ";
+
+/** True for the journal row of a migration recorded by `baseline` instead of run. */
+export function isBaselined(entry: { readonly state: string; readonly error?: string }): boolean {
+    return entry.state === "applied" && (entry.error ?? "").startsWith(BASELINED);
 }
 
 /** One row of `migration_journal`. */

@@ -10,7 +10,7 @@
  * numbered below one of its contracts is pending: a contract may build on the expands before it.
  */
 import { mayRunContract } from "./contractGate";
-import { isUnfinished, JournalEntry, UNFINISHED } from "./journal";
+import { isBaselined, isUnfinished, JournalEntry, UNFINISHED } from "./journal";
 import type { MigrationFile } from "./migrationFile";
 
 /** The phases `up` runs. */
@@ -42,6 +42,8 @@ export interface MigrationStatus {
     readonly newerRelease?: boolean;
     /** For an applied or failed migration: when (ISO 8601, UTC). */
     readonly appliedAt?: string;
+    /** Present (true) for an applied migration recorded by `baseline` without running (the schema already had it). */
+    readonly baselined?: boolean;
     /** For a contract migration: its requires-version. */
     readonly requiresVersion?: string;
 }
@@ -101,6 +103,7 @@ export function planRun(
             state: e ? e.state : "pending",
             checksumOk,
             ...(e ? { appliedAt: e.appliedAt.toISOString() } : {}),
+            ...(e && isBaselined(e) ? { baselined: true } : {}),
             ...(f.requiresVersion ? { requiresVersion: f.requiresVersion } : {}),
         });
         if (e && !checksumOk) {
@@ -201,4 +204,46 @@ export function planRun(
         waiting: refusals.length > 0 ? [...toRun.map((f) => ({ name: f.name, why: "would run, but the run is refused (see below)" })), ...waiting] : waiting,
         refusals,
     };
+}
+
+/** What `baseline` was asked to record: every migration up to and including `to`, or the listed `names`. */
+export type BaselineRequest = { readonly to: string; readonly names?: undefined } | { readonly names: readonly string[]; readonly to?: undefined };
+
+/**
+ * The migrations `baseline` records as applied without running them (in file order), or why it refuses. Refused when
+ * the journal is not empty (a baseline is the starting point of a database the runner has never migrated) and when
+ * a name is not a file of the directory.
+ */
+export function planBaseline(
+    files: readonly MigrationFile[],
+    journal: readonly JournalEntry[],
+    request: BaselineRequest,
+): { readonly toRecord: readonly MigrationFile[]; readonly refusals: readonly string[] } {
+    const refusals: string[] = [];
+    if (journal.length > 0) {
+        const names = journal.slice(0, 3).map((e) => e.name).join(", ");
+        refusals.push(
+            `the journal already has ${journal.length} migration(s) (${names}${journal.length > 3 ? ", …" : ""}): baseline only records the ` +
+                `starting point of a database the runner has never migrated. See ${cli("status")}; a migration the schema already ` +
+                `reflects but that is pending is a new migration to write, not one to baseline.`,
+        );
+    }
+    const byName = new Map(files.map((f) => [f.name, f]));
+    const known = files.map((f) => f.name).join(", ") || "(none)";
+    const missing = (name: string): string => `${name} is not a migration file in this directory (there: ${known}).`;
+    let toRecord: MigrationFile[] = [];
+    if (request.to !== undefined) {
+        const last = byName.get(request.to);
+        if (!last) refusals.push(missing(request.to));
+        else toRecord = files.filter((f) => f.number <= last.number);
+    } else {
+        for (const name of new Set(request.names)) {
+            const f = byName.get(name);
+            if (!f) refusals.push(missing(name));
+            else toRecord.push(f);
+        }
+        toRecord.sort((a, b) => a.number - b.number);
+    }
+    if (toRecord.length === 0 && refusals.length === 0) refusals.push("nothing to baseline: name at least one migration.");
+    return { toRecord: refusals.length > 0 ? [] : toRecord, refusals };
 }

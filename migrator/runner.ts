@@ -23,10 +23,10 @@ import {
 } from "./drivers/driver";
 import { MssqlApi, MssqlDriver } from "./drivers/mssql";
 import { PostgresDriver } from "./drivers/postgres";
-import { JournalEntry, RestorePoint, UNFINISHED } from "./journal";
+import { BASELINED, JournalEntry, RestorePoint, UNFINISHED } from "./journal";
 import { lintMigration } from "./lint/lint";
 import { loadMigrationDir, MigrationFile } from "./migrationFile";
-import { LintFindingLike, MigrationStatus, Phase, Plan, planRun } from "./plan";
+import { BaselineRequest, LintFindingLike, MigrationStatus, Phase, Plan, planBaseline, planRun } from "./plan";
 import { batchTimeoutMs, DEFAULT_LONG_REQUEST_TIMEOUT_MS } from "./timeouts";
 import { decideRetry, DEFAULT_RETRY_POLICY, isLockTimeout, RetryPolicy, RetryScope, retryScopeOf } from "./retry";
 
@@ -87,6 +87,11 @@ export interface Runner {
     up(request: UpRequest): Promise<UpResult>;
     /** Marks a failed no-transaction migration applied, or forgets it so that it runs again. */
     resolve(name: string, resolution: Resolution): Promise<void>;
+    /**
+     * Records migrations the database already reflects as applied, with their checksums, without running them (one
+     * transaction, under the lock). Refused, changing nothing, when the journal is not empty. Returns their names.
+     */
+    baseline(request: BaselineRequest): Promise<readonly string[]>;
     /** Creates the app's least-privilege database user, or re-applies the grants of an existing one (its password is left alone). */
     ensureAppUser(user: string, password: string): Promise<void>;
 }
@@ -424,6 +429,30 @@ export function createRunner(options: RunnerOptions = {}): Runner {
                     await driver.deleteJournal(name);
                     log(`${name} forgotten: it runs again on the next up`);
                 }
+            });
+        },
+
+        async baseline(request) {
+            const files = load();
+            return withDriver(true, async (driver) => {
+                const { toRecord, refusals } = planBaseline(files, await driver.readJournal(), request);
+                if (refusals.length > 0) throw new RefusedError(refusals);
+                await driver.ensureJournal();
+                const note = `${BASELINED}recorded without running by npm run db -- baseline at ${new Date().toISOString()}: the schema already had it`;
+                await driver.begin();
+                try {
+                    for (const m of toRecord) {
+                        await driver.writeJournal({ name: m.name, phase: m.phase, checksum: m.checksum, durationMs: 0, state: "applied", error: note });
+                    }
+                    await driver.commit();
+                } catch (err) {
+                    await driver.rollback().catch(() => undefined);
+                    throw err;
+                }
+                for (const m of toRecord) log(`${m.name} baselined (checksum ${m.checksum.slice(0, 12)}…): recorded applied, not run`);
+                const pending = files.filter((f) => !toRecord.includes(f)).map((f) => f.name);
+                log(`${toRecord.length} migration(s) baselined; ${pending.length === 0 ? "none pending" : `pending, run by the next up: ${pending.join(", ")}`}`);
+                return toRecord.map((m) => m.name);
             });
         },
 

@@ -25,6 +25,7 @@ function stubRunner(overrides: Partial<Runner> = {}) {
         plan: async (r: UpRequest) => (calls.push({ method: "plan", args: [r] }), emptyPlan),
         up: async (r: UpRequest) => (calls.push({ method: "up", args: [r] }), { applied: ["0002_b.expand.sql"] }),
         resolve: async (name, resolution) => void calls.push({ method: "resolve", args: [name, resolution] }),
+        baseline: async (request) => (calls.push({ method: "baseline", args: [request] }), ["0001_a.expand.sql"]),
         ensureAppUser: async (user, password) => void calls.push({ method: "ensureAppUser", args: [user, password] }),
         ...overrides,
     };
@@ -43,6 +44,8 @@ describe("npm run db -- <command>", () => {
         [["up", "--phase", "expand", "--bogus"], /Unknown option '--bogus'/],
         [["resolve", "0001_a.expand.sql"], /exactly one of --applied or --rolled-back/],
         [["resolve", "--applied"], /resolve needs exactly one migration name/],
+        [["baseline"], /baseline needs either --to <name> .* or the names to record, not both/],
+        [["baseline", "--to", "0001_a.expand.sql", "0002_b.expand.sql"], /baseline needs either --to <name>/],
         [["status", "extra"], /status takes no arguments/],
     ])("exits 2 with a usage error for %j", async (argv, message) => {
         const c = capture();
@@ -101,6 +104,24 @@ describe("npm run db -- <command>", () => {
         const file = "tests/fixtures/migrations/tsql/lint/0002_drop_goals.expand.sql";
         expect(await main(["lint", file], c.io)).toBe(1);
         expect(c.out()).toMatch(/0002_drop_goals\.expand\.sql:2: \S+/);
+    });
+
+    it("baselines up to a name, or the names listed, and status shows baselined ones as baselined", async () => {
+        const stub = stubRunner({
+            status: async () => ({ migrations: [{ name: "0001_baseline.expand.sql", phase: "expand", state: "applied", checksumOk: true, appliedAt: "2026-12-01T17:00:00.000Z", baselined: true }, { name: "0002_b.expand.sql", phase: "expand", state: "pending", checksumOk: true }], refusals: [] }),
+        });
+        const c = capture();
+        expect(await main(["baseline", "--to", "0001_baseline.expand.sql"], c.io, stub.make)).toBe(0);
+        expect(await main(["baseline", "0001_a.expand.sql", "0003_c.expand.sql"], c.io, stub.make)).toBe(0);
+        expect(stub.calls).toEqual([
+            { method: "baseline", args: [{ to: "0001_baseline.expand.sql" }] },
+            { method: "baseline", args: [{ names: ["0001_a.expand.sql", "0003_c.expand.sql"] }] },
+        ]);
+        expect(c.out()).toContain("baselined 1 migration(s)");
+        const s = capture();
+        expect(await main(["status"], s.io, stub.make)).toBe(0);
+        expect(s.out()).toMatch(/^ {2}baselined expand {4}0001_baseline\.expand\.sql {2}2026-12-01T17:00:00\.000Z$/m);
+        expect(s.out()).toMatch(/^ {2}pending {3}expand {4}0002_b\.expand\.sql$/m);
     });
 
     it("resolves with the flag given", async () => {

@@ -532,3 +532,36 @@ describe("request timeouts per batch", () => {
         expect(timeoutOf("CREATE INDEX ix_t_a")).toBe(6 * 3_600_000);
     });
 });
+
+describe("baseline on SQL Server (the recording fake)", () => {
+    const checksumOf = (name: string) => loadMigrationDir(path.join(TSQL, "basic")).find((m) => m.name === name)!.checksum;
+
+    it("records the migrations in one transaction under the lock, with their checksums and the baselined note, running none of them", async () => {
+        const fake = freshDatabase();
+        const names = await runnerOn(fake, "basic").baseline({ to: "0002_add_goal_title.expand.sql" });
+        expect(names).toEqual(["0001_create_goals.expand.sql", "0002_add_goal_title.expand.sql"]);
+        const writes = fake.calls.filter((c) => c.sql?.includes("INSERT INTO dbo.migration_journal"));
+        expect(writes.map((c) => [c.params?.name, c.params?.checksum, c.params?.state, c.tx])).toEqual([
+            ["0001_create_goals.expand.sql", checksumOf("0001_create_goals.expand.sql"), "applied", 1],
+            ["0002_add_goal_title.expand.sql", checksumOf("0002_add_goal_title.expand.sql"), "applied", 1],
+        ]);
+        expect(String(writes[0].params?.error)).toMatch(/^baselined: recorded without running/);
+        expect(writes.every((c) => c.locks?.includes("bluegreen-migrations"))).toBe(true);
+        expect(fake.ops().filter((op) => op === "commit")).toHaveLength(1);
+        expect(fake.calls.filter(isMigrationBatch)).toEqual([]);
+        expect(fake.sqlTexts().some((q) => /CREATE TABLE dbo\.goals|ALTER TABLE dbo\.goals/.test(q))).toBe(false);
+    });
+
+    it("is refused, writing nothing, when the journal is not empty", async () => {
+        const fake = new FakeMssql()
+            .when(/OBJECT_ID\(@table/, { recordset: [{ id: 1 }] })
+            .when(/FROM dbo\.migration_journal ORDER BY name/, { recordset: [{
+                name: "0001_create_goals.expand.sql", phase: "expand", checksum: "0".repeat(64), applied_at: new Date(), applied_by: "sqladmin",
+                duration_ms: 5, state: "applied", error: null,
+            }] });
+        await expect(runnerOn(fake, "basic").baseline({ to: "0001_create_goals.expand.sql" })).rejects.toThrow(RefusedError);
+        await expect(runnerOn(fake, "basic").baseline({ to: "0001_create_goals.expand.sql" })).rejects.toThrow(/the journal already has 1 migration\(s\) \(0001_create_goals\.expand\.sql\)/);
+        expect(fake.sqlTexts().filter((q) => q.includes("INSERT INTO dbo.migration_journal"))).toEqual([]);
+        expect(fake.ops()).not.toContain("begin");
+    });
+});

@@ -4,6 +4,7 @@
  * fixture directory of its dialect, a way to query, and a way to hold the runner's lock from outside.
  */
 import { spawn } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -50,6 +51,41 @@ export function runnerScenarios(target: () => ScenarioTarget): void {
             url,
             `SELECT CAST(count(*) AS int) AS n FROM information_schema.columns WHERE table_name = '${table}' AND column_name = '${column}'`,
         )) > 0;
+
+    it("baseline records what the schema already has (checksums, not run), status shows it, up runs only the rest, a second baseline is refused", async () => {
+        const url = await target().newDatabase();
+        // "Our schema today": what 0001 would create, made by hand, with a row of our own.
+        await target().query(url, "CREATE TABLE goals (id int NOT NULL PRIMARY KEY, name varchar(200) NOT NULL)");
+        await target().query(url, "INSERT INTO goals (id, name) VALUES (1, 'existing')");
+        const r = runner(url, fixture("basic"));
+        expect(await r.baseline({ to: "0001_create_goals.expand.sql" })).toEqual(["0001_create_goals.expand.sql"]);
+        // Not run: 0001's own INSERT did not happen.
+        expect(await count(url, "SELECT CAST(count(*) AS int) AS n FROM goals")).toBe(1);
+        const checksum = createHash("sha256").update(fs.readFileSync(path.join(fixture("basic"), "0001_create_goals.expand.sql"))).digest("hex");
+        const rows = await target().query<{ name: string; checksum: string; state: string; error: string }>(url, "SELECT name, checksum, state, error FROM migration_journal ORDER BY name");
+        expect(rows.map((e) => [e.name, e.checksum, e.state])).toEqual([["0001_create_goals.expand.sql", checksum, "applied"]]);
+        expect(rows[0].error).toMatch(/^baselined: recorded without running by npm run db -- baseline at \d{4}-/);
+        expect((await r.status()).migrations.map((m) => [m.name, m.state, m.baselined ?? false])).toEqual([
+            ["0001_create_goals.expand.sql", "applied", true],
+            ["0002_add_goal_title.expand.sql", "pending", false],
+            ["0003_drop_goal_name.contract.sql", "pending", false],
+        ]);
+        expect((await r.up({ phase: "expand" })).applied).toEqual(["0002_add_goal_title.expand.sql"]);
+        expect(await count(url, "SELECT CAST(count(*) AS int) AS n FROM goals WHERE title = name")).toBe(1);
+        const before = await journal(url);
+        await expect(r.baseline({ names: ["0003_drop_goal_name.contract.sql"] })).rejects.toThrow(/the journal already has 2 migration\(s\).*baseline only records the starting point/s);
+        expect(await journal(url)).toEqual(before);
+    });
+
+    it("baseline records the listed migrations only, and refuses a name that is not a file, recording nothing", async () => {
+        const url = await target().newDatabase();
+        const r = runner(url, fixture("basic"));
+        await expect(r.baseline({ names: ["0001_create_goals.expand.sql", "0009_nope.expand.sql"] })).rejects.toThrow(/0009_nope\.expand\.sql is not a migration file in this directory/);
+        expect(await target().tableExists(url, "migration_journal")).toBe(false);
+        expect(await r.baseline({ names: ["0002_add_goal_title.expand.sql", "0001_create_goals.expand.sql"] })).toEqual(["0001_create_goals.expand.sql", "0002_add_goal_title.expand.sql"]);
+        expect((await r.status()).migrations.filter((m) => m.baselined).map((m) => m.name)).toEqual(["0001_create_goals.expand.sql", "0002_add_goal_title.expand.sql"]);
+        expect(await target().tableExists(url, "goals")).toBe(false);
+    });
 
     it("applies the pending expand migrations in order, journals each, and a re-run is a no-op", async () => {
         const url = await target().newDatabase();
