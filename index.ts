@@ -29,6 +29,7 @@ import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
 import { currentVmToolsHash } from "./components/lib/vmTools";
 import { checkPulumiWorkingTree } from "./delivery/workingTree";
+import { databaseSourceOf } from "./release/databaseSource";
 
 // The VM scripts and migrations this update ships must be committed ones: an uncommitted change would reach the VMs
 // unreviewed. Refused (naming the files) unless BLUEGREEN_ALLOW_DIRTY=1, which then warns with the files.
@@ -72,6 +73,7 @@ const guard = new ReleaseGuard("release-guard", {
     contractMigrations,
     executions: [...agentPlan.requests],
     vmTools,
+    database: databaseSourceOf(config.existingDatabase?.id),
 });
 
 const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
@@ -86,6 +88,9 @@ const database = new Database("sql", {
     appSubnetId: net.appSubnetId,
     skuName: config.sqlSku,
     protect: config.protectDatabase,
+    ...(config.existingDatabase && config.existingDatabasePassword
+        ? { existing: { ...config.existingDatabase, administratorPassword: config.existingDatabasePassword } }
+        : {}),
 });
 
 const artifacts = new ArtifactStore("artifacts", { resourceGroupName, location });
@@ -215,6 +220,8 @@ export const blueVersion = config.colors.blue.version;
 export const greenVersion = config.colors.green.version;
 export const sqlServerFqdn = database.serverFqdn;
 export const databaseName = database.databaseName;
+/** Where the database comes from: created by this stack, or an existing one it never creates, replaces or deletes. */
+export const databaseSource = databaseSourceOf(config.existingDatabase?.id);
 /** The static public IP all outbound traffic of the VMs leaves from (for allow-lists elsewhere). */
 export const egressIp = net.egressIp;
 /** Where artifacts are uploaded: `https://<account>.blob.core.windows.net/artifacts/`. */

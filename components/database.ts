@@ -31,6 +31,31 @@ export interface DatabaseArgs {
      * @default "app_user"
      */
     readonly appUser?: string;
+    /**
+     * Use this existing Azure SQL database instead of creating a server and database: no `sql:Server`,
+     * `sql:Database` or administrator password is declared (so none is ever created, replaced or deleted, on
+     * `pulumi destroy` either); the VNet rule is added to its server. `skuName`, `protect` and
+     * `administratorLogin` do not apply.
+     * @default undefined (create them)
+     */
+    readonly existing?: ExistingDatabaseArgs;
+}
+
+/** An existing database (config `existingSqlDatabaseId`) and the login migrations run as. */
+export interface ExistingDatabaseArgs {
+    /** The database's resource ID (shown in the plan). */
+    readonly id: string;
+    readonly resourceGroupName: string;
+    readonly serverName: string;
+    readonly databaseName: string;
+    readonly administratorLogin: string;
+    /** Secret. */
+    readonly administratorPassword: pulumi.Input<string>;
+}
+
+/** The public-cloud host name of an Azure SQL server (what `fullyQualifiedDomainName` is for a created one). */
+export function sqlServerFqdn(serverName: string): string {
+    return `${serverName}.database.windows.net`;
 }
 
 /**
@@ -56,49 +81,71 @@ export class Database extends pulumi.ComponentResource {
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:database:Database", name, {}, opts);
         const childOpts = childOptions(this, opts);
-        this.administratorLogin = args.administratorLogin ?? "sqladmin";
+        this.administratorLogin = args.existing?.administratorLogin ?? args.administratorLogin ?? "sqladmin";
         this.appUser = args.appUser ?? "app_user";
         const skuName = args.skuName ?? "S0";
 
         const passwordRules = { length: 32, minUpper: 2, minLower: 2, minNumeric: 2, minSpecial: 2, overrideSpecial: PASSWORD_SPECIALS };
-        const adminPassword = new random.RandomPassword(`${name}-admin-password`, passwordRules, childOpts);
         const appPassword = new random.RandomPassword(`${name}-app-password`, passwordRules, childOpts);
 
-        const server = new sql.Server(`${name}-server`, {
-            resourceGroupName: args.resourceGroupName,
-            location: args.location,
-            version: "12.0",
-            administratorLogin: this.administratorLogin,
-            administratorLoginPassword: pulumi.secret(adminPassword.result),
-            minimalTlsVersion: "1.2",
-            // Service-endpoint (VNet rule) traffic uses the public endpoint, so it must stay "Enabled";
-            // with no IP firewall rule declared, the VNet rule below is the only way in.
-            publicNetworkAccess: "Enabled",
-            restrictOutboundNetworkAccess: "Disabled",
-        }, { ...childOpts, additionalSecretOutputs: ["administratorLoginPassword"] });
+        let serverName: pulumi.Output<string>;
+        let serverFqdn: pulumi.Output<string>;
+        let databaseName: pulumi.Output<string>;
+        let adminPasswordValue: pulumi.Input<string>;
+        const existing = args.existing;
+        if (existing) {
+            // Nothing of the server or database is declared: the plan lists only the VNet rule below.
+            pulumi.log.info(
+                `Database: using the existing Azure SQL database ${existing.id}. This stack declares no sql:Server or sql:Database, ` +
+                    "so it never creates, replaces or deletes them (pulumi destroy removes only the VNet rule it added); it adds the " +
+                    "VNet rule for the app subnet, and the release agent adds the app's user and the migration journal.",
+                this,
+            );
+            serverName = pulumi.output(existing.serverName);
+            serverFqdn = pulumi.output(sqlServerFqdn(existing.serverName));
+            databaseName = pulumi.output(existing.databaseName);
+            adminPasswordValue = existing.administratorPassword;
+        } else {
+            const adminPassword = new random.RandomPassword(`${name}-admin-password`, passwordRules, childOpts);
+            const server = new sql.Server(`${name}-server`, {
+                resourceGroupName: args.resourceGroupName,
+                location: args.location,
+                version: "12.0",
+                administratorLogin: this.administratorLogin,
+                administratorLoginPassword: pulumi.secret(adminPassword.result),
+                minimalTlsVersion: "1.2",
+                // Service-endpoint (VNet rule) traffic uses the public endpoint, so it must stay "Enabled";
+                // with no IP firewall rule declared, the VNet rule below is the only way in.
+                publicNetworkAccess: "Enabled",
+                restrictOutboundNetworkAccess: "Disabled",
+            }, { ...childOpts, additionalSecretOutputs: ["administratorLoginPassword"] });
+            const db = new sql.Database(`${name}-db`, {
+                resourceGroupName: args.resourceGroupName,
+                location: args.location,
+                serverName: server.name,
+                sku: { name: skuName, tier: sqlSkuTier(skuName) },
+            }, { ...childOpts, protect: args.protect ?? true });
+            serverName = server.name;
+            serverFqdn = server.fullyQualifiedDomainName;
+            databaseName = db.name;
+            adminPasswordValue = adminPassword.result;
+        }
 
         new sql.VirtualNetworkRule(`${name}-app-subnet-rule`, {
-            resourceGroupName: args.resourceGroupName,
-            serverName: server.name,
+            resourceGroupName: existing?.resourceGroupName ?? args.resourceGroupName,
+            serverName,
             virtualNetworkSubnetId: args.appSubnetId,
             ignoreMissingVnetServiceEndpoint: false,
         }, childOpts);
 
-        const db = new sql.Database(`${name}-db`, {
-            resourceGroupName: args.resourceGroupName,
-            location: args.location,
-            serverName: server.name,
-            sku: { name: skuName, tier: sqlSkuTier(skuName) },
-        }, { ...childOpts, protect: args.protect ?? true });
-
-        this.serverName = server.name;
-        this.serverFqdn = server.fullyQualifiedDomainName;
-        this.databaseName = db.name;
-        this.administratorPassword = pulumi.secret(adminPassword.result);
+        this.serverName = serverName;
+        this.serverFqdn = serverFqdn;
+        this.databaseName = databaseName;
+        this.administratorPassword = pulumi.secret(adminPasswordValue);
         this.appPassword = pulumi.secret(appPassword.result);
-        this.appDatabaseUrl = pulumi.secret(pulumi.all([server.fullyQualifiedDomainName, db.name, appPassword.result])
+        this.appDatabaseUrl = pulumi.secret(pulumi.all([serverFqdn, databaseName, appPassword.result])
             .apply(([host, database, password]) => sqlServerUrl({ host, database, user: this.appUser, password })));
-        this.adminDatabaseUrl = pulumi.secret(pulumi.all([server.fullyQualifiedDomainName, db.name, adminPassword.result])
+        this.adminDatabaseUrl = pulumi.secret(pulumi.all([serverFqdn, databaseName, adminPasswordValue])
             .apply(([host, database, password]) => sqlServerUrl({ host, database, user: this.administratorLogin, password })));
         this.registerOutputs({
             serverName: this.serverName,

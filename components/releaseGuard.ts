@@ -134,6 +134,11 @@ export interface ReleaseGuardArgs {
      * @default undefined (not checked)
      */
     readonly vmTools?: pulumi.Input<string>;
+    /**
+     * Where the database comes from (`created` or `existing:<id>`, release/databaseSource.ts): a change is refused.
+     * @default undefined (not checked)
+     */
+    readonly database?: pulumi.Input<string>;
 }
 
 /**
@@ -166,6 +171,7 @@ export class ReleaseGuard extends pulumi.dynamic.Resource {
                 contractMigrations: args.contractMigrations ?? [],
                 executions: args.executions ?? [],
                 vmTools: args.vmTools,
+                database: args.database,
                 ledger: undefined,
                 executionNames: undefined,
                 newExecutions: undefined,

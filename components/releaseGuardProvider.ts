@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from "util";
 import { Color } from "../release/colors";
 import * as guard from "../release/guard";
 import * as executions from "../release/executions";
+import { databaseSourceChangeProblem } from "../release/databaseSource";
 
 /** What the program asks for, as the dynamic resource's inputs (plain JSON, no secrets). */
 export interface ReleaseGuardInputs {
@@ -20,6 +21,8 @@ export interface ReleaseGuardInputs {
     readonly contractMigrations: guard.ContractMigration[];
     /** The hash of this checkout's app-VM files (components/lib/vmTools.ts). @default undefined (not checked) */
     readonly vmTools?: string;
+    /** Where the database comes from: `created` or `existing:<id>` (release/databaseSource.ts). @default undefined (created) */
+    readonly database?: string;
     /** What the release agent is asked to run in this update (key and digest of each execution). @default [] */
     readonly executions?: executions.ExecutionRequest[];
     /**
@@ -95,8 +98,8 @@ export function decideAndRecord(olds: Partial<ReleaseGuardOutputs> | undefined, 
 
 /** The fields of the inputs that, when they change, make an update (everything but Pulumi's own `__provider`). */
 function inputsOf(v: Partial<ReleaseGuardInputs>): Partial<ReleaseGuardInputs> {
-    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions, ledger, vmTools } = v;
-    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions: executions ?? [], ledger, vmTools };
+    const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions, ledger, vmTools, database } = v;
+    return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions: executions ?? [], ledger, vmTools, database };
 }
 
 /**
@@ -125,6 +128,9 @@ export function checkInputs(news: ReleaseGuardInputs, olds?: Partial<ReleaseGuar
             }
         }
     }
+    // Created ↔ existing database (or another existing one): refused before the plan can delete or create one.
+    const databaseProblem = olds && news.database !== undefined ? databaseSourceChangeProblem(olds.database, news.database) : undefined;
+    if (databaseProblem) failures.push({ property: "database", reason: databaseProblem });
     if (failures.length > 0) return { failures };
     const previous = olds?.ledger;
     const ledger = executions.allocateExecutions(previous, requested);

@@ -111,3 +111,35 @@ export function adminUsernameProblem(value: string): string | undefined {
     if (RESERVED_ADMIN_NAMES.has(value)) return "is reserved by Azure for VM administrators";
     return undefined;
 }
+
+/** An existing Azure SQL database, from its resource ID. */
+export interface SqlDatabaseId {
+    readonly subscriptionId: string;
+    readonly resourceGroupName: string;
+    readonly serverName: string;
+    readonly databaseName: string;
+}
+
+const SQL_DATABASE_ID = /^\/subscriptions\/([0-9a-fA-F-]{36})\/resourceGroups\/([-\w.()]{1,90})\/providers\/Microsoft\.Sql\/servers\/([a-z0-9][a-z0-9-]{0,61}[a-z0-9]|[a-z0-9])\/databases\/([^/\s]{1,128})$/i;
+
+/**
+ * Parses `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Sql/servers/<server>/databases/<db>` (what
+ * `az sql db show --query id -o tsv` prints); `undefined` when it is not one. The server name is lower-cased as
+ * Azure stores it.
+ */
+export function parseSqlDatabaseId(value: string): SqlDatabaseId | undefined {
+    const m = SQL_DATABASE_ID.exec(value.trim());
+    if (!m || m[4] === "master") return undefined;
+    return { subscriptionId: m[1].toLowerCase(), resourceGroupName: m[2], serverName: m[3].toLowerCase(), databaseName: m[4] };
+}
+
+/** Why `value` is not an Azure SQL database resource ID, or `undefined`. */
+export function sqlDatabaseIdProblem(value: string): string | undefined {
+    if (/\/databases\/master$/i.test(value.trim())) return "names the master database; name the app's own database";
+    return parseSqlDatabaseId(value) ? undefined : "is not an Azure SQL database resource ID";
+}
+
+/** Why `value` is not a SQL login name the runner can use, or `undefined` (letters, digits, _ . -, not starting with a digit). */
+export function sqlLoginProblem(value: string): string | undefined {
+    return /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(value) ? undefined : "is not a SQL login name (letters, digits, _ . -; not starting with a digit)";
+}

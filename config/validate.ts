@@ -5,6 +5,9 @@ import {
     ipv4CidrProblem,
     isSha256Hex,
     isSqlSkuName,
+    parseSqlDatabaseId,
+    sqlDatabaseIdProblem,
+    sqlLoginProblem,
     sshPublicKeyProblem,
 } from "./checks";
 import { MAX_INSTANCES_PER_COLOR } from "../components/lib/ipLayout";
@@ -49,6 +52,21 @@ export interface ColorSettings {
     readonly vmTools?: string;
 }
 
+/**
+ * An existing Azure SQL database the stack uses instead of creating one (config `existingSqlDatabaseId`): the stack
+ * declares no server or database, so it never creates, replaces or deletes them.
+ */
+export interface ExistingDatabase {
+    /** The database's resource ID as configured. */
+    readonly id: string;
+    readonly subscriptionId: string;
+    readonly resourceGroupName: string;
+    readonly serverName: string;
+    readonly databaseName: string;
+    /** The login migrations run as (its password is read as a secret by config/stackConfig.ts, never validated here). */
+    readonly administratorLogin: string;
+}
+
 /** The validated stack configuration: the only thing components and index.ts see of config. */
 export interface StackConfig {
     readonly location: string;
@@ -62,6 +80,8 @@ export interface StackConfig {
     readonly stagingAllowedCidrs: readonly string[];
     readonly sqlSku: string;
     readonly protectDatabase: boolean;
+    /** Set when the stack uses an existing database (then sqlSku and protectDatabase do not apply). */
+    readonly existingDatabase?: ExistingDatabase;
     readonly rollbackWindowMinutes: number;
     readonly allowDeployIntoRollbackWindow: boolean;
     readonly runContractMigrations: boolean;
@@ -115,6 +135,9 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "stagingAllowedCidrs", type: "array", description: "IPv4 CIDR blocks allowed to reach the staging endpoint (the idle color). Empty = reachable from inside the VNet only.", default: [] },
     { key: "sqlSku", type: "string", description: "Azure SQL Database SKU name (Basic, S0..S12, P1..P15, GP_Gen5_2, GP_S_Gen5_1, BC_Gen5_4, ...).", default: "S0" },
     { key: "protectDatabase", type: "boolean", description: "Protect the SQL database from deletion by Pulumi (protect: true). Keep true in production.", default: true },
+    { key: "existingSqlDatabaseId", type: "string", description: "Optional: resource ID of an existing Azure SQL database to use instead of creating a server and database (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Sql/servers/<server>/databases/<db>, from `az sql db show --query id -o tsv`). The stack then adds only the VNet rule, the app's user and the migration journal, and never creates, replaces or deletes the server or database. Chosen at the first deploy: switching later is refused.", default: "" },
+    { key: "existingSqlAdminLogin", type: "string", description: "With existingSqlDatabaseId: the SQL login migrations run as (the server administrator, or a db_owner of the database).", default: "" },
+    { key: "existingSqlAdminPassword", type: "string", description: "With existingSqlDatabaseId: that login's password, set as a secret: `pulumi config set --secret existingSqlAdminPassword`. Kept in Key Vault for the release agent, never printed.", default: "" },
     { key: "blueArtifactSha256", type: "string", description: "SHA-256 (hex) of the blue artifact, checked on every VM before it switches: the first field of dist/app-<blueVersion>.tgz.sha256 from `npm run app:pack -- <blueVersion>`." },
     { key: "greenArtifactSha256", type: "string", description: "SHA-256 (hex) of the green artifact, checked on every VM before it switches: the first field of dist/app-<greenVersion>.tgz.sha256 from `npm run app:pack -- <greenVersion>`." },
     { key: "blueArtifactUrl", type: "string", description: "Optional: HTTPS URL of your own blue artifact, instead of app-<blueVersion>.tgz in the program's container (blueArtifactSha256 is its checksum).", default: "" },
@@ -179,6 +202,11 @@ class Reader {
 
     problem(key: string, value: string | undefined, reason: string, allowed: string, fix: string): void {
         this.problems.push({ key, value, reason, allowed, fix });
+    }
+
+    /** The value as given (no default). */
+    rawValue(key: string): string | undefined {
+        return this.raw[key];
     }
 
     /** The raw value, or the declared default rendered as a string, or undefined. */
@@ -266,6 +294,32 @@ const vmSizeProblem = (v: string): string | undefined => (/^Standard_[A-Za-z0-9_
 const imageProblem = (v: string): string | undefined => (parseImageUrn(v) ? undefined : "is not an image URN with four parts");
 const zoneProblem = (v: string): string | undefined => (/^[1-9]$/.test(v) ? undefined : "is not an availability zone number");
 
+/** The value config/stackConfig.ts passes for a secret key that is set (the secret itself is never validated or shown). */
+export const SECRET_SET = "(secret, set)";
+
+/** Reads existingSqlDatabaseId and its login and password; the login and password only make sense with it. */
+function readExistingDatabase(r: Reader): ExistingDatabase | undefined {
+    const id = r.string("existingSqlDatabaseId", "an Azure SQL database resource ID /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Sql/servers/<server>/databases/<db>",
+        '"$(az sql db show -g <rg> -s <server> -n <db> --query id -o tsv)"', sqlDatabaseIdProblem);
+    const login = r.string("existingSqlAdminLogin", "a SQL login name, e.g. sqladmin", "sqladmin", sqlLoginProblem);
+    const password = r.string("existingSqlAdminPassword", "that login's password, set as a secret", "--secret existingSqlAdminPassword", () => undefined);
+    const rawId = r.rawValue("existingSqlDatabaseId");
+    if (rawId === undefined || rawId === "") {
+        if (login !== undefined) r.problem("existingSqlAdminLogin", login, "is set but existingSqlDatabaseId is not (a created database has its own administrator)", "empty unless existingSqlDatabaseId is set", "pulumi config rm existingSqlAdminLogin");
+        if (password !== undefined) r.problem("existingSqlAdminPassword", undefined, "is set but existingSqlDatabaseId is not", "empty unless existingSqlDatabaseId is set", "pulumi config rm existingSqlAdminPassword");
+        return undefined;
+    }
+    if (r.rawValue("existingSqlAdminLogin") === undefined || r.rawValue("existingSqlAdminLogin") === "") {
+        r.problem("existingSqlAdminLogin", undefined, "is not set, and existingSqlDatabaseId is: migrations need a login on that database", "a SQL login name (the server administrator, or a db_owner of the database)", "pulumi config set existingSqlAdminLogin sqladmin");
+    }
+    if (password === undefined) {
+        r.problem("existingSqlAdminPassword", undefined, "is not set, and existingSqlDatabaseId is", "the login's password, as a secret", "pulumi config set --secret existingSqlAdminPassword");
+    }
+    const parsed = id === undefined ? undefined : parseSqlDatabaseId(id);
+    if (!parsed || login === undefined || password === undefined) return undefined;
+    return { id: (id as string).trim(), ...parsed, administratorLogin: login };
+}
+
 /**
  * Validates raw config strings into a typed {@link StackConfig}.
  * Pure: the caller (config/stackConfig.ts) reads the strings from Pulumi. Throws one {@link ConfigError}
@@ -325,6 +379,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
         isSqlSkuName(v) ? undefined : "is not an Azure SQL Database SKU name",
     );
     const protectDatabase = r.boolean("protectDatabase");
+    const existingDatabase = readExistingDatabase(r);
     const rollbackWindowMinutes = r.integer("rollbackWindowMinutes", 0, Number.MAX_SAFE_INTEGER, "60");
     const allowDeployIntoRollbackWindow = r.boolean("allowDeployIntoRollbackWindow");
     const runContractMigrations = r.boolean("runContractMigrations");
@@ -347,6 +402,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
         stagingAllowedCidrs: stagingAllowedCidrs as string[],
         sqlSku: sqlSku as string,
         protectDatabase: protectDatabase as boolean,
+        ...(existingDatabase ? { existingDatabase } : {}),
         rollbackWindowMinutes: rollbackWindowMinutes as number,
         allowDeployIntoRollbackWindow: allowDeployIntoRollbackWindow as boolean,
         runContractMigrations: runContractMigrations as boolean,
