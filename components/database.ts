@@ -62,6 +62,8 @@ export function sqlServerFqdn(serverName: string): string {
  * The shared Azure SQL server and database of both colors. Reachable only from the app subnet (VNet rule,
  * no IP firewall rule at all), TLS 1.2 minimum. Generates the administrator password and the password of the
  * app's contained user; both are secret outputs of this component and are NOT exported from the stack.
+ * With `existing`, declares neither server nor database (an existing one is used as it is): only the VNet rule on
+ * its server and the app's password; the administrator password is the one given.
  */
 export class Database extends pulumi.ComponentResource {
     public readonly serverName: pulumi.Output<string>;

@@ -37,6 +37,40 @@ export interface BatchStreamOptions {
     readonly onCodeLine?: (line: number) => void;
 }
 
+/** The tokens of the row being read, as positions in typed arrays (a bulk INSERT allocates nothing per token). */
+class RowBuffer {
+    private kinds: TokenKind[] = [];
+    private positions = new Int32Array(3 * 64);
+    length = 0;
+
+    push(kind: TokenKind, start: number, end: number, line: number): void {
+        if (3 * (this.length + 1) > this.positions.length) {
+            const grown = new Int32Array(this.positions.length * 2);
+            grown.set(this.positions);
+            this.positions = grown;
+        }
+        this.kinds[this.length] = kind;
+        const at = 3 * this.length;
+        this.positions[at] = start;
+        this.positions[at + 1] = end;
+        this.positions[at + 2] = line;
+        this.length++;
+    }
+
+    clear(): void {
+        this.length = 0;
+    }
+
+    /** Every token held, in order; empties the buffer. */
+    take(): { kind: TokenKind; start: number; end: number; line: number }[] {
+        const out = Array.from({ length: this.length }, (_, i) => ({
+            kind: this.kinds[i], start: this.positions[3 * i], end: this.positions[3 * i + 1], line: this.positions[3 * i + 2],
+        }));
+        this.clear();
+        return out;
+    }
+}
+
 const TRIVIA: ReadonlySet<TokenKind> = new Set(["whitespace", "lineComment", "blockComment"]);
 
 /** Streams `text` batch by batch (see the module comment). Throws TsqlSyntaxError or {@link BatchTooLargeError}. */
@@ -45,15 +79,21 @@ export function streamBatches(text: string, options: BatchStreamOptions): void {
     const limit = options.maxTokensPerBatch ?? MAX_BATCH_TOKENS;
     let batch: Token[] = [];
     let batchLine = 1;
-    // VALUES rows being folded: where they start and end, and a comma read after the last row (it may be followed by
+    // VALUES rows folded so far (where they start and end), and a comma read after the last one (it may be followed by
     // another row, or by something else).
     let afterValues = false;
     let rows: { start: number; end: number; line: number } | undefined;
-    let depth = 0;
     let comma: Token | undefined;
+    // The row being read, as positions: folded when it closes, unless it holds CASE or END (the statement splitter
+    // counts those at any depth, so such a row is kept as tokens) or never closes before the batch ends.
+    let depth = 0;
+    let rowStart = 0;
+    let rowLine = 0;
+    let rowPlain = true;
+    const row = new RowBuffer();
 
     const push = (token: Token): void => {
-        if (batch.length >= limit) throw new BatchTooLargeError(batchLine, limit);
+        if (batch.length + row.length >= limit) throw new BatchTooLargeError(batchLine, limit);
         batch.push(token);
     };
     const flushRows = (): void => {
@@ -62,11 +102,18 @@ export function streamBatches(text: string, options: BatchStreamOptions): void {
             push({ kind: "valuesRows", text: rowsText, line: rows.line, offset: rows.start, value: rowsText });
         }
         rows = undefined;
-        depth = 0;
         if (comma) push(comma);
         comma = undefined;
     };
+    /** The row read so far, as ordinary tokens (it is not folded). */
+    const unfoldRow = (): void => {
+        const kept = row.take();
+        flushRows();
+        for (const t of kept) push(makeToken(text, dialect, t.kind, t.start, t.end, t.line));
+        depth = 0;
+    };
     const endBatch = (): void => {
+        if (depth > 0) unfoldRow();
         flushRows();
         afterValues = false;
         options.onBatch(batch);
@@ -86,17 +133,33 @@ export function streamBatches(text: string, options: BatchStreamOptions): void {
         options.onCodeLine?.(line);
         const single = kind === "punctuation" && end === start + 1 ? text.charCodeAt(start) : -1;
         if (depth > 0) {
-            // Inside a row: nothing is kept; the row ends where its parentheses balance.
+            // Inside a row: kept as positions until its parentheses balance.
+            if (batch.length + row.length >= limit) throw new BatchTooLargeError(batchLine, limit);
+            row.push(kind, start, end, line);
+            if (kind === "word" && (end - start === 4 || end - start === 3)) {
+                const word = text.slice(start, end).toUpperCase();
+                if (word === "CASE" || word === "END") rowPlain = false;
+            }
             if (single === 40) depth++;
-            else if (single === 41) depth--;
-            rows!.end = end;
+            else if (single === 41 && --depth === 0) {
+                if (!rowPlain) {
+                    unfoldRow();
+                    return;
+                }
+                if (rows) rows.end = end;
+                else rows = { start: rowStart, end, line: rowLine };
+                comma = undefined; // the comma between two folded rows is part of their text
+                row.clear();
+            }
             return;
         }
         if (single === 40 && (afterValues || (rows && comma))) {
-            // The first row after VALUES, or the next one after a comma (which then belongs to the folded rows).
-            if (rows) comma = undefined;
-            else rows = { start, end, line };
+            // The first row after VALUES, or the next one after a comma.
             depth = 1;
+            rowStart = start;
+            rowLine = line;
+            rowPlain = true;
+            row.push(kind, start, end, line);
             afterValues = false;
             return;
         }
