@@ -6,6 +6,9 @@ import {
     numberToIpv4,
     ipv4ToNumber,
     parseIpv4Cidr,
+    parseSqlDatabaseId,
+    sqlDatabaseIdProblem,
+    sqlLoginProblem,
     sshPublicKeyProblem,
 } from "../../config/checks";
 
@@ -98,4 +101,33 @@ describe("adminUsernameProblem", () => {
     ])("refuses %s", (name, reason) => {
         expect(adminUsernameProblem(name)).toMatch(reason);
     });
+});
+
+describe("Azure SQL database resource IDs", () => {
+    const SUB = "11111111-2222-3333-4444-555555555555";
+    const id = (rest: string) => `/subscriptions/${SUB}/resourceGroups/legacy-rg/providers/${rest}`;
+
+    it("reads subscription, resource group, server (lower-cased, as Azure stores it) and database", () => {
+        expect(parseSqlDatabaseId(id("Microsoft.Sql/servers/Contoso-SQL/databases/Goals_2026"))).toEqual({
+            subscriptionId: SUB, resourceGroupName: "legacy-rg", serverName: "contoso-sql", databaseName: "Goals_2026",
+        });
+    });
+
+    it.each([
+        ["a server, not a database", id("Microsoft.Sql/servers/contoso-sql"), /is not an Azure SQL database resource ID/],
+        ["a Managed Instance database (not Azure SQL Database)", id("Microsoft.Sql/managedInstances/mi-1/databases/goals"), /is not an Azure SQL database resource ID/],
+        ["the master database", id("Microsoft.Sql/servers/contoso-sql/databases/master"), /names the master database/],
+        ["a name instead of an ID", "goals", /is not an Azure SQL database resource ID/],
+        ["a server name with an underscore", id("Microsoft.Sql/servers/contoso_sql/databases/goals"), /is not an Azure SQL database resource ID/],
+    ])("refuses %s", (_label, value, reason) => {
+        expect(sqlDatabaseIdProblem(value)).toMatch(reason);
+    });
+
+    it.each([["sqladmin", undefined], ["db_owner.2", undefined], ["2admin", /is not a SQL login name/], ["sa; DROP", /is not a SQL login name/]])(
+        "login %s", (login, problem) => {
+            const result = sqlLoginProblem(login);
+            if (problem === undefined) expect(result).toBeUndefined();
+            else expect(result).toMatch(problem);
+        },
+    );
 });
