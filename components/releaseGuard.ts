@@ -134,6 +134,11 @@ export interface ReleaseGuardArgs {
      * @default undefined (not checked)
      */
     readonly vmTools?: pulumi.Input<string>;
+    /**
+     * The color the production rule really points at, read from Azure before this update (components/lib/servingColor.ts).
+     * @default undefined (not known: the guard trusts its record)
+     */
+    readonly serving?: pulumi.Input<Color | undefined>;
 }
 
 /**
@@ -166,6 +171,7 @@ export class ReleaseGuard extends pulumi.dynamic.Resource {
                 contractMigrations: args.contractMigrations ?? [],
                 executions: args.executions ?? [],
                 vmTools: args.vmTools,
+                serving: args.serving,
                 ledger: undefined,
                 executionNames: undefined,
                 newExecutions: undefined,

@@ -22,7 +22,7 @@ import { GitRepo } from "./git";
 import { workingTreeState } from "./workingTree";
 import { stackNameOf } from "./settings";
 import { describeTarget, resolveTarget, Target } from "./target";
-import { changedKeys, parseStackFile, staleChecksums } from "./stackFile";
+import { changedKeys, parseStackFile } from "./stackFile";
 
 /** What a stack's change is, in the runbook's words. */
 export type StepLabel =
@@ -178,7 +178,6 @@ export function checkStack(
         allowDeployIntoRollbackWindow: after.config.allowDeployIntoRollbackWindow,
         ...(contract ? { contract } : {}),
     });
-    const stale = beforeParsed?.ok ? staleChecksums(beforeParsed.config, after.config) : [];
     const notices =
         baseText !== undefined && before === undefined
             ? [`${file} at the base (and before it) is not valid input to the program as it is now, so nothing counts as live yet.`]
@@ -189,10 +188,10 @@ export function checkStack(
         ...common,
         label,
         step: verdict.step,
-        allowed: verdict.allowed && stale.length === 0,
+        allowed: verdict.allowed,
         changedKeys: keys,
         summary,
-        reasons: [...verdict.reasons, ...stale],
+        reasons: verdict.reasons,
         notices: [...notices, ...verdict.notices],
         ...(before ? { liveBefore: before.liveColor } : {}),
     };
