@@ -3,7 +3,7 @@ import { isVersion } from "../release/versions";
 import {
     adminUsernameProblem,
     ipv4CidrProblem,
-    isSha256Hex,
+    artifactSha256Problem,
     isSqlSkuName,
     sshPublicKeyProblem,
 } from "./checks";
@@ -294,9 +294,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
         const url = r.string(`${color}ArtifactUrl`, "an https:// URL", `https://example.org/app-1.0.0.tgz`, (v) =>
             /^https:\/\/[^\s/]+\/\S+$/.test(v) ? undefined : "is not an https:// URL",
         );
-        const sha256 = r.required(`${color}ArtifactSha256`, "64 lowercase hex digits: the first field of dist/app-<version>.tgz.sha256", `"$(cut -d' ' -f1 dist/app-${version ?? "1.0.0"}.tgz.sha256)"`, (v) =>
-            isSha256Hex(v) ? undefined : "is not a SHA-256 hex digest",
-        );
+        const sha256 = r.required(`${color}ArtifactSha256`, "64 lowercase hex digits: the first field of dist/app-<version>.tgz.sha256 (after npm run app:pack -- <version>)", `"$(cut -d' ' -f1 dist/app-${version ?? "1.0.0"}.tgz.sha256)"`, artifactSha256Problem);
         const forceUpdateTag = r.string(`${color}ForceUpdateTag`, "letters, digits, . _ -", "retry-1", (v) =>
             /^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a tag of letters, digits, . _ - (at most 64)",
         );
