@@ -305,7 +305,7 @@ export function mayRunContract(
             reasons.push(
                 `contract migration ${m.name} requires ${m.requiresVersion} or newer, but ${color} runs ${v} and can take traffic. ` +
                     `Safe sequence: wait until the rollback window has passed, deploy ${m.requiresVersion} or newer to ${color} ` +
-                    `(pulumi config set ${configKeyFor(color, "version")} ${m.requiresVersion} && pulumi up), ` +
+                    `(${deployCommand(color, m.requiresVersion)}), ` +
                     `then run the contract (pulumi config set runContractMigrations true && pulumi up).`,
             );
         }
@@ -356,6 +356,11 @@ export function staleChecksumColors(before: ReleaseState, after: ReleaseState): 
     });
 }
 
+/** The update that deploys `version` to `color`: its version and its artifact's checksum together (npm run app:pack wrote it). */
+export function deployCommand(color: Color, version: string): string {
+    return `pulumi config set ${configKeyFor(color, "version")} ${version} && pulumi config set ${configKeyFor(color, "settings.artifactSha256")} "${checksumOf(version)}" && pulumi up`;
+}
+
 /**
  * Colors whose version changes while their artifact checksum stays: the VMs would refuse the new artifact (its
  * SHA-256 differs) after the update started. One message per color, with the command that sets the new checksum.
@@ -388,7 +393,7 @@ export function mayDeploy(before: ReleaseState, after: ReleaseState, ctx: GuardC
         const keys = liveChanges.map((c) => `${configKeyFor(idle, c.field)} ${c.after ?? "(unset)"}`);
         reasons.push(
             `refusing to change ${live}, the live color (${describeChanges(liveChanges)}): ${live} serves production and its users would be hit by the change. ` +
-                `Safe sequence: 1) deploy the change to the idle color ${idle} instead (pulumi config set ${keys.join(" / ")} && pulumi up), ` +
+                `Safe sequence: 1) deploy the change to the idle color ${idle} instead (${keys.map((k) => `pulumi config set ${k}`).join(" && ")} && pulumi up), ` +
                 `2) check it on the staging endpoint, 3) flip (pulumi config set liveColor ${idle} && pulumi up).`,
         );
     }
@@ -476,9 +481,8 @@ export function mayFlip(before: ReleaseState, after: ReleaseState, ctx: GuardCon
         if (before.pendingFlipTo === to) {
             reasons.push(
                 `refusing to flip ${from} → ${to} together with other changes (${what}). ${pendingFlipText(before)} ` +
-                    `Safe sequence: 1) put liveColor back to ${from} and deploy the fix to the idle color ${to}, in one update or two ` +
-                    `(pulumi config set liveColor ${from} && pulumi up; in git: revert the flip commit), 2) check ${to} on the staging endpoint, ` +
-                    `3) flip again, alone (pulumi config set liveColor ${to} && pulumi up).`,
+                    `Safe sequence: 1) put liveColor back to ${from} (pulumi config set liveColor ${from} && pulumi up; in git: revert the flip commit), ` +
+                    `2) deploy the fix to the idle color ${to} and check it on the staging endpoint, 3) flip again, alone (pulumi config set liveColor ${to} && pulumi up).`,
             );
         } else {
             reasons.push(
@@ -498,7 +502,7 @@ export function mayFlip(before: ReleaseState, after: ReleaseState, ctx: GuardCon
     if (reasons.length === 0 && target === to) {
         notices.push(
             `rollback: ${to} was live until ${before.lastFlipAt}; it takes production traffic again. ` +
-                `${from} becomes idle and is not a rollback target: deploy the fix onto it (pulumi config set ${configKeyFor(from, "version")} <fixed version> && pulumi up).`,
+                `${from} becomes idle and is not a rollback target: deploy the fix onto it (${deployCommand(from, "<fixed version>")}).`,
         );
     }
     return { allowed: reasons.length === 0, reasons, notices };

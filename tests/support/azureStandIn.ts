@@ -149,7 +149,12 @@ export class AzureStandIn {
     public loadBalancer(name: string): Record<string, unknown> {
         const production = this.productionOverride ?? this.productionPool;
         if (production === undefined) throw new Error(`ResourceNotFound: load balancer ${name}`);
-        return { name, loadBalancingRules: [{ name: "production", backendAddressPool: { id: `/lb/${name}/backendAddressPools/${production}` } }] };
+        const last = this.loadBalancerPuts[this.loadBalancerPuts.length - 1];
+        return {
+            name,
+            loadBalancingRules: [{ name: "production", backendAddressPool: { id: `/lb/${name}/backendAddressPools/${production}` } }],
+            tags: { "bluegreen-gate": last.gate, "bluegreen-live": last.productionPool },
+        };
     }
 
     /** The pool the production rule points at now (from the last PUT), or undefined before the first. */
