@@ -1,8 +1,10 @@
 /**
  * Blue/green on Azure: what `pulumi up` builds, in order.
- *   config → release guard → resource group → network → database → artifact store → blue VMs, green VMs
+ *   config → resource group → what the production rule serves (read from Azure) → release guard → network → database
+ *     → artifact store → blue VMs, green VMs
  *     → release agent → key vault (who reads which secret) → per color: migrations (on the agent) → app deployment
- *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back) → outputs
+ *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back; its name
+ *     tagged on the resource group for the next update) → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).

@@ -106,7 +106,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "vmSize", type: "string", description: "Azure VM size for both colors, unless a per-color size is set.", default: "Standard_B2s" },
     { key: "blueVmSize", type: "string", description: "VM size of the blue color; overrides vmSize.", default: "" },
     { key: "greenVmSize", type: "string", description: "VM size of the green color; overrides vmSize.", default: "" },
-    { key: "image", type: "string", description: "Marketplace image URN Publisher:Offer:Sku:Version for both colors, unless a per-color image is set. Must be a Debian/Ubuntu image (cloud-init installs Node.js with apt).", default: DEFAULT_IMAGE },
+    { key: "image", type: "string", description: "Marketplace image URN Publisher:Offer:Sku:Version for both colors, unless a per-color image is set. Must be Debian 13 (trixie) or newer — cloud-init installs Node.js 20 from the image's own apt archive (Ubuntu 24.04's is Node.js 18, too old).", default: DEFAULT_IMAGE },
     { key: "blueImage", type: "string", description: "Image URN of the blue color; overrides image.", default: "" },
     { key: "greenImage", type: "string", description: "Image URN of the green color; overrides image.", default: "" },
     { key: "zones", type: "array", description: "Availability zones the VMs of each color are spread over, round-robin (e.g. [\"1\",\"2\",\"3\"]). Empty for regions without zones.", default: [] },

@@ -268,7 +268,7 @@ export function schemaProblems(version: string, schema: SchemaStatus): string[] 
     if (pending.length > 0) {
         problems.push(
             `version ${version} needs expand migrations that are not applied yet (${pending.join(", ")}). ` +
-                `Run them first: npm run db -- up --phase expand (the program runs them before the deploy of the idle color).`,
+                `Run them first: deploy ${version} to the idle color (pulumi up runs its expand migrations on the release agent before it deploys the app; locally: npm run db -- up --phase expand).`,
         );
     }
     for (const m of schema.appliedContract) {
