@@ -96,8 +96,8 @@ export const TEST_SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwc
 /** What a user sets in place of the committed placeholders (README quick start): a real key and real checksums. */
 export const REAL_LOOKING_VALUES: StackValues = {
     [`${PROJECT}:sshPublicKey`]: TEST_SSH_KEY,
-    [`${PROJECT}:blueArtifactSha256`]: "1".repeat(64),
-    [`${PROJECT}:greenArtifactSha256`]: "1".repeat(64),
+    [`${PROJECT}:blueArtifactSha256`]: "0f".repeat(32),
+    [`${PROJECT}:greenArtifactSha256`]: "0f".repeat(32),
 };
 
 /** A valid dev-like config (1 VM per color, blue live, both on 1.0.0). */
