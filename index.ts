@@ -1,8 +1,10 @@
 /**
  * Blue/green on Azure: what `pulumi up` builds, in order.
- *   config → release guard → resource group → network → database → artifact store → blue VMs, green VMs
+ *   config → resource group → what the production rule serves (read from Azure) → release guard → network → database
+ *     → artifact store → blue VMs, green VMs
  *     → release agent → key vault (who reads which secret) → per color: migrations (on the agent) → app deployment
- *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back) → outputs
+ *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back; its name
+ *     tagged on the resource group for the next update) → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
@@ -28,6 +30,7 @@ import { SecretVault } from "./components/secretVault";
 import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
 import { currentVmToolsHash } from "./components/lib/vmTools";
+import { loadBalancerLocator, readServingColor } from "./components/lib/servingColor";
 import { checkPulumiWorkingTree } from "./delivery/workingTree";
 import { databaseSourceOf } from "./release/databaseSource";
 
@@ -60,6 +63,14 @@ const agentPlan = planAgentRuns({
     scripts: { gate: gateScripts(), migrations: migrationScripts() },
 });
 
+const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
+/** Stack output too: the resource group everything lives in (for az commands). */
+export const resourceGroupName = resourceGroup.name;
+
+// What the production rule really points at before this update (read from Azure): a recorded flip whose gate did not
+// pass left it on the old color, and the guard then knows that color still serves ("pending gate").
+const serving = readServingColor(resourceGroup.name);
+
 // The release guard compares this update with the last one and refuses unsafe release steps (changing the live
 // color, deploying onto the rollback target inside the window, a flip mixed with other changes, an early contract)
 // before anything changes: every resource a release step changes depends on it.
@@ -74,11 +85,9 @@ const guard = new ReleaseGuard("release-guard", {
     executions: [...agentPlan.requests],
     vmTools,
     database: databaseSourceOf(config.existingDatabase?.id),
+    serving,
 });
 
-const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
-/** Stack output too: the resource group everything lives in (for az commands). */
-export const resourceGroupName = resourceGroup.name;
 
 const net = new Network("net", { resourceGroupName, location, stagingAllowedCidrs: config.stagingAllowedCidrs });
 
@@ -211,6 +220,8 @@ const loadBalancer = new LoadBalancer("front", {
     gateRun: gate.verified,
     retry,
 }, { dependsOn: [guard, gate] });
+// The load balancer's name, in a tag of the resource group: where the next update reads what really serves.
+loadBalancerLocator("front-locator", { resourceGroupId: resourceGroup.id, loadBalancerName: loadBalancer.loadBalancerName }, { dependsOn: [loadBalancer] });
 
 export const liveColor = config.liveColor;
 export const idleColor = config.idleColor;
@@ -236,6 +247,8 @@ export const keyVaultName = vault.vaultName;
 export const gateRun = gate.verified;
 /** The backend pools as Azure lists them after this update (read back; the update fails when they differ). */
 export const backendPools = loadBalancer.poolsReadBack;
+/** The color the production rule points at, as Azure answers after this update (`liveColor` is what the config asks for). */
+export const productionColor = loadBalancer.productionColor;
 /** Which release step this update was (first-deploy, deploy-idle, flip, rollback, contract, ...). */
 export const releaseStep = guard.step;
 /** What the release guard wants the operator to know (an override in use, a rollback). */

@@ -242,20 +242,43 @@ export async function packApp(options: PackOptions): Promise<PackResult> {
     }
 }
 
+/** What `npm run app:pack -- --help` prints. */
+export const PACK_USAGE = `Usage: npm run app:pack -- <version> [--allow-dirty]   (e.g. npm run app:pack -- 1.4.2)
+
+Packs app/ into dist/app-<version>.tgz and writes its SHA-256 to dist/app-<version>.tgz.sha256; ends with the
+upload command and the pulumi config commands that deploy it to the idle color.
+
+  --allow-dirty   pack even when app/ has uncommitted changes
+  --help          this text`;
+
+/** The commands that deploy a packed version to a color: its version and its checksum together, one line per color. */
+export function deployCommands(version: string, sha256: string): string {
+    return [
+        "Then deploy it to the idle color (one update; the guard refuses a version without its checksum):",
+        ...(["green", "blue"] as const).map(
+            (c) => `  # ${c} idle:\n  pulumi config set ${c}Version ${version} && pulumi config set ${c}ArtifactSha256 ${sha256} && pulumi up`,
+        ),
+    ].join("\n");
+}
+
 if (require.main === module) {
     const args = process.argv.slice(2);
+    if (args.includes("--help") || args.includes("-h")) {
+        console.log(PACK_USAGE);
+        process.exit(0);
+    }
     const allowDirty = args.includes("--allow-dirty");
     const positional = args.filter((a) => a !== "--allow-dirty");
     const version = positional[0];
     if (!version || positional.length > 1 || version.startsWith("-")) {
-        console.error("Usage: npm run app:pack -- <version> [--allow-dirty]   (e.g. npm run app:pack -- 1.4.2)");
+        console.error(PACK_USAGE);
         process.exit(2);
     }
     removeTempPathsOnSignals();
     packApp({ version, allowDirty, log: (line) => console.log(line) }).then(
         (r) => {
             console.log(`\nUpload it (see docs/app.md):\n  az storage blob upload --auth-mode login --account-name <account> --container-name <container> \\\n    --name ${path.basename(r.artifact)} --file ${path.relative(process.cwd(), r.artifact)}`);
-            console.log(`and set the version's checksum: ${r.sha256}`);
+            console.log(`\n${deployCommands(version, r.sha256)}`);
         },
         (e: unknown) => {
             console.error(`app:pack: ${(e as Error).message}`);

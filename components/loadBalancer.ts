@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import { Color, COLORS, rulePools } from "../release/colors";
-import { poolProblems } from "../release/readBack";
+import { poolProblems, productionColorOf } from "../release/readBack";
 import { HEALTH_PATH, PORTS } from "./lib/ports";
 import { childOptions } from "./lib/childOptions";
 
@@ -54,6 +54,13 @@ export class LoadBalancer extends pulumi.ComponentResource {
     public readonly productionUrl: pulumi.Output<string>;
     public readonly stagingUrl: pulumi.Output<string>;
     public readonly loadBalancerId: pulumi.Output<string>;
+    /** The load balancer's Azure name (auto-named). */
+    public readonly loadBalancerName: pulumi.Output<string>;
+    /**
+     * The color the production rule points at as Azure answers after this update (not the config's `liveColor`);
+     * during a preview, the color this update asks for.
+     */
+    public readonly productionColor: pulumi.Output<Color | undefined>;
     /**
      * The pools' addresses as Azure lists them after this update, by pool; rejects (failing the update) unless each
      * lists exactly the addresses this step puts there. Not read during a preview (nothing was sent yet).
@@ -129,11 +136,17 @@ export class LoadBalancer extends pulumi.ComponentResource {
         }, childOpts);
 
         this.loadBalancerId = lb.id;
+        this.loadBalancerName = lb.name;
         // Read the pools back (IP-based pools can come out empty on creation, pulumi-azure-native#3601).
         const expected = Object.fromEntries(COLORS.map((color) => [color, [...args.poolAddresses[color]]]));
         if (pulumi.runtime.isDryRun()) {
             this.poolsReadBack = pulumi.output(expected);
+            this.productionColor = pulumi.output<Color | undefined>(args.liveColor);
         } else {
+            this.productionColor = network.getLoadBalancerOutput(
+                { resourceGroupName: args.resourceGroupName, loadBalancerName: lb.name },
+                { dependsOn: [lb], parent: this },
+            ).apply((read) => productionColorOf(read));
             const read = COLORS.map((color) => network.getLoadBalancerBackendAddressPoolOutput({
                 resourceGroupName: args.resourceGroupName,
                 loadBalancerName: lb.name,

@@ -139,6 +139,11 @@ export interface ReleaseGuardArgs {
      * @default undefined (not checked)
      */
     readonly database?: pulumi.Input<string>;
+    /**
+     * The color the production rule really points at, read from Azure before this update (components/lib/servingColor.ts).
+     * @default undefined (not known: the guard trusts its record)
+     */
+    readonly serving?: pulumi.Input<Color | undefined>;
 }
 
 /**
@@ -172,6 +177,7 @@ export class ReleaseGuard extends pulumi.dynamic.Resource {
                 executions: args.executions ?? [],
                 vmTools: args.vmTools,
                 database: args.database,
+                serving: args.serving,
                 ledger: undefined,
                 executionNames: undefined,
                 newExecutions: undefined,

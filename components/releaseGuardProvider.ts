@@ -23,6 +23,12 @@ export interface ReleaseGuardInputs {
     readonly vmTools?: string;
     /** Where the database comes from: `created` or `existing:<id>` (release/databaseSource.ts). @default undefined (created) */
     readonly database?: string;
+    /**
+     * The color the production rule really points at, read from Azure before this update; when it is not the recorded
+     * live color, the recorded flip did not take effect ("pending gate", release/guard.ts `reconcile`).
+     * @default undefined (not known: the record is trusted)
+     */
+    readonly serving?: Color;
     /** What the release agent is asked to run in this update (key and digest of each execution). @default [] */
     readonly executions?: executions.ExecutionRequest[];
     /**
@@ -75,6 +81,7 @@ export function judge(olds: Partial<ReleaseGuardOutputs> | undefined, news: Rele
         allowDeployIntoRollbackWindow: news.allowDeployIntoRollbackWindow,
         contract: news.contractMigrations,
         ...(news.vmTools ? { vmTools: news.vmTools } : {}),
+        ...(news.serving ? { serving: news.serving } : {}),
     });
 }
 
@@ -92,12 +99,14 @@ export function decideAndRecord(olds: Partial<ReleaseGuardOutputs> | undefined, 
     const state = guard.recordStep(olds ? recordedState(olds) : undefined, desiredState(news), {
         now,
         rollbackWindowMinutes: news.rollbackWindowMinutes,
+        ...(news.serving ? { serving: news.serving } : {}),
     });
     return { ...news, state, step: verdict.step, notices: verdict.notices };
 }
 
 /** The fields of the inputs that, when they change, make an update (everything but Pulumi's own `__provider`). */
 function inputsOf(v: Partial<ReleaseGuardInputs>): Partial<ReleaseGuardInputs> {
+    // `serving` is not among them: what serves is read again by every update, and reconciling with it changes no decision later.
     const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions, ledger, vmTools, database } = v;
     return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions: executions ?? [], ledger, vmTools, database };
 }

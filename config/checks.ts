@@ -6,6 +6,21 @@ import { isIPv4 } from "node:net";
  */
 
 /** SSH public key types Azure accepts for Linux VM login (it rejects ECDSA and security-key types). */
+/** The comment that marks the placeholder SSH key committed in Pulumi.<stack>.yaml. */
+export const PLACEHOLDER_KEY_COMMENT = "placeholder-replace-me";
+
+/** The SHA-256 of an empty file: the placeholder artifact checksum committed in Pulumi.<stack>.yaml. */
+export const EMPTY_FILE_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** Why an artifact checksum cannot be a real artifact's, or undefined. */
+export function artifactSha256Problem(value: string): string | undefined {
+    if (!isSha256Hex(value)) return "is not a SHA-256 hex digest";
+    if (value.toLowerCase() === EMPTY_FILE_SHA256) {
+        return "is the SHA-256 of an empty file (the placeholder committed with this repository): every VM would refuse the artifact";
+    }
+    return undefined;
+}
+
 export const SSH_KEY_TYPES = ["ssh-ed25519", "ssh-rsa"] as const;
 
 /**
@@ -15,6 +30,9 @@ export const SSH_KEY_TYPES = ["ssh-ed25519", "ssh-rsa"] as const;
  */
 export function sshPublicKeyProblem(value: string): string | undefined {
     const parts = value.trim().split(/\s+/);
+    if (parts.includes(PLACEHOLDER_KEY_COMMENT)) {
+        return `is the placeholder key committed with this repository (marked ${PLACEHOLDER_KEY_COMMENT}; its private half was deleted, so nobody could log in)`;
+    }
     const [type, body] = parts;
     if (parts.length < 2 || !(SSH_KEY_TYPES as readonly string[]).includes(type)) {
         return `is not an OpenSSH public key: it must start with one of ${SSH_KEY_TYPES.join(", ")} followed by the base64 key body`;

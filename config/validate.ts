@@ -3,7 +3,7 @@ import { isVersion } from "../release/versions";
 import {
     adminUsernameProblem,
     ipv4CidrProblem,
-    isSha256Hex,
+    artifactSha256Problem,
     isSqlSkuName,
     parseSqlDatabaseId,
     sqlDatabaseIdProblem,
@@ -126,7 +126,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "vmSize", type: "string", description: "Azure VM size for both colors, unless a per-color size is set.", default: "Standard_B2s" },
     { key: "blueVmSize", type: "string", description: "VM size of the blue color; overrides vmSize.", default: "" },
     { key: "greenVmSize", type: "string", description: "VM size of the green color; overrides vmSize.", default: "" },
-    { key: "image", type: "string", description: "Marketplace image URN Publisher:Offer:Sku:Version for both colors, unless a per-color image is set. Must be a Debian/Ubuntu image (cloud-init installs Node.js with apt).", default: DEFAULT_IMAGE },
+    { key: "image", type: "string", description: "Marketplace image URN Publisher:Offer:Sku:Version for both colors, unless a per-color image is set. Must be Debian 13 (trixie) or newer — cloud-init installs Node.js 20 from the image's own apt archive (Ubuntu 24.04's is Node.js 18, too old).", default: DEFAULT_IMAGE },
     { key: "blueImage", type: "string", description: "Image URN of the blue color; overrides image.", default: "" },
     { key: "greenImage", type: "string", description: "Image URN of the green color; overrides image.", default: "" },
     { key: "zones", type: "array", description: "Availability zones the VMs of each color are spread over, round-robin (e.g. [\"1\",\"2\",\"3\"]). Empty for regions without zones.", default: [] },
@@ -348,9 +348,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
         const url = r.string(`${color}ArtifactUrl`, "an https:// URL", `https://example.org/app-1.0.0.tgz`, (v) =>
             /^https:\/\/[^\s/]+\/\S+$/.test(v) ? undefined : "is not an https:// URL",
         );
-        const sha256 = r.required(`${color}ArtifactSha256`, "64 lowercase hex digits: the first field of dist/app-<version>.tgz.sha256", `"$(cut -d' ' -f1 dist/app-${version ?? "1.0.0"}.tgz.sha256)"`, (v) =>
-            isSha256Hex(v) ? undefined : "is not a SHA-256 hex digest",
-        );
+        const sha256 = r.required(`${color}ArtifactSha256`, "64 lowercase hex digits: the first field of dist/app-<version>.tgz.sha256 (after npm run app:pack -- <version>)", `"$(cut -d' ' -f1 dist/app-${version ?? "1.0.0"}.tgz.sha256)"`, artifactSha256Problem);
         const forceUpdateTag = r.string(`${color}ForceUpdateTag`, "letters, digits, . _ -", "retry-1", (v) =>
             /^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : "is not a tag of letters, digits, . _ - (at most 64)",
         );

@@ -22,7 +22,7 @@ import { GitRepo } from "./git";
 import { workingTreeState } from "./workingTree";
 import { stackNameOf } from "./settings";
 import { describeTarget, resolveTarget, Target } from "./target";
-import { changedKeys, parseStackFile, staleChecksums } from "./stackFile";
+import { changedKeys, parseStackFile } from "./stackFile";
 
 /** What a stack's change is, in the runbook's words. */
 export type StepLabel =
@@ -178,7 +178,6 @@ export function checkStack(
         allowDeployIntoRollbackWindow: after.config.allowDeployIntoRollbackWindow,
         ...(contract ? { contract } : {}),
     });
-    const stale = beforeParsed?.ok ? staleChecksums(beforeParsed.config, after.config) : [];
     const notices =
         baseText !== undefined && before === undefined
             ? [`${file} at the base (and before it) is not valid input to the program as it is now, so nothing counts as live yet.`]
@@ -189,10 +188,10 @@ export function checkStack(
         ...common,
         label,
         step: verdict.step,
-        allowed: verdict.allowed && stale.length === 0,
+        allowed: verdict.allowed,
         changedKeys: keys,
         summary,
-        reasons: [...verdict.reasons, ...stale],
+        reasons: verdict.reasons,
         notices: [...notices, ...verdict.notices],
         ...(before ? { liveBefore: before.liveColor } : {}),
     };
@@ -262,19 +261,34 @@ export function formatReport(report: ReleaseCheckReport): string {
     return lines.join("\n");
 }
 
-const USAGE = "npm run --silent release:check -- --base <git-ref> [--branch <branch the change goes into>] [--now <ISO time>] [--json]";
+export const USAGE = `npm run --silent release:check -- --base <git-ref> [--branch <branch the change goes into>] [--now <ISO time>] [--json]
+
+Checks that the change from --base to HEAD is, for each stack file (Pulumi.<stack>.yaml) it touches, one safe release
+step — the release guard's decision on git commits. CI runs it on every pull request.
+
+  --base <git-ref>   the pull request's base, or the commit before a push (e.g. origin/main)
+  --branch <name>    the branch the change goes into (default: the branch --base names)
+  --now <ISO time>   the time to judge rollback windows at (default: now)
+  --json             print the report as JSON
+  --help             this text
+
+Exit codes: 0 every change is one safe step, 1 one is refused, 2 bad usage.`;
 
 /** The command line: exit 0 when every stack's change is one safe step, 1 when one is refused, 2 on bad usage. */
 export function main(argv: string[], cwd = process.cwd()): number {
-    let values: { base?: string; branch?: string; now?: string; json?: boolean };
+    let values: { base?: string; branch?: string; now?: string; json?: boolean; help?: boolean };
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { base: { type: "string" }, branch: { type: "string" }, now: { type: "string" }, json: { type: "boolean" } },
+            options: { base: { type: "string" }, branch: { type: "string" }, now: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
         }));
     } catch (e) {
         process.stderr.write(`release:check: ${(e as Error).message}\nUsage: ${USAGE}\n`);
         return 2;
+    }
+    if (values.help) {
+        process.stdout.write(`Usage: ${USAGE}\n`);
+        return 0;
     }
     if (values.base === undefined) {
         process.stderr.write("release:check: --base <git-ref> is required, e.g. --base origin/main (the pull request's base, or the commit before a push)\n");

@@ -6,7 +6,6 @@ import * as YAML from "yaml";
 import { ConfigError, RawConfig, StackConfig, validateConfig } from "../config/validate";
 import { ReleaseState } from "../release/guard";
 import { colorStateOf } from "../components/releaseGuard";
-import { COLORS } from "../release/colors";
 
 /** Shown instead of a secure (encrypted) value, which this check cannot and need not decrypt. */
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -80,19 +79,3 @@ export function changedKeys(before: RawConfig, after: RawConfig): string[] {
     return [...keys].filter((k) => before[k] !== after[k]).sort();
 }
 
-/**
- * Colors whose version changed while their artifact checksum did not: the VMs would refuse the new artifact
- * (its SHA-256 differs) and the deploy would fail on every VM. One message per color, with the fix.
- */
-export function staleChecksums(before: StackConfig, after: StackConfig): string[] {
-    return COLORS.filter((c) => {
-        const b = before.colors[c];
-        const a = after.colors[c];
-        return b.version !== a.version && b.artifactSha256 !== undefined && b.artifactSha256 === a.artifactSha256;
-    }).map(
-        (c) =>
-            `${c}Version ${before.colors[c].version} → ${after.colors[c].version} but ${c}ArtifactSha256 is still the checksum of ` +
-            `${before.colors[c].version}: the VMs would refuse app-${after.colors[c].version}.tgz. Set it in the same commit: ` +
-            `pulumi config set ${c}ArtifactSha256 "$(cut -d' ' -f1 dist/app-${after.colors[c].version}.tgz.sha256)"`,
-    );
-}

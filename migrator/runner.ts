@@ -28,6 +28,7 @@ import { lintMigration } from "./lint/lint";
 import { loadMigrationDir, MigrationFile } from "./migrationFile";
 import { BaselineRequest, LintFindingLike, MigrationStatus, Phase, Plan, planBaseline, planRun } from "./plan";
 import { batchTimeoutMs, DEFAULT_LONG_REQUEST_TIMEOUT_MS } from "./timeouts";
+import { heartbeat } from "./heartbeat";
 import { decideRetry, DEFAULT_RETRY_POLICY, isLockTimeout, RetryPolicy, RetryScope, retryScopeOf } from "./retry";
 
 /** Options of {@link createRunner}. */
@@ -56,6 +57,8 @@ export interface RunnerOptions {
     readonly longRequestTimeoutMs?: number;
     /** Tests: how to wait between retries. @default setTimeout */
     readonly sleep?: (ms: number) => Promise<void>;
+    /** How often a migration that is still running says so (`still applying <name> (<n> s)`), in ms. @default 30000 */
+    readonly progressEveryMs?: number;
 }
 
 /** What `up` was asked for. */
@@ -353,8 +356,13 @@ export function createRunner(options: RunnerOptions = {}): Runner {
     async function apply(driver: Driver, m: MigrationFile): Promise<void> {
         const started = Date.now();
         log(`applying ${m.name}${m.noTransaction ? " (no transaction)" : ""}`);
-        if (m.noTransaction) await applyWithoutTransaction(driver, m, started);
-        else await applyInTransaction(driver, m, started);
+        const stop = heartbeat(log, `applying ${m.name}`, options.progressEveryMs ?? 30_000);
+        try {
+            if (m.noTransaction) await applyWithoutTransaction(driver, m, started);
+            else await applyInTransaction(driver, m, started);
+        } finally {
+            stop();
+        }
         log(`applied ${m.name} in ${Date.now() - started} ms`);
     }
 

@@ -34,6 +34,13 @@ export function percentile(values: readonly number[], p: number): number {
     return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
+/**
+ * How long after a flip's command a new connection may still reach the old color (HAProxy applies the switch to new
+ * connections within milliseconds; this leaves room for a loaded 2-core machine). New connections on the old color
+ * later than this count against the rehearsal's verdict.
+ */
+export const SWITCH_TOLERANCE_MS = 250;
+
 export interface FlipMetrics {
     readonly switchMs: number;
     readonly convergeMs: number;
@@ -41,6 +48,8 @@ export interface FlipMetrics {
     readonly newConnections: number;
     /** Of those, served by the old color (expected only in the first moments, before HAProxy has switched). */
     readonly newConnectionsOnOldColor: number;
+    /** Of those, started more than SWITCH_TOLERANCE_MS after the command: each one is a failure of the switch. */
+    readonly lateNewConnectionsOnOldColor: number;
 }
 
 /** switchMs and convergeMs of `flip`, judged on requests that started before `until` (the next flip). */
@@ -49,6 +58,7 @@ export function flipMetrics(records: readonly RequestRecord[], flip: FlipEvent, 
     let lastOldEnd = flip.at;
     let newConnections = 0;
     let newConnectionsOnOldColor = 0;
+    let lateNewConnectionsOnOldColor = 0;
     for (const r of records) {
         if (r.start >= until || r.color === undefined) continue;
         if (r.color === flip.from && r.end > lastOldEnd && r.end < until) lastOldEnd = r.end;
@@ -56,6 +66,7 @@ export function flipMetrics(records: readonly RequestRecord[], flip: FlipEvent, 
             newConnections++;
             if (r.color === flip.from) {
                 newConnectionsOnOldColor++;
+                if (r.start >= flip.at + SWITCH_TOLERANCE_MS) lateNewConnectionsOnOldColor++;
                 if (r.start > lastOldNewConnection) lastOldNewConnection = r.start;
             }
         }
@@ -65,6 +76,7 @@ export function flipMetrics(records: readonly RequestRecord[], flip: FlipEvent, 
         convergeMs: round(lastOldEnd - flip.at),
         newConnections,
         newConnectionsOnOldColor,
+        lateNewConnectionsOnOldColor,
     };
 }
 
@@ -230,6 +242,7 @@ export interface RehearsalReport {
         convergeMs: number;
         newConnections: number;
         newConnectionsOnOldColor: number;
+        lateNewConnectionsOnOldColor: number;
     }[];
     readonly blockedFlips: Refusal[];
     readonly blockedDeploys: Refusal[];
@@ -331,7 +344,8 @@ export function formatSummary(report: RehearsalReport): string {
         ...report.flips.map(
             (f) =>
                 `${f.rollback ? "rollback" : "flip"} ${f.from} → ${f.to} at ${(f.atMs / 1000).toFixed(1)} s: switch ${f.switchMs} ms, converge ${f.convergeMs} ms, ` +
-                `${f.newConnections} new connections after it (${f.newConnectionsOnOldColor} on ${f.from})`,
+                `${f.newConnections} new connections after it (${f.newConnectionsOnOldColor} on ${f.from}, ` +
+                `${f.lateNewConnectionsOnOldColor} of them later than the ${SWITCH_TOLERANCE_MS} ms tolerance)`,
         ),
         `refused: ${report.blockedFlips.length} flip(s), ${report.blockedDeploys.length} deploy(s), ${report.blockedContracts.length} contract run(s)`,
         "latency (ms) by phase: " +
@@ -347,6 +361,38 @@ export function formatSummary(report: RehearsalReport): string {
             : []),
     ];
     return lines.join("\n");
+}
+
+/** The rehearsal's verdict: PASS, or each thing that failed. */
+export interface RehearsalVerdict {
+    readonly pass: boolean;
+    readonly problems: readonly string[];
+}
+
+/**
+ * Judges a run: no request failed, every flip reached every new connection within SWITCH_TOLERANCE_MS (new connections
+ * on the old color later than that are counted), the broken v3's flip was refused, and the scenario ran to its end.
+ */
+export function rehearsalVerdict(report: RehearsalReport, completed = true): RehearsalVerdict {
+    const problems: string[] = [];
+    if (!completed) problems.push("the scenario did not run to its end");
+    if (report.failedRequests > 0) problems.push(`${report.failedRequests} request(s) failed: ${JSON.stringify(report.failures)}`);
+    for (const f of report.flips) {
+        if (f.lateNewConnectionsOnOldColor > 0) {
+            problems.push(
+                `${f.rollback ? "rollback" : "flip"} ${f.from} → ${f.to} at ${(f.atMs / 1000).toFixed(1)} s: ${f.lateNewConnectionsOnOldColor} new connection(s) ` +
+                    `reached ${f.from} later than ${SWITCH_TOLERANCE_MS} ms after the switch`,
+            );
+        }
+    }
+    if (report.flips.length === 0) problems.push("no flip happened");
+    if (report.blockedFlips.length === 0) problems.push("the broken v3's flip was not refused");
+    return { pass: problems.length === 0, problems };
+}
+
+/** The last line of a run. */
+export function formatVerdict(verdict: RehearsalVerdict): string {
+    return verdict.pass ? "VERDICT: PASS" : `VERDICT: FAIL — ${verdict.problems.join("; ")}`;
 }
 
 function round(x: number): number {

@@ -46,6 +46,25 @@ export interface ReleaseState {
     readonly lastFlipWasRollback?: boolean;
     /** True when this update runs contract migrations (config `runContractMigrations`). */
     readonly runContractMigrations?: boolean;
+    /**
+     * Set by `recordStep` on a flip and kept until an update reads the production rule on the new live color: the
+     * flip fields as they were before it (so a flip whose gate did not pass can be taken back in the record), i.e. the
+     * flip is not confirmed yet. Kept by the guard.
+     */
+    readonly beforeFlip?: FlipRecord;
+    /**
+     * Only in the view `reconcile` returns: a recorded flip to this color did not take effect — its health gate did
+     * not pass, so the load balancer never moved and `liveColor` (the color still serving) takes production traffic.
+     * "pending gate".
+     */
+    readonly pendingFlipTo?: Color;
+}
+
+/** The flip fields of a state: when the last flip happened, from which color, and whether it was a rollback. */
+export interface FlipRecord {
+    readonly lastFlipAt?: string;
+    readonly previousLiveColor?: Color;
+    readonly lastFlipWasRollback?: boolean;
 }
 
 /**
@@ -92,6 +111,13 @@ export interface GuardContext {
      * @default undefined (not checked)
      */
     readonly vmTools?: string;
+    /**
+     * The color the load balancer's production rule really points at, read from Azure before this update (the
+     * program reads it; components/servingColor.ts). When it differs from the recorded `liveColor`, the recorded flip
+     * did not take effect (its gate did not pass): the guard judges from the color that really serves.
+     * @default undefined (not known: the record is trusted)
+     */
+    readonly serving?: Color;
 }
 
 /** The answer to one question ("may this flip happen?"): allowed when `reasons` is empty. */
@@ -103,9 +129,25 @@ export interface Decision {
     readonly notices: string[];
 }
 
+/**
+ * A first step that the guard allows: the release state to ask for (what the config should say) and, when the step
+ * is to wait, the time from which it is allowed.
+ */
+export interface SafeStep {
+    /** The commands that turn the refused config into this one, e.g. `pulumi config set liveColor blue && pulumi up`. */
+    readonly command: string;
+    readonly state: ReleaseState;
+    /** The step is allowed from this time (ISO 8601); absent: now. */
+    readonly at?: string;
+}
+
 /** The whole verdict on one update. */
 export interface Verdict extends Decision {
     readonly step: ReleaseStep;
+    /** When refused: the first step of the safe sequence, which the guard allows when it is followed. */
+    readonly firstStep?: SafeStep;
+    /** A recorded flip to this color did not take effect (its gate did not pass): "pending gate". */
+    readonly pendingFlipTo?: Color;
 }
 
 /** One field of a ColorState that differs between two states, for messages. */
@@ -226,7 +268,7 @@ export function schemaProblems(version: string, schema: SchemaStatus): string[] 
     if (pending.length > 0) {
         problems.push(
             `version ${version} needs expand migrations that are not applied yet (${pending.join(", ")}). ` +
-                `Run them first: npm run db -- up --phase expand (the program runs them before the deploy of the idle color).`,
+                `Run them first: deploy ${version} to the idle color (pulumi up runs its expand migrations on the release agent before it deploys the app; locally: npm run db -- up --phase expand).`,
         );
     }
     for (const m of schema.appliedContract) {
@@ -263,12 +305,76 @@ export function mayRunContract(
             reasons.push(
                 `contract migration ${m.name} requires ${m.requiresVersion} or newer, but ${color} runs ${v} and can take traffic. ` +
                     `Safe sequence: wait until the rollback window has passed, deploy ${m.requiresVersion} or newer to ${color} ` +
-                    `(pulumi config set ${configKeyFor(color, "version")} ${m.requiresVersion} && pulumi up), ` +
+                    `(${deployCommand(color, m.requiresVersion)}), ` +
                     `then run the contract (pulumi config set runContractMigrations true && pulumi up).`,
             );
         }
     }
     return { allowed: reasons.length === 0, reasons, notices: [] };
+}
+
+/**
+ * The recorded state as it really is, given the color the production rule points at (read from Azure before this
+ * update). When that is the recorded `liveColor` (or unknown), the record stands (a confirmed flip drops its
+ * `beforeFlip`). When it is the other color, the recorded flip did not take effect — its health gate did not pass, so
+ * the load balancer never moved (or it was moved back): the color that serves is the live one, the flip fields are
+ * those from before that flip, and `pendingFlipTo` names the color the flip asked for ("pending gate").
+ */
+export function reconcile(recorded: ReleaseState, serving: Color | undefined): ReleaseState {
+    if (serving === undefined) return recorded;
+    const { beforeFlip, pendingFlipTo: _pending, lastFlipAt, previousLiveColor, lastFlipWasRollback, ...rest } = recorded;
+    if (serving === recorded.liveColor) {
+        return { ...rest, ...flipFields({ lastFlipAt, previousLiveColor, lastFlipWasRollback }) };
+    }
+    const flip: FlipRecord = beforeFlip && previousLiveColor === serving
+        ? beforeFlip
+        // Moved outside this stack's updates: the color it left is not a rollback target.
+        : { lastFlipAt, previousLiveColor: recorded.liveColor, lastFlipWasRollback: true };
+    return { ...rest, liveColor: serving, ...flipFields(flip), pendingFlipTo: recorded.liveColor };
+}
+
+/** The defined flip fields of `f` (so states compare equal whether a field is absent or undefined). */
+function flipFields(f: FlipRecord): FlipRecord {
+    if (!f.lastFlipAt) return {};
+    return {
+        lastFlipAt: f.lastFlipAt,
+        ...(f.previousLiveColor ? { previousLiveColor: f.previousLiveColor } : {}),
+        ...(f.lastFlipWasRollback ? { lastFlipWasRollback: true } : {}),
+    };
+}
+
+/** The shell expression that reads the checksum `npm run app:pack -- <version>` wrote, for config commands. */
+export function checksumOf(version: string): string {
+    return `$(cut -d' ' -f1 dist/app-${version}.tgz.sha256)`;
+}
+
+/** The colors whose version changes while their artifact checksum (`settings.artifactSha256`) stays. */
+export function staleChecksumColors(before: ReleaseState, after: ReleaseState): Color[] {
+    return COLORS.filter((c) => {
+        const sha = before[c].settings?.artifactSha256;
+        return before[c].version !== after[c].version && sha !== undefined && sha === after[c].settings?.artifactSha256;
+    });
+}
+
+/** The update that deploys `version` to `color`: its version and its artifact's checksum together (npm run app:pack wrote it). */
+export function deployCommand(color: Color, version: string): string {
+    return `pulumi config set ${configKeyFor(color, "version")} ${version} && pulumi config set ${configKeyFor(color, "settings.artifactSha256")} "${checksumOf(version)}" && pulumi up`;
+}
+
+/**
+ * Colors whose version changes while their artifact checksum stays: the VMs would refuse the new artifact (its
+ * SHA-256 differs) after the update started. One message per color, with the command that sets the new checksum.
+ */
+export function staleChecksumProblems(before: ReleaseState, after: ReleaseState): string[] {
+    return staleChecksumColors(before, after).map((c) => {
+        const version = after[c].version;
+        return (
+            `${configKeyFor(c, "version")} ${before[c].version} → ${version} but ${configKeyFor(c, "settings.artifactSha256")} is still the checksum of ` +
+            `${before[c].version}'s artifact: every VM would refuse app-${version}.tgz after the update started. Set both in the same update: ` +
+            `npm run app:pack -- ${version}, then pulumi config set ${configKeyFor(c, "version")} ${version} && ` +
+            `pulumi config set ${configKeyFor(c, "settings.artifactSha256")} "${checksumOf(version)}" && pulumi up`
+        );
+    });
 }
 
 /**
@@ -286,13 +392,9 @@ export function mayDeploy(before: ReleaseState, after: ReleaseState, ctx: GuardC
     if (liveChanges.length > 0) {
         const keys = liveChanges.map((c) => `${configKeyFor(idle, c.field)} ${c.after ?? "(unset)"}`);
         reasons.push(
-            `refusing to change ${live}, the live color (${describeChanges(liveChanges)}): its users would be hit by the change. ` +
-                `Safe sequence: revert that change, then 1) deploy to the idle color ${idle} (pulumi config set ${keys.join(" / ")} && pulumi up), ` +
-                `2) check it on the staging endpoint, 3) flip (pulumi config set liveColor ${idle} && pulumi up).` +
-                (rollbackTarget(before, ctx.now, ctx.rollbackWindowMinutes) === idle
-                    ? ` If the flip to ${live} failed (e.g. its health gate refused it), ${live} never took traffic: ` +
-                      `put liveColor back first (pulumi config set liveColor ${idle} && pulumi up), then fix ${live} as the idle color.`
-                    : ""),
+            `refusing to change ${live}, the live color (${describeChanges(liveChanges)}): ${live} serves production and its users would be hit by the change. ` +
+                `Safe sequence: 1) deploy the change to the idle color ${idle} instead (${keys.map((k) => `pulumi config set ${k}`).join(" && ")} && pulumi up), ` +
+                `2) check it on the staging endpoint, 3) flip (pulumi config set liveColor ${idle} && pulumi up).`,
         );
     }
     const toolsChange = liveChanges.find((c) => c.field === "settings.vmTools");
@@ -349,6 +451,15 @@ export function pinnedToolsProblems(before: ReleaseState | undefined, after: Rel
     return problems;
 }
 
+/** What a pending flip means, for messages: which flip did not take effect, and which color serves. */
+function pendingFlipText(state: ReleaseState): string {
+    return (
+        `The flip to ${state.pendingFlipTo} recorded by an earlier update did not take effect ("pending gate"): its health gate did not pass ` +
+        `(or the production rule was moved back), so the load balancer still sends production to ${state.liveColor}, which stays the live color; ` +
+        `${state.pendingFlipTo} is the idle one.`
+    );
+}
+
 /**
  * May this update flip `liveColor`? A flip must be the only change in its update (so the gate checks exactly what
  * goes live, and a revert is a clean rollback), and the new live color's version must fit the database's schema.
@@ -367,12 +478,20 @@ export function mayFlip(before: ReleaseState, after: ReleaseState, ctx: GuardCon
             ...others.map((o) => `${o.color} ${o.field} ${o.before ?? "(unset)"} → ${o.after ?? "(unset)"}`),
             ...(contractSwitchedOn ? ["runContractMigrations false → true"] : []),
         ].join(", ");
-        reasons.push(
-            `refusing to flip ${from} → ${to} together with other changes (${what}): a flip must be the only change in its update, ` +
-                `so the gate checks exactly what goes live and reverting it is a clean rollback. ` +
-                `Safe sequence: 1) keep liveColor ${from} and apply the other changes (pulumi up; in git: their own commit), ` +
-                `2) then flip alone (pulumi config set liveColor ${to} && pulumi up; in git: a commit that changes only liveColor).`,
-        );
+        if (before.pendingFlipTo === to) {
+            reasons.push(
+                `refusing to flip ${from} → ${to} together with other changes (${what}). ${pendingFlipText(before)} ` +
+                    `Safe sequence: 1) put liveColor back to ${from} (pulumi config set liveColor ${from} && pulumi up; in git: revert the flip commit), ` +
+                    `2) deploy the fix to the idle color ${to} and check it on the staging endpoint, 3) flip again, alone (pulumi config set liveColor ${to} && pulumi up).`,
+            );
+        } else {
+            reasons.push(
+                `refusing to flip ${from} → ${to} together with other changes (${what}): a flip must be the only change in its update, ` +
+                    `so the gate checks exactly what goes live and reverting it is a clean rollback. ` +
+                    `Safe sequence: 1) keep liveColor ${from} and apply the other changes (pulumi up; in git: their own commit), ` +
+                    `2) then flip alone (pulumi config set liveColor ${to} && pulumi up; in git: a commit that changes only liveColor).`,
+            );
+        }
     }
     if (ctx.schema) {
         for (const p of schemaProblems(after[to].version, ctx.schema)) {
@@ -383,17 +502,14 @@ export function mayFlip(before: ReleaseState, after: ReleaseState, ctx: GuardCon
     if (reasons.length === 0 && target === to) {
         notices.push(
             `rollback: ${to} was live until ${before.lastFlipAt}; it takes production traffic again. ` +
-                `${from} becomes idle and is not a rollback target: deploy the fix onto it (pulumi config set ${configKeyFor(from, "version")} <fixed version> && pulumi up).`,
+                `${from} becomes idle and is not a rollback target: deploy the fix onto it (${deployCommand(from, "<fixed version>")}).`,
         );
     }
     return { allowed: reasons.length === 0, reasons, notices };
 }
 
-/**
- * The guard's verdict on one update from `before` (undefined on the first deploy: nothing is live yet) to `after`:
- * the release step, and every reason to refuse it. Used by the Pulumi program, the rehearsal and `release:check`.
- */
-export function evaluateRelease(before: ReleaseState | undefined, after: ReleaseState, ctx: GuardContext): Verdict {
+/** The verdict on `before` (already reconciled with what serves) → `after`, without the first step. */
+function judge(before: ReleaseState | undefined, after: ReleaseState, ctx: GuardContext): Verdict {
     const invalid = validateState(after);
     if (invalid.length > 0) {
         return { allowed: false, step: "other", reasons: invalid, notices: [] };
@@ -413,25 +529,160 @@ export function evaluateRelease(before: ReleaseState | undefined, after: Release
             reasons.push(...d.reasons);
             notices.push(...d.notices);
         }
+        reasons.push(...staleChecksumProblems(before, after));
+        if (before.pendingFlipTo && reasons.length === 0) {
+            notices.push(
+                after.liveColor === before.liveColor
+                    ? `${pendingFlipText(before)} Recorded as not happened.`
+                    : `${pendingFlipText(before)} Flipping to ${after.liveColor} again: its gate runs again under a new name only if something it checks changed ` +
+                      `(else: pulumi config set retryTag <a new value> && pulumi up).`,
+            );
+        }
     }
     reasons.push(...pinnedToolsProblems(before, after, ctx.vmTools));
     if (after.runContractMigrations && ctx.contract && ctx.contract.length > 0) {
         const d = mayRunContract(ctx.contract, { blue: after.blue.version, green: after.green.version });
         reasons.push(...d.reasons);
     }
-    return { allowed: reasons.length === 0, step, reasons, notices };
+    return { allowed: reasons.length === 0, step, reasons, notices, ...(before?.pendingFlipTo ? { pendingFlipTo: before.pendingFlipTo } : {}) };
+}
+
+/** `state` with one setting of one color set (or removed when `value` is undefined). */
+function withSetting(state: ColorState, key: string, value: string | undefined): ColorState {
+    const settings = { ...(state.settings ?? {}) };
+    if (value === undefined) delete settings[key];
+    else settings[key] = value;
+    return { ...state, settings };
+}
+
+/** `target` with the changes from `from` to `to` applied (what moves a change of one color onto the other). */
+function applyChanges(target: ColorState, from: ColorState, to: ColorState): ColorState {
+    let result: ColorState = target;
+    for (const c of colorChanges(from, to)) {
+        if (c.field.startsWith("settings.")) result = withSetting(result, c.field.slice("settings.".length), c.after);
+        else result = { ...result, [c.field]: c.after };
+    }
+    return result;
 }
 
 /**
- * The state the guard stores after an allowed update: `after`, with `lastFlipAt`, `previousLiveColor` and
- * `lastFlipWasRollback` carried over, or set to `now`, the old live color and whether it was a rollback when this
- * update flips.
+ * One move from a refused request toward an allowed one, in the order the refusals' safe sequences give: split a
+ * flip from other changes (keeping the color that serves), move a change of the live color onto the idle one, set
+ * the checksum of a new version, unpin VM tools of the idle color, leave the contract for later, wait out the
+ * rollback window. Undefined when none applies.
+ */
+function towardSafety(before: ReleaseState, s: ReleaseState, ctx: GuardContext): { state: ReleaseState; at?: Date } | undefined {
+    const flipped = before.liveColor !== s.liveColor;
+    const changed = COLORS.filter((c) => colorChanges(before[c], s[c]).length > 0);
+    const contractOn = !before.runContractMigrations && !!s.runContractMigrations;
+    if (flipped && (changed.length > 0 || contractOn)) return { state: { ...s, liveColor: before.liveColor } };
+    if (flipped && ctx.schema && schemaProblems(s[s.liveColor].version, ctx.schema).length > 0) {
+        return { state: { ...s, liveColor: before.liveColor } };
+    }
+    const live = s.liveColor;
+    const idle = idleColor(live);
+    if (!flipped && changed.includes(live)) {
+        return { state: { ...s, [live]: before[live], [idle]: applyChanges(s[idle], before[live], s[live]) } };
+    }
+    for (const c of staleChecksumColors(before, s)) {
+        return { state: { ...s, [c]: withSetting(s[c], "artifactSha256", checksumOf(s[c].version)) } };
+    }
+    if (ctx.vmTools) {
+        for (const c of COLORS) {
+            if (pinnedToolsProblems(before, s, ctx.vmTools).some((p) => p.startsWith(`${c} `))) {
+                return { state: { ...s, [c]: c === idle ? withSetting(s[c], "vmTools", undefined) : before[c] } };
+            }
+        }
+    }
+    if (s.runContractMigrations && ctx.contract && ctx.contract.length > 0 &&
+        !mayRunContract(ctx.contract, { blue: s.blue.version, green: s.green.version }).allowed) {
+        return { state: { ...s, runContractMigrations: false } };
+    }
+    const target = rollbackTarget(before, ctx.now, ctx.rollbackWindowMinutes);
+    if (!flipped && changed.includes(idle) && target === idle && !ctx.allowDeployIntoRollbackWindow) {
+        return { state: s, at: rollbackWindowEndsAt(before, ctx.rollbackWindowMinutes) };
+    }
+    return undefined;
+}
+
+function shellValue(v: string): string {
+    return v.startsWith("$(") ? `"${v}"` : /^[A-Za-z0-9._:/+=@-]+$/.test(v) ? v : `'${v}'`;
+}
+
+/** The config commands that turn the release state `from` into `to` (liveColor, each color's keys, the contract switch). */
+export function configCommands(from: ReleaseState, to: ReleaseState): string[] {
+    const commands: string[] = [];
+    if (from.liveColor !== to.liveColor) commands.push(`pulumi config set liveColor ${to.liveColor}`);
+    for (const c of COLORS) {
+        for (const ch of colorChanges(from[c], to[c])) {
+            const key = configKeyFor(c, ch.field);
+            commands.push(ch.after === undefined ? `pulumi config rm ${key}` : `pulumi config set ${key} ${shellValue(ch.after)}`);
+        }
+    }
+    if (!!from.runContractMigrations !== !!to.runContractMigrations) {
+        commands.push(`pulumi config set runContractMigrations ${!!to.runContractMigrations}`);
+    }
+    return commands;
+}
+
+/**
+ * The first step of the safe sequence for a refused request: the nearest state the guard allows, found by applying
+ * `towardSafety` moves (each takes away one refused part of the request); when none leads there, the recorded state
+ * as it is (nothing changes). Undefined only when not even that is allowed.
+ */
+export function firstSafeStep(before: ReleaseState, after: ReleaseState, ctx: GuardContext): SafeStep | undefined {
+    let state = after;
+    let at = ctx.now;
+    for (let i = 0; i < 12; i++) {
+        const c = { ...ctx, now: at };
+        if (judge(before, state, c).allowed) return safeStep(after, state, at, ctx.now);
+        const next = towardSafety(before, state, c);
+        if (!next) break;
+        state = next.state;
+        if (next.at) at = next.at;
+    }
+    const { lastFlipAt: _a, previousLiveColor: _b, lastFlipWasRollback: _c, beforeFlip: _d, pendingFlipTo: _e, ...asRecorded } = before;
+    const unchanged: ReleaseState = { ...asRecorded, runContractMigrations: false };
+    return judge(before, unchanged, ctx).allowed ? safeStep(after, unchanged, ctx.now, ctx.now) : undefined;
+}
+
+function safeStep(from: ReleaseState, to: ReleaseState, at: Date, now: Date): SafeStep {
+    const commands = [...configCommands(from, to), "pulumi up"].join(" && ");
+    const later = at.getTime() > now.getTime();
+    return {
+        command: later ? `wait until ${at.toISOString()}, then ${commands}` : commands,
+        state: to,
+        ...(later ? { at: at.toISOString() } : {}),
+    };
+}
+
+/**
+ * The guard's verdict on one update from `before` (undefined on the first deploy: nothing is live yet) to `after`:
+ * the release step, every reason to refuse it and, when refused, the first step of the safe sequence (which the
+ * guard allows). `before` is first reconciled with `ctx.serving` (what the production rule really points at): a flip
+ * whose gate did not pass is "pending gate", and the color still serving is never called idle. Used by the Pulumi
+ * program, the rehearsal and `release:check`.
+ */
+export function evaluateRelease(recorded: ReleaseState | undefined, after: ReleaseState, ctx: GuardContext): Verdict {
+    const before = recorded ? reconcile(recorded, ctx.serving) : undefined;
+    const verdict = judge(before, after, ctx);
+    if (verdict.allowed || !before || validateState(after).length > 0) return verdict;
+    const firstStep = firstSafeStep(before, after, ctx);
+    return firstStep ? { ...verdict, firstStep } : verdict;
+}
+
+/**
+ * The state the guard stores after an allowed update: `after`, with the flip fields carried over, or — when this
+ * update flips — set to `now`, the old live color and whether it was a rollback, with the fields from before the flip
+ * kept in `beforeFlip` until an update reads the production rule on the new color (`ctx.serving`). `before` is first
+ * reconciled with `ctx.serving`, so a flip that did not take effect is recorded as not happened.
  */
 export function recordStep(
-    before: ReleaseState | undefined,
+    recorded: ReleaseState | undefined,
     after: ReleaseState,
-    ctx: Pick<GuardContext, "now" | "rollbackWindowMinutes">,
+    ctx: Pick<GuardContext, "now" | "rollbackWindowMinutes" | "serving">,
 ): ReleaseState {
+    const before = recorded ? reconcile(recorded, ctx.serving) : undefined;
     const base: ReleaseState = {
         liveColor: after.liveColor,
         blue: after.blue,
@@ -440,22 +691,17 @@ export function recordStep(
     };
     if (before && before.liveColor !== after.liveColor) {
         const wasRollback = rollbackTarget(before, ctx.now, ctx.rollbackWindowMinutes) === after.liveColor;
+        const beforeFlip = flipFields(before);
         return {
             ...base,
             lastFlipAt: ctx.now.toISOString(),
             previousLiveColor: before.liveColor,
             ...(wasRollback ? { lastFlipWasRollback: true } : {}),
+            beforeFlip,
         };
     }
-    if (before?.lastFlipAt) {
-        return {
-            ...base,
-            lastFlipAt: before.lastFlipAt,
-            ...(before.previousLiveColor ? { previousLiveColor: before.previousLiveColor } : {}),
-            ...(before.lastFlipWasRollback ? { lastFlipWasRollback: true } : {}),
-        };
-    }
-    return base;
+    if (!before) return base;
+    return { ...base, ...flipFields(before), ...(before.beforeFlip ? { beforeFlip: before.beforeFlip } : {}) };
 }
 
 /** Formats a verdict for a terminal or an error: the step, then each refusal and notice on its own line. */
@@ -463,5 +709,6 @@ export function formatVerdict(verdict: Verdict): string {
     const lines = [`release step: ${verdict.step} — ${verdict.allowed ? "allowed" : "REFUSED"}`];
     for (const r of verdict.reasons) lines.push(`  ✗ ${r}`);
     for (const n of verdict.notices) lines.push(`  ! ${n}`);
+    if (verdict.firstStep) lines.push(`  → first step (the guard allows it): ${verdict.firstStep.command}`);
     return lines.join("\n");
 }

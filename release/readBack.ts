@@ -120,3 +120,22 @@ export function retryCommand(currentRetryTag: string): string {
     const n = /^\d+$/.test(currentRetryTag) ? Number(currentRetryTag) + 1 : 1;
     return `pulumi config set retryTag ${n} && pulumi up`;
 }
+
+/** The part of a load balancer as read back from Azure that says where production goes (azure-native getLoadBalancer). */
+export interface LoadBalancerView {
+    readonly loadBalancingRules?: readonly { readonly name?: string; readonly backendAddressPool?: { readonly id?: string } }[];
+    readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** The resource-group tag that names the stack's load balancer, so the next update can read it before its guard decides. */
+export const LOAD_BALANCER_LOCATOR_TAG = "bluegreen-load-balancer";
+
+/**
+ * The color the production rule really points at: the last segment of its backend pool's id (`…/backendAddressPools/green`),
+ * or undefined when there is no production rule or it points at no color's pool.
+ */
+export function productionColorOf(lb: LoadBalancerView | undefined): "blue" | "green" | undefined {
+    const rule = lb?.loadBalancingRules?.find((r) => r.name === "production");
+    const pool = rule?.backendAddressPool?.id?.split("/").pop();
+    return pool === "blue" || pool === "green" ? pool : undefined;
+}

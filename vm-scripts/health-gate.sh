@@ -133,7 +133,7 @@ while :; do
     cat "$work/report"
     break
   fi
-  echo "attempt $attempt/$attempts: $failed of ${#targets[@]} VM(s) not ready"
+  echo "attempt $attempt/$attempts: $failed of ${#targets[@]} VM(s) not ready ($(grep -m1 FAIL "$work/report" | cut -c1-160))"
   if [ "$attempt" -ge "$attempts" ]; then
     {
       echo "HEALTH GATE FAILED: $color is not ready to take production traffic. What each VM answered:"
@@ -144,6 +144,7 @@ while :; do
     exit 1
   fi
   attempt=$((attempt + 1))
+  echo "  waiting ${interval}s before attempt $attempt/$attempts ($SECONDS s since the gate started)"
   sleep "$interval"
 done
 
@@ -184,8 +185,8 @@ if ! GATE_VERSION="$version" GATE_APP_DIR="$app_dir" node -e '
   const problems = [];
   for (const m of list) {
     const requires = m.requiresVersion ?? m["requires-version"];
-    if (m.state === "failed") problems.push(`${m.name}: recorded as failed; resolve it first (npm run db -- resolve ${m.name} --applied|--rolled-back)`);
-    else if (m.phase === "expand" && m.state !== "applied") problems.push(`${m.name}: expand migration ${m.state}; version ${version} needs it (npm run db -- up --phase expand)`);
+    if (m.state === "failed") problems.push(`${m.name}: recorded as failed; resolve it first with the runner of the release: node dist/migrator/cli.js resolve ${m.name} --applied|--rolled-back (in a checkout: npm run db -- resolve …; docs/migrations.md)`);
+    else if (m.phase === "expand" && m.state !== "applied") problems.push(`${m.name}: expand migration ${m.state}; version ${version} needs it (deploy ${version} to the idle color first: its expand migrations run on the release agent)`);
     if (m.checksumOk === false && !m.fileMissing) problems.push(`${m.name}: applied, but its file changed since (checksum)`);
     // Applied by a newer version, unknown to this one: an expand is compatible by design (a rollback passes);
     // a contract fits only when its requires-version is known and not newer than this version.

@@ -1,5 +1,6 @@
 import * as fc from "fast-check";
 import {
+    artifactSha256Problem,
     adminUsernameProblem,
     ipv4CidrProblem,
     isSqlSkuName,
@@ -13,7 +14,7 @@ import {
 } from "../../config/checks";
 
 // Generated with ssh-keygen for these tests (private halves deleted).
-const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHMgOva0K3avEY6muGcHgI+mWLNWPCZrgzX/mFZYZM6 placeholder-replace-me";
+const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHMgOva0K3avEY6muGcHgI+mWLNWPCZrgzX/mFZYZM6 ops@example.org";
 
 /** An ssh-rsa public key line built in the SSH wire format (type, exponent, modulus). */
 function rsaKeyLine(): string {
@@ -44,9 +45,17 @@ describe("sshPublicKeyProblem", () => {
         ["a body that is not base64", "ssh-ed25519 not*base64!", /not base64/],
         ["an rsa prefix on an ed25519 body", `ssh-rsa ${ED25519.split(" ")[1]}`, /does not encode a "ssh-rsa" key/],
         ["a truncated ed25519 body", `ssh-ed25519 ${ED25519.split(" ")[1].slice(0, 40)}`, /./],
+        ["the placeholder committed in Pulumi.<stack>.yaml", `ssh-ed25519 ${ED25519.split(" ")[1]} placeholder-replace-me`, /placeholder key committed with this repository/],
     ])("refuses %s", (_label, key, reason) => {
         expect(sshPublicKeyProblem(key)).toMatch(reason);
     });
+});
+
+describe("artifactSha256Problem", () => {
+    it("accepts a SHA-256 hex digest", () => expect(artifactSha256Problem("1".repeat(64))).toBeUndefined());
+    it("refuses the SHA-256 of an empty file (the committed placeholder)", () =>
+        expect(artifactSha256Problem("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")).toMatch(/SHA-256 of an empty file/));
+    it("refuses what is not a digest", () => expect(artifactSha256Problem("abc")).toMatch(/not a SHA-256/));
 });
 
 describe("IPv4 CIDR parsing", () => {

@@ -15,8 +15,8 @@ interface ProjectFile {
 const project = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as ProjectFile;
 
 /** A stack's values without the project namespace, as validateConfig reads them. */
-function rawOf(stack: string): Record<string, string> {
-    const values = stackFileValues(stack);
+function rawOf(stack: string, asCommitted = false): Record<string, string> {
+    const values = stackFileValues(stack, asCommitted);
     return Object.fromEntries(Object.entries(values).map(([k, v]) => [k.startsWith(`${PROJECT}:`) ? k.slice(PROJECT.length + 1) : k, v]));
 }
 
@@ -66,8 +66,24 @@ describe.each(["dev", "prod"])("Pulumi.%s.yaml", (stack) => {
         expect(values[LOCATION_KEY]).toBeDefined();
     });
 
-    it("passes the program's validation", () => {
+    it("passes the program's validation once its placeholders are replaced", () => {
         expect(() => validateConfig(rawOf(stack))).not.toThrow();
+    });
+
+    it("as committed, is refused for its placeholders, each naming the command that sets a real value", () => {
+        let message = "";
+        try {
+            validateConfig(rawOf(stack, true));
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).toContain("sshPublicKey");
+        expect(message).toContain('pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"');
+        for (const color of ["blue", "green"]) {
+            expect(message).toContain(`${color}ArtifactSha256`);
+            expect(message).toMatch(new RegExp(`pulumi config set ${color}ArtifactSha256 "\\$\\(cut -d' ' -f1 dist/app-1\\.0\\.0\\.tgz\\.sha256\\)"`));
+        }
+        expect(message).toContain("SHA-256 of an empty file");
     });
 });
 

@@ -1,7 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { StackConfig } from "../../config/validate";
-import { changedKeys, parseStackFile, rawConfigFromStackFile, SECRET_PLACEHOLDER, staleChecksums } from "../../delivery/stackFile";
+import { changedKeys, parseStackFile, rawConfigFromStackFile, SECRET_PLACEHOLDER } from "../../delivery/stackFile";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -40,9 +39,22 @@ describe("rawConfigFromStackFile", () => {
 });
 
 describe("parseStackFile", () => {
-    it.each(["dev", "prod"])("accepts the repository's Pulumi.%s.yaml with the program's validation", (stack) => {
+    /** The repository's stack file with its placeholders replaced, as a user does before the first deploy. */
+    const withRealValues = (text: string) =>
+        text.replace(/placeholder-replace-me/g, "ops@example.org").replace(/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/g, "1a".repeat(32));
+
+    it.each(["dev", "prod"])("refuses the repository's Pulumi.%s.yaml as committed: its SSH key and checksums are placeholders", (stack) => {
         const parsed = parseStackFile(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"), "azure-bluegreen");
-        expect(parsed.ok).toBe(true);
+        expect(parsed.ok).toBe(false);
+        if (!parsed.ok) {
+            expect(parsed.error).toMatch(/sshPublicKey = .* is the placeholder key committed with this repository/);
+            expect(parsed.error).toMatch(/greenArtifactSha256 = .* is the SHA-256 of an empty file/);
+        }
+    });
+
+    it.each(["dev", "prod"])("accepts the repository's Pulumi.%s.yaml with real values, with the program's validation", (stack) => {
+        const parsed = parseStackFile(withRealValues(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")), "azure-bluegreen");
+        expect(parsed.ok ? "" : parsed.error).toBe("");
         if (parsed.ok) {
             expect(parsed.state.liveColor).toBe(parsed.config.liveColor);
             expect(parsed.state.blue.version).toBe(parsed.config.colors.blue.version);
@@ -59,30 +71,5 @@ describe("parseStackFile", () => {
 describe("changedKeys", () => {
     it("lists added, removed and changed keys, sorted", () => {
         expect(changedKeys({ a: "1", b: "2", c: "3" }, { a: "1", b: "20", d: "4" })).toEqual(["b", "c", "d"]);
-    });
-});
-
-describe("staleChecksums", () => {
-    const dev = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
-    const configOf = (text: string): StackConfig => {
-        const parsed = parseStackFile(text, "azure-bluegreen");
-        if (!parsed.ok) throw new Error(parsed.error);
-        return parsed.config;
-    };
-    const before = configOf(dev);
-    const bumped = (sha?: string) =>
-        configOf(
-            dev
-                .replace(/(azure-bluegreen:greenVersion:).*/, "$1 1.1.0")
-                .replace(/(azure-bluegreen:greenArtifactSha256:).*/, (line, key) => (sha ? `${key} ${sha}` : line)),
-        );
-
-    it("names a color whose version changed but whose checksum did not, with the fix", () => {
-        expect(staleChecksums(before, bumped())).toEqual([expect.stringMatching(/^greenVersion \S+ → 1\.1\.0 but greenArtifactSha256 is still .*cut -d' ' -f1 dist\/app-1\.1\.0\.tgz\.sha256/)]);
-    });
-
-    it("is silent when the checksum moved with the version, or nothing changed", () => {
-        expect(staleChecksums(before, bumped("a".repeat(64)))).toEqual([]);
-        expect(staleChecksums(before, before)).toEqual([]);
     });
 });

@@ -34,3 +34,51 @@ describe("README", () => {
         for (const link of links) expect(fs.existsSync(path.join(root, link))).toBe(true);
     });
 });
+
+/** The names index.ts exports (the stack outputs), from its source. */
+const program = fs.readFileSync(path.join(root, "index.ts"), "utf8");
+const exported = [...program.matchAll(/^export const (\w+)/gm)].map((m) => m[1]);
+
+describe("README against the program", () => {
+    it("lists exactly the stack outputs index.ts exports", () => {
+        const section = readme.slice(readme.indexOf("Stack outputs:"), readme.indexOf("## First deploy"));
+        const listed = [...section.matchAll(/`(\w+)`/g)].map((m) => m[1]);
+        expect(exported.length).toBeGreaterThan(10);
+        expect([...new Set(listed)].sort()).toEqual([...exported].sort());
+    });
+
+    it("reads only stack outputs that exist, in the README and in docs/", () => {
+        const texts = [readme, ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => fs.readFileSync(path.join(root, "docs", f), "utf8"))];
+        const read = texts.flatMap((t) => [...t.matchAll(/pulumi stack output (?:--json )?(\w+)/g)].map((m) => m[1]));
+        expect(read.length).toBeGreaterThan(3);
+        for (const name of read) expect({ name, exported: exported.includes(name) }).toEqual({ name, exported: true });
+    });
+
+    it("never appends /path to a URL output that already ends in / (productionUrl, stagingUrl)", () => {
+        const texts = [readme, ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => fs.readFileSync(path.join(root, "docs", f), "utf8"))];
+        for (const t of texts) expect(t).not.toMatch(/stack output (?:productionUrl|stagingUrl)[^)]*\)\//);
+    });
+
+    it("gives the build order of index.ts in the order index.ts builds", () => {
+        const row = readme.split("\n").find((l) => l.startsWith("| `index.ts` |")) ?? "";
+        const construct: Record<string, string> = {
+            "resource group": "new resources.ResourceGroup(",
+            guard: "new ReleaseGuard(",
+            network: "new Network(",
+            database: "new Database(",
+            "artifact store": "new ArtifactStore(",
+            "blue and green VMs": "buildVms(\"blue\")",
+            "release agent": "new ReleaseAgent(",
+            "key vault": "new SecretVault(",
+            "per color migrations and deployment": "buildRelease(\"blue\")",
+            gate: "new HealthGate(",
+            "load balancer": "new LoadBalancer(",
+        };
+        const steps = row.split("→").map((s) => s.replace(/\(.*?\)/g, "").replace(/[|`]/g, "").replace("composes the program: ", "").trim());
+        const known = steps.filter((s) => s in construct);
+        expect(known).toEqual(Object.keys(construct));
+        const positions = known.map((s) => program.indexOf(construct[s]));
+        for (const p of positions) expect(p).toBeGreaterThan(0);
+        expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    });
+});

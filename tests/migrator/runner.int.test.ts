@@ -2,6 +2,8 @@
  * The runner against a real PostgreSQL: a throw-away cluster on a free localhost port (tests/support/postgres.ts),
  * one database per test, stopped after the suite. Scenarios: tests/migrator/runnerScenarios.ts.
  */
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { createRunner } from "../../migrator/runner";
@@ -38,6 +40,22 @@ describe("the migration runner on a real PostgreSQL", () => {
     });
 
     runnerScenarios(() => postgresTarget);
+
+    it("says every progressEveryMs that a long migration is still running", async () => {
+        const url = await pg.createDatabase("heartbeat");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "heartbeat-"));
+        try {
+            fs.writeFileSync(path.join(dir, "0001_slow.expand.sql"), "SELECT pg_sleep(0.7);\n");
+            const lines: string[] = [];
+            await createRunner({ url, dir, progressEveryMs: 200, log: (l) => lines.push(l) }).up({ phase: "expand" });
+            const still = lines.filter((l) => l.startsWith("still applying 0001_slow.expand.sql ("));
+            expect(still.length).toBeGreaterThanOrEqual(2);
+            expect(lines.indexOf(still[0])).toBeGreaterThan(lines.findIndex((l) => l.startsWith("applying 0001_slow")));
+            expect(lines.findIndex((l) => l.startsWith("applied 0001_slow"))).toBeGreaterThan(lines.indexOf(still[still.length - 1]));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 
     it("says at once who holds the lock and since when, then waits", async () => {
         const url = await pg.createDatabase("lock_wait");

@@ -12,6 +12,10 @@ import {
     percentile,
     runEndMs,
     windowMetrics,
+    formatVerdict,
+    RehearsalReport,
+    rehearsalVerdict,
+    SWITCH_TOLERANCE_MS,
 } from "../../rehearsal/report";
 import { bucketRate } from "../../rehearsal/chart";
 
@@ -230,5 +234,39 @@ describe("the expand under a held table lock", () => {
         });
         expect(report.migrationUnderLock).toMatchObject({ heldMs: 250, requests: 4, failed: 1, p99: 250 });
         expect(formatSummary(report)).toContain("expand under a held table lock (250 ms): 1 lock-timeout retries; 4 requests meanwhile, 1 failed, p50 20 p99 250 max 250 ms");
+    });
+});
+
+describe("the rehearsal's verdict", () => {
+    const flipRow = (late: number) => ({
+        from: "blue" as const, to: "green" as const, at: "", atMs: 5000, rollback: false, switchMs: 2, convergeMs: 3000,
+        newConnections: 40, newConnectionsOnOldColor: late, lateNewConnectionsOnOldColor: late,
+    });
+    const base = (extra: Partial<RehearsalReport> = {}): RehearsalReport => ({
+        ...buildReport({ startedAt: new Date(0), durationMs: 1000, settings: {}, records: [], flips: [], blockedFlips: [], blockedDeploys: [], blockedContracts: [], timeline: [] }),
+        flips: [flipRow(0)],
+        blockedFlips: [{ at: 1, what: "flip to v3", reason: "gate" }],
+        ...extra,
+    });
+
+    it("passes a run with no failed request, no late new connection on the old color and the broken flip refused", () => {
+        expect(formatVerdict(rehearsalVerdict(base()))).toBe("VERDICT: PASS");
+    });
+
+    it("fails naming each problem: failed requests, new connections on the old color past the tolerance, no refusal", () => {
+        const v = rehearsalVerdict(base({ failedRequests: 2, failures: { reset: 2 }, flips: [flipRow(3)], blockedFlips: [] }));
+        expect(v.pass).toBe(false);
+        const line = formatVerdict(v);
+        expect(line).toMatch(/^VERDICT: FAIL — 2 request\(s\) failed/);
+        expect(line).toContain(`3 new connection(s) reached blue later than ${SWITCH_TOLERANCE_MS} ms after the switch`);
+        expect(line).toContain("the broken v3's flip was not refused");
+    });
+
+    it("counts a new connection on the old color as late only past the tolerance", () => {
+        const records = [
+            req({ newConnection: true, start: 1000 + SWITCH_TOLERANCE_MS - 1, end: 1300, color: "blue" }),
+            req({ newConnection: true, start: 1000 + SWITCH_TOLERANCE_MS + 1, end: 1400, color: "blue" }),
+        ];
+        expect(flipMetrics(records, flip, Infinity)).toMatchObject({ newConnectionsOnOldColor: 2, lateNewConnectionsOnOldColor: 1 });
     });
 });

@@ -76,12 +76,22 @@ const cases: Case[] = [
         says: ["refusing to change blue, the live color", "version 1.0.0 → 2.0.0", "greenVersion 2.0.0", "liveColor green"],
     },
     {
-        name: "after a flip whose gate failed, tells how to fix the new color: put liveColor back first",
-        before: flippedAgo(2),
+        name: "after a flip whose gate did not pass (production still on blue), refuses fixing green together with the flip and says to put liveColor back",
+        before: { ...flippedAgo(2), beforeFlip: {} },
         after: { ...flippedAgo(2), green: color("2.0.1") },
+        ctx: { serving: "blue" },
         step: "other",
         allowed: false,
-        says: ["refusing to change green, the live color", "If the flip to green failed", "pulumi config set liveColor blue"],
+        says: ["pending gate", "still sends production to blue", "put liveColor back to blue", "pulumi config set liveColor blue"],
+    },
+    {
+        name: "after a flip whose gate did not pass, allows putting liveColor back and fixing green in one update",
+        before: { ...flippedAgo(2), beforeFlip: {} },
+        after: { ...flippedAgo(2), liveColor: "blue", green: color("2.0.1") },
+        ctx: { serving: "blue" },
+        step: "deploy-idle",
+        allowed: true,
+        says: ["did not take effect", "Recorded as not happened"],
     },
     {
         name: "refuses a VM size change of the live color",
@@ -286,7 +296,7 @@ describe("rollbackTarget", () => {
 describe("recordStep", () => {
     it("stamps the flip time and the old live color on a flip", () => {
         const after = { ...steady, liveColor: "green" as Color };
-        expect(recordStep(steady, after, ctx())).toEqual({ ...after, lastFlipAt: NOW.toISOString(), previousLiveColor: "blue" });
+        expect(recordStep(steady, after, ctx())).toEqual({ ...after, lastFlipAt: NOW.toISOString(), previousLiveColor: "blue", beforeFlip: {} });
     });
 
     it("marks a flip back inside the window as a rollback, so the broken color is not protected", () => {

@@ -48,6 +48,10 @@ export class AzureStandIn {
     private readonly runCommands = new Map<string, Map<string, StoredRunCommand>>();
     private readonly everCreated = new Map<string, Set<string>>();
     private pools = new Map<string, string[]>();
+    /** Tags written on a scope (TagAtScope), by scope id. */
+    public readonly scopeTags = new Map<string, Record<string, string>>();
+    /** When set, the load balancer is read back as pointing production at this pool (a change outside the stack). */
+    public productionOverride?: string;
 
     /** An independent copy (for several next updates tried from the same state). */
     public clone(): AzureStandIn {
@@ -61,6 +65,8 @@ export class AzureStandIn {
         for (const [vm, commands] of this.runCommands) copy.runCommands.set(vm, new Map([...commands].map(([n, c]) => [n, { script: c.script, view: { ...c.view } }])));
         for (const [vm, names] of this.everCreated) copy.everCreated.set(vm, new Set(names));
         copy.pools = new Map([...this.pools].map(([n, a]) => [n, [...a]]));
+        for (const [scope, tags] of this.scopeTags) copy.scopeTags.set(scope, { ...tags });
+        copy.productionOverride = this.productionOverride;
         return copy;
     }
 
@@ -125,6 +131,30 @@ export class AzureStandIn {
     /** A backend pool, as `getLoadBalancerBackendAddressPool` answers. */
     public pool(name: string): Record<string, unknown> {
         return { name, loadBalancerBackendAddresses: (this.pools.get(name) ?? []).map((ipAddress) => ({ ipAddress })) };
+    }
+
+    /** A PUT of tags at a scope (Azure replaces the scope's tags). */
+    public putTags(inputs: Record<string, unknown>): void {
+        const tags = (inputs.properties as { tags?: Record<string, string> } | undefined)?.tags ?? {};
+        this.scopeTags.set(String(inputs.scope), { ...tags });
+    }
+
+    /** A resource group, as `getResourceGroup` answers (its tags are those written at its scope). */
+    public resourceGroup(name: string): Record<string, unknown> {
+        const scope = [...this.scopeTags.keys()].find((s) => s.endsWith(`/${name}`) || s.includes(`/resourceGroups/${name}`));
+        return { name, tags: scope ? this.scopeTags.get(scope) : undefined };
+    }
+
+    /** The load balancer, as `getLoadBalancer` answers: its production rule's pool, as last sent. */
+    public loadBalancer(name: string): Record<string, unknown> {
+        const production = this.productionOverride ?? this.productionPool;
+        if (production === undefined) throw new Error(`ResourceNotFound: load balancer ${name}`);
+        const last = this.loadBalancerPuts[this.loadBalancerPuts.length - 1];
+        return {
+            name,
+            loadBalancingRules: [{ name: "production", backendAddressPool: { id: `/lb/${name}/backendAddressPools/${production}` } }],
+            tags: { "bluegreen-gate": last.gate, "bluegreen-live": last.productionPool },
+        };
     }
 
     /** The pool the production rule points at now (from the last PUT), or undefined before the first. */

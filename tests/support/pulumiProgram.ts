@@ -22,6 +22,7 @@ const SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
 const GUARD_TYPE = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard";
 const RUN_COMMAND_TYPE = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine";
 const LOAD_BALANCER_TYPE = "azure-native:network:LoadBalancer";
+const TAG_AT_SCOPE_TYPE = "azure-native:resources:TagAtScope";
 
 /** The signature key and value the engine's wire format uses to mark a secret input. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -89,6 +90,16 @@ export interface RunOptions {
 /** A raw stack config: project keys may be given without the `azure-bluegreen:` prefix. */
 export type StackValues = Record<string, string>;
 
+/** A well-formed public key that is not the committed placeholder (no private half exists; tests only). */
+export const TEST_SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH ops@example.org";
+
+/** What a user sets in place of the committed placeholders (README quick start): a real key and real checksums. */
+export const REAL_LOOKING_VALUES: StackValues = {
+    [`${PROJECT}:sshPublicKey`]: TEST_SSH_KEY,
+    [`${PROJECT}:blueArtifactSha256`]: "0f".repeat(32),
+    [`${PROJECT}:greenArtifactSha256`]: "0f".repeat(32),
+};
+
 /** A valid dev-like config (1 VM per color, blue live, both on 1.0.0). */
 export function baseConfig(overrides: StackValues = {}): StackValues {
     return {
@@ -99,7 +110,7 @@ export function baseConfig(overrides: StackValues = {}): StackValues {
         blueArtifactSha256: "a".repeat(64),
         greenArtifactSha256: "b".repeat(64),
         instanceCount: "1",
-        sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINHMgOva0K3avEY6muGcHgI+mWLNWPCZrgzX/mFZYZM6 placeholder-replace-me",
+        sshPublicKey: TEST_SSH_KEY,
         stagingAllowedCidrs: JSON.stringify(["203.0.113.0/24"]),
         sqlSku: "S0",
         protectDatabase: "false",
@@ -112,9 +123,16 @@ export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /**
  * The config of a stack file (`Pulumi.<stack>.yaml`) as the engine passes it to the program: scalars as
- * strings, lists and maps as JSON. Keys keep their namespace (`azure-bluegreen:liveColor`).
+ * strings, lists and maps as JSON. Keys keep their namespace (`azure-bluegreen:liveColor`). The committed
+ * placeholders (SSH key, artifact checksums), which the program refuses, are replaced with {@link REAL_LOOKING_VALUES}
+ * as a user does before the first deploy, unless `asCommitted`.
  */
-export function stackFileValues(stack: string): StackValues {
+export function stackFileValues(stack: string, asCommitted = false): StackValues {
+    const values = committedStackValues(stack);
+    return asCommitted ? values : { ...values, ...REAL_LOOKING_VALUES };
+}
+
+function committedStackValues(stack: string): StackValues {
     const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
     const parsed = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
     const values: StackValues = {};
@@ -202,6 +220,10 @@ export function answerInvoke(args: MockCallArgs, azure: AzureStandIn): Record<st
             return azure.instanceView(inputs.vmName, inputs.runCommandName);
         case "azure-native:network:getLoadBalancerBackendAddressPool":
             return azure.pool(inputs.backendAddressPoolName);
+        case "azure-native:resources:getResourceGroup":
+            return azure.resourceGroup(inputs.resourceGroupName);
+        case "azure-native:network:getLoadBalancer":
+            return azure.loadBalancer(inputs.loadBalancerName);
     }
     return {};
 }
@@ -216,6 +238,7 @@ export function firstDeployMocks(azure = new AzureStandIn()): { newResource(args
             const result = mockState(args);
             if (args.type === RUN_COMMAND_TYPE) azure.putRunCommand(args.inputs as Record<string, unknown>);
             if (args.type === LOAD_BALANCER_TYPE) azure.putLoadBalancer(args.inputs as Record<string, unknown>, true);
+            if (args.type === TAG_AT_SCOPE_TYPE) azure.putTags(args.inputs as Record<string, unknown>);
             return result;
         },
         call: (args) => answerInvoke(args, azure),
@@ -340,6 +363,8 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                             if (before && before.inputs.runCommandName !== inputs.runCommandName) azure.deleteRunCommand(before.inputs); // a replacement
                         } else if (args.type === LOAD_BALANCER_TYPE && changed) {
                             azure.putLoadBalancer(inputs, !before);
+                        } else if (args.type === TAG_AT_SCOPE_TYPE && changed) {
+                            azure.putTags(inputs);
                         }
                     } catch (e) {
                         failures.push(`${key}: ${(e as Error).message}`);
@@ -468,7 +493,8 @@ function canonical(value: unknown): string {
 
 /** Inputs without those the new registration's `ignoreChanges` keeps from the state (top-level names). */
 function compared(r: RegisteredResource, ignoreChanges: readonly string[] | undefined): Record<string, unknown> {
-    const ignored = new Set(ignoreChanges ?? []);
+    // The guard's provider diff leaves out `serving` (components/releaseGuardProvider.ts inputsOf): not an update by itself.
+    const ignored = new Set([...(ignoreChanges ?? []), ...(r.type === GUARD_TYPE ? ["serving"] : [])]);
     return Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !ignored.has(k)));
 }
 

@@ -1,0 +1,59 @@
+/**
+ * `npm run status -- --stack <name> [--no-vms] [--json]`: what is really live on a stack — the color the production
+ * rule points at (read from Azure), the version each VM answers (asked from the release agent inside the VNet),
+ * whether a flip is pending (its gate did not pass) or was moved outside `pulumi up`, the rollback window left, and the
+ * next safe step. Read-only. See docs/status.md.
+ */
+import { parseArgs } from "util";
+import { PORTS } from "../components/lib/ports";
+import { cliSources } from "./azureCli";
+import { formatStatus, stackStatus, StatusSources } from "./status";
+
+export const USAGE = `Usage: npm run status -- --stack <name> [--no-vms] [--json]
+
+What is really live on a stack, read from Azure (read-only):
+  the color the load balancer's production rule points at, the version each VM answers on /version
+  (asked from the release agent inside the VNet: az vm run-command invoke, ~30-60 s), whether a flip is
+  pending (its health gate did not pass), the rollback window left, and the next safe step.
+
+Options:
+  --stack <name>  the Pulumi stack (e.g. dev)
+  --no-vms        skip asking the VMs (no run command on the agent; seconds instead of a minute)
+  --json          print the status as JSON
+  --help          this text
+
+Needs: pulumi (logged in to the stack's backend) and az (az login) on PATH.
+Exit codes: 0 nothing wrong found, 1 a problem found (a VM answering another version, a pending flip), 2 bad usage or an unreadable source.`;
+
+/** The command line, with its sources injectable (tests stand in for Azure). */
+export async function main(argv: string[], out: (s: string) => void, sources?: (stack: string) => StatusSources, now = new Date()): Promise<number> {
+    let values: { stack?: string; "no-vms"?: boolean; json?: boolean; help?: boolean };
+    try {
+        values = parseArgs({ args: argv, options: { stack: { type: "string" }, "no-vms": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } }).values;
+    } catch (e) {
+        out(`status: ${(e as Error).message}\n\n${USAGE}`);
+        return 2;
+    }
+    if (values.help) {
+        out(USAGE);
+        return 0;
+    }
+    if (!values.stack) {
+        out(`status: --stack <name> is required, e.g. npm run status -- --stack dev\n\n${USAGE}`);
+        return 2;
+    }
+    try {
+        const status = await stackStatus((sources ?? ((s) => cliSources(s, process.cwd())))(values.stack), now, { askVms: !values["no-vms"], port: PORTS.productionBackend });
+        out(values.json ? JSON.stringify(status, null, 2) : formatStatus(values.stack, status));
+        return status.problems.length > 0 || status.pendingFlipTo || status.movedOutside ? 1 : 0;
+    } catch (e) {
+        out(`status: ${(e as Error).message}`);
+        return 2;
+    }
+}
+
+if (require.main === module) {
+    void main(process.argv.slice(2), (s) => process.stdout.write(s + "\n")).then((code) => {
+        process.exitCode = code;
+    });
+}
