@@ -61,6 +61,11 @@ export interface AppDeploymentArgs {
      */
     readonly keyvaultScript?: string;
     /**
+     * Text of the app contract's checks (release/appContract.ts as JavaScript), run by deploy-app.sh on the VM.
+     * @default readVmScript("app-contract.js")
+     */
+    readonly appContractScript?: string;
+    /**
      * Keep what is deployed: the color is pinned to older VM tools (components/lib/vmTools.ts), which the program cannot
      * send, so its extensions keep the script they have (the release guard refuses any other deployment change on it).
      * @default false
@@ -89,10 +94,11 @@ export class AppDeployment extends pulumi.ComponentResource {
         this.artifactUrl = pulumi.output(args.artifactUrl);
         const deployScript = args.deployScript ?? readVmScript("deploy-app.sh");
         const keyvaultScript = args.keyvaultScript ?? readVmScript("keyvault-secret.sh");
+        const appContractScript = args.appContractScript ?? readVmScript("app-contract.js");
         const databaseUrlSecret = args.databaseUrlSecret ?? "app-database-url";
 
         const script = pulumi.all([args.artifactUrl, args.artifactSha256, args.keyvaultUrl]).apply(([artifactUrl, artifactSha256, keyvaultUrl]) =>
-            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, deployScript, keyvaultScript }), "utf8").toString("base64"),
+            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, deployScript, keyvaultScript, appContractScript }), "utf8").toString("base64"),
         );
 
         this.extensions = args.vms.map((vm, index) => new compute.VirtualMachineExtension(`${name}-${index}`, {

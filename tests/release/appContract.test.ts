@@ -197,3 +197,24 @@ describe("the file shipped to the VMs", () => {
         expect(imports.every((i) => i.startsWith("node:"))).toBe(true);
     });
 });
+
+describe("app-contract.js, as the program ships it", () => {
+    it("runs alone with node, outside the repository: usage, and the manifest of an unpacked release", () => {
+        const { readVmScript } = require("../../components/lib/vmScripts") as typeof import("../../components/lib/vmScripts");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bg-contract-js-"));
+        try {
+            const js = path.join(dir, "app-contract.js");
+            fs.writeFileSync(js, readVmScript("app-contract.js"));
+            const release = path.join(dir, "release");
+            fs.mkdirSync(release);
+            fs.writeFileSync(path.join(release, MANIFEST_FILE), text(good));
+            const run = (...args: string[]) => execFileSync(process.execPath, [js, ...args], { cwd: dir, encoding: "utf8" }).trim();
+            expect(run("get", release, "1.4.2", "healthPath")).toBe("/health");
+            expect(run("get", release, "1.4.2", "runtimePackages")).toBe("nodejs");
+            expect(run("unit", release, "1.4.2", "/etc/bluegreen/app.env")).toContain(`ExecStart=${release}/bin/start`);
+            expect(() => run()).toThrow(/usage: node app-contract.js check/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
