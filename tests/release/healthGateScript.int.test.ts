@@ -164,8 +164,8 @@ describe("health-gate.sh: the VMs", () => {
         const stale = await standIn({ kind: "wrong-version", version: "1.9.0" });
         // The agent's own wrapper (agent-gate.sh fetches the release first) is replaced by one that only runs the gate.
         const generated = healthGateScript(
-            { color: "green", version: "2.0.0", hosts: [good, stale], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, artifactSha256: "a".repeat(64), adminUrlSecret: "sql-admin-url" },
-            { artifactUrl: "https://acct.blob.core.windows.net/artifacts/app-2.0.0.tgz", keyvaultUrl: "https://kv.vault.azure.net/" },
+            { color: "green", version: "2.0.0", hosts: [good, stale], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, artifactSha256: "a".repeat(64), toolsSha256: "c".repeat(64), adminUrlSecret: "sql-admin-url" },
+            { toolsUrl: "https://acct.blob.core.windows.net/artifacts/bluegreen-tools-cccccccccccc.tgz", keyvaultUrl: "https://kv.vault.azure.net/" },
             { agentGate: '#!/bin/bash\nexec bash "$AGENT_WORK_DIR/health-gate.sh"\n', healthGate: fs.readFileSync(SCRIPT, "utf8"), deployApp: "", keyvaultSecret: "" },
         ).split(agentWorkDir("gate")).join(path.join(tmp, "agent-gate-dir"));
         const file = path.join(tmp, "run-command.sh");
