@@ -191,6 +191,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         forceUpdateTag: settings.forceUpdateTag,
         retryTag: config.retryTag || undefined,
         keepDeployed: pinnedToOlderTools(color),
+        retry,
     }, { dependsOn: [guard, migrations] });
     return { deployment };
 }
@@ -215,7 +216,8 @@ const loadBalancer = new LoadBalancer("front", {
     poolAddresses: { blue: vms.blue.privateIps, green: vms.green.privateIps },
     virtualNetworkId: net.virtualNetworkId,
     zones: config.zones,
-    gateRun: gate.verified,
+    // The gate's run (every VM answers /health, the schema fits) and each VM's release proof, both read back from Azure.
+    gateRun: pulumi.all([gate.verified, releases[config.liveColor].deployment.proven]).apply(([run]) => run),
     retry,
 }, { dependsOn: [guard, gate] });
 

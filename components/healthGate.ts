@@ -1,7 +1,8 @@
 /**
  * The health gate: before the load balancer sends production traffic to a color, every VM of that color must answer
- * `/health` with 200 and `/version` with the configured version and color, and the database's migrations must fit
- * that version. vm-scripts/health-gate.sh does the checking; this component runs it on **the release agent**
+ * `/health` with 200, and the database's migrations must fit that version. (Which release each VM runs is not asked
+ * of the app: the program reads each VM's release proof back from its deployment, components/appDeployment.ts
+ * `proven`, and the load balancer waits for both.) vm-scripts/health-gate.sh does the checking; this component runs it on **the release agent**
  * (components/releaseAgent.ts), inside the virtual network, as an Azure run command (the backend ports and the
  * database are private, and Pulumi Deployments' runners have no fixed IP). The agent checks every VM by its private
  * IP, in parallel, and runs the schema check with the product's runner and migrations (the tool bundle, pinned by

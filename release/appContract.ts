@@ -22,6 +22,12 @@ import * as zlib from "node:zlib";
 export const MANIFEST_FILE = "bluegreen.json";
 /** The largest manifest accepted, in bytes. */
 export const MAX_MANIFEST_BYTES = 16 * 1024;
+/**
+ * The only health path accepted today: the load balancer's probe and the gate ask it (components/lib/ports.ts
+ * HEALTH_PATH; this file imports nothing, so the value is repeated and a test compares them). The manifest carries
+ * the path so that a later release can let the probe follow it.
+ */
+export const PROBED_HEALTH_PATH = "/health";
 /** The manifest format this product reads (the manifest's `schema`). */
 export const MANIFEST_SCHEMA = 1;
 
@@ -134,6 +140,11 @@ export function parseManifest(text: string | Buffer | undefined, expectedVersion
     const healthPath = m.healthPath ?? MANIFEST_DEFAULTS.healthPath;
     if (typeof healthPath !== "string" || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,200}$/.test(healthPath)) {
         problems.push(`${MANIFEST_FILE}: healthPath is ${JSON.stringify(healthPath)}; it must be a URL path starting with "/", without spaces or a query, e.g. "/health".`);
+    } else if (healthPath !== PROBED_HEALTH_PATH) {
+        problems.push(
+            `${MANIFEST_FILE}: healthPath is ${JSON.stringify(healthPath)}, but the load balancer's probe and the health gate ask ${PROBED_HEALTH_PATH} on every VM: ` +
+                `a release that answered elsewhere would be taken out of rotation. Answer ${PROBED_HEALTH_PATH} (remove healthPath or set it to "${PROBED_HEALTH_PATH}").`,
+        );
     }
     const startTimeoutSeconds = m.startTimeoutSeconds === undefined ? MANIFEST_DEFAULTS.startTimeoutSeconds : integerIn(m.startTimeoutSeconds, "startTimeoutSeconds", 1, 900, problems);
     const stopTimeoutSeconds = m.stopTimeoutSeconds === undefined ? MANIFEST_DEFAULTS.stopTimeoutSeconds : integerIn(m.stopTimeoutSeconds, "stopTimeoutSeconds", 1, 900, problems);

@@ -146,10 +146,20 @@ answers_correctly() {
   [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$cwd" = "$(readlink -f "$release_dir")" ] && [ "$health" = 200 ]
 }
 
+# The last line of every successful run, as Azure keeps it in the extension's status: which release this VM runs, as
+# the product proved it (its manifest's version, the artifact's SHA-256, the process started from its directory).
+proof() {
+  printf 'deploy-app: release-proof {"color":"%s","version":"%s","sha256":"%s","release":"releases/%s","pid":%s}\n' \
+    "$APP_COLOR" "$APP_VERSION" "$(cat "$release_dir/.artifact-sha256")" "$APP_VERSION" "$("$SYSTEMCTL" show -p MainPID --value "$APP_UNIT")"
+}
+
 # ---- no-op when nothing changed ---------------------------------------------------------------------------------
 if ! $fetch_only && [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
-  cmp -s "$work/app.env" "$APP_ENV_FILE" && answers_correctly; then
+  cmp -s "$work/app.env" "$APP_ENV_FILE" &&
+  "$NODE" "$APP_CONTRACT" unit "$release_dir" "$APP_VERSION" "$APP_ENV_FILE" "$APP_USER" 2>/dev/null | cmp -s - "$UNIT_DIR/$APP_UNIT" &&
+  answers_correctly; then
   log "$APP_COLOR already runs $APP_VERSION with these settings and answers healthy: nothing to do."
+  proof
   exit 0
 fi
 
@@ -158,6 +168,9 @@ if [ -d "$release_dir" ]; then
   installed_sha="$(cat "$release_dir/.artifact-sha256" 2>/dev/null || true)"
   [ "$installed_sha" = "$ARTIFACT_SHA256" ] ||
     fail "release $APP_VERSION is already installed from an artifact with SHA-256 ${installed_sha:-unknown}, not $ARTIFACT_SHA256. Artifacts are immutable: build and deploy a new version instead of changing $APP_VERSION."
+  if ! $fetch_only && [ ! -f "$release_dir/bluegreen.json" ]; then
+    fail "release $APP_VERSION is installed from an artifact without bluegreen.json (packed before the app contract, docs/app-contract.md): pack a new version (npm run app:pack -- <version> --app <directory>) and deploy that."
+  fi
   log "release $APP_VERSION is already installed and verified; reusing it."
 else
   auth=()
@@ -264,4 +277,5 @@ old_releases | while IFS= read -r dir; do
   log "removing old release ${dir##*/}"
   rm -rf -- "$dir"
 done
+proof
 exit 0

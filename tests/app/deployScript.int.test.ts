@@ -269,6 +269,10 @@ describe("deploy-app.sh", () => {
             const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(run.output).toContain("green runs 1.0.0");
+            const pid = fs.readFileSync(path.join(vm.state, "app.pid"), "utf8").trim();
+            expect(run.output.trim().split("\n").pop()).toBe(
+                `deploy-app: release-proof {"color":"green","version":"1.0.0","sha256":"${artifacts.get("/artifacts/app-1.0.0.tgz")?.sha256}","release":"releases/1.0.0","pid":${pid}}`,
+            );
             expect(run.output).not.toContain("s3cret");
             expect(run.output).not.toContain(TOKEN);
             expect(run.output).not.toContain(VAULT_TOKEN);
@@ -304,6 +308,7 @@ describe("deploy-app.sh", () => {
             const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(run.output).toContain("already runs 1.0.0");
+            expect(run.output).toMatch(/deploy-app: release-proof \{"color":"green","version":"1.0.0",.*\}\n$/);
             expect(blobRequests).toEqual([]);
             expect(tokenRequests).toBe(0);
             expect(restarts(vm)).toBe(before);

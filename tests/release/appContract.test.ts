@@ -62,6 +62,7 @@ describe("parseManifest: the manifest, or every problem with it", () => {
         ["a start command climbing out", text({ ...good, start: ["../bin/x"] }), /start\[0\] is "..\/bin\/x", which is outside the release directory/],
         ["an empty start", text({ ...good, start: [] }), /start is \[\]; it must be a list of 1 to 32/],
         ["a health path without a slash", text({ ...good, healthPath: "health" }), /healthPath is "health"; it must be a URL path starting with "\/"/],
+        ["a health path the load balancer does not probe", text({ ...good, healthPath: "/ready" }), /healthPath is "\/ready", but the load balancer's probe and the health gate ask \/health/],
         ["a start limit of 0", text({ ...good, startTimeoutSeconds: 0 }), /startTimeoutSeconds is 0; it must be a whole number of seconds from 1 to 900/],
         ["a package name with a shell character", text({ ...good, runtimePackages: ["nodejs; rm -rf /"] }), /runtimePackages is .*Debian package names/],
         ["another schema", text({ ...good, schema: 2 }), /schema is 2; this product reads schema 1/],
@@ -190,6 +191,12 @@ describe("systemdUnit: the service that runs a release", () => {
 });
 
 describe("the file shipped to the VMs", () => {
+    it("accepts exactly the health path the load balancer probes", () => {
+        const { HEALTH_PATH } = require("../../components/lib/ports") as typeof import("../../components/lib/ports");
+        const { PROBED_HEALTH_PATH } = require("../../release/appContract") as typeof import("../../release/appContract");
+        expect(PROBED_HEALTH_PATH).toBe(HEALTH_PATH);
+    });
+
     it("imports nothing but Node's built-ins (it is sent alone, transpiled)", () => {
         const source = fs.readFileSync(path.resolve(__dirname, "..", "..", "release", "appContract.ts"), "utf8");
         const imports = [...source.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);

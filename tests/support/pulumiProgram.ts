@@ -22,6 +22,7 @@ const SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
 const GUARD_TYPE = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard";
 const RUN_COMMAND_TYPE = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine";
 const LOAD_BALANCER_TYPE = "azure-native:network:LoadBalancer";
+const EXTENSION_TYPE = "azure-native:compute:VirtualMachineExtension";
 
 /** The signature key and value the engine's wire format uses to mark a secret input. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -202,6 +203,8 @@ export function answerInvoke(args: MockCallArgs, azure: AzureStandIn): Record<st
             return azure.instanceView(inputs.vmName, inputs.runCommandName);
         case "azure-native:network:getLoadBalancerBackendAddressPool":
             return azure.pool(inputs.backendAddressPoolName);
+        case "azure-native:compute:getVirtualMachineExtension":
+            return azure.extension(inputs.vmName, inputs.vmExtensionName);
     }
     return {};
 }
@@ -216,6 +219,7 @@ export function firstDeployMocks(azure = new AzureStandIn()): { newResource(args
             const result = mockState(args);
             if (args.type === RUN_COMMAND_TYPE) azure.putRunCommand(args.inputs as Record<string, unknown>);
             if (args.type === LOAD_BALANCER_TYPE) azure.putLoadBalancer(args.inputs as Record<string, unknown>, true);
+            if (args.type === EXTENSION_TYPE) azure.putExtension(args.inputs as Record<string, unknown>);
             return result;
         },
         call: (args) => answerInvoke(args, azure),
@@ -340,6 +344,8 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                             if (before && before.inputs.runCommandName !== inputs.runCommandName) azure.deleteRunCommand(before.inputs); // a replacement
                         } else if (args.type === LOAD_BALANCER_TYPE && changed) {
                             azure.putLoadBalancer(inputs, !before);
+                        } else if (args.type === EXTENSION_TYPE && changed) {
+                            azure.putExtension(inputs);
                         }
                     } catch (e) {
                         failures.push(`${key}: ${(e as Error).message}`);
