@@ -26,6 +26,8 @@ import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/r
 import { gateScripts, HealthGate } from "./components/healthGate";
 import { MigrationRun, migrationScripts } from "./components/migrationRun";
 import { ReleaseAgent } from "./components/releaseAgent";
+import { ToolBundle } from "./components/toolBundle";
+import { buildToolBundle } from "./components/lib/toolBundle";
 import { SecretVault } from "./components/secretVault";
 import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
@@ -48,6 +50,9 @@ const updateStartedAt = new Date();
 const config = loadStackConfig();
 const location = config.location;
 const contractMigrations = contractMigrationsIn(path.join(__dirname, "migrations"));
+// The release agent's tools — this repository's migration runner and migrations/ — as one bundle pinned by SHA-256
+// (components/lib/toolBundle.ts): a new migration is a new bundle, so the agent's runs of this update run it.
+const tools = buildToolBundle(__dirname);
 const retry = retryCommand(config.retryTag);
 // The app-VM files of this checkout; a color pinned to another hash keeps what it runs (components/lib/vmTools.ts).
 const vmTools = currentVmToolsHash();
@@ -61,6 +66,7 @@ const agentPlan = planAgentRuns({
     appUser: "app_user",
     contractMigrations: contractMigrations.map((m) => m.name),
     scripts: { gate: gateScripts(), migrations: migrationScripts() },
+    toolsSha256: tools.sha256,
 });
 
 const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
@@ -103,6 +109,13 @@ const database = new Database("sql", {
 });
 
 const artifacts = new ArtifactStore("artifacts", { resourceGroupName, location });
+const toolBundle = new ToolBundle("agent-tools", {
+    resourceGroupName,
+    accountName: artifacts.accountName,
+    containerName: artifacts.containerName,
+    blobEndpoint: artifacts.blobEndpoint,
+    bundle: tools,
+});
 
 /** One color's VMs (a release of the color never touches them). */
 function buildVms(color: Color): ColorSet {
@@ -173,10 +186,10 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
     const migrations = new MigrationRun(`${color}-migrate`, {
         expand: plan.expand,
         ...(plan.contract ? { contract: plan.contract } : {}),
-        artifactUrl,
+        toolsUrl: toolBundle.url,
         keyvaultUrl: vault.vaultUri,
         agent: agentRuns,
-    }, { dependsOn: agentReady });
+    }, { dependsOn: [...agentReady, toolBundle] });
     const deployment = new AppDeployment(`${color}-deploy`, {
         color,
         resourceGroupName,
@@ -192,6 +205,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         forceUpdateTag: settings.forceUpdateTag,
         retryTag: config.retryTag || undefined,
         keepDeployed: pinnedToOlderTools(color),
+        retry,
     }, { dependsOn: [guard, migrations] });
     return { deployment };
 }
@@ -199,14 +213,13 @@ const releases: Record<Color, { deployment: AppDeployment }> = { blue: buildRele
 
 // The health gate, on the agent: every VM of the live color healthy at its version, the schema fitting it. Named
 // after the live color, so it runs on a flip (and on the first deploy), not on a deploy to the idle color.
-const liveSettings = config.colors[config.liveColor];
 const gate = new HealthGate(`${config.liveColor}-gate`, {
     settings: agentPlan.gate,
     vms: vms[config.liveColor].vms,
-    artifactUrl: liveSettings.artifact?.url ?? artifacts.urlFor(liveSettings.version),
+    toolsUrl: toolBundle.url,
     keyvaultUrl: vault.vaultUri,
     agent: agentRuns,
-}, { dependsOn: [...agentReady, releases[config.liveColor].deployment] });
+}, { dependsOn: [...agentReady, toolBundle, releases[config.liveColor].deployment] });
 
 // The load balancer is sent only once the gate's result is read back as passed (its `bluegreen-gate` tag), and its
 // pools are read back after it (IP-based pools: NICs never reference it, so there is no cycle).
@@ -217,7 +230,8 @@ const loadBalancer = new LoadBalancer("front", {
     poolAddresses: { blue: vms.blue.privateIps, green: vms.green.privateIps },
     virtualNetworkId: net.virtualNetworkId,
     zones: config.zones,
-    gateRun: gate.verified,
+    // The gate's run (every VM answers /health, the schema fits) and each VM's release proof, both read back from Azure.
+    gateRun: pulumi.all([gate.verified, releases[config.liveColor].deployment.proven]).apply(([run]) => run),
     retry,
 }, { dependsOn: [guard, gate] });
 // The load balancer's name, in a tag of the resource group: where the next update reads what really serves.

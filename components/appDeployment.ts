@@ -5,6 +5,7 @@ import { ColorVm } from "./colorSet";
 import { deploymentUpdateTag, deploymentWrapperScript } from "./lib/deployScript";
 import { readVmScript } from "./lib/vmScripts";
 import { childOptions, withDependsOn } from "./lib/childOptions";
+import { releaseProofProblems } from "../release/readBack";
 
 export interface AppDeploymentArgs {
     /** The color deployed to. */
@@ -61,6 +62,16 @@ export interface AppDeploymentArgs {
      */
     readonly keyvaultScript?: string;
     /**
+     * Text of the app contract's checks (release/appContract.ts as JavaScript), run by deploy-app.sh on the VM.
+     * @default readVmScript("app-contract.js")
+     */
+    readonly appContractScript?: string;
+    /**
+     * The command that re-runs a deployment, for messages (`pulumi config set retryTag <n> && pulumi up`).
+     * @default "pulumi config set <color>ForceUpdateTag <new value> && pulumi up"
+     */
+    readonly retry?: string;
+    /**
      * Keep what is deployed: the color is pinned to older VM tools (components/lib/vmTools.ts), which the program cannot
      * send, so its extensions keep the script they have (the release guard refuses any other deployment change on it).
      * @default false
@@ -80,6 +91,12 @@ export class AppDeployment extends pulumi.ComponentResource {
     public readonly artifactUrl: pulumi.Output<string>;
     /** Extension resources, one per VM (for dependsOn by later steps). */
     public readonly extensions: readonly compute.VirtualMachineExtension[];
+    /**
+     * The VMs' names once every VM's deployment proves, as Azure reports its last run, that it runs this version from
+     * this SHA-256 (deploy-app.sh's release proof: the manifest it installed, the process it started); rejects
+     * otherwise. Not required of a color pinned to older VM tools (their deploy-app.sh printed no proof).
+     */
+    public readonly proven: pulumi.Output<string[]>;
 
     constructor(name: string, args: AppDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:appDeployment:AppDeployment", name, {}, opts);
@@ -89,10 +106,11 @@ export class AppDeployment extends pulumi.ComponentResource {
         this.artifactUrl = pulumi.output(args.artifactUrl);
         const deployScript = args.deployScript ?? readVmScript("deploy-app.sh");
         const keyvaultScript = args.keyvaultScript ?? readVmScript("keyvault-secret.sh");
+        const appContractScript = args.appContractScript ?? readVmScript("app-contract.js");
         const databaseUrlSecret = args.databaseUrlSecret ?? "app-database-url";
 
         const script = pulumi.all([args.artifactUrl, args.artifactSha256, args.keyvaultUrl]).apply(([artifactUrl, artifactSha256, keyvaultUrl]) =>
-            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, deployScript, keyvaultScript }), "utf8").toString("base64"),
+            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, deployScript, keyvaultScript, appContractScript }), "utf8").toString("base64"),
         );
 
         this.extensions = args.vms.map((vm, index) => new compute.VirtualMachineExtension(`${name}-${index}`, {
@@ -115,6 +133,21 @@ export class AppDeployment extends pulumi.ComponentResource {
             deleteBeforeReplace: true, // a fixed name on its VM
             ...(args.keepDeployed ? { ignoreChanges: ["protectedSettings", "forceUpdateTag"] } : {}),
         }));
+
+        // Read each VM's deployment back from Azure, after it (data flow through its id).
+        const retry = args.retry ?? `pulumi config set ${args.color}ForceUpdateTag <new value> && pulumi up`;
+        const views = this.extensions.map((ext, index) => {
+            const vmName = pulumi.all([args.vms[index].vmName, ext.id]).apply(([name]) => name);
+            if (args.keepDeployed) return vmName.apply((name) => ({ name, view: undefined }));
+            const read = compute.getVirtualMachineExtensionOutput({ resourceGroupName: args.resourceGroupName, vmName, vmExtensionName: "deploy-app", expand: "instanceView" }, { parent: this, dependsOn: [ext] });
+            return pulumi.all([vmName, read]).apply(([name, e]) => ({ name, view: e.instanceView }));
+        });
+        this.proven = pulumi.all([pulumi.all(views), args.artifactSha256]).apply(([read, sha256]) => {
+            if (args.keepDeployed) return read.map((r) => r.name);
+            const problems = releaseProofProblems(read, { color: args.color, version: args.version, sha256 }, retry);
+            if (problems.length > 0) throw new Error(`the ${args.color} VMs do not all prove ${args.version}:\n${problems.join("\n")}`);
+            return read.map((r) => r.name);
+        });
 
         this.registerOutputs({ version: this.version, artifactUrl: this.artifactUrl });
     }

@@ -1,10 +1,12 @@
 /**
  * The health gate: before the load balancer sends production traffic to a color, every VM of that color must answer
- * `/health` with 200 and `/version` with the configured version and color, and the database's migrations must fit
- * that version. vm-scripts/health-gate.sh does the checking; this component runs it on **the release agent**
+ * `/health` with 200, and the database's migrations must fit that version. (Which release each VM runs is not asked
+ * of the app: the program reads each VM's release proof back from its deployment, components/appDeployment.ts
+ * `proven`, and the load balancer waits for both.) vm-scripts/health-gate.sh does the checking; this component runs it on **the release agent**
  * (components/releaseAgent.ts), inside the virtual network, as an Azure run command (the backend ports and the
  * database are private, and Pulumi Deployments' runners have no fixed IP). The agent checks every VM by its private
- * IP, in parallel, and runs the schema check with the target color's own runner as the administrator (the credential
+ * IP, in parallel, and runs the schema check with the product's runner and migrations (the tool bundle, pinned by
+ * SHA-256: components/lib/toolBundle.ts) as the administrator (the credential
  * is read from Key Vault by the agent's identity: vm-scripts/agent-gate.sh).
  *
  * The load balancer moves only on `verified`: the run command's result **read back from Azure** (its instance view:
@@ -14,7 +16,8 @@
  *
  * When it runs: the release guard names the gate from a digest of what it checks (release/executions.ts). A new name
  * is a new run command: on a flip, a rollback and a flip again (each a new name, never one used before on the agent),
- * on a change of the live color's VMs, or on a retry (`retryTag`) — never on a deploy to the idle color.
+ * on a change of the live color's VMs, on a retry (`retryTag`), or on a new tool bundle (a new migration or runner:
+ * the live color's schema check runs again after the expand) — never on a plain deploy to the idle color.
  *
  * No dependency cycle: the pools are IP-based, so NICs do not reference the load balancer
  * (VMs → app deployment → gate → load balancer).
@@ -42,10 +45,12 @@ export interface HealthGateSettings {
     readonly attempts: number;
     readonly intervalSeconds: number;
     readonly timeoutSeconds: number;
-    /** SHA-256 of the color's artifact (its runner does the schema check). */
+    /** SHA-256 of the color's artifact (what the VMs were deployed from: a new artifact is a new gate). */
     readonly artifactSha256: string;
     /** The artifact URL when the user publishes their own (else the program's container, fixed per version). */
     readonly artifactUrlOverride?: string;
+    /** SHA-256 of the tool bundle: its runner and migrations do the schema check. */
+    readonly toolsSha256: string;
     /** Name of the Key Vault secret holding the administrator's database URL. */
     readonly adminUrlSecret: string;
 }
@@ -80,7 +85,7 @@ export function healthGateExecution(settings: HealthGateSettings, scripts: GateS
 }
 
 /** The script the run command executes (vm-scripts/agent-gate.sh with this release's settings). */
-export function healthGateScript(settings: HealthGateSettings, run: { artifactUrl: string; keyvaultUrl: string }, scripts: GateScripts): string {
+export function healthGateScript(settings: HealthGateSettings, run: { toolsUrl: string; keyvaultUrl: string }, scripts: GateScripts): string {
     return agentScript({
         generatedBy: "components/healthGate.ts",
         key: GATE_KEY,
@@ -94,8 +99,8 @@ export function healthGateScript(settings: HealthGateSettings, run: { artifactUr
             ["GATE_TIMEOUT", String(settings.timeoutSeconds)],
             ["APP_COLOR", settings.color],
             ["APP_VERSION", settings.version],
-            ["ARTIFACT_URL", run.artifactUrl],
-            ["ARTIFACT_SHA256", settings.artifactSha256],
+            ["TOOLS_URL", run.toolsUrl],
+            ["TOOLS_SHA256", settings.toolsSha256],
             ["KEYVAULT_URL", run.keyvaultUrl],
             ["ADMIN_URL_SECRET", settings.adminUrlSecret],
         ],
@@ -123,8 +128,8 @@ export interface HealthGateArgs {
     readonly settings: HealthGateSettings;
     /** The color's VMs (from ColorSet): the gate waits for them, and refuses a color without any. */
     readonly vms: readonly ColorVm[];
-    /** URL of the color's artifact (the runner of the schema check comes from it). */
-    readonly artifactUrl: pulumi.Input<string>;
+    /** URL of the tool bundle (the runner and migrations of the schema check). */
+    readonly toolsUrl: pulumi.Input<string>;
     /** The vault the agent reads the administrator's URL from. */
     readonly keyvaultUrl: pulumi.Input<string>;
     /** The agent, the guard's names and this update's start (shared by every run on the agent). */
@@ -157,8 +162,8 @@ export class HealthGate extends pulumi.ComponentResource {
         this.color = settings.color;
         this.version = settings.version;
         const scripts = args.scripts ?? gateScripts();
-        const script = pulumi.all([args.artifactUrl, args.keyvaultUrl]).apply(([artifactUrl, keyvaultUrl]) =>
-            healthGateScript(settings, { artifactUrl, keyvaultUrl }, scripts),
+        const script = pulumi.all([args.toolsUrl, args.keyvaultUrl]).apply(([toolsUrl, keyvaultUrl]) =>
+            healthGateScript(settings, { toolsUrl, keyvaultUrl }, scripts),
         );
         const run = runOnAgent(`${name}-check`, {
             key: GATE_KEY,

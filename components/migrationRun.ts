@@ -1,8 +1,9 @@
 /**
  * The schema migrations of a release, run on **the release agent** (components/releaseAgent.ts), inside the virtual
  * network (the database is private): an Azure run command runs vm-scripts/run-migrations.sh, which fetches the
- * color's artifact with vm-scripts/deploy-app.sh (FETCH_ONLY: downloaded and checksum-verified, neither switched to
- * nor started) and runs the artifact's own runner as the database administrator:
+ * product's tool bundle — this repository's migration runner and migrations/, pinned by SHA-256
+ * (components/lib/toolBundle.ts) — with vm-scripts/deploy-app.sh (FETCH_ONLY: downloaded and checksum-verified) and
+ * runs that runner as the database administrator. Nothing of the app's artifact runs on the agent:
  *   - `<name>-expand`: `ensure-app-user` (the app's least-privilege contained user) then `up --phase expand`;
  *   - `<name>-contract` (only with `runContractMigrations`): `up --phase contract --running-versions <blue>,<green>`.
  * The administrator's URL and the app user's password are read from Key Vault by the agent's identity
@@ -35,9 +36,8 @@ export interface MigrationRunSettings {
     readonly phase: MigrationPhase;
     readonly color: Color;
     readonly version: string;
-    readonly artifactSha256: string;
-    /** The artifact URL when the user publishes their own (else the program's container, fixed per version). */
-    readonly artifactUrlOverride?: string;
+    /** SHA-256 of the tool bundle (the runner and the migrations this checkout ships): a new runner or migration is a new run. */
+    readonly toolsSha256: string;
     /** Expand: the app's database user to ensure. */
     readonly appUser?: string;
     /** Contract: the versions both colors run. */
@@ -72,7 +72,7 @@ export function migrationExecution(settings: MigrationRunSettings, scripts: Migr
 }
 
 /** The script a migration run command executes (vm-scripts/run-migrations.sh with these settings; no secret). */
-export function migrationRunScript(settings: MigrationRunSettings, run: { artifactUrl: string; keyvaultUrl: string }, scripts: MigrationScripts): string {
+export function migrationRunScript(settings: MigrationRunSettings, run: { toolsUrl: string; keyvaultUrl: string }, scripts: MigrationScripts): string {
     const key = migrationKey(settings.phase, settings.color);
     const dir = agentWorkDir(key);
     return agentScript({
@@ -82,8 +82,8 @@ export function migrationRunScript(settings: MigrationRunSettings, run: { artifa
             ["MIGRATE_PHASE", settings.phase],
             ["APP_COLOR", settings.color],
             ["APP_VERSION", settings.version],
-            ["ARTIFACT_URL", run.artifactUrl],
-            ["ARTIFACT_SHA256", settings.artifactSha256],
+            ["TOOLS_URL", run.toolsUrl],
+            ["TOOLS_SHA256", settings.toolsSha256],
             ["LOCK_TIMEOUT_SECONDS", String(settings.lockTimeoutSeconds)],
             ["KEYVAULT_URL", run.keyvaultUrl],
             ["ADMIN_URL_SECRET", settings.adminUrlSecret],
@@ -104,8 +104,8 @@ export interface MigrationRunArgs {
     readonly expand: MigrationRunSettings;
     /** The contract run's settings, when this update runs the contract (config `runContractMigrations`). @default undefined */
     readonly contract?: MigrationRunSettings;
-    /** URL of the color's artifact (`app-<version>.tgz`), fetched with the agent's managed identity. */
-    readonly artifactUrl: pulumi.Input<string>;
+    /** URL of the tool bundle (components/toolBundle.ts), fetched with the agent's managed identity. */
+    readonly toolsUrl: pulumi.Input<string>;
     /** The vault the agent reads the secrets from. */
     readonly keyvaultUrl: pulumi.Input<string>;
     /** The agent, the guard's names and this update's start. */
@@ -151,8 +151,8 @@ export class MigrationRun extends pulumi.ComponentResource {
             runOnAgent(`${name}-${phase}`, {
                 key: migrationKey(phase, settings.color),
                 what: `the ${phase} migrations of ${settings.color} (${settings.version})`,
-                script: pulumi.all([args.artifactUrl, args.keyvaultUrl, after]).apply(([artifactUrl, keyvaultUrl]) =>
-                    migrationRunScript(settings, { artifactUrl, keyvaultUrl }, scripts)),
+                script: pulumi.all([args.toolsUrl, args.keyvaultUrl, after]).apply(([toolsUrl, keyvaultUrl]) =>
+                    migrationRunScript(settings, { toolsUrl, keyvaultUrl }, scripts)),
                 timeoutInSeconds: args.timeoutSeconds ?? 3600,
                 tags: { color: settings.color, version: settings.version, phase },
             }, args.agent, options);

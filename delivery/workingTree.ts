@@ -61,8 +61,11 @@ export function refuseDirtyTree(state: WorkingTreeState, policy: DirtyTreePolicy
     );
 }
 
-/** What `pulumi up` ships from the working tree: the VM scripts (sent to the VMs) and the migrations (the guard reads them). */
-export const PULUMI_SHIPPED_PATHS = ["vm-scripts", "migrations"];
+/**
+ * What `pulumi up` ships from the working tree: the VM scripts and the app contract's checks (sent to the VMs), the
+ * migrations and their runner (the release agent's tool bundle; the guard reads the migrations too).
+ */
+export const PULUMI_SHIPPED_PATHS = ["vm-scripts", "migrations", "migrator", "release/appContract.ts", "release/versions.ts"];
 
 /** The environment variable that lets `pulumi up` ship uncommitted VM scripts or migrations anyway. */
 export const PULUMI_ALLOW_DIRTY_ENV = "BLUEGREEN_ALLOW_DIRTY";

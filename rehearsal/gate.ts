@@ -74,6 +74,8 @@ export function runGate(req: GateRequest): Promise<GateResult> {
         GATE_INTERVAL: String(req.intervalS),
         GATE_TIMEOUT: "2",
         GATE_APP_DIR: REPO_ROOT,
+        // No product deploy runs here to prove each instance's release, so the rehearsal asks the sample's /version.
+        GATE_VERSION_PATH: "/version",
         ...(req.statusCommand ? { GATE_DB_STATUS_CMD: req.statusCommand } : {}),
     };
     const startedAt = new Date();

@@ -139,3 +139,81 @@ export function productionColorOf(lb: LoadBalancerView | undefined): "blue" | "g
     const pool = rule?.backendAddressPool?.id?.split("/").pop();
     return pool === "blue" || pool === "green" ? pool : undefined;
 }
+
+/** One status of a VM extension's instance view (azure-native InstanceViewStatusResponse). */
+export interface ExtensionStatusView {
+    readonly code?: string;
+    readonly level?: string;
+    readonly displayStatus?: string;
+    readonly message?: string;
+}
+
+/** The part of a VM extension's instance view the proof is read from (the Custom Script extension's status). */
+export interface ExtensionView {
+    readonly statuses?: readonly ExtensionStatusView[];
+    readonly substatuses?: readonly ExtensionStatusView[];
+}
+
+/** What deploy-app.sh proved on a VM: the release its unit's process runs, from the manifest it installed. */
+export interface ReleaseProof {
+    readonly color: string;
+    readonly version: string;
+    readonly sha256: string;
+    readonly release: string;
+    readonly pid: number;
+}
+
+/** The line deploy-app.sh ends every successful run with (Azure keeps the tail of its output in the status). */
+export const RELEASE_PROOF_PREFIX = "deploy-app: release-proof ";
+
+/** The last release proof in an extension's status messages, or undefined when there is none. */
+export function releaseProofOf(view: ExtensionView | undefined): ReleaseProof | undefined {
+    const messages = [...(view?.statuses ?? []), ...(view?.substatuses ?? [])].map((s) => s.message ?? "");
+    let found: ReleaseProof | undefined;
+    for (const line of messages.join("\n").split("\n")) {
+        const at = line.indexOf(RELEASE_PROOF_PREFIX);
+        if (at === -1) continue;
+        try {
+            const p = JSON.parse(line.slice(at + RELEASE_PROOF_PREFIX.length)) as Partial<ReleaseProof>;
+            if (typeof p.color === "string" && typeof p.version === "string" && typeof p.sha256 === "string" && typeof p.pid === "number") {
+                found = { color: p.color, version: p.version, sha256: p.sha256, release: String(p.release ?? ""), pid: p.pid };
+            }
+        } catch {
+            // a truncated line proves nothing
+        }
+    }
+    return found;
+}
+
+/**
+ * Does every VM of a color run the release the deployment asked for — as the product proved it on the VM (the
+ * manifest of that version installed from that SHA-256, the service's process started from its directory) and as
+ * Azure reports the deployment's last run? One problem per VM that does not, naming what it proved and the fix.
+ * An app's own endpoints play no part: this is what the gate relies on besides `/health`.
+ */
+export function releaseProofProblems(
+    vms: readonly { readonly name: string; readonly view?: ExtensionView }[],
+    expected: { readonly color: string; readonly version: string; readonly sha256: string },
+    retry: string,
+): string[] {
+    const problems: string[] = [];
+    for (const vm of vms) {
+        const proof = releaseProofOf(vm.view);
+        if (!proof) {
+            problems.push(
+                `${vm.name}: its deployment's last run (extension deploy-app, as Azure reports it) proves no release: it failed, did not finish, ` +
+                    `or ran deploy-app.sh from before release proofs. Look at az vm extension show --vm-name ${vm.name} -n deploy-app --instance-view; ` +
+                    `fix the cause, then run the deployment again: ${retry}`,
+            );
+            continue;
+        }
+        const same = proof.color === expected.color && proof.version === expected.version && proof.sha256.toLowerCase() === expected.sha256.toLowerCase() && proof.pid > 0;
+        if (!same) {
+            problems.push(
+                `${vm.name}: proved ${proof.color} ${proof.version} (SHA-256 ${proof.sha256.slice(0, 12)}…, process ${proof.pid}), ` +
+                    `but ${expected.color} must run ${expected.version} (SHA-256 ${expected.sha256.slice(0, 12)}…). Run the deployment again: ${retry}`,
+            );
+        }
+    }
+    return problems;
+}

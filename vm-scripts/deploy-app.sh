@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# deploy-app.sh: installs one version of the app on this VM and (re)starts it. Run as root by the Custom Script
+# deploy-app.sh: installs one release of the app on this VM and (re)starts it. Run as root by the Custom Script
 # extension (components/appDeployment.ts wraps it: the wrapper exports the inputs below, then runs this file).
+# The app is any app that follows the contract (docs/app-contract.md): a tar.gz with bluegreen.json at its root.
 #
 # Inputs (environment):
 #   APP_COLOR         blue | green                      the color this VM belongs to
-#   APP_VERSION       semver, e.g. 1.4.2                the version to run (must be the artifact's stamp)
+#   APP_VERSION       semver, e.g. 1.4.2                the version to run (must be the version in the artifact's bluegreen.json)
 #   ARTIFACT_URL      https://<account>.blob.core.windows.net/<container>/app-<version>.tgz
 #                     (fetched with the VM's managed identity; a URL carrying a SAS token (`sig=`) is fetched as is)
 #   ARTIFACT_SHA256   64 hex digits                     checked BEFORE anything on the VM changes
@@ -14,16 +15,22 @@
 #                     never printed. It must not hold a single quote or a newline (URL-encode them: ' is %27).
 #   KEYVAULT_SCRIPT   default /var/lib/bluegreen/keyvault-secret.sh, else the copy beside this file
 #   IDENTITY_CLIENT_ID  optional: a user-assigned identity's client ID (empty = system-assigned), for both tokens
-#   APP_PORT, APP_STAGING_PORT                          optional (app defaults 8080 / 8081)
-#   APP_HOST, MAX_CONNECTION_AGE_MS, DRAIN_TIMEOUT_MS, DRAIN_DELAY_MS   optional, passed to the app
-#   FETCH_ONLY        1 = only download, verify and unpack releases/<version> (used by vm-scripts/run-migrations.sh);
-#                     needs no Key Vault (KEYVAULT_URL is not read)
+#   APP_PORT, APP_STAGING_PORT                          optional (8080 / 8081): given to the app as PORT and STAGING_PORT
+#   APP_CONTRACT      default /var/lib/bluegreen/app-contract.js, else the copy beside this file: the contract's checks
+#                     (release/appContract.ts, transpiled by the program), run with the product's Node.js
+#   FETCH_ONLY        1 = only download, verify and unpack a bundle of the product's (the release agent's tools,
+#                     vm-scripts/run-migrations.sh) into FETCH_DIR (default releases/<version>); no manifest, no Key
+#                     Vault (KEYVAULT_URL is not read), nothing switched or started
 #
-# What it does: connection URL from Key Vault → IMDS token → download (x-ms-version) → verify SHA-256 → unpack to $APP_HOME/releases/<version> →
-# write $APP_ENV_FILE (mode 600) → switch the `current` symlink atomically → restart the unit (the old process
-# drains on SIGTERM) → wait for /health 200 and /version = {version, color}. Exit 0 when the VM runs the version,
-# non-zero with the reason otherwise. Re-running with the same inputs while the app answers correctly is a no-op.
-# A bad checksum or a missing artifact leaves the running release, `current` and the env file untouched.
+# What it does: connection URL from Key Vault → IMDS token → download (x-ms-version) → verify SHA-256 → check the
+# archive and its bluegreen.json against the contract (app-contract.js check: refused before anything changes) →
+# unpack to $APP_HOME/releases/<version> → install the manifest's runtime packages → write $APP_ENV_FILE (mode 600)
+# and the systemd unit from the manifest → switch the `current` symlink atomically → restart the unit (the old
+# process drains on SIGTERM) → wait (the manifest's startTimeoutSeconds) until the unit's process runs from the
+# release directory and answers the manifest's healthPath with 200. Exit 0 when the VM runs the release, non-zero
+# with the reason otherwise. Re-running with the same inputs while the app answers correctly is a no-op.
+# A bad checksum, a missing artifact or a refused one leaves the running release, `current`, the unit and the env
+# file untouched.
 #
 # Re-running it picks up a changed secret (a rotated password): the env file changes, so the app restarts.
 #
@@ -34,13 +41,18 @@ set +x # holds the app's connection URL: never traced, even when started with ba
 BG_ROOT="${BG_ROOT:-}"                                     # prefix for /opt and /etc (a temp dir in tests)
 APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"                   # releases/<version>, current -> releases/<version>
 APP_ENV_FILE="${APP_ENV_FILE:-$BG_ROOT/etc/bluegreen/app.env}"
-APP_UNIT="${APP_UNIT:-bluegreen-app.service}"              # installed by vm-scripts/provision/cloud-init.yaml
+APP_UNIT="${APP_UNIT:-bluegreen-app.service}"              # written here from the release's manifest
+UNIT_DIR="${UNIT_DIR:-$BG_ROOT/etc/systemd/system}"
+APP_USER="${APP_USER:-app}"                                # the service user (vm-scripts/provision/cloud-init.yaml)
 SYSTEMCTL="${SYSTEMCTL:-systemctl}"
+APT_GET="${APT_GET:-apt-get}"                              # installs the manifest's runtimePackages
+DPKG_QUERY="${DPKG_QUERY:-dpkg-query}"
+NODE="${NODE:-node}"                                       # the product's Node.js (cloud-init), not the app's runtime
 IMDS_URL="${IMDS_URL:-http://169.254.169.254}"
 IDENTITY_CLIENT_ID="${IDENTITY_CLIENT_ID:-}"               # a user-assigned identity; empty = system-assigned
 STORAGE_API_VERSION="${STORAGE_API_VERSION:-2021-08-06}"   # the x-ms-version header blob storage requires with OAuth
 HEALTH_HOST="${HEALTH_HOST:-127.0.0.1}"
-WAIT_SECONDS="${WAIT_SECONDS:-120}"                        # how long the new process has to become healthy
+WAIT_SECONDS="${WAIT_SECONDS:-}"                           # how long the new process has to become healthy (default: the manifest's startTimeoutSeconds)
 KEEP_RELEASES="${KEEP_RELEASES:-3}"                        # old releases kept besides the current one
 CLOUD_INIT="${CLOUD_INIT:-cloud-init}"                     # waited for when present (provisioning may still run)
 AUTH_WAIT_SECONDS="${AUTH_WAIT_SECONDS:-300}"               # how long a 401/403 is retried: a new role assignment takes minutes to apply
@@ -49,6 +61,10 @@ DATABASE_URL_SECRET="${DATABASE_URL_SECRET:-app-database-url}"
 if [ -z "${KEYVAULT_SCRIPT:-}" ]; then                       # default: the installed copy, else the one beside this file
   KEYVAULT_SCRIPT=/var/lib/bluegreen/keyvault-secret.sh
   [ -f "$KEYVAULT_SCRIPT" ] || KEYVAULT_SCRIPT="$(dirname "${BASH_SOURCE[0]}")/keyvault-secret.sh"
+fi
+if [ -z "${APP_CONTRACT:-}" ]; then
+  APP_CONTRACT=/var/lib/bluegreen/app-contract.js
+  [ -f "$APP_CONTRACT" ] || APP_CONTRACT="$(dirname "${BASH_SOURCE[0]}")/app-contract.js"
 fi
 
 log() { printf 'deploy-app: %s\n' "$*"; }
@@ -72,6 +88,7 @@ if ! $fetch_only; then
   [ -n "${KEYVAULT_URL:-}" ] ||
     fail "KEYVAULT_URL is empty; the deployment passes the URI of the Key Vault holding secret $DATABASE_URL_SECRET." 2
   [ -f "$KEYVAULT_SCRIPT" ] || fail "$KEYVAULT_SCRIPT is missing; it ships with this file (vm-scripts/keyvault-secret.sh)." 2
+  [ -f "$APP_CONTRACT" ] || fail "$APP_CONTRACT is missing; it ships with this file (release/appContract.ts, transpiled by the program)." 2
 fi
 ARTIFACT_SHA256="$(printf '%s' "$ARTIFACT_SHA256" | tr 'A-F' 'a-f')"
 
@@ -83,18 +100,18 @@ env_line() {
   esac
   printf "%s='%s'\n" "$1" "$2"
 }
+# The environment the app gets (docs/app-contract.md, "Environment").
 desired_env() {
   env_line APP_COLOR "$APP_COLOR"
-  if ! $fetch_only; then env_line DATABASE_URL "$DATABASE_URL" "Key Vault secret $DATABASE_URL_SECRET"; fi
-  local name
-  for name in APP_PORT APP_STAGING_PORT APP_HOST MAX_CONNECTION_AGE_MS DRAIN_TIMEOUT_MS DRAIN_DELAY_MS; do
-    if [ -n "${!name:-}" ]; then env_line "$name" "${!name}"; fi
-  done
+  env_line APP_VERSION "$APP_VERSION"
+  env_line PORT "$port"
+  env_line STAGING_PORT "${APP_STAGING_PORT:-8081}"
+  env_line DATABASE_URL "$DATABASE_URL" "Key Vault secret $DATABASE_URL_SECRET"
 }
 
-release_dir="$APP_HOME/releases/$APP_VERSION"
+release_dir="${FETCH_DIR:-$APP_HOME/releases/$APP_VERSION}"
 port="${APP_PORT:-8080}"
-mkdir -p "$APP_HOME/releases" "$(dirname "$APP_ENV_FILE")"
+mkdir -p "$APP_HOME/releases" "$(dirname "$release_dir")" "$(dirname "$APP_ENV_FILE")"
 work="$(mktemp -d "$APP_HOME/.deploy.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 if ! $fetch_only; then
@@ -103,8 +120,8 @@ if ! $fetch_only; then
     fail "could not read the app's connection URL (secret $DATABASE_URL_SECRET) from Key Vault $KEYVAULT_URL; see above. Nothing was changed on this VM." "$?"
   IFS= read -r -d '' DATABASE_URL <"$work/database-url" || true
   rm -f "$work/database-url"
+  desired_env >"$work/app.env"
 fi
-desired_env >"$work/app.env"
 
 # One deployment at a time on this VM (the extension may start a re-run while one is still going).
 exec 9>"$APP_HOME/.deploy.lock"
@@ -117,21 +134,32 @@ fi
 
 # ---- health -----------------------------------------------------------------------------------------------------
 last_answer=""
-# True when the app on this VM answers /health 200 and /version with the expected version and color.
+# The release's proof on this VM: the unit's main process runs from the release directory (its working directory,
+# which the unit sets from the installed manifest) and the app answers the manifest's health path with 200.
 answers_correctly() {
-  local health version
-  health="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$HEALTH_HOST:$port/health" 2>/dev/null || true)"
-  version="$(curl -s --max-time 3 "http://$HEALTH_HOST:$port/version" 2>/dev/null | head -c 200 || true)"
-  last_answer="/health ${health:-no answer}, /version ${version:-no answer}"
-  [ "$health" = 200 ] &&
-    [[ "$version" == *"\"version\":\"$APP_VERSION\""* ]] &&
-    [[ "$version" == *"\"color\":\"$APP_COLOR\""* ]]
+  local health pid cwd
+  health_path="$("$NODE" "$APP_CONTRACT" get "$release_dir" "$APP_VERSION" healthPath 2>/dev/null || echo /health)"
+  pid="$("$SYSTEMCTL" show -p MainPID --value "$APP_UNIT" 2>/dev/null || true)"
+  cwd="$(readlink -f "/proc/${pid:-0}/cwd" 2>/dev/null || true)"
+  health="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$HEALTH_HOST:$port$health_path" 2>/dev/null || true)"
+  last_answer="process ${pid:-none} in ${cwd:-?}, $health_path ${health:-no answer}"
+  [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$cwd" = "$(readlink -f "$release_dir")" ] && [ "$health" = 200 ]
+}
+
+# The last line of every successful run, as Azure keeps it in the extension's status: which release this VM runs, as
+# the product proved it (its manifest's version, the artifact's SHA-256, the process started from its directory).
+proof() {
+  printf 'deploy-app: release-proof {"color":"%s","version":"%s","sha256":"%s","release":"releases/%s","pid":%s}\n' \
+    "$APP_COLOR" "$APP_VERSION" "$(cat "$release_dir/.artifact-sha256")" "$APP_VERSION" "$("$SYSTEMCTL" show -p MainPID --value "$APP_UNIT")"
 }
 
 # ---- no-op when nothing changed ---------------------------------------------------------------------------------
 if ! $fetch_only && [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
-  cmp -s "$work/app.env" "$APP_ENV_FILE" && answers_correctly; then
+  cmp -s "$work/app.env" "$APP_ENV_FILE" &&
+  "$NODE" "$APP_CONTRACT" unit "$release_dir" "$APP_VERSION" "$APP_ENV_FILE" "$APP_USER" 2>/dev/null | cmp -s - "$UNIT_DIR/$APP_UNIT" &&
+  answers_correctly; then
   log "$APP_COLOR already runs $APP_VERSION with these settings and answers healthy: nothing to do."
+  proof
   exit 0
 fi
 
@@ -140,6 +168,9 @@ if [ -d "$release_dir" ]; then
   installed_sha="$(cat "$release_dir/.artifact-sha256" 2>/dev/null || true)"
   [ "$installed_sha" = "$ARTIFACT_SHA256" ] ||
     fail "release $APP_VERSION is already installed from an artifact with SHA-256 ${installed_sha:-unknown}, not $ARTIFACT_SHA256. Artifacts are immutable: build and deploy a new version instead of changing $APP_VERSION."
+  if ! $fetch_only && [ ! -f "$release_dir/bluegreen.json" ]; then
+    fail "release $APP_VERSION is installed from an artifact without bluegreen.json (packed before the app contract, docs/app-contract.md): pack a new version (npm run app:pack -- <version> --app <directory>) and deploy that."
+  fi
   log "release $APP_VERSION is already installed and verified; reusing it."
 else
   auth=()
@@ -175,32 +206,53 @@ else
   [ "$actual_sha" = "$ARTIFACT_SHA256" ] ||
     fail "checksum mismatch for $ARTIFACT_URL: expected $ARTIFACT_SHA256, got $actual_sha. Nothing was changed on this VM. Use the SHA-256 from app-$APP_VERSION.tgz.sha256, or re-upload the right file."
   log "SHA-256 verified ($actual_sha)"
+  # The contract, before anything is unpacked: paths inside, links inside, the manifest valid and of this version.
+  if ! $fetch_only; then
+    "$NODE" "$APP_CONTRACT" check "$work/artifact.tgz" "$APP_VERSION" ||
+      fail "the artifact of $APP_VERSION was refused (see above); $APP_COLOR keeps running $(readlink "$APP_HOME/current" 2>/dev/null || echo 'nothing')."
+  fi
   mkdir "$work/release"
   tar -xzf "$work/artifact.tgz" -C "$work/release" --no-same-owner ||
     fail "$ARTIFACT_URL has the right checksum but does not unpack as a .tgz."
-  [ -f "$work/release/build-info.json" ] || fail "the artifact has no build-info.json: it was not built with npm run app:pack."
-  grep -qF "\"version\": \"$APP_VERSION\"" "$work/release/build-info.json" ||
-    fail "the artifact's build-info.json stamps $(grep -o '"version": *"[^"]*"' "$work/release/build-info.json"), not $APP_VERSION: the URL or the version is wrong."
   printf '%s\n' "$ARTIFACT_SHA256" >"$work/release/.artifact-sha256"
   chmod 755 "$work/release"
   mv -T "$work/release" "$release_dir"
 fi
 
-# FETCH_ONLY=1 (vm-scripts/run-migrations.sh): stop here, with the release downloaded, verified and unpacked but
-# neither switched to nor started, so the migration run uses this same download/verify code.
+# FETCH_ONLY=1 (vm-scripts/run-migrations.sh): stop here, with the bundle downloaded, verified and unpacked but
+# neither switched to nor started, so the agent's runs use this same download/verify code.
 if $fetch_only; then
-  log "release $APP_VERSION is ready in $release_dir (FETCH_ONLY: not switched, not restarted)"
+  log "bundle $APP_VERSION is ready in $release_dir (FETCH_ONLY: not switched, not restarted)"
   exit 0
 fi
 
-# ---- switch and restart -----------------------------------------------------------------------------------------
+# ---- runtime packages, unit, switch and restart -------------------------------------------------------------------
+contract() { "$NODE" "$APP_CONTRACT" "$1" "$release_dir" "$APP_VERSION" "${@:2}"; }
+read -r -a packages <<<"$(contract get runtimePackages)"
+missing=()
+for pkg in "${packages[@]}"; do
+  # shellcheck disable=SC2016 # ${Status} is dpkg-query's format, not the shell's
+  "$DPKG_QUERY" -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing the runtime packages the manifest asks for: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive "$APT_GET" install -y --no-install-recommends "${missing[@]}" 9>&- ||
+    fail "could not install ${missing[*]} (bluegreen.json runtimePackages): are they Debian packages of this image? Nothing was switched; $APP_COLOR keeps running $(readlink "$APP_HOME/current" 2>/dev/null || echo 'nothing')."
+fi
+contract unit "$APP_ENV_FILE" "$APP_USER" >"$work/unit" || fail "could not write the unit of $APP_VERSION (see above)."
+WAIT_SECONDS="${WAIT_SECONDS:-$(contract get startTimeoutSeconds)}"
+
 previous="$(readlink "$APP_HOME/current" 2>/dev/null || echo none)"
 install -m 600 "$work/app.env" "$APP_ENV_FILE.new"
 mv -f "$APP_ENV_FILE.new" "$APP_ENV_FILE"
+mkdir -p "$UNIT_DIR"
+install -m 644 "$work/unit" "$UNIT_DIR/$APP_UNIT.new"
+mv -f "$UNIT_DIR/$APP_UNIT.new" "$UNIT_DIR/$APP_UNIT"
 ln -sfn "releases/$APP_VERSION" "$APP_HOME/.current.new"
 mv -T "$APP_HOME/.current.new" "$APP_HOME/current"
 log "current: $previous -> releases/$APP_VERSION; restarting $APP_UNIT (the old process drains)"
 # 9>&-: whatever systemctl starts must not inherit the deploy lock.
+"$SYSTEMCTL" daemon-reload 9>&- || fail "systemctl daemon-reload failed after writing $UNIT_DIR/$APP_UNIT."
 "$SYSTEMCTL" enable "$APP_UNIT" >/dev/null 2>&1 9>&- || true
 "$SYSTEMCTL" restart "$APP_UNIT" 9>&- || fail "systemctl restart $APP_UNIT failed; see journalctl -u $APP_UNIT -n 50."
 
@@ -211,7 +263,7 @@ until answers_correctly; do
   fi
   sleep 1
 done
-log "$APP_COLOR runs $APP_VERSION: /health 200, /version {\"version\":\"$APP_VERSION\",\"color\":\"$APP_COLOR\"}"
+log "$APP_COLOR runs $APP_VERSION: $last_answer"
 
 # ---- keep a few old releases --------------------------------------------------------------------------------------
 old_releases() {
@@ -225,4 +277,5 @@ old_releases | while IFS= read -r dir; do
   log "removing old release ${dir##*/}"
   rm -rf -- "$dir"
 done
+proof
 exit 0

@@ -4,8 +4,11 @@
 # Runs inside the virtual network (an Azure run command on VM 0 of the target color; see components/healthGate.ts),
 # because the VMs' backend ports and the database are private and Pulumi Deployments' runners have no fixed IP.
 # It passes (exit 0) only when
-#   1. every VM of the color answers GET /health with 200 and GET /version with {"version": <version>, "color": <color>},
-#      retried a bounded number of times (VMs may still be starting or deploying), and
+#   1. every VM of the color answers GET /health with 200 — and, when --version-path is given (the local rehearsal,
+#      which runs the sample without the product's deploy), that path with {"version": <version>, "color": <color>} —
+#      retried a bounded number of times (VMs may still be starting or deploying). In Azure no app endpoint proves the
+#      version: the program reads each VM's release proof back from its deployment (release/readBack.ts), and
+#      the load balancer waits for both; and
 #   2. the database's migrations fit that version: the command given by --db-status-cmd (the target color's own
 #      runner: `db status --json`) shows no expand migration that is pending or failed, no failed migration, no
 #      changed checksum, and no applied contract migration whose requires-version is newer than the version.
@@ -14,8 +17,10 @@
 #
 # Usage: health-gate.sh --color green --version 2.0.0 --hosts 10.0.1.20,10.0.1.21 [--port 8080]
 #                       [--attempts 30] [--interval 10] [--timeout 5] [--db-status-cmd '<command>'] [--app-dir <dir>]
+#                       [--health-path /health] [--version-path /version]
 # Every option can also come from the environment: GATE_COLOR, GATE_VERSION, GATE_HOSTS, GATE_PORT, GATE_ATTEMPTS,
-# GATE_INTERVAL, GATE_TIMEOUT, GATE_DB_STATUS_CMD, GATE_APP_DIR (the Pulumi program sets them at the top of the script).
+# GATE_INTERVAL, GATE_TIMEOUT, GATE_DB_STATUS_CMD, GATE_APP_DIR, GATE_HEALTH_PATH, GATE_VERSION_PATH (the Pulumi
+# program sets them at the top of the script).
 # A host may carry its own port (127.0.0.1:4001). Exit codes: 0 pass, 1 a VM failed, 3 the schema does not fit,
 # 2 usage error. Needs bash, curl and node (the app's runtime, present on every app VM).
 # Secrets: the status command should read its credentials itself (vm-scripts/keyvault-secret.sh), not carry them;
@@ -31,10 +36,13 @@ interval="${GATE_INTERVAL:-10}"
 timeout="${GATE_TIMEOUT:-5}"
 db_status_cmd="${GATE_DB_STATUS_CMD:-}"
 app_dir="${GATE_APP_DIR:-}"
+health_path="${GATE_HEALTH_PATH:-/health}"
+version_path="${GATE_VERSION_PATH:-}"
 
 usage() {
   echo "usage: health-gate.sh --color <blue|green> --version <semver> --hosts <ip[:port],...> [--port <n>]" \
-    "[--attempts <n>] [--interval <s>] [--timeout <s>] [--db-status-cmd <command>] [--app-dir <dir>]" >&2
+    "[--attempts <n>] [--interval <s>] [--timeout <s>] [--db-status-cmd <command>] [--app-dir <dir>]" \
+    "[--health-path <path>] [--version-path <path>]" >&2
   echo "health-gate: $1" >&2
   exit 2
 }
@@ -50,6 +58,8 @@ while [ $# -gt 0 ]; do
     --timeout) timeout="${2:-}"; shift 2 ;;
     --db-status-cmd) db_status_cmd="${2:-}"; shift 2 ;;
     --app-dir) app_dir="${2:-}"; shift 2 ;;
+    --health-path) health_path="${2:-}"; shift 2 ;;
+    --version-path) version_path="${2:-}"; shift 2 ;;
     *) usage "unknown argument \"$1\"" ;;
   esac
 done
@@ -81,13 +91,21 @@ mask() { sed -E 's#(://[^/:@[:space:]]*:)[^@[:space:]]*@#\1***@#g; s#((password|
 # Each VM's check uses its own files (<index>.*): the VMs are checked in parallel.
 check_vm() {
   local target="$1" f="$work/$2" code body health version_code answer
-  code="$(curl -sS -o "$f.health" -w '%{http_code}' --max-time "$timeout" "http://$target/health" 2>"$f.err")" || true
+  code="$(curl -sS -o "$f.health" -w '%{http_code}' --max-time "$timeout" "http://$target$health_path" 2>"$f.err")" || true
   if [ "$code" = "000" ] || [ -z "$code" ]; then
-    printf '%s  no answer (%s)  FAIL: /health did not answer\n' "$target" "$(tr -d '\n' <"$f.err" | cut -c1-120)"
+    printf '%s  no answer (%s)  FAIL: %s did not answer\n' "$target" "$(tr -d '\n' <"$f.err" | cut -c1-120)" "$health_path"
     return 1
   fi
-  health="/health $code"
-  version_code="$(curl -sS -o "$f.version" -w '%{http_code}' --max-time "$timeout" "http://$target/version" 2>"$f.err")" || true
+  health="$health_path $code"
+  if [ -z "$version_path" ]; then
+    if [ "$code" != "200" ]; then
+      printf '%s  %s  FAIL: %s answered %s, not 200\n' "$target" "$health" "$health_path" "$code"
+      return 1
+    fi
+    printf '%s  %s  OK\n' "$target" "$health"
+    return 0
+  fi
+  version_code="$(curl -sS -o "$f.version" -w '%{http_code}' --max-time "$timeout" "http://$target$version_path" 2>"$f.err")" || true
   body="$(head -c 120 "$f.version" 2>/dev/null | tr -d '\n' || true)"
   # Parse /version with node: prints "<version> <color>", or "unparseable".
   # shellcheck disable=SC2016 # JavaScript, not shell: the template literal must reach node unexpanded.
@@ -96,13 +114,13 @@ check_vm() {
       try { const j = JSON.parse(s); process.stdout.write(`${j.version} ${j.color}`); }
       catch { process.stdout.write("unparseable"); }
     });' <"$f.version")"
-  local seen="$health, /version $version_code $body"
+  local seen="$health, $version_path $version_code $body"
   if [ "$code" != "200" ]; then
-    printf '%s  %s  FAIL: /health answered %s, not 200\n' "$target" "$seen" "$code"
+    printf '%s  %s  FAIL: %s answered %s, not 200\n' "$target" "$seen" "$health_path" "$code"
     return 1
   fi
   if [ "$version_code" != "200" ] || [ "$answer" = "unparseable" ]; then
-    printf '%s  %s  FAIL: /version did not answer 200 with {"version","color"}\n' "$target" "$seen"
+    printf '%s  %s  FAIL: %s did not answer 200 with {"version","color"}\n' "$target" "$seen" "$version_path"
     return 1
   fi
   if [ "$answer" != "$version $color" ]; then
@@ -114,6 +132,7 @@ check_vm() {
 }
 
 echo "health gate: $color must run $version on ${#targets[@]} VM(s): ${targets[*]} (up to $attempts attempts, ${interval}s apart)"
+if [ -z "$version_path" ]; then echo "checking $health_path on each VM; which release each runs is proven by its deployment (read back by the program)"; fi
 attempt=1
 while :; do
   failed=0

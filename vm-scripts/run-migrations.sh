@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-migrations.sh: runs the schema migrations a release carries, from inside the virtual network (the database is
+# run-migrations.sh: runs this repository's schema migrations, from inside the virtual network (the database is
 # private). Run as root by an Azure run command on the release agent: a small VM in the VNet that runs no app code
 # and whose managed identity alone may read the administrator's credential in Key Vault (components/migrationRun.ts
 # generates the wrapper that exports the inputs below, writes deploy-app.sh, keyvault-secret.sh and this file, and
@@ -7,9 +7,11 @@
 #
 # Inputs (environment):
 #   MIGRATE_PHASE        expand | contract
-#   APP_COLOR            blue | green            the color whose release is migrated for (deploy-app.sh checks it)
-#   APP_VERSION          semver                  the release whose artifact carries the migrations and the runner
-#   ARTIFACT_URL, ARTIFACT_SHA256                where that artifact is, and its SHA-256 (checked before use)
+#   APP_COLOR            blue | green            the color whose release is migrated for
+#   APP_VERSION          semver                  that color's version (for the log; the migrations are the bundle's)
+#   TOOLS_URL, TOOLS_SHA256                      the product's tool bundle (the runner and migrations/ of this
+#                                                repository, components/lib/toolBundle.ts) and its SHA-256, checked
+#                                                before anything in it runs
 #   RUNNING_VERSIONS     <v>,<v>                 contract only: the versions both colors run
 #   APP_DB_USER          e.g. app_user           expand only: the app's least-privilege database user to ensure
 #   KEYVAULT_URL         https://<vault>.vault.azure.net/   the Key Vault holding the secrets below
@@ -19,9 +21,9 @@
 #   IDENTITY_CLIENT_ID, AUTH_WAIT_SECONDS (600)  optional, passed to keyvault-secret.sh (and to deploy-app.sh)
 #   LOCK_TIMEOUT_SECONDS optional, default 1800  how long to wait for another runner (the other color's, say)
 #
-# What it does: the color's artifact is downloaded, verified and unpacked on the agent by deploy-app.sh itself
-# (FETCH_ONLY=1: no switch, no restart, no secret), then the secrets are read from Key Vault and the release's own
-# runner runs: expand = `ensure-app-user` + `up --phase expand`; contract = `up --phase contract --running-versions`
+# What it does: the tool bundle is downloaded, verified and unpacked on the agent by deploy-app.sh itself
+# (FETCH_ONLY=1: no switch, no restart, no secret), then the secrets are read from Key Vault and the bundle's
+# runner runs the bundle's migrations (nothing of the app's artifact runs here): expand = `ensure-app-user` + `up --phase expand`; contract = `up --phase contract --running-versions`
 # (contract reads only the administrator's URL). The secrets reach the runner as its environment (DATABASE_URL,
 # APP_DB_PASSWORD), never as arguments. Exit 0 when done; non-zero with the runner's or Key Vault's message
 # otherwise (the run command then fails the `pulumi up`, and the deployment that depends on it does not start).
@@ -59,15 +61,18 @@ esac
 [ -n "${KEYVAULT_URL:-}" ] ||
   fail "KEYVAULT_URL is empty; the run command passes the URI of the Key Vault holding secret $ADMIN_URL_SECRET." 2
 [ -n "${APP_VERSION:-}" ] || fail "APP_VERSION is empty." 2
+if [ -z "${TOOLS_URL:-}" ] || [ -z "${TOOLS_SHA256:-}" ]; then
+  fail "TOOLS_URL or TOOLS_SHA256 is empty; the run command passes the tool bundle's URL and SHA-256 (components/toolBundle.ts)." 2
+fi
 [ -f "$DEPLOY_SCRIPT" ] || fail "$DEPLOY_SCRIPT is missing; the run command's wrapper writes it." 2
 [ -f "$KEYVAULT_SCRIPT" ] || fail "$KEYVAULT_SCRIPT is missing; the run command's wrapper writes it (vm-scripts/keyvault-secret.sh)." 2
 
-# 1. The release: downloaded, checksum-verified and unpacked by deploy-app.sh (the one copy of that code).
-log "fetching release $APP_VERSION (deploy-app.sh, FETCH_ONLY)"
-FETCH_ONLY=1 APP_HOME="$APP_HOME" bash "$DEPLOY_SCRIPT"
-release="$APP_HOME/releases/$APP_VERSION"
-[ -f "$release/dist/migrator/cli.js" ] ||
-  fail "$release has no dist/migrator/cli.js: the artifact of $APP_VERSION was not built with npm run app:pack (it carries the runner)."
+# 1. The tools: downloaded, checksum-verified and unpacked by deploy-app.sh (the one copy of that code).
+tools="$APP_HOME/tools-${TOOLS_SHA256:0:12}"
+log "fetching the tool bundle ${TOOLS_SHA256:0:12} (deploy-app.sh, FETCH_ONLY)"
+FETCH_ONLY=1 FETCH_DIR="$tools" APP_HOME="$APP_HOME" ARTIFACT_URL="$TOOLS_URL" ARTIFACT_SHA256="$TOOLS_SHA256" bash "$DEPLOY_SCRIPT"
+[ -f "$tools/dist/migrator/cli.js" ] ||
+  fail "$tools has no dist/migrator/cli.js: $TOOLS_URL is not a tool bundle of this product (components/lib/toolBundle.ts)."
 
 # 2. The secrets, read with the agent's identity into the runner's environment (read keeps the exact value, and
 # does not show it even under tracing). secret <variable> <secret-name>
@@ -89,8 +94,8 @@ else
   unset APP_DB_PASSWORD # contract needs no password: the runner gets only what it uses
 fi
 
-# 3. The release's own runner and migrations, as the administrator.
-cd "$release"
+# 3. The product's runner and this repository's migrations, as the administrator.
+cd "$tools"
 db() {
   "$NODE" dist/migrator/cli.js "$@" --dir migrations --lock-timeout "$LOCK_TIMEOUT_SECONDS"
 }

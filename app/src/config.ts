@@ -15,9 +15,9 @@ export interface AppConfig {
     readonly databaseUrl: string;
     /** `APP_HOST`: address both listeners bind to. @default "0.0.0.0" */
     readonly host: string;
-    /** `APP_PORT`: production port (the load balancer's production rule). 0 = any free port. @default 8080 */
+    /** `PORT` (the app contract's name; `APP_PORT` also works): production port (the load balancer's production rule). 0 = any free port. @default 8080 */
     readonly port: number;
-    /** `APP_STAGING_PORT`: staging port (the staging rule, reachable from the allowed CIDRs only). @default 8081 */
+    /** `STAGING_PORT` (or `APP_STAGING_PORT`): staging port (the staging rule, reachable from the allowed CIDRs only). @default 8081 */
     readonly stagingPort: number;
     /** `MAX_CONNECTION_AGE_MS`: keep-alive connections older than this are closed after their next response. @default 30000 */
     readonly maxConnectionAgeMs: number;
@@ -85,10 +85,13 @@ export function readAppConfig(env: Env): AppConfig {
                 : `DATABASE_URL has scheme "${databaseUrl.split(":")[0]}", which no driver handles; use mssql://, sqlserver://, postgres:// or postgresql://.`,
         );
     }
-    const port = integer(env, "APP_PORT", DEFAULTS.port, 0, 65535, problems);
-    const stagingPort = integer(env, "APP_STAGING_PORT", DEFAULTS.stagingPort, 0, 65535, problems);
+    // The product gives PORT and STAGING_PORT (docs/app-contract.md); APP_PORT / APP_STAGING_PORT are the sample's older names.
+    const portName = env.PORT ? "PORT" : "APP_PORT";
+    const stagingPortName = env.STAGING_PORT ? "STAGING_PORT" : "APP_STAGING_PORT";
+    const port = integer(env, portName, DEFAULTS.port, 0, 65535, problems);
+    const stagingPort = integer(env, stagingPortName, DEFAULTS.stagingPort, 0, 65535, problems);
     if (port !== 0 && port === stagingPort) {
-        problems.push(`APP_PORT and APP_STAGING_PORT are both ${port}; the load balancer needs two backend ports (e.g. 8080 and 8081).`);
+        problems.push(`${portName} and ${stagingPortName} are both ${port}; the load balancer needs two backend ports (e.g. 8080 and 8081).`);
     }
     const maxConnectionAgeMs = integer(env, "MAX_CONNECTION_AGE_MS", DEFAULTS.maxConnectionAgeMs, 100, 3_600_000, problems);
     const drainTimeoutMs = integer(env, "DRAIN_TIMEOUT_MS", DEFAULTS.drainTimeoutMs, 0, 600_000, problems);

@@ -40,6 +40,8 @@ export interface AgentPlanInputs {
     /** Names of the contract migrations in migrations/ (a new one makes the contract run a new execution). */
     readonly contractMigrations: readonly string[];
     readonly scripts: { readonly gate: GateScripts; readonly migrations: MigrationScripts };
+    /** SHA-256 of the tool bundle (components/lib/toolBundle.ts): the runner and migrations every run uses. */
+    readonly toolsSha256: string;
 }
 
 /** The agent's runs for this update. */
@@ -53,6 +55,7 @@ export function planAgentRuns(inputs: AgentPlanInputs): AgentPlan {
         ...GATE_DEFAULTS,
         artifactSha256: live.artifactSha256 ?? "",
         ...(live.artifact ? { artifactUrlOverride: live.artifact.url } : {}),
+        toolsSha256: inputs.toolsSha256,
         adminUrlSecret: SECRET_NAMES.adminUrl,
     };
     const runningVersions = COLORS.map((c) => config.colors[c].version);
@@ -61,8 +64,7 @@ export function planAgentRuns(inputs: AgentPlanInputs): AgentPlan {
         const common = {
             color,
             version: settings.version,
-            artifactSha256: settings.artifactSha256 ?? "",
-            ...(settings.artifact ? { artifactUrlOverride: settings.artifact.url } : {}),
+            toolsSha256: inputs.toolsSha256,
             lockTimeoutSeconds: MIGRATION_LOCK_TIMEOUT_SECONDS,
             adminUrlSecret: SECRET_NAMES.adminUrl,
             appPasswordSecret: SECRET_NAMES.appPassword,

@@ -66,3 +66,12 @@ describe("readAppConfig", () => {
         expect(() => readAppConfig({ APP_COLOR: "red", APP_PORT: "x" })).toThrow(/APP_COLOR[\s\S]*DATABASE_URL[\s\S]*APP_PORT/);
     });
 });
+
+describe("ports: the app contract's PORT and STAGING_PORT", () => {
+    it("are read before the sample's older APP_PORT / APP_STAGING_PORT", () => {
+        const base = { APP_COLOR: "blue", DATABASE_URL: "memory:" };
+        expect(readAppConfig({ ...base, PORT: "9000", STAGING_PORT: "9001", APP_PORT: "1", APP_STAGING_PORT: "2" })).toMatchObject({ port: 9000, stagingPort: 9001 });
+        expect(readAppConfig({ ...base, APP_PORT: "9100", APP_STAGING_PORT: "9101" })).toMatchObject({ port: 9100, stagingPort: 9101 });
+        expect(() => readAppConfig({ ...base, PORT: "x" })).toThrow(/PORT="x" is not an integer/);
+    });
+});

@@ -7,6 +7,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { packApp } from "../../app/pack";
+import { readVmScript } from "../../components/lib/vmScripts";
 import { KeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../support/keyVaultStandIn";
 import { freePort } from "../support/postgres";
 import { isRefused, request } from "./httpClient";
@@ -16,22 +17,44 @@ jest.setTimeout(180_000);
 const SCRIPT = path.resolve(__dirname, "..", "..", "vm-scripts", "deploy-app.sh");
 const TOKEN = "token-for-storage";
 
-/** The stand-in for systemctl: logs its calls; `restart` stops the previous app (SIGTERM, it drains) and starts current. */
+/**
+ * The stand-in for systemctl: logs its calls; `restart` stops the previous app (SIGTERM, it drains) and starts what the
+ * unit deploy-app.sh wrote says (ExecStart from WorkingDirectory, with its EnvironmentFile); `show -p MainPID` answers
+ * the running process's id (0 when none), as systemd does.
+ */
 const SYSTEMCTL = `#!/usr/bin/env bash
 set -euo pipefail
 echo "$*" >>"$STANDIN_STATE/systemctl.log"
-if [ "$1" = restart ]; then
-  if [ -f "$STANDIN_STATE/app.pid" ]; then
-    pid="$(cat "$STANDIN_STATE/app.pid")"
-    if kill -TERM "$pid" 2>/dev/null; then while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; fi
-  fi
-  (
-    set -a; . "$BG_ROOT/etc/bluegreen/app.env"; set +a
-    cd "$BG_ROOT/opt/app/current"
-    exec node dist/app/src/main.js </dev/null >>"$STANDIN_STATE/app.log" 2>&1
-  ) &
-  echo $! >"$STANDIN_STATE/app.pid"
-fi
+unit="$BG_ROOT/etc/systemd/system/bluegreen-app.service"
+pid_file="$STANDIN_STATE/app.pid"
+case "$1" in
+  show)
+    if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then cat "$pid_file"; else echo 0; fi ;;
+  restart)
+    if [ -f "$pid_file" ]; then
+      pid="$(cat "$pid_file")"
+      if kill -TERM "$pid" 2>/dev/null; then while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; fi
+    fi
+    exec_start="$(sed -n 's/^ExecStart=//p' "$unit")"
+    dir="$(sed -n 's/^WorkingDirectory=//p' "$unit")"
+    env_file="$(sed -n 's/^EnvironmentFile=//p' "$unit")"
+    (
+      set -a; . "$env_file"; set +a
+      cd "$dir"
+      # shellcheck disable=SC2086
+      exec $exec_start </dev/null >>"$STANDIN_STATE/app.log" 2>&1
+    ) &
+    echo $! >"$pid_file" ;;
+esac
+`;
+
+/** dpkg-query and apt-get stand-ins: a package is installed once apt-get installed it (listed in STANDIN_STATE/installed). */
+const DPKG_QUERY = `#!/usr/bin/env bash
+grep -qx "$3" "$STANDIN_STATE/installed" 2>/dev/null && printf 'install ok installed' || exit 1
+`;
+const APT_GET = `#!/usr/bin/env bash
+echo "$*" >>"$STANDIN_STATE/apt.log"
+for a in "$@"; do case "$a" in -*|install) ;; *) echo "$a" >>"$STANDIN_STATE/installed" ;; esac; done
 `;
 
 interface Artifact {
@@ -46,6 +69,7 @@ interface BlobRequest {
 }
 
 let work: string;
+let contractScript: string;
 let server: http.Server;
 let serverPort: number;
 const artifacts = new Map<string, Artifact>(); // blob path → artifact
@@ -56,14 +80,20 @@ const vault = new KeyVaultStandIn();
 /** How many blob requests the stand-in still answers 403, as storage does until a new role assignment applies. */
 let denyNext = 0;
 
-/** A second version of the same build, re-stamped: cheaper than a second real pack, and only the stamp differs. */
-function restamp(source: string, version: string): Artifact {
-    const dir = fs.mkdtempSync(path.join(work, "restamp-"));
+/**
+ * Another release of the same build: its manifest (and the sample's own stamp) say `version`, or `edit` changes the
+ * unpacked tree (a hostile or broken artifact). Cheaper than a second real pack.
+ */
+function repack(source: string, version: string, edit?: (dir: string) => string[]): Artifact {
+    const dir = fs.mkdtempSync(path.join(work, "repack-"));
     execFileSync("tar", ["-xzf", source, "-C", dir]);
-    const stamp = path.join(dir, "build-info.json");
-    fs.writeFileSync(stamp, JSON.stringify({ ...JSON.parse(fs.readFileSync(stamp, "utf8")), version }, null, 2) + "\n");
-    const file = path.join(work, `app-${version}.tgz`);
-    execFileSync("tar", ["-czf", file, "-C", dir, "."]);
+    for (const file of ["build-info.json", "bluegreen.json"]) {
+        const stamp = path.join(dir, file);
+        fs.writeFileSync(stamp, JSON.stringify({ ...JSON.parse(fs.readFileSync(stamp, "utf8")), version }, null, 2) + "\n");
+    }
+    const extraTarArgs = edit ? edit(dir) : [];
+    const file = path.join(work, `app-${version}-${path.basename(dir)}.tgz`);
+    execFileSync("tar", ["-czf", file, "-C", dir, ".", ...extraTarArgs]);
     fs.rmSync(dir, { recursive: true, force: true });
     return { file, sha256: crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
 }
@@ -72,7 +102,24 @@ beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "bg-deploy-test-"));
     const packed = await packApp({ version: "1.0.0", distDir: path.join(work, "dist"), allowDirty: true }); // this checkout may have work in progress
     artifacts.set("/artifacts/app-1.0.0.tgz", { file: packed.artifact, sha256: packed.sha256 });
-    artifacts.set("/artifacts/app-1.1.0.tgz", restamp(packed.artifact, "1.1.0"));
+    artifacts.set("/artifacts/app-1.1.0.tgz", repack(packed.artifact, "1.1.0"));
+    // Hostile or broken releases, each refused before anything on the VM changes.
+    artifacts.set("/artifacts/app-1.2.0.tgz", repack(packed.artifact, "1.2.0", (dir) => {
+        fs.symlinkSync("/etc", path.join(dir, "etc-link"));
+        return [];
+    }));
+    artifacts.set("/artifacts/app-1.3.0.tgz", repack(packed.artifact, "1.3.0", (dir) => {
+        fs.writeFileSync(path.join(dir, "bluegreen.json"), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(dir, "bluegreen.json"), "utf8")), start: ["/usr/bin/node", "x.js"] }));
+        return [];
+    }));
+    artifacts.set("/artifacts/app-1.4.0.tgz", repack(packed.artifact, "1.4.0", (dir) => {
+        const outside = path.join(work, "outside.txt");
+        fs.writeFileSync(outside, "x");
+        fs.rmSync(path.join(dir, "bluegreen.json"));
+        return ["-P", outside]; // an absolute path in the archive
+    }));
+    contractScript = path.join(work, "app-contract.js");
+    fs.writeFileSync(contractScript, readVmScript("app-contract.js")); // what the program ships
 
     server = http.createServer((req, res) => {
         if (vault.handle(req, res)) return;
@@ -122,6 +169,8 @@ async function newVm(): Promise<Vm> {
     const state = path.join(root, "standin");
     fs.mkdirSync(state);
     fs.writeFileSync(path.join(state, "systemctl"), SYSTEMCTL, { mode: 0o755 });
+    fs.writeFileSync(path.join(state, "dpkg-query"), DPKG_QUERY, { mode: 0o755 });
+    fs.writeFileSync(path.join(state, "apt-get"), APT_GET, { mode: 0o755 });
     fs.writeFileSync(path.join(state, "cloud-init"), '#!/usr/bin/env bash\necho "$*" >>"$STANDIN_STATE/cloud-init.log"\n', { mode: 0o755 });
     const vm = { root, state, port: await freePort(), stagingPort: await freePort() };
     vms.push(vm);
@@ -165,8 +214,10 @@ function runScript(vm: Vm, inputs: Record<string, string>): Promise<Run> {
         STANDIN_STATE: vm.state,
         SYSTEMCTL: path.join(vm.state, "systemctl"),
         CLOUD_INIT: path.join(vm.state, "cloud-init"),
+        DPKG_QUERY: path.join(vm.state, "dpkg-query"),
+        APT_GET: path.join(vm.state, "apt-get"),
+        APP_CONTRACT: contractScript,
         IMDS_URL: `http://127.0.0.1:${serverPort}`,
-        APP_HOST: "127.0.0.1",
         APP_PORT: String(vm.port),
         APP_STAGING_PORT: String(vm.stagingPort),
         WAIT_SECONDS: "20",
@@ -218,6 +269,10 @@ describe("deploy-app.sh", () => {
             const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(run.output).toContain("green runs 1.0.0");
+            const pid = fs.readFileSync(path.join(vm.state, "app.pid"), "utf8").trim();
+            expect(run.output.trim().split("\n").pop()).toBe(
+                `deploy-app: release-proof {"color":"green","version":"1.0.0","sha256":"${artifacts.get("/artifacts/app-1.0.0.tgz")?.sha256}","release":"releases/1.0.0","pid":${pid}}`,
+            );
             expect(run.output).not.toContain("s3cret");
             expect(run.output).not.toContain(TOKEN);
             expect(run.output).not.toContain(VAULT_TOKEN);
@@ -229,8 +284,21 @@ describe("deploy-app.sh", () => {
             expect(fs.readFileSync(path.join(vm.state, "cloud-init.log"), "utf8")).toBe("status --wait\n");
             const envFile = path.join(vm.root, "etc/bluegreen/app.env");
             expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
-            expect(fs.readFileSync(envFile, "utf8")).toContain("APP_COLOR='green'\nDATABASE_URL='memory:?password=s3cret'\n");
+            expect(fs.readFileSync(envFile, "utf8")).toBe(`APP_COLOR='green'\nAPP_VERSION='1.0.0'\nPORT='${vm.port}'\nSTAGING_PORT='${vm.stagingPort}'\nDATABASE_URL='memory:?password=s3cret'\n`);
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.0.0", color: "green" });
+        });
+
+        it("starts the release by its manifest: the unit runs bin/start from the release directory, its runtime package installed first", () => {
+            const unit = fs.readFileSync(path.join(vm.root, "etc/systemd/system/bluegreen-app.service"), "utf8");
+            const releaseDir = path.join(vm.root, "opt/app/releases/1.0.0");
+            expect(unit).toContain(`ExecStart=${releaseDir}/bin/start\n`);
+            expect(unit).toContain(`WorkingDirectory=${releaseDir}\n`);
+            expect(unit).toContain("TimeoutStopSec=60\n");
+            expect(fs.readFileSync(path.join(vm.state, "apt.log"), "utf8")).toBe("install -y --no-install-recommends nodejs\n");
+            expect(fs.readFileSync(path.join(vm.state, "systemctl.log"), "utf8")).toMatch(/^daemon-reload\nenable bluegreen-app.service\nrestart bluegreen-app.service\n/m);
+            // The proof: the unit's process runs from the release directory.
+            const pid = fs.readFileSync(path.join(vm.state, "app.pid"), "utf8").trim();
+            expect(fs.realpathSync(`/proc/${pid}/cwd`)).toBe(fs.realpathSync(releaseDir));
         });
 
         it("is a no-op when run again with the same version and secret: no download, no restart", async () => {
@@ -240,6 +308,7 @@ describe("deploy-app.sh", () => {
             const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(run.output).toContain("already runs 1.0.0");
+            expect(run.output).toMatch(/deploy-app: release-proof \{"color":"green","version":"1.0.0",.*\}\n$/);
             expect(blobRequests).toEqual([]);
             expect(tokenRequests).toBe(0);
             expect(restarts(vm)).toBe(before);
@@ -258,6 +327,27 @@ describe("deploy-app.sh", () => {
             expect(run.code).toBe(0);
             expect(current(vm)).toBe("releases/1.1.0");
             expect(fs.existsSync(path.join(vm.root, "opt/app/releases/1.0.0/dist/app/src/main.js"))).toBe(true);
+            expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
+            expect(fs.readFileSync(path.join(vm.state, "apt.log"), "utf8").split("\n").filter(Boolean)).toHaveLength(1); // nodejs is installed now
+        });
+
+        it.each([
+            ["a link resolving outside the release directory", "1.2.0", /link "\.\/etc-link" → "\/etc" resolves outside the release directory/],
+            ["a start command outside the release directory", "1.3.0", /start\[0\] is "\/usr\/bin\/node", which is outside the release directory/],
+            ["an absolute path and no manifest", "1.4.0", /absolute path, "\/.*outside\.txt"[\s\S]*has no bluegreen.json at its root/],
+        ])("refuses an artifact with %s before unpacking it: the running release keeps serving", async (_what, version, message) => {
+            const envBefore = fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8");
+            const unitBefore = fs.readFileSync(path.join(vm.root, "etc/systemd/system/bluegreen-app.service"), "utf8");
+            const before = restarts(vm);
+            const run = await deploy(vm, release(version), "memory:?password=s3cret");
+            expect(run.code).toBe(1);
+            expect(run.output).toMatch(message);
+            expect(run.output).toMatch(new RegExp(`the artifact of ${version} was refused \\(see above\\); green keeps running releases/1.1.0`));
+            expect(current(vm)).toBe("releases/1.1.0");
+            expect(fs.existsSync(path.join(vm.root, `opt/app/releases/${version}`))).toBe(false);
+            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toBe(envBefore);
+            expect(fs.readFileSync(path.join(vm.root, "etc/systemd/system/bluegreen-app.service"), "utf8")).toBe(unitBefore);
+            expect(restarts(vm)).toBe(before);
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
         });
 
@@ -365,15 +455,15 @@ describe("deploy-app.sh", () => {
         const deadDb = `postgres://app@127.0.0.1:${await freePort()}/app`;
         const run = await deploy(vm, { ...release("1.0.0"), WAIT_SECONDS: "3" }, deadDb);
         expect(run.code).not.toBe(0);
-        expect(run.output).toMatch(/green did not become healthy at 1\.0\.0 within 3s .*last answer: \/health 503/);
+        expect(run.output).toMatch(/green did not become healthy at 1\.0\.0 within 3s .*last answer: process \d+ in .*releases\/1\.0\.0, \/health 503/);
         stopApp(vm);
     });
 
-    it("refuses an artifact whose stamp is not the version asked for", async () => {
+    it("refuses an artifact whose manifest is not the version asked for", async () => {
         const vm = await newVm();
         const run = await deploy(vm, { ...release("1.0.0"), APP_VERSION: "1.0.1" });
         expect(run.code).not.toBe(0);
-        expect(run.output).toMatch(/build-info.json stamps "version": "1.0.0", not 1.0.1/);
+        expect(run.output).toMatch(/bluegreen.json says version 1.0.0, but the deployment asks for 1.0.1/);
         expect(current(vm)).toBeUndefined();
     });
 

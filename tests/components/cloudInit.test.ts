@@ -10,14 +10,13 @@ import { REPO_ROOT } from "../support/pulumiProgram";
 interface CloudConfig {
     packages: string[];
     users: (string | { name: string; system?: boolean; shell?: string })[];
-    write_files: { path: string; content: string }[];
+    write_files?: { path: string; content: string }[];
     runcmd: string[][];
 }
 
 const text = fs.readFileSync(path.join(REPO_ROOT, "vm-scripts/provision/cloud-init.yaml"), "utf8");
 const cloudConfig = YAML.parse(text) as CloudConfig;
 const deployScript = fs.readFileSync(path.join(REPO_ROOT, "vm-scripts/deploy-app.sh"), "utf8");
-const unit = cloudConfig.write_files.find((f) => f.path === "/etc/systemd/system/bluegreen-app.service");
 
 describe("cloud-init", () => {
     it("is a #cloud-config document that installs Node.js from the distribution", () => {
@@ -29,18 +28,18 @@ describe("cloud-init", () => {
         expect(cloudConfig.users).toContainEqual(expect.objectContaining({ name: "app", system: true, shell: "/usr/sbin/nologin" }));
     });
 
-    it("installs the unit deploy-app.sh restarts, reading the env file deploy-app.sh writes", () => {
+    it("leaves the app's unit to deploy-app.sh, which writes it from each release's manifest", () => {
+        expect(cloudConfig.write_files ?? []).toEqual([]);
         expect(deployScript).toContain('APP_UNIT="${APP_UNIT:-bluegreen-app.service}"');
-        expect(deployScript).toContain('APP_ENV_FILE="${APP_ENV_FILE:-$BG_ROOT/etc/bluegreen/app.env}"');
-        expect(unit?.content).toContain("EnvironmentFile=/etc/bluegreen/app.env");
-        expect(deployScript).toContain('APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"');
-        expect(unit?.content).toContain("WorkingDirectory=/opt/app/current");
+        expect(deployScript).toContain('contract unit "$APP_ENV_FILE" "$APP_USER"');
+        expect(deployScript).toContain('APP_USER="${APP_USER:-app}"');
     });
 
-    it("starts the entry point the artifact ships (app/pack.ts: dist/app/src/main.js) and stops it with SIGTERM (drain)", () => {
-        expect(fs.readFileSync(path.join(REPO_ROOT, "app/pack.ts"), "utf8")).toContain('main: "dist/app/src/main.js"');
-        expect(unit?.content).toContain("ExecStart=/usr/bin/node /opt/app/current/dist/app/src/main.js");
-        expect(unit?.content).toContain("KillSignal=SIGTERM");
+    it("creates the directories deploy-app.sh writes into (releases, the env file's directory)", () => {
+        expect(deployScript).toContain('APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"');
+        expect(deployScript).toContain('APP_ENV_FILE="${APP_ENV_FILE:-$BG_ROOT/etc/bluegreen/app.env}"');
+        expect(cloudConfig.runcmd).toContainEqual(expect.arrayContaining(["/opt/app/releases"]));
+        expect(cloudConfig.runcmd).toContainEqual(expect.arrayContaining(["/etc/bluegreen"]));
     });
 
     it("holds no per-release value or secret (comments aside)", () => {

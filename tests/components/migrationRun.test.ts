@@ -9,13 +9,13 @@ const settings: MigrationRunSettings = {
     phase: "expand",
     color: "green",
     version: "2.0.0",
-    artifactSha256: "a".repeat(64),
+    toolsSha256: "a".repeat(64),
     appUser: "app_user",
     lockTimeoutSeconds: 1800,
     adminUrlSecret: "sql-admin-url",
     appPasswordSecret: "app-db-password",
 };
-const run = { artifactUrl: "https://bgart.blob.core.windows.net/artifacts/app-2.0.0.tgz", keyvaultUrl: "https://kv.vault.azure.net/" };
+const run = { toolsUrl: "https://bgart.blob.core.windows.net/artifacts/bluegreen-tools-aaaaaaaaaaaa.tgz", keyvaultUrl: "https://kv.vault.azure.net/" };
 const scripts = {
     deployApp: "#!/bin/bash\necho 'deploy-app'\n",
     runMigrations: "#!/bin/bash\necho \"run $MIGRATE_PHASE\"\n",
@@ -36,8 +36,8 @@ describe("migrationRunScript", () => {
             MIGRATE_PHASE: "'expand'",
             APP_COLOR: "'green'",
             APP_VERSION: "'2.0.0'",
-            ARTIFACT_URL: `'${run.artifactUrl}'`,
-            ARTIFACT_SHA256: `'${"a".repeat(64)}'`,
+            TOOLS_URL: `'${run.toolsUrl}'`,
+            TOOLS_SHA256: `'${"a".repeat(64)}'`,
             LOCK_TIMEOUT_SECONDS: "'1800'",
             KEYVAULT_URL: "'https://kv.vault.azure.net/'",
             ADMIN_URL_SECRET: "'sql-admin-url'",
@@ -57,6 +57,11 @@ describe("migrationRunScript", () => {
         expect(migrationExecution({ ...settings, version: "2.1.0" }, scripts, "").digest).not.toBe(base.digest);
         expect(migrationExecution(settings, { ...scripts, runMigrations: "#!/bin/bash\necho v2\n" }, "").digest).not.toBe(base.digest);
         expect(migrationExecution(settings, scripts, "1").digest).not.toBe(base.digest);
+    });
+
+    it("names a new execution when the tool bundle changes (a new migration, a new runner): the commit that adds a migration runs it", () => {
+        const base = migrationExecution(settings, scripts, "");
+        expect(migrationExecution({ ...settings, toolsSha256: "b".repeat(64) }, scripts, "").digest).not.toBe(base.digest);
     });
 
     it("exports the running versions for a contract run", () => {
@@ -84,7 +89,7 @@ describe("migrationRunScript", () => {
     });
 
     it("quotes values so that a quote in one cannot break out of it", () => {
-        const script = migrationRunScript(settings, { ...run, artifactUrl: "https://x/a'; rm -rf /; echo '" }, scripts);
-        expect(script).toContain(`export ARTIFACT_URL='https://x/a'\\''; rm -rf /; echo '\\'''`);
+        const script = migrationRunScript(settings, { ...run, toolsUrl: "https://x/a'; rm -rf /; echo '" }, scripts);
+        expect(script).toContain(`export TOOLS_URL='https://x/a'\\''; rm -rf /; echo '\\'''`);
     });
 });

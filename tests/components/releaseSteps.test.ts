@@ -11,12 +11,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { changedResources, ProgramRun, RegisteredResource, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
 import { currentVmToolsHash, VM_TOOL_FILES, vmToolsHash } from "../../components/lib/vmTools";
-import { VM_SCRIPTS_DIR } from "../../components/lib/vmScripts";
+import { readVmScript, VM_SCRIPTS_DIR } from "../../components/lib/vmScripts";
 
 /** This checkout's app-VM files, and the same after a merge that changed deploy-app.sh. */
 const TOOLS_NOW = currentVmToolsHash();
 const MERGED_SCRIPTS = { "deploy-app.sh": `${fs.readFileSync(path.join(VM_SCRIPTS_DIR, "deploy-app.sh"), "utf8")}\n# a merged change\n` };
-const TOOLS_MERGED = vmToolsHash({ ...Object.fromEntries(VM_TOOL_FILES.map((f) => [f, fs.readFileSync(path.join(VM_SCRIPTS_DIR, f), "utf8")])), ...MERGED_SCRIPTS });
+const TOOLS_MERGED = vmToolsHash({ ...Object.fromEntries(VM_TOOL_FILES.map((f) => [f, readVmScript(f)])), ...MERGED_SCRIPTS });
 
 /** The dev stack (blue live, both colors on 1.0.0, one VM each) is the "before" of every step. */
 const BEFORE: StackValues = stackFileValues("dev");

@@ -87,4 +87,13 @@ describe("checkPulumiWorkingTree (what pulumi up ships: vm-scripts/ and migratio
     it("BLUEGREEN_ALLOW_DIRTY=1 lets it through with the files (the program warns with them)", () => {
         expect(checkPulumiWorkingTree(dir, { BLUEGREEN_ALLOW_DIRTY: "1" }).dirty).toEqual([" M vm-scripts/deploy-app.sh"]);
     });
+
+    it("also covers what the release agent's tool bundle and the VMs' contract checks are built from", () => {
+        fs.mkdirSync(path.join(dir, "migrator"));
+        fs.writeFileSync(path.join(dir, "migrator", "runner.ts"), "// unreviewed\n");
+        fs.mkdirSync(path.join(dir, "release"));
+        fs.writeFileSync(path.join(dir, "release", "appContract.ts"), "// unreviewed\n");
+        fs.writeFileSync(path.join(dir, "release", "guard.ts"), "// not shipped\n");
+        expect(checkPulumiWorkingTree(dir, { BLUEGREEN_ALLOW_DIRTY: "1" }).dirty).toEqual(["?? migrator/runner.ts", "?? release/appContract.ts", " M vm-scripts/deploy-app.sh"]);
+    });
 });

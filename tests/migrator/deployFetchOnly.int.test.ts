@@ -38,7 +38,7 @@ afterAll(async () => {
     fs.rmSync(work, { recursive: true, force: true });
 });
 
-function fetchOnly(root: string, sha256: string): Promise<{ code: number | null; out: string }> {
+function fetchOnly(root: string, sha256: string, extra: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
         const child = spawn("bash", [SCRIPT], {
             env: {
@@ -52,6 +52,7 @@ function fetchOnly(root: string, sha256: string): Promise<{ code: number | null;
                 // No KEYVAULT_URL: a fetch needs no secret (the release agent reads only its own from Key Vault).
                 SYSTEMCTL: path.join(root, "no-systemctl"),
                 WAIT_SECONDS: "1",
+                ...extra,
             },
         });
         let out = "";
@@ -72,6 +73,16 @@ describe("deploy-app.sh FETCH_ONLY=1 (used by the migration run)", () => {
         expect(fs.existsSync(path.join(root, "opt", "app", "current"))).toBe(false);
         expect(fs.existsSync(path.join(root, "etc", "bluegreen", "app.env"))).toBe(false);
         expect(r.out).not.toContain("systemctl called");
+    });
+
+    it("unpacks into FETCH_DIR when given (the release agent's tool bundle), without a manifest", async () => {
+        const root = path.join(work, "vm3");
+        fs.mkdirSync(root);
+        const dir = path.join(root, "agent", "tools-abc");
+        const r = await fetchOnly(root, createHash("sha256").update(artifact).digest("hex"), { FETCH_DIR: dir });
+        expect(r.code).toBe(0);
+        expect(fs.existsSync(path.join(dir, "dist", "migrator", "cli.js"))).toBe(true);
+        expect(fs.existsSync(path.join(root, "opt", "app", "releases", "2.0.0"))).toBe(false);
     });
 
     it("refuses an artifact whose SHA-256 differs, leaving no release behind", async () => {

@@ -1,6 +1,6 @@
 /**
  * vm-scripts/run-migrations.sh run locally against a real PostgreSQL: a stand-in deploy-app.sh (which must be called
- * with FETCH_ONLY=1 and "unpacks" a release), in the release a shim for dist/migrator/cli.js that runs this
+ * with FETCH_ONLY=1 and "unpacks" the tool bundle into FETCH_DIR), in it a shim for dist/migrator/cli.js that runs this
  * repository's migrator/cli.ts, and a stand-in IMDS + Key Vault holding the secrets (read by the real
  * vm-scripts/keyvault-secret.sh beside the script). Checks the order (fetch, secrets, ensure-app-user, up), which
  * secrets each phase reads, and that no secret is printed.
@@ -33,17 +33,17 @@ afterAll(async () => {
 });
 beforeEach(() => kv.standIn.reset());
 
-/** A stand-in for deploy-app.sh: refuses unless FETCH_ONLY=1, then puts a "release" with the runner shim in place. */
+/** A stand-in for deploy-app.sh: refuses unless FETCH_ONLY=1, then puts a "tool bundle" with the runner shim in FETCH_DIR. */
 function standInDeployScript(dir: string, migrations: string): string {
     const file = path.join(dir, "deploy-app.sh");
-    const release = '"$APP_HOME/releases/$APP_VERSION"';
+    const release = '"$FETCH_DIR"';
     fs.writeFileSync(
         file,
         [
             "#!/usr/bin/env bash",
             "set -euo pipefail",
             '[ "${FETCH_ONLY:-}" = 1 ] || { echo "deploy-app stand-in: called without FETCH_ONLY=1" >&2; exit 9; }',
-            'echo "deploy-app stand-in: fetched $APP_VERSION for $APP_COLOR"',
+            'echo "deploy-app stand-in: fetched $ARTIFACT_URL ($ARTIFACT_SHA256) into ${FETCH_DIR#$APP_HOME/}"',
             `mkdir -p ${release}/dist/migrator`,
             `cp -r ${JSON.stringify(migrations)} ${release}/migrations`,
             `cat > ${release}/dist/migrator/cli.js <<'EOF'`,
@@ -69,7 +69,11 @@ interface Run {
 async function run(env: Record<string, string>): Promise<Run> {
     const r = await new Promise<Run>((resolve) => {
         const child = spawn("bash", [SCRIPT], {
-            env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), IMDS_URL: kv.url, KEYVAULT_URL: `${kv.url}/`, AUTH_RETRY_INTERVAL: "1", ...env },
+            env: {
+                PATH: process.env.PATH ?? "", HOME: os.tmpdir(), IMDS_URL: kv.url, KEYVAULT_URL: `${kv.url}/`, AUTH_RETRY_INTERVAL: "1",
+                TOOLS_URL: "https://example.invalid/bluegreen-tools-000000000000.tgz", TOOLS_SHA256: "0".repeat(64),
+                ...env,
+            },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let stdout = "";
@@ -95,8 +99,8 @@ describe("vm-scripts/run-migrations.sh", () => {
             MIGRATE_PHASE: "expand",
             APP_COLOR: "green",
             APP_VERSION: "2.0.0",
-            ARTIFACT_URL: "https://example.invalid/app-2.0.0.tgz",
-            ARTIFACT_SHA256: "0".repeat(64),
+            TOOLS_URL: "https://example.invalid/bluegreen-tools-000000000000.tgz",
+            TOOLS_SHA256: "0".repeat(64),
             APP_DB_USER: "app_user",
             DEPLOY_SCRIPT: deploy,
             APP_HOME: path.join(work, "app"),
@@ -104,7 +108,7 @@ describe("vm-scripts/run-migrations.sh", () => {
         const output = r.stdout + r.stderr;
         expect({ status: r.status, output }).toEqual({ status: 0, output: expect.stringContaining("run-migrations: done") });
         expect(output).toMatch(
-            /fetched 2\.0\.0 for green[\s\S]*administrator's URL \(secret sql-admin-url\)[\s\S]*password \(secret app-db-password\)[\s\S]*database user app_user ensured[\s\S]*applied 2 expand migration\(s\)/,
+            /fetched https:\/\/example\.invalid\/bluegreen-tools-000000000000\.tgz \(0{64}\) into tools-000000000000[\s\S]*administrator's URL \(secret sql-admin-url\)[\s\S]*password \(secret app-db-password\)[\s\S]*database user app_user ensured[\s\S]*applied 2 expand migration\(s\)/,
         );
         expect(output).not.toContain("admin-secret-123");
         expect(output).not.toContain("456");
@@ -174,6 +178,7 @@ describe("vm-scripts/run-migrations.sh", () => {
 
     it.each([
         [{ MIGRATE_PHASE: "sideways" }, /MIGRATE_PHASE="sideways" must be expand or contract/],
+        [{ MIGRATE_PHASE: "expand", APP_VERSION: "2.0.0", TOOLS_URL: "" }, /TOOLS_URL or TOOLS_SHA256 is empty; the run command passes the tool bundle's URL and SHA-256/],
         [{ MIGRATE_PHASE: "contract", RUNNING_VERSIONS: "" }, /RUNNING_VERSIONS="" must list the versions both colors run/],
         [{ MIGRATE_PHASE: "contract", RUNNING_VERSIONS: "2.0.0,2.0.0", KEYVAULT_URL: "" }, /KEYVAULT_URL is empty; the run command passes the URI of the Key Vault holding secret sql-admin-url/],
         [{ MIGRATE_PHASE: "contract", RUNNING_VERSIONS: "2.0.0,2.0.0", APP_VERSION: "2.0.0", DEPLOY_SCRIPT: __filename, KEYVAULT_SCRIPT: "/nonexistent/kv.sh" }, /\/nonexistent\/kv.sh is missing/],

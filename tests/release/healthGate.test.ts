@@ -37,9 +37,10 @@ const settings: HealthGateSettings = {
     intervalSeconds: 10,
     timeoutSeconds: 5,
     artifactSha256: "b".repeat(64),
+    toolsSha256: "c".repeat(64),
     adminUrlSecret: "sql-admin-url",
 };
-const run = { artifactUrl: "https://acct.blob.core.windows.net/artifacts/app-2.0.0.tgz", keyvaultUrl: "https://kv.vault.azure.net/" };
+const run = { toolsUrl: "https://acct.blob.core.windows.net/artifacts/bluegreen-tools-cccccccccccc.tgz", keyvaultUrl: "https://kv.vault.azure.net/" };
 const scripts = { agentGate: "#!/bin/bash\necho gate\n", healthGate: "#!/bin/bash\necho checking\n", deployApp: "", keyvaultSecret: "" };
 
 const vms = (color: string, n: number): ColorVm[] =>
@@ -70,7 +71,8 @@ describe("healthGateScript", () => {
         expect(script).toContain("export GATE_COLOR='green'");
         expect(script).toContain("export GATE_VERSION='2.0.0'");
         expect(script).toContain("export GATE_HOSTS='10.0.1.20,10.0.1.21'");
-        expect(script).toContain(`export ARTIFACT_URL='${run.artifactUrl}'`);
+        expect(script).toContain(`export TOOLS_URL='${run.toolsUrl}'`);
+        expect(script).toContain(`export TOOLS_SHA256='${"c".repeat(64)}'`);
         expect(script).toContain("export KEYVAULT_URL='https://kv.vault.azure.net/'");
         expect(script).toContain("export ADMIN_URL_SECRET='sql-admin-url'");
         expect(script.split("\n")[0]).toBe("#!/bin/bash");
@@ -107,7 +109,7 @@ describe("gateTimeoutSeconds", () => {
 describe("HealthGate under mocks", () => {
     let passing: HealthGate;
     beforeAll(async () => {
-        passing = new HealthGate("green-gate", { settings, vms: vms("green", 2), artifactUrl: run.artifactUrl, keyvaultUrl: run.keyvaultUrl, agent: agent(["gate"]), scripts });
+        passing = new HealthGate("green-gate", { settings, vms: vms("green", 2), toolsUrl: run.toolsUrl, keyvaultUrl: run.keyvaultUrl, agent: agent(["gate"]), scripts });
         await settle();
     });
 
@@ -133,7 +135,7 @@ describe("HealthGate under mocks", () => {
         instanceView = { executionState: "Failed", exitCode: 1, startTime: new Date().toISOString(), error: "HEALTH GATE FAILED: green is not ready" };
         // A failed read-back rejects outputs nobody awaits; Pulumi's language host reports that as the update's error.
         const { rejections } = await collectRejections(async () => {
-            const failing = new HealthGate("green-gate-2", { settings, vms: vms("green", 2), artifactUrl: run.artifactUrl, keyvaultUrl: run.keyvaultUrl, agent: agent(["gate"]), scripts });
+            const failing = new HealthGate("green-gate-2", { settings, vms: vms("green", 2), toolsUrl: run.toolsUrl, keyvaultUrl: run.keyvaultUrl, agent: agent(["gate"]), scripts });
             await expect(valueOf(failing.verified)).rejects.toThrow(/gate-7 on the release agent\) did not pass: execution state Failed, exit code 1[\s\S]*green is not ready[\s\S]*retryTag 1/);
         });
         expect(rejections.some((m) => m.includes("gate-7 on the release agent) did not pass"))).toBe(true);
@@ -141,7 +143,7 @@ describe("HealthGate under mocks", () => {
     });
 
     it("refuses a color without VMs, naming it", () => {
-        expect(() => new HealthGate("blue-gate", { settings: { ...settings, color: "blue", hosts: [] }, vms: [], artifactUrl: "", keyvaultUrl: "", agent: agent([]), scripts })).toThrow(
+        expect(() => new HealthGate("blue-gate", { settings: { ...settings, color: "blue", hosts: [] }, vms: [], toolsUrl: "", keyvaultUrl: "", agent: agent([]), scripts })).toThrow(
             /the blue color has no VMs/,
         );
     });

@@ -87,7 +87,8 @@ function gate(args: string[], env: Record<string, string> = {}, script = SCRIPT)
     });
 }
 
-const fast = ["--attempts", "2", "--interval", "0.1", "--timeout", "1"];
+// The rehearsal's way (it runs the sample without the product's deploy, so /version stands in for the release proof).
+const fast = ["--attempts", "2", "--interval", "0.1", "--timeout", "1", "--version-path", "/version"];
 const green2 = (hosts: string[], extra: string[] = []) => ["--color", "green", "--version", "2.0.0", "--hosts", hosts.join(","), ...fast, ...extra];
 
 /** The report line the gate printed for one VM. */
@@ -154,26 +155,29 @@ describe("health-gate.sh: the VMs", () => {
     it("takes its settings from the environment too (how the Pulumi program passes them)", async () => {
         const host = await standIn({ kind: "healthy" });
         const [ip, port] = host.split(":");
-        const r = await gate([], { GATE_COLOR: "green", GATE_VERSION: "2.0.0", GATE_HOSTS: ip, GATE_PORT: port, GATE_ATTEMPTS: "1" });
+        const r = await gate([], { GATE_COLOR: "green", GATE_VERSION: "2.0.0", GATE_HOSTS: ip, GATE_PORT: port, GATE_ATTEMPTS: "1", GATE_VERSION_PATH: "/version" });
         expect(r.code).toBe(0);
         expect(lineFor(r.stdout, host)).toMatch(/OK$/);
     });
 
-    it("runs as the program ships it: the generated run-command script with the settings exported at its top", async () => {
+    it("runs as the program ships it: /health on every VM, no app endpoint for the version (each VM's release proof is read back by the program)", async () => {
         const good = await standIn({ kind: "healthy" });
-        const stale = await standIn({ kind: "wrong-version", version: "1.9.0" });
+        const stale = await standIn({ kind: "wrong-version", version: "1.9.0" }); // its /version is the app's business here
+        const down = await standIn({ kind: "unhealthy" });
         // The agent's own wrapper (agent-gate.sh fetches the release first) is replaced by one that only runs the gate.
         const generated = healthGateScript(
-            { color: "green", version: "2.0.0", hosts: [good, stale], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, artifactSha256: "a".repeat(64), adminUrlSecret: "sql-admin-url" },
-            { artifactUrl: "https://acct.blob.core.windows.net/artifacts/app-2.0.0.tgz", keyvaultUrl: "https://kv.vault.azure.net/" },
+            { color: "green", version: "2.0.0", hosts: [good, stale, down], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, artifactSha256: "a".repeat(64), toolsSha256: "c".repeat(64), adminUrlSecret: "sql-admin-url" },
+            { toolsUrl: "https://acct.blob.core.windows.net/artifacts/bluegreen-tools-cccccccccccc.tgz", keyvaultUrl: "https://kv.vault.azure.net/" },
             { agentGate: '#!/bin/bash\nexec bash "$AGENT_WORK_DIR/health-gate.sh"\n', healthGate: fs.readFileSync(SCRIPT, "utf8"), deployApp: "", keyvaultSecret: "" },
         ).split(agentWorkDir("gate")).join(path.join(tmp, "agent-gate-dir"));
         const file = path.join(tmp, "run-command.sh");
         fs.writeFileSync(file, generated);
         const r = await gate([], {}, file);
         expect(r.code).toBe(1);
-        expect(lineFor(r.stderr, stale)).toContain("reports version 1.9.0 color green, expected version 2.0.0 color green");
+        expect(r.stdout).toContain("which release each runs is proven by its deployment (read back by the program)");
+        expect(lineFor(r.stderr, stale)).toMatch(/\/health 200 {2}OK$/);
         expect(lineFor(r.stderr, good)).toMatch(/OK$/);
+        expect(lineFor(r.stderr, down)).toContain("FAIL: /health answered 503, not 200");
     });
 
     it.each([

@@ -1,4 +1,4 @@
-import { poolProblems, retryCommand, RunCommandContext, runCommandVerdict, tail } from "../../release/readBack";
+import { poolProblems, retryCommand, RunCommandContext, runCommandVerdict, tail, releaseProofOf, releaseProofProblems } from "../../release/readBack";
 
 const STARTED = new Date("2026-12-01T10:00:00.000Z");
 const ctx = (over: Partial<RunCommandContext> = {}): RunCommandContext => ({
@@ -94,5 +94,37 @@ describe("helpers", () => {
     it("tail keeps the last non-empty lines", () => {
         expect(tail("a\n\nb\nc\n", 2)).toBe("b\nc");
         expect(tail(undefined)).toBe("");
+    });
+});
+
+describe("releaseProofProblems: which release each VM runs, as its deployment proved it (no app endpoint)", () => {
+    const sha = "ab".repeat(32);
+    const proofLine = (p: Record<string, unknown>) => `deploy-app: release-proof ${JSON.stringify(p)}`;
+    const view = (message: string) => ({ statuses: [{ code: "ProvisioningState/succeeded", message }] });
+    const good = { color: "green", version: "1.1.0", sha256: sha, release: "releases/1.1.0", pid: 812 };
+    const expected = { color: "green", version: "1.1.0", sha256: sha };
+    const retry = "pulumi config set retryTag 3 && pulumi up";
+
+    it("passes when every VM's last run ends with the proof of this release (the last proof counts)", () => {
+        const older = proofLine({ ...good, version: "1.0.0" });
+        expect(releaseProofProblems([
+            { name: "green-vm-0", view: view(`Enable succeeded: \n[stdout]\n${older}\ndeploy-app: green runs 1.1.0\n${proofLine(good)}\n\n[stderr]\n`) },
+            { name: "green-vm-1", view: { substatuses: [{ message: proofLine({ ...good, sha256: sha.toUpperCase() }) }] } },
+        ], expected, retry)).toEqual([]);
+        expect(releaseProofOf(view(proofLine(good)))).toEqual(good);
+    });
+
+    it.each([
+        ["no instance view", undefined, /green-vm-0: its deployment's last run .* proves no release.*pulumi config set retryTag 3/],
+        ["a failed run (no proof line)", view("Enable failed: deploy-app: FAILED: checksum mismatch"), /proves no release: it failed/],
+        ["a truncated proof", view('deploy-app: release-proof {"color":"green","vers'), /proves no release/],
+        ["another version", view(proofLine({ ...good, version: "1.0.0" })), /proved green 1\.0\.0 .*but green must run 1\.1\.0/],
+        ["another artifact of the same version", view(proofLine({ ...good, sha256: "cd".repeat(32) })), /SHA-256 cdcdcdcdcdcd…/],
+        ["the other color", view(proofLine({ ...good, color: "blue" })), /proved blue 1\.1\.0/],
+        ["no process", view(proofLine({ ...good, pid: 0 })), /process 0\)/],
+    ])("refuses %s, naming the VM and the fix", (_what, v, message) => {
+        const problems = releaseProofProblems([{ name: "green-vm-0", view: v }], expected, retry);
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(message);
     });
 });

@@ -52,6 +52,8 @@ export class AzureStandIn {
     public readonly scopeTags = new Map<string, Record<string, string>>();
     /** When set, the load balancer is read back as pointing production at this pool (a change outside the stack). */
     public productionOverride?: string;
+    /** Each VM's deploy-app extension: the status message its last run left (deploy-app.sh's output tail). */
+    private extensions = new Map<string, string>();
 
     /** An independent copy (for several next updates tried from the same state). */
     public clone(): AzureStandIn {
@@ -67,6 +69,7 @@ export class AzureStandIn {
         copy.pools = new Map([...this.pools].map(([n, a]) => [n, [...a]]));
         for (const [scope, tags] of this.scopeTags) copy.scopeTags.set(scope, { ...tags });
         copy.productionOverride = this.productionOverride;
+        copy.extensions = new Map(this.extensions);
         return copy;
     }
 
@@ -106,6 +109,26 @@ export class AzureStandIn {
 
     public deleteRunCommand(inputs: Record<string, unknown>): void {
         this.vm(String(inputs.vmName)).delete(String(inputs.runCommandName));
+    }
+
+    /**
+     * A PUT of a VM extension (the deployment): Azure runs deploy-app.sh, which ends with its release proof for the
+     * color, version and SHA-256 the wrapper script exports.
+     */
+    public putExtension(inputs: Record<string, unknown>): void {
+        const protectedSettings = inputs.protectedSettings as Record<string, unknown> | { value?: { script?: string } } | undefined;
+        const settings = (protectedSettings && "value" in protectedSettings ? protectedSettings.value : protectedSettings) as { script?: string } | undefined;
+        const wrapper = Buffer.from(String(settings?.script ?? ""), "base64").toString("utf8");
+        const exported = (name: string) => /^export [A-Z_]+=/m.test(wrapper) ? (new RegExp(`^export ${name}='([^']*)'$`, "m").exec(wrapper)?.[1] ?? "") : "";
+        const proof = { color: exported("APP_COLOR"), version: exported("APP_VERSION"), sha256: exported("ARTIFACT_SHA256"), release: `releases/${exported("APP_VERSION")}`, pid: 4242 };
+        this.extensions.set(String(inputs.vmName), `Enable succeeded: \n[stdout]\ndeploy-app: ${proof.color} runs ${proof.version}\ndeploy-app: release-proof ${JSON.stringify(proof)}\n\n[stderr]\n`);
+    }
+
+    /** A VM extension with its instance view, as `getVirtualMachineExtension` (expand instanceView) answers. */
+    public extension(vmName: string, name: string): Record<string, unknown> {
+        const message = this.extensions.get(vmName);
+        if (message === undefined) throw new Error(`ResourceNotFound: extension ${name} does not exist on ${vmName}`);
+        return { name, instanceView: { name, statuses: [{ code: "ProvisioningState/succeeded", level: "Info", displayStatus: "Provisioning succeeded", message }] } };
     }
 
     /** The run command's instance view, as `getVirtualMachineRunCommandByVirtualMachine` answers. */

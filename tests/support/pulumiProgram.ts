@@ -23,6 +23,7 @@ const GUARD_TYPE = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard";
 const RUN_COMMAND_TYPE = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine";
 const LOAD_BALANCER_TYPE = "azure-native:network:LoadBalancer";
 const TAG_AT_SCOPE_TYPE = "azure-native:resources:TagAtScope";
+const EXTENSION_TYPE = "azure-native:compute:VirtualMachineExtension";
 
 /** The signature key and value the engine's wire format uses to mark a secret input. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -224,6 +225,8 @@ export function answerInvoke(args: MockCallArgs, azure: AzureStandIn): Record<st
             return azure.resourceGroup(inputs.resourceGroupName);
         case "azure-native:network:getLoadBalancer":
             return azure.loadBalancer(inputs.loadBalancerName);
+        case "azure-native:compute:getVirtualMachineExtension":
+            return azure.extension(inputs.vmName, inputs.vmExtensionName);
     }
     return {};
 }
@@ -239,6 +242,7 @@ export function firstDeployMocks(azure = new AzureStandIn()): { newResource(args
             if (args.type === RUN_COMMAND_TYPE) azure.putRunCommand(args.inputs as Record<string, unknown>);
             if (args.type === LOAD_BALANCER_TYPE) azure.putLoadBalancer(args.inputs as Record<string, unknown>, true);
             if (args.type === TAG_AT_SCOPE_TYPE) azure.putTags(args.inputs as Record<string, unknown>);
+            if (args.type === EXTENSION_TYPE) azure.putExtension(args.inputs as Record<string, unknown>);
             return result;
         },
         call: (args) => answerInvoke(args, azure),
@@ -365,6 +369,8 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                             azure.putLoadBalancer(inputs, !before);
                         } else if (args.type === TAG_AT_SCOPE_TYPE && changed) {
                             azure.putTags(inputs);
+                        } else if (args.type === EXTENSION_TYPE && changed) {
+                            azure.putExtension(inputs);
                         }
                     } catch (e) {
                         failures.push(`${key}: ${(e as Error).message}`);

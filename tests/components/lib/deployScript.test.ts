@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { deploymentUpdateTag, deploymentWrapperScript, DEPLOY_SCRIPT_PATH, KEYVAULT_SCRIPT_PATH, shellQuote } from "../../../components/lib/deployScript";
+import { APP_CONTRACT_PATH, deploymentUpdateTag, deploymentWrapperScript, DEPLOY_SCRIPT_PATH, KEYVAULT_SCRIPT_PATH, shellQuote } from "../../../components/lib/deployScript";
 
 describe("shellQuote", () => {
     it.each(["plain", "it's", "$(rm -rf /)", "a b\tc", "`x`", "p@ss'\"word"])("lets the shell read back %j unchanged", (value) => {
@@ -20,6 +20,7 @@ describe("deploymentWrapperScript", () => {
         databaseUrlSecret: "app-database-url",
         deployScript: "#!/bin/bash\nenv | grep -E '^(APP_|ARTIFACT_|DATABASE_URL|KEYVAULT_)' | sort\n",
         keyvaultScript: "#!/bin/bash\necho 'reads a secret'\n",
+        appContractScript: "// the contract's checks\n",
     };
 
     it("carries no secret: the VM reads the app's connection URL from Key Vault by its name", () => {
@@ -43,10 +44,12 @@ describe("deploymentWrapperScript", () => {
             const script = deploymentWrapperScript(inputs)
                 .replaceAll(DEPLOY_SCRIPT_PATH, path.join(dir, "deploy-app.sh"))
                 .replaceAll(KEYVAULT_SCRIPT_PATH, path.join(dir, "keyvault-secret.sh"))
+                .replaceAll(APP_CONTRACT_PATH, path.join(dir, "app-contract.js"))
                 .replace(/mkdir -p \S+/, `mkdir -p ${dir}`);
             const out = execFileSync("bash", ["-c", script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } }).toString();
             expect(out.trim().split("\n")).toEqual([
                 "APP_COLOR=green",
+                `APP_CONTRACT=${path.join(dir, "app-contract.js")}`,
                 "APP_PORT=8080",
                 "APP_STAGING_PORT=8081",
                 "APP_VERSION=1.4.2",
@@ -57,6 +60,7 @@ describe("deploymentWrapperScript", () => {
                 "KEYVAULT_URL=https://secrets-kv.vault.azure.net/",
             ]);
             expect(fs.readFileSync(path.join(dir, "keyvault-secret.sh"), "utf8")).toBe(inputs.keyvaultScript);
+            expect(fs.readFileSync(path.join(dir, "app-contract.js"), "utf8")).toBe(inputs.appContractScript);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
