@@ -7,6 +7,7 @@
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
  */
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
@@ -28,6 +29,7 @@ import { SecretVault } from "./components/secretVault";
 import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
 import { currentVmToolsHash } from "./components/lib/vmTools";
+import { packedArtifacts, sha256OfFile } from "./components/lib/artifacts";
 import { checkPulumiWorkingTree } from "./delivery/workingTree";
 
 // The VM scripts and migrations this update ships must be committed ones: an uncommitted change would reach the VMs
@@ -43,6 +45,19 @@ const updateStartedAt = new Date();
 // Reads and validates every config value; throws one error listing all bad keys before anything is declared.
 const config = loadStackConfig();
 const location = config.location;
+// The artifacts packed on this machine (`npm run app:pack -- <version>` → dist/) for a color's version are uploaded in
+// this update, before anything downloads them; a runner without dist/ relies on what CI published. BLUEGREEN_DIST_DIR
+// points elsewhere (tests).
+const publish = packedArtifacts(
+    process.env.BLUEGREEN_DIST_DIR || path.join(__dirname, "dist"),
+    COLORS.filter((c) => !config.colors[c].artifact).map((c) => ({
+        version: config.colors[c].version,
+        sha256: config.colors[c].artifactSha256 ?? "",
+        shaKey: `${c}ArtifactSha256`,
+    })),
+    fs.existsSync,
+    sha256OfFile,
+);
 const contractMigrations = contractMigrationsIn(path.join(__dirname, "migrations"));
 const retry = retryCommand(config.retryTag);
 // The app-VM files of this checkout; a color pinned to another hash keeps what it runs (components/lib/vmTools.ts).
@@ -88,7 +103,12 @@ const database = new Database("sql", {
     protect: config.protectDatabase,
 });
 
-const artifacts = new ArtifactStore("artifacts", { resourceGroupName, location });
+const artifacts = new ArtifactStore("artifacts", {
+    resourceGroupName,
+    location,
+    publish,
+    ...(publish.length > 0 ? { uploadToken: authorization.getClientTokenOutput({ endpoint: "https://storage.azure.com/" }).apply((t) => t.token ?? "") } : {}),
+});
 
 /** One color's VMs (a release of the color never touches them). */
 function buildVms(color: Color): ColorSet {
@@ -162,7 +182,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         artifactUrl,
         keyvaultUrl: vault.vaultUri,
         agent: agentRuns,
-    }, { dependsOn: agentReady });
+    }, { dependsOn: [...agentReady, ...artifacts.readyFor(settings.version)] });
     const deployment = new AppDeployment(`${color}-deploy`, {
         color,
         resourceGroupName,
@@ -178,7 +198,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         forceUpdateTag: settings.forceUpdateTag,
         retryTag: config.retryTag || undefined,
         keepDeployed: pinnedToOlderTools(color),
-    }, { dependsOn: [guard, migrations] });
+    }, { dependsOn: [guard, migrations, ...artifacts.readyFor(settings.version)] });
     return { deployment };
 }
 const releases: Record<Color, { deployment: AppDeployment }> = { blue: buildRelease("blue"), green: buildRelease("green") };
@@ -192,7 +212,7 @@ const gate = new HealthGate(`${config.liveColor}-gate`, {
     artifactUrl: liveSettings.artifact?.url ?? artifacts.urlFor(liveSettings.version),
     keyvaultUrl: vault.vaultUri,
     agent: agentRuns,
-}, { dependsOn: [...agentReady, releases[config.liveColor].deployment] });
+}, { dependsOn: [...agentReady, releases[config.liveColor].deployment, ...artifacts.readyFor(liveSettings.version)] });
 
 // The load balancer is sent only once the gate's result is read back as passed (its `bluegreen-gate` tag), and its
 // pools are read back after it (IP-based pools: NICs never reference it, so there is no cycle).

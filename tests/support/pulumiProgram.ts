@@ -40,6 +40,8 @@ export interface RegisteredResource {
     readonly deleteBeforeReplace?: boolean;
     /** The `ignoreChanges` option: inputs the engine keeps from the state instead of sending (absent in hand-made records). */
     readonly ignoreChanges?: readonly string[];
+    /** The `retainOnDelete` option (absent in hand-made records). */
+    readonly retainOnDelete?: boolean;
     /** URN of the parent (empty for top-level resources). */
     readonly parent: string;
     /** URNs of the explicit and implicit dependencies the SDK sent. */
@@ -84,6 +86,11 @@ export interface RunOptions {
     readonly now?: Date;
     /** Texts of vm-scripts/ files as if this checkout had them (a merge that changed them), by relative path. @default none */
     readonly vmScripts?: Readonly<Record<string, string>>;
+    /**
+     * The folder the program looks for packed artifacts in (its dist/). @default a folder that does not exist, so a
+     * checkout's own dist/ never changes what a test sees
+     */
+    readonly distDir?: string;
 }
 
 /** A raw stack config: project keys may be given without the `azure-bluegreen:` prefix. */
@@ -186,6 +193,7 @@ interface MonitorRequest {
     getReplaceonchangesList(): string[];
     getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
+    getRetainondelete(): boolean;
 }
 type Monitor = {
     registerResource(req: MonitorRequest, callback: (err: unknown, resp: unknown) => void): void;
@@ -198,6 +206,8 @@ export function answerInvoke(args: MockCallArgs, azure: AzureStandIn): Record<st
     switch (args.token) {
         case "azure-native:authorization:getClientConfig":
             return { clientId: "client", objectId: "deployer", subscriptionId: SUBSCRIPTION, tenantId: "11111111-1111-1111-1111-111111111111" };
+        case "azure-native:authorization:getClientToken":
+            return { token: `token-for-${inputs.endpoint ?? "management"}` };
         case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
             return azure.instanceView(inputs.vmName, inputs.runCommandName);
         case "azure-native:network:getLoadBalancerBackendAddressPool":
@@ -283,7 +293,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     const state = new Map<string, ResourceState>(previous ?? []);
     const declared = new Set<string>();
     const failures: string[] = [];
-    const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; ignoreChanges: string[]; parent: string; dependencies: string[]; urn: string }>();
+    const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; ignoreChanges: string[]; retainOnDelete: boolean; parent: string; dependencies: string[]; urn: string }>();
     let pulumi!: typeof PulumiModule;
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
@@ -292,6 +302,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     // The program refuses uncommitted VM scripts or migrations (delivery/workingTree.ts, tested on its own); the
     // resource tests must not depend on whether this checkout has work in progress.
     process.env.BLUEGREEN_ALLOW_DIRTY ??= "1";
+    process.env.BLUEGREEN_DIST_DIR = options.distDir ?? path.join(REPO_ROOT, ".no-dist-in-tests");
     jest.isolateModules(() => {
         for (const [name, instance] of shared ?? []) jest.doMock(name, () => instance);
         jest.dontMock("../../components/lib/vmScripts"); // a previous run's override must not leak into this one
@@ -323,6 +334,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                         replaceOnChanges: req?.replaceOnChanges ?? [],
                         deleteBeforeReplace: req?.deleteBeforeReplace ?? false,
                         ignoreChanges: req?.ignoreChanges ?? [],
+                        retainOnDelete: req?.retainOnDelete ?? false,
                         parent: req?.parent ?? "",
                         dependencies: req?.dependencies ?? [],
                         urn: req?.urn ?? "",
@@ -365,6 +377,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                 replaceOnChanges: req.getReplaceonchangesList(),
                 deleteBeforeReplace: req.getDeletebeforereplace(),
                 ignoreChanges: req.getIgnorechangesList(),
+                retainOnDelete: req.getRetainondelete(),
                 parent: req.getParent(),
                 dependencies: req.getDependenciesList(),
                 urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
