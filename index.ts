@@ -169,7 +169,8 @@ const agentRuns = {
     updateStartedAt,
     retry,
 };
-const agentReady = [guard, agent.artifactAccess, ...(vault.grants.agent ?? [])];
+// What every run on the agent waits for; the database's VNet rule too: the agent's migrations and gate connect to it.
+const agentReady = [guard, agent.artifactAccess, ...(vault.grants.agent ?? []), database.reachable];
 
 /** One color's release: its migrations (on the agent), then its app deployment once Azure reports them passed. */
 function buildRelease(color: Color): { deployment: AppDeployment } {
@@ -198,7 +199,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         forceUpdateTag: settings.forceUpdateTag,
         retryTag: config.retryTag || undefined,
         keepDeployed: pinnedToOlderTools(color),
-    }, { dependsOn: [guard, migrations, ...artifacts.readyFor(settings.version)] });
+    }, { dependsOn: [guard, migrations, database.reachable, ...artifacts.readyFor(settings.version)] });
     return { deployment };
 }
 const releases: Record<Color, { deployment: AppDeployment }> = { blue: buildRelease("blue"), green: buildRelease("green") };

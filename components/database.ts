@@ -52,6 +52,11 @@ export class Database extends pulumi.ComponentResource {
     public readonly appDatabaseUrl: pulumi.Output<string>;
     /** Secret: `mssql://` URL of the administrator (for the migration step only). */
     public readonly adminDatabaseUrl: pulumi.Output<string>;
+    /**
+     * The VNet rule that admits the app subnet: until Azure has it, a login from a VM is refused for its address.
+     * Everything that connects to the database (migration runs, app deployments, the gate) depends on it.
+     */
+    public readonly reachable: pulumi.Resource;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:database:Database", name, {}, opts);
@@ -77,7 +82,7 @@ export class Database extends pulumi.ComponentResource {
             restrictOutboundNetworkAccess: "Disabled",
         }, { ...childOpts, additionalSecretOutputs: ["administratorLoginPassword"] });
 
-        new sql.VirtualNetworkRule(`${name}-app-subnet-rule`, {
+        this.reachable = new sql.VirtualNetworkRule(`${name}-app-subnet-rule`, {
             resourceGroupName: args.resourceGroupName,
             serverName: server.name,
             virtualNetworkSubnetId: args.appSubnetId,
