@@ -79,8 +79,8 @@ const agentPlan = planAgentRuns({
 // before anything changes: every resource a release step changes depends on it.
 const guard = new ReleaseGuard("release-guard", {
     liveColor: config.liveColor,
-    blue: colorStateOf(config.colors.blue, vmTools),
-    green: colorStateOf(config.colors.green, vmTools),
+    blue: colorStateOf(config.colors.blue, vmTools, config),
+    green: colorStateOf(config.colors.green, vmTools, config),
     rollbackWindowMinutes: config.rollbackWindowMinutes,
     allowDeployIntoRollbackWindow: config.allowDeployIntoRollbackWindow,
     runContractMigrations: config.runContractMigrations,
@@ -124,7 +124,7 @@ function buildVms(color: Color): ColorSet {
         image: settings.image,
         zones: config.zones,
         adminUsername: config.adminUsername,
-        sshPublicKey: config.sshPublicKey,
+        sshPublicKey: settings.sshPublicKey ?? config.sshPublicKey,
         artifactContainerId: artifacts.containerId,
         keepProvisioning: pinnedToOlderTools(color),
     }, { dependsOn: [guard] });

@@ -34,15 +34,34 @@ import type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProv
 
 export type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
 
+/** The VM settings every color shares (config `adminUsername`, `zones`). */
+export interface SharedVmSettings {
+    readonly adminUsername: string;
+    readonly zones: readonly string[];
+}
+
+/** An OpenSSH public key's fingerprint as `ssh-keygen -l` prints it (`SHA256:<base64, no padding>`). */
+export function sshKeyFingerprint(publicKey: string): string {
+    const blob = publicKey.trim().split(/\s+/)[1] ?? "";
+    return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
+}
+
 /**
  * What the guard compares for one color, from its validated settings: version, VM size, image (as its URN) and the
  * other settings whose change re-deploys the color (instance count, the artifact's pinned SHA-256, the user's own
- * artifact URL, the retry tag). An
+ * artifact URL, the retry tag), and what a VM keeps from its creation (the SSH key's fingerprint; with `vms`, the
+ * administrator and the zones). An
  * artifact URL with a query string (it may carry a SAS signature) is recorded as the SHA-256 of the URL, never in
  * plain text.
  */
-export function colorStateOf(settings: ColorSettings, vmTools?: string): guard.ColorState {
+export function colorStateOf(settings: ColorSettings, vmTools?: string, vms?: SharedVmSettings): guard.ColorState {
     const extra: Record<string, string> = { instanceCount: String(settings.instanceCount) };
+    // What Azure cannot change on an existing VM: its SSH key (as ssh-keygen -l prints it), administrator and zones.
+    if (settings.sshPublicKey) extra.sshKey = sshKeyFingerprint(settings.sshPublicKey);
+    if (vms) {
+        extra.adminUsername = vms.adminUsername;
+        extra.zones = vms.zones.join(",");
+    }
     // The app-VM files the color runs: its pin, else this checkout's (components/lib/vmTools.ts).
     const tools = settings.vmTools ?? vmTools;
     if (tools) extra.vmTools = tools;
