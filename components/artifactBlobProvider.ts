@@ -53,7 +53,7 @@ const STORAGE_API_VERSION = "2021-08-06";
 const defaultIo: PublishIo = {
     fetch: (...args) => fetch(...args),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    // The dynamic provider host forwards stderr to the engine's log (visible with -v / in the update's diagnostics).
+    // The dynamic provider host's stderr goes to the engine's log (pulumi up -v 3 shows it): the wait is also in the error.
     log: (line) => process.stderr.write(`${line}\n`),
 };
 

@@ -99,8 +99,9 @@ export class ArtifactBlob extends pulumi.dynamic.Resource {
 /**
  * A private blob container for the immutable app artifacts `app-<version>.tgz`.
  * HTTPS only, TLS 1.2, no anonymous blob access, and **no shared-key access**: the VMs read with their
- * managed identity (Storage Blob Data Reader, granted per VM by ColorSet), uploads use Entra ID
- * (`az storage blob upload --auth-mode login`), so no account key exists that could leak or need rotating.
+ * managed identity (Storage Blob Data Reader, granted per VM by ColorSet), uploads use Entra ID (the artifacts packed
+ * under dist/, as {@link ArtifactBlob}s of this component; or CI's delivery/publish-artifact.sh), so no account key
+ * exists that could leak or need rotating. Order: container → uploads → whatever waits on {@link readyFor}.
  */
 export class ArtifactStore extends pulumi.ComponentResource {
     public readonly accountName: pulumi.Output<string>;
