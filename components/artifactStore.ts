@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
 import { artifactUrl, containerUrl, PackedArtifact } from "./lib/artifacts";
 import { childOptions } from "./lib/childOptions";
+import { requireProviderModule } from "./lib/providerModule";
 import type { ArtifactBlobInputs, ArtifactBlobOutputs } from "./artifactBlobProvider";
 
 export interface ArtifactStoreArgs {
@@ -32,21 +33,14 @@ export interface ArtifactStoreArgs {
 const BLOB_IMPLEMENTATION = path.join(__dirname, "artifactBlobProvider");
 const PROJECT_ROOT = path.join(__dirname, "..");
 
-/** Loads components/artifactBlobProvider in the dynamic provider host (through ts-node when it is TypeScript). */
+/** Loads components/artifactBlobProvider in the dynamic provider host (components/lib/providerModule.ts). */
 function loadBlobImplementation(): typeof import("./artifactBlobProvider") {
-    try {
-        return require(BLOB_IMPLEMENTATION);
-    } catch (error) {
-        if ((error as { code?: string }).code !== "MODULE_NOT_FOUND") throw error;
-        const tsNode = require(require.resolve("ts-node", { paths: [PROJECT_ROOT] }));
-        tsNode.register({ transpileOnly: true, projectSearchDir: PROJECT_ROOT, compilerOptions: { module: "commonjs" } });
-        return require(BLOB_IMPLEMENTATION);
-    }
+    return requireProviderModule<typeof import("./artifactBlobProvider")>(BLOB_IMPLEMENTATION, PROJECT_ROOT);
 }
 
 /**
  * The provider Pulumi serializes: a thin shim that loads the implementation by path (as the release guard's does), so
- * nothing but two strings is captured. No `delete`: a published artifact is never deleted by the program.
+ * nothing but two strings and the loader is captured. No `delete`: a published artifact is never deleted by the program.
  */
 export const artifactBlobProvider: pulumi.dynamic.ResourceProvider<ArtifactBlobInputs, ArtifactBlobOutputs> = {
     async diff(_id: string, olds: ArtifactBlobOutputs, news: ArtifactBlobInputs) {

@@ -11,7 +11,7 @@
  * How the provider runs: Pulumi serializes `releaseGuardProvider` by closure capture and runs it in its dynamic
  * provider host (`pulumi-resource-pulumi-nodejs`), a plain Node process without ts-node. The serialized provider is
  * a thin shim: it captures two strings (the absolute path of components/releaseGuardProvider and of the project)
- * and, inside each method, `require()`s the implementation by that path — registering the project's own ts-node
+ * and the loader of components/lib/providerModule.ts, and, inside each method, `require()`s the implementation by that path — registering the project's own ts-node
  * first when the implementation is TypeScript (every TypeScript Pulumi project has ts-node: the language host uses
  * it too). Capturing the guard by value instead would drag `semver`'s internals into the closure, which the
  * serializer cannot always resolve. tests/release/releaseGuardHost.int.test.ts serializes the provider and runs it
@@ -31,6 +31,7 @@ import { Color } from "../release/colors";
 import * as guard from "../release/guard";
 import type { ExecutionRequest } from "../release/executions";
 import type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
+import { requireProviderModule } from "./lib/providerModule";
 
 export type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
 
@@ -92,19 +93,9 @@ const IMPLEMENTATION = path.join(__dirname, "releaseGuardProvider");
 /** The project root, where ts-node is resolved from. */
 const PROJECT_ROOT = path.join(__dirname, "..");
 
-/**
- * Loads components/releaseGuardProvider in the dynamic provider host. Compiled JavaScript loads as it is; TypeScript
- * is loaded through the project's ts-node (registered once, transpile-only).
- */
+/** Loads components/releaseGuardProvider in the dynamic provider host (components/lib/providerModule.ts). */
 function loadImplementation(): typeof import("./releaseGuardProvider") {
-    try {
-        return require(IMPLEMENTATION);
-    } catch (error) {
-        if ((error as { code?: string }).code !== "MODULE_NOT_FOUND") throw error;
-        const tsNode = require(require.resolve("ts-node", { paths: [PROJECT_ROOT] }));
-        tsNode.register({ transpileOnly: true, projectSearchDir: PROJECT_ROOT, compilerOptions: { module: "commonjs" } });
-        return require(IMPLEMENTATION);
-    }
+    return requireProviderModule<typeof import("./releaseGuardProvider")>(IMPLEMENTATION, PROJECT_ROOT);
 }
 
 /**
