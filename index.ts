@@ -9,6 +9,7 @@
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
  */
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
@@ -33,6 +34,7 @@ import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
 import { currentVmToolsHash } from "./components/lib/vmTools";
 import { loadBalancerLocator, readServingColor } from "./components/lib/servingColor";
+import { packedArtifacts, sha256OfFile } from "./components/lib/artifacts";
 import { checkPulumiWorkingTree } from "./delivery/workingTree";
 import { databaseSourceOf } from "./release/databaseSource";
 
@@ -49,6 +51,19 @@ const updateStartedAt = new Date();
 // Reads and validates every config value; throws one error listing all bad keys before anything is declared.
 const config = loadStackConfig();
 const location = config.location;
+// The artifacts packed on this machine (`npm run app:pack -- <version>` → dist/) for a color's version are uploaded in
+// this update, before anything downloads them; a runner without dist/ relies on what CI published. BLUEGREEN_DIST_DIR
+// points elsewhere (tests).
+const publish = packedArtifacts(
+    process.env.BLUEGREEN_DIST_DIR || path.join(__dirname, "dist"),
+    COLORS.filter((c) => !config.colors[c].artifact).map((c) => ({
+        version: config.colors[c].version,
+        sha256: config.colors[c].artifactSha256 ?? "",
+        shaKey: `${c}ArtifactSha256`,
+    })),
+    fs.existsSync,
+    sha256OfFile,
+);
 const contractMigrations = contractMigrationsIn(path.join(__dirname, "migrations"));
 // The release agent's tools — this repository's migration runner and migrations/ — as one bundle pinned by SHA-256
 // (components/lib/toolBundle.ts): a new migration is a new bundle, so the agent's runs of this update run it.
@@ -82,8 +97,8 @@ const serving = readServingColor(resourceGroup.name);
 // before anything changes: every resource a release step changes depends on it.
 const guard = new ReleaseGuard("release-guard", {
     liveColor: config.liveColor,
-    blue: colorStateOf(config.colors.blue, vmTools),
-    green: colorStateOf(config.colors.green, vmTools),
+    blue: colorStateOf(config.colors.blue, vmTools, config),
+    green: colorStateOf(config.colors.green, vmTools, config),
     rollbackWindowMinutes: config.rollbackWindowMinutes,
     allowDeployIntoRollbackWindow: config.allowDeployIntoRollbackWindow,
     runContractMigrations: config.runContractMigrations,
@@ -108,14 +123,15 @@ const database = new Database("sql", {
         : {}),
 });
 
-const artifacts = new ArtifactStore("artifacts", { resourceGroupName, location });
-const toolBundle = new ToolBundle("agent-tools", {
+// The deployer's Entra ID token for storage (the account has no shared key): uploads of this update go through it.
+const storageToken = authorization.getClientTokenOutput({ endpoint: "https://storage.azure.com/" }).apply((t) => t.token ?? "");
+const artifacts = new ArtifactStore("artifacts", {
     resourceGroupName,
-    accountName: artifacts.accountName,
-    containerName: artifacts.containerName,
-    blobEndpoint: artifacts.blobEndpoint,
-    bundle: tools,
+    location,
+    publish,
+    ...(publish.length > 0 ? { uploadToken: storageToken } : {}),
 });
+const toolBundle = new ToolBundle("agent-tools", { containerUrl: artifacts.containerUrl, token: storageToken, bundle: tools }, { dependsOn: [artifacts] });
 
 /** One color's VMs (a release of the color never touches them). */
 function buildVms(color: Color): ColorSet {
@@ -131,7 +147,7 @@ function buildVms(color: Color): ColorSet {
         image: settings.image,
         zones: config.zones,
         adminUsername: config.adminUsername,
-        sshPublicKey: config.sshPublicKey,
+        sshPublicKey: settings.sshPublicKey ?? config.sshPublicKey,
         artifactContainerId: artifacts.containerId,
         keepProvisioning: pinnedToOlderTools(color),
     }, { dependsOn: [guard] });
@@ -176,7 +192,8 @@ const agentRuns = {
     updateStartedAt,
     retry,
 };
-const agentReady = [guard, agent.artifactAccess, ...(vault.grants.agent ?? [])];
+// What every run on the agent waits for; the database's VNet rule too: the agent's migrations and gate connect to it.
+const agentReady = [guard, agent.artifactAccess, ...(vault.grants.agent ?? []), database.reachable];
 
 /** One color's release: its migrations (on the agent), then its app deployment once Azure reports them passed. */
 function buildRelease(color: Color): { deployment: AppDeployment } {
@@ -189,7 +206,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         toolsUrl: toolBundle.url,
         keyvaultUrl: vault.vaultUri,
         agent: agentRuns,
-    }, { dependsOn: [...agentReady, toolBundle] });
+    }, { dependsOn: [...agentReady, toolBundle, ...artifacts.readyFor(settings.version)] });
     const deployment = new AppDeployment(`${color}-deploy`, {
         color,
         resourceGroupName,
@@ -206,7 +223,7 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         retryTag: config.retryTag || undefined,
         keepDeployed: pinnedToOlderTools(color),
         retry,
-    }, { dependsOn: [guard, migrations] });
+    }, { dependsOn: [guard, migrations, database.reachable, ...artifacts.readyFor(settings.version)] });
     return { deployment };
 }
 const releases: Record<Color, { deployment: AppDeployment }> = { blue: buildRelease("blue"), green: buildRelease("green") };
@@ -219,7 +236,7 @@ const gate = new HealthGate(`${config.liveColor}-gate`, {
     toolsUrl: toolBundle.url,
     keyvaultUrl: vault.vaultUri,
     agent: agentRuns,
-}, { dependsOn: [...agentReady, toolBundle, releases[config.liveColor].deployment] });
+}, { dependsOn: [...agentReady, toolBundle, releases[config.liveColor].deployment, ...artifacts.readyFor(config.colors[config.liveColor].version)] });
 
 // The load balancer is sent only once the gate's result is read back as passed (its `bluegreen-gate` tag), and its
 // pools are read back after it (IP-based pools: NICs never reference it, so there is no cycle).

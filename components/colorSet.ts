@@ -33,7 +33,7 @@ export interface ColorSetArgs {
     readonly zones?: readonly string[];
     /** Linux administrator user (SSH key login only). */
     readonly adminUsername: string;
-    /** OpenSSH public key of the administrator. */
+    /** OpenSSH public key of the administrator (a new one replaces the VMs: Azure cannot change it in place). */
     readonly sshPublicKey: string;
     /** ARM id of the artifact container: each VM's identity gets Storage Blob Data Reader on it. */
     readonly artifactContainerId: pulumi.Input<string>;
@@ -51,6 +51,9 @@ export interface ColorSetArgs {
      */
     readonly keepProvisioning?: boolean;
 }
+
+/** The VM inputs whose change replaces a color's VMs (besides customData, unless the color keeps its provisioning). */
+export const VM_REPLACED_ON = ["storageProfile.imageReference", "osProfile.linuxConfiguration.ssh.publicKeys"] as const;
 
 /** One VM of a color, as other components need it. */
 export interface ColorVm {
@@ -115,11 +118,11 @@ export class ColorSet extends pulumi.ComponentResource {
                 tags,
             }), {
                 ...childOpts,
-                // Azure refuses to change the image of an existing VM (PropertyChangeNotAllowed, pulumi-azure-native#1117)
-                // although azure-native plans it as an update: a new image (of the idle color; the guard refuses it on the
-                // live one) replaces the VM. Delete first, because the new VM takes over the same NIC; the engine then
-                // also replaces what sits on the old VM (its extension, run commands and role assignment).
-                replaceOnChanges: ["storageProfile.imageReference", ...(args.keepProvisioning ? [] : ["osProfile.customData"])],
+                // Azure refuses to change the image, the SSH key or the customData of an existing VM (PropertyChangeNotAllowed,
+                // pulumi-azure-native#1117, #577) although azure-native plans them as updates: a new one (of the idle color;
+                // the guard refuses it on the live one) replaces the VM. Delete first, because the new VM takes over the same
+                // NIC; the engine then also replaces what sits on the old VM (its extension, run commands and role assignment).
+                replaceOnChanges: [...VM_REPLACED_ON, ...(args.keepProvisioning ? [] : ["osProfile.customData"])],
                 deleteBeforeReplace: true,
                 ...(args.keepProvisioning ? { ignoreChanges: ["osProfile.customData"] } : {}),
             });

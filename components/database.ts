@@ -79,6 +79,11 @@ export class Database extends pulumi.ComponentResource {
     public readonly appDatabaseUrl: pulumi.Output<string>;
     /** Secret: `mssql://` URL of the administrator (for the migration step only). */
     public readonly adminDatabaseUrl: pulumi.Output<string>;
+    /**
+     * The VNet rule that admits the app subnet: until Azure has it, a login from a VM is refused for its address.
+     * Everything that connects to the database (migration runs, app deployments, the gate) depends on it.
+     */
+    public readonly reachable: pulumi.Resource;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("bluegreen:database:Database", name, {}, opts);
@@ -133,7 +138,7 @@ export class Database extends pulumi.ComponentResource {
             adminPasswordValue = adminPassword.result;
         }
 
-        new sql.VirtualNetworkRule(`${name}-app-subnet-rule`, {
+        this.reachable = new sql.VirtualNetworkRule(`${name}-app-subnet-rule`, {
             resourceGroupName: existing?.resourceGroupName ?? args.resourceGroupName,
             serverName,
             virtualNetworkSubnetId: args.appSubnetId,

@@ -87,10 +87,10 @@ export class ReleaseAgent extends pulumi.ComponentResource {
             tags,
         }), {
             ...childOpts,
-            // Azure refuses an image or customData change in place (pulumi-azure-native#1117, #577): a new image or
-            // cloud-init replaces the agent, which takes over the same NIC (delete first). Its run commands and role
-            // assignments are replaced with it.
-            replaceOnChanges: ["storageProfile.imageReference", "osProfile.customData"],
+            // Azure refuses an image, SSH key or customData change in place (pulumi-azure-native#1117, #577): a new one
+            // replaces the agent, which takes over the same NIC (delete first). Its run commands and role assignments are
+            // replaced with it.
+            replaceOnChanges: ["storageProfile.imageReference", "osProfile.linuxConfiguration.ssh.publicKeys", "osProfile.customData"],
             deleteBeforeReplace: true,
         });
 

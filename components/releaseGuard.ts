@@ -11,7 +11,7 @@
  * How the provider runs: Pulumi serializes `releaseGuardProvider` by closure capture and runs it in its dynamic
  * provider host (`pulumi-resource-pulumi-nodejs`), a plain Node process without ts-node. The serialized provider is
  * a thin shim: it captures two strings (the absolute path of components/releaseGuardProvider and of the project)
- * and, inside each method, `require()`s the implementation by that path — registering the project's own ts-node
+ * and the loader of components/lib/providerModule.ts, and, inside each method, `require()`s the implementation by that path — registering the project's own ts-node
  * first when the implementation is TypeScript (every TypeScript Pulumi project has ts-node: the language host uses
  * it too). Capturing the guard by value instead would drag `semver`'s internals into the closure, which the
  * serializer cannot always resolve. tests/release/releaseGuardHost.int.test.ts serializes the provider and runs it
@@ -31,18 +31,38 @@ import { Color } from "../release/colors";
 import * as guard from "../release/guard";
 import type { ExecutionRequest } from "../release/executions";
 import type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
+import { requireProviderModule } from "./lib/providerModule";
 
 export type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
+
+/** The VM settings every color shares (config `adminUsername`, `zones`). */
+export interface SharedVmSettings {
+    readonly adminUsername: string;
+    readonly zones: readonly string[];
+}
+
+/** An OpenSSH public key's fingerprint as `ssh-keygen -l` prints it (`SHA256:<base64, no padding>`). */
+export function sshKeyFingerprint(publicKey: string): string {
+    const blob = publicKey.trim().split(/\s+/)[1] ?? "";
+    return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
+}
 
 /**
  * What the guard compares for one color, from its validated settings: version, VM size, image (as its URN) and the
  * other settings whose change re-deploys the color (instance count, the artifact's pinned SHA-256, the user's own
- * artifact URL, the retry tag). An
+ * artifact URL, the retry tag), and what a VM keeps from its creation (the SSH key's fingerprint; with `vms`, the
+ * administrator and the zones). An
  * artifact URL with a query string (it may carry a SAS signature) is recorded as the SHA-256 of the URL, never in
  * plain text.
  */
-export function colorStateOf(settings: ColorSettings, vmTools?: string): guard.ColorState {
+export function colorStateOf(settings: ColorSettings, vmTools?: string, vms?: SharedVmSettings): guard.ColorState {
     const extra: Record<string, string> = { instanceCount: String(settings.instanceCount) };
+    // What Azure cannot change on an existing VM: its SSH key (as ssh-keygen -l prints it), administrator and zones.
+    if (settings.sshPublicKey) extra.sshKey = sshKeyFingerprint(settings.sshPublicKey);
+    if (vms) {
+        extra.adminUsername = vms.adminUsername;
+        extra.zones = vms.zones.join(",");
+    }
     // The app-VM files the color runs: its pin, else this checkout's (components/lib/vmTools.ts).
     const tools = settings.vmTools ?? vmTools;
     if (tools) extra.vmTools = tools;
@@ -73,19 +93,9 @@ const IMPLEMENTATION = path.join(__dirname, "releaseGuardProvider");
 /** The project root, where ts-node is resolved from. */
 const PROJECT_ROOT = path.join(__dirname, "..");
 
-/**
- * Loads components/releaseGuardProvider in the dynamic provider host. Compiled JavaScript loads as it is; TypeScript
- * is loaded through the project's ts-node (registered once, transpile-only).
- */
+/** Loads components/releaseGuardProvider in the dynamic provider host (components/lib/providerModule.ts). */
 function loadImplementation(): typeof import("./releaseGuardProvider") {
-    try {
-        return require(IMPLEMENTATION);
-    } catch (error) {
-        if ((error as { code?: string }).code !== "MODULE_NOT_FOUND") throw error;
-        const tsNode = require(require.resolve("ts-node", { paths: [PROJECT_ROOT] }));
-        tsNode.register({ transpileOnly: true, projectSearchDir: PROJECT_ROOT, compilerOptions: { module: "commonjs" } });
-        return require(IMPLEMENTATION);
-    }
+    return requireProviderModule<typeof import("./releaseGuardProvider")>(IMPLEMENTATION, PROJECT_ROOT);
 }
 
 /**

@@ -50,6 +50,12 @@ export interface ColorSettings {
     readonly forceUpdateTag?: string;
     /** The app-VM files' hash the color is pinned to (components/lib/vmTools.ts); unset = this checkout's. */
     readonly vmTools?: string;
+    /**
+     * The administrator's OpenSSH public key on this color's VMs: `<color>SshPublicKey`, else `sshPublicKey`. Azure
+     * cannot change it on an existing VM: a new one replaces the color's VMs (on the idle color only). Always set by
+     * validateConfig (optional in the type only so that hand-built settings in older tests still compile).
+     */
+    readonly sshPublicKey?: string;
 }
 
 /**
@@ -131,7 +137,9 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "greenImage", type: "string", description: "Image URN of the green color; overrides image.", default: "" },
     { key: "zones", type: "array", description: "Availability zones the VMs of each color are spread over, round-robin (e.g. [\"1\",\"2\",\"3\"]). Empty for regions without zones.", default: [] },
     { key: "adminUsername", type: "string", description: "Linux administrator user on every VM (SSH key login only).", default: "azureops" },
-    { key: "sshPublicKey", type: "string", description: "OpenSSH public key (ssh-ed25519 or ssh-rsa) for the administrator user." },
+    { key: "sshPublicKey", type: "string", description: "OpenSSH public key (ssh-ed25519 or ssh-rsa) for the administrator user, on the release agent and on each color without its own key." },
+    { key: "blueSshPublicKey", type: "string", description: "SSH public key of the blue VMs; overrides sshPublicKey. A new key replaces that color's VMs: change it on the idle color (key rotation: docs/infrastructure.md).", default: "" },
+    { key: "greenSshPublicKey", type: "string", description: "SSH public key of the green VMs; overrides sshPublicKey. A new key replaces that color's VMs: change it on the idle color (key rotation: docs/infrastructure.md).", default: "" },
     { key: "stagingAllowedCidrs", type: "array", description: "IPv4 CIDR blocks allowed to reach the staging endpoint (the idle color). Empty = reachable from inside the VNet only.", default: [] },
     { key: "sqlSku", type: "string", description: "Azure SQL Database SKU name (Basic, S0..S12, P1..P15, GP_Gen5_2, GP_S_Gen5_1, BC_Gen5_4, ...).", default: "S0" },
     { key: "protectDatabase", type: "boolean", description: "Protect the SQL database from deletion by Pulumi (protect: true). Keep true in production.", default: true },
@@ -340,6 +348,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
     const sharedImage = r.string("image", "an image URN Publisher:Offer:Sku:Version", DEFAULT_IMAGE, imageProblem);
 
     const colors: Partial<Record<Color, ColorSettings>> = {};
+    const colorKeys: Partial<Record<Color, string>> = {};
     for (const color of COLORS) {
         const version = r.required(`${color}Version`, VERSION_ALLOWED, "1.0.0", versionProblem);
         const count = r.integer(`${color}InstanceCount`, 1, MAX_INSTANCES_PER_COLOR, "2") ?? sharedCount;
@@ -355,6 +364,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
         const vmTools = r.string(`${color}VmTools`, "12 lowercase hex digits (a VM tools hash)", "0123456789ab", (v) =>
             /^[0-9a-f]{12}$/.test(v) ? undefined : "is not a VM tools hash (12 lowercase hex digits)",
         );
+        const colorKey = r.string(`${color}SshPublicKey`, "an OpenSSH public key line: ssh-ed25519 AAAA... or ssh-rsa AAAA...", '"$(cat ~/.ssh/id_ed25519.pub)"', sshPublicKeyProblem);
+        if (colorKey !== undefined) colorKeys[color] = colorKey.trim();
         if (version === undefined || count === undefined || size === undefined || imageUrn === undefined || sha256 === undefined) continue;
         colors[color] = {
             color,
@@ -388,6 +399,10 @@ export function validateConfig(raw: RawConfig): StackConfig {
     const agentImage = r.string("agentImage", "an image URN Publisher:Offer:Sku:Version", DEFAULT_IMAGE, imageProblem) ?? sharedImage;
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);
+    for (const color of COLORS) {
+        const c = colors[color];
+        if (c) colors[color] = { ...c, sshPublicKey: colorKeys[color] ?? (sshPublicKey as string).trim() };
+    }
     // Every value below was read without a problem, so none is undefined.
     return {
         location: location as string,

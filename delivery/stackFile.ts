@@ -45,8 +45,8 @@ function configValueToString(value: unknown): string {
 export function releaseStateOf(config: StackConfig): ReleaseState {
     return {
         liveColor: config.liveColor,
-        blue: colorStateOf(config.colors.blue),
-        green: colorStateOf(config.colors.green),
+        blue: colorStateOf(config.colors.blue, undefined, config),
+        green: colorStateOf(config.colors.green, undefined, config),
         runContractMigrations: config.runContractMigrations,
     };
 }

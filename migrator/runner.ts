@@ -30,6 +30,7 @@ import { BaselineRequest, LintFindingLike, MigrationStatus, Phase, Plan, planBas
 import { batchTimeoutMs, DEFAULT_LONG_REQUEST_TIMEOUT_MS } from "./timeouts";
 import { heartbeat } from "./heartbeat";
 import { decideRetry, DEFAULT_RETRY_POLICY, isLockTimeout, RetryPolicy, RetryScope, retryScopeOf } from "./retry";
+import { CONNECT_RETRY_POLICY, decideTransientRetry, TransientPolicy } from "./transient";
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
@@ -55,6 +56,11 @@ export interface RunnerOptions {
     readonly lockRetry?: RetryPolicy;
     /** Timeout of a batch that builds an index online (ONLINE/RESUMABLE = ON, CONCURRENTLY), in ms. @default 24 hours */
     readonly longRequestTimeoutMs?: number;
+    /**
+     * Retries of the connection on Azure SQL's transient errors or a server not up yet (migrator/transient.ts); a
+     * refused login or address is never retried. @default 6 attempts, 5 s doubling to at most 60 s (Microsoft's advice)
+     */
+    readonly connectRetry?: TransientPolicy;
     /** Tests: how to wait between retries. @default setTimeout */
     readonly sleep?: (ms: number) => Promise<void>;
     /** How often a migration that is still running says so (`still applying <name> (<n> s)`), in ms. @default 30000 */
@@ -171,11 +177,23 @@ export function createRunner(options: RunnerOptions = {}): Runner {
     const load = (): MigrationFile[] => loadMigrationDir(dir, { dialect: db.dialect === "postgres" ? "postgres" : "tsql" });
 
     async function withDriver<T>(locked: boolean, fn: (driver: Driver) => Promise<T>): Promise<T> {
-        const driver = createDriver(db, driverOptions, options.mssqlApi);
-        try {
-            await driver.connect();
-        } catch (err) {
-            throw new Error(`Cannot connect to ${db.masked}: ${messageOf(err)}`);
+        // Connect, waiting out transient errors (each retry said); a fresh driver per attempt, as Microsoft advises.
+        let driver: Driver;
+        for (let attempt = 1; ; attempt++) {
+            driver = createDriver(db, driverOptions, options.mssqlApi);
+            try {
+                await driver.connect();
+                break;
+            } catch (err) {
+                await driver.close().catch(() => undefined);
+                const decision = decideTransientRetry(`connecting to ${db.masked}`, err, attempt, options.connectRetry ?? CONNECT_RETRY_POLICY);
+                if (decision.retry) {
+                    log(decision.note);
+                    await sleep(decision.delayMs);
+                    continue;
+                }
+                throw new Error(`Cannot connect to ${db.masked}: ${messageOf(err)}${decision.note ? `\n${decision.note}` : ""}`);
+            }
         }
         try {
             if (!locked) return await fn(driver);

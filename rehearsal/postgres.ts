@@ -81,8 +81,8 @@ function asPostgres(bin: string, args: string[]): void {
     }
 }
 
-/** Starts a new cluster; call `stop()` to stop it and delete its directory. */
-export async function startPostgres(): Promise<LocalPostgres> {
+/** Starts a new cluster (on `options.port`, else a free port); call `stop()` to stop it and delete its directory. */
+export async function startPostgres(options: { port?: number } = {}): Promise<LocalPostgres> {
     const bin = findPostgresBin();
     if (!bin) {
         throw new Error("PostgreSQL is not installed. Install it with: apt-get update && apt-get install -y postgresql");
@@ -90,7 +90,7 @@ export async function startPostgres(): Promise<LocalPostgres> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bg-pg-"));
     fs.chmodSync(dir, 0o700);
     if (process.getuid?.() === 0) execFileSync("chown", ["postgres:postgres", dir]);
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     asPostgres(path.join(bin, "initdb"), ["-D", dir, "-A", "trust", "-U", "postgres", "--no-sync"]);
     asPostgres(path.join(bin, "pg_ctl"), [
         "-D", dir,

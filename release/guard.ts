@@ -165,6 +165,15 @@ export function configKeyFor(color: Color, field: string): string {
     return `${color}${f.charAt(0).toUpperCase()}${f.slice(1)}`;
 }
 
+/** Settings a state recorded by an older program may lack; their first appearance is not a change. */
+const ADOPTED_SETTINGS = new Set(["vmTools", "sshKey", "adminUsername", "zones"]);
+
+/**
+ * Settings every color shares that Azure cannot change on an existing VM and that no per-color key overrides: a change
+ * would replace both colors at once (an outage), so it is refused once VMs exist.
+ */
+const FIXED_SETTINGS: Readonly<Record<string, string>> = { "settings.adminUsername": "adminUsername", "settings.zones": "zones" };
+
 /** Lists what differs between two states of one color: version, vmSize, image and each setting. */
 export function colorChanges(before: ColorState, after: ColorState): ColorChange[] {
     const changes: ColorChange[] = [];
@@ -174,8 +183,9 @@ export function colorChanges(before: ColorState, after: ColorState): ColorChange
     const b = before.settings ?? {};
     const a = after.settings ?? {};
     for (const key of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
-        // A state recorded before the VM tools were tracked adopts the checkout's hash: not a change of the color.
-        if (key === "vmTools" && b[key] === undefined) continue;
+        // A state recorded before a setting was tracked (the VM tools, what a VM keeps from its creation) adopts it:
+        // not a change of the color.
+        if (ADOPTED_SETTINGS.has(key) && b[key] === undefined) continue;
         if (b[key] !== a[key]) changes.push({ field: `settings.${key}`, before: b[key], after: a[key] });
     }
     return changes;
@@ -397,6 +407,28 @@ export function mayDeploy(before: ReleaseState, after: ReleaseState, ctx: GuardC
                 `2) check it on the staging endpoint, 3) flip (pulumi config set liveColor ${idle} && pulumi up).`,
         );
     }
+    for (const fixed of liveChanges.filter((c) => FIXED_SETTINGS[c.field])) {
+        const key = FIXED_SETTINGS[fixed.field];
+        const putBack = key === "zones"
+            ? `set zones back to [${(fixed.before ?? "").split(",").filter((z) => z !== "").map((z) => `"${z}"`).join(", ")}] (pulumi config set --path 'zones[0]' <zone>, one index at a time; pulumi config rm zones for none)`
+            : `pulumi config set ${key} ${fixed.before ?? "<its value>"}`;
+        reasons.push(
+            `${key} cannot change once the VMs exist (${fixed.before || "(none)"} → ${fixed.after || "(none)"}): Azure refuses it on an existing VM, and ` +
+                `new VMs for both colors at once would be an outage. Put it back: ${putBack}. A new ${key} needs new VMs: a new stack.`,
+        );
+    }
+    const keyChange = liveChanges.find((c) => c.field === "settings.sshKey");
+    if (keyChange) {
+        reasons.push(
+            `the SSH key of ${live}, the live color, would change (${keyChange.before ?? "(unset)"} → ${keyChange.after ?? "(unset)"}): Azure cannot change ` +
+                `the key of an existing VM, so the program replaces that color's VMs, which must not happen to the live color. Rotate with no downtime: ` +
+                `keep ${live}'s key (pulumi config set ${live}SshPublicKey "<the current key>"), 1) pulumi config set ${idle}SshPublicKey "<the new key>" && pulumi up ` +
+                `(replaces ${idle}'s VMs), 2) flip (pulumi config set liveColor ${idle} && pulumi up), 3) after the rollback window ` +
+                `pulumi config set ${live}SshPublicKey "<the new key>" && pulumi up, 4) pulumi config set sshPublicKey "<the new key>", ` +
+                `pulumi config rm blueSshPublicKey, pulumi config rm greenSshPublicKey && pulumi up (replaces the release agent only). ` +
+                `docs/infrastructure.md, "Rotating the SSH key".`,
+        );
+    }
     const toolsChange = liveChanges.find((c) => c.field === "settings.vmTools");
     if (toolsChange) {
         reasons.push(
@@ -440,7 +472,7 @@ export function pinnedToolsProblems(before: ReleaseState | undefined, after: Rel
     for (const color of COLORS) {
         const pinned = after[color].settings?.vmTools;
         if (pinned === undefined || pinned === vmTools) continue;
-        const changes = before ? colorChanges(before[color], after[color]).filter((c) => !["settings.vmTools", "vmSize", "image", "settings.instanceCount"].includes(c.field)) : [];
+        const changes = before ? colorChanges(before[color], after[color]).filter((c) => !["settings.vmTools", "vmSize", "image", "settings.instanceCount", "settings.sshKey"].includes(c.field)) : [];
         if (changes.length === 0) continue;
         problems.push(
             `${color} is pinned to VM tools ${pinned} (${configKeyFor(color, "settings.vmTools")}), but this checkout has ${vmTools}: the program can only send ${vmTools}, ` +

@@ -55,7 +55,7 @@ HEALTH_HOST="${HEALTH_HOST:-127.0.0.1}"
 WAIT_SECONDS="${WAIT_SECONDS:-}"                           # how long the new process has to become healthy (default: the manifest's startTimeoutSeconds)
 KEEP_RELEASES="${KEEP_RELEASES:-3}"                        # old releases kept besides the current one
 CLOUD_INIT="${CLOUD_INIT:-cloud-init}"                     # waited for when present (provisioning may still run)
-AUTH_WAIT_SECONDS="${AUTH_WAIT_SECONDS:-300}"               # how long a 401/403 is retried: a new role assignment takes minutes to apply
+AUTH_WAIT_SECONDS="${AUTH_WAIT_SECONDS:-600}"               # how long a 401/403 is retried: a new role assignment can take up to 10 minutes to apply
 AUTH_RETRY_INTERVAL="${AUTH_RETRY_INTERVAL:-15}"
 DATABASE_URL_SECRET="${DATABASE_URL_SECRET:-app-database-url}"
 if [ -z "${KEYVAULT_SCRIPT:-}" ]; then                       # default: the installed copy, else the one beside this file
@@ -193,12 +193,12 @@ else
       fail "could not download $ARTIFACT_URL (network error; see above)."
     # On a first deploy the VM's 'Storage Blob Data Reader' assignment may not have reached storage yet: wait for it.
     if [ "$code" != 401 ] && [ "$code" != 403 ] || [ "$SECONDS" -ge "$auth_deadline" ]; then break; fi
-    log "$ARTIFACT_URL answered $code; the role assignment may still be propagating, retrying in ${AUTH_RETRY_INTERVAL}s"
+    log "$ARTIFACT_URL answered $code: waiting for this VM's 'Storage Blob Data Reader' role assignment to apply (the role assignment may still be propagating: it can take up to 10 minutes); retrying in ${AUTH_RETRY_INTERVAL}s, $((auth_deadline - SECONDS))s left of ${AUTH_WAIT_SECONDS}s"
     sleep "$AUTH_RETRY_INTERVAL"
   done
   case "$code" in
     200) ;;
-    404) fail "$ARTIFACT_URL answered 404: app-$APP_VERSION.tgz is not in the container. Upload it (npm run app:pack -- $APP_VERSION, then az storage blob upload --auth-mode login ...; see docs/app.md) and re-run the deployment." ;;
+    404) fail "$ARTIFACT_URL answered 404: app-$APP_VERSION.tgz is not in the container. Publish it (npm run app:pack -- $APP_VERSION, then pulumi up uploads dist/app-$APP_VERSION.tgz; or from CI: git tag v$APP_VERSION && git push origin v$APP_VERSION) and re-run the deployment (pulumi config set retryTag <next> && pulumi up)." ;;
     401 | 403) fail "$ARTIFACT_URL answered $code for ${AUTH_WAIT_SECONDS}s: the VM's identity may not read the container. Grant it 'Storage Blob Data Reader' on the artifact container (components/artifactStore.ts does) and re-run." ;;
     *) fail "$ARTIFACT_URL answered HTTP $code: $(head -c 300 "$work/artifact.tgz" 2>/dev/null || true)" ;;
   esac

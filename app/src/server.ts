@@ -12,6 +12,10 @@ import { BuildInfo } from "./buildInfo";
 import { AppConfig } from "./config";
 import { crashIfAsked, neverHealthy, reportedVersion } from "./faults";
 import { GoalStore, MAX_TITLE_LENGTH, openGoalStore } from "./store/goalStore";
+import { decideTransientRetry, TransientPolicy } from "../../migrator/transient";
+
+/** The readiness check's backoff: 250 ms doubling to 5 s; past 8 attempts (about 20 s) it says it gives up waiting fast. */
+const READINESS_RETRY: TransientPolicy = { attempts: 8, baseDelayMs: 250, maxDelayMs: 5_000 };
 
 export interface StartAppOptions {
     readonly config: AppConfig;
@@ -281,17 +285,29 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
     }, sweepEvery);
     sweep.unref();
 
-    // Ready once the database answers; retried with backoff while starting.
+    // Ready once the database answers: retried with backoff (migrator/transient.ts says each retry, with the code); a
+    // refused login or address is not retried (it stays unready, saying the fix); past the bound it says so once and
+    // keeps checking at the longest interval (the database may come back: a server should not give up for good).
     void (async () => {
-        for (let delay = 250; !draining; delay = Math.min(delay * 2, 5_000)) {
+        for (let attempt = 1; !draining; attempt++) {
             try {
                 await store.ping();
                 ready = true;
                 log({ event: "ready", servedBy });
                 return;
             } catch (e) {
-                log({ event: "database-not-ready", message: (e as Error).message, retryInMs: delay });
-                await sleep(delay);
+                const decision = decideTransientRetry("the database", e, Math.min(attempt, READINESS_RETRY.attempts), READINESS_RETRY);
+                const code = decision.class.code;
+                if (decision.class.kind === "login-refused" || decision.class.kind === "address-refused") {
+                    log({ event: "database-refused", code, message: (e as Error).message, fix: decision.note });
+                    return;
+                }
+                if (attempt === READINESS_RETRY.attempts) {
+                    log({ event: "database-unavailable", code, note: decision.note ?? `the database did not answer in ${attempt} attempts (${(e as Error).message}); still checking every ${READINESS_RETRY.maxDelayMs / 1000} s` });
+                }
+                const retryInMs = Math.min(READINESS_RETRY.maxDelayMs, READINESS_RETRY.baseDelayMs * 2 ** (Math.min(attempt, 20) - 1));
+                log({ event: "database-not-ready", code, message: (e as Error).message, attempt, retryInMs });
+                await sleep(retryInMs);
             }
         }
     })();

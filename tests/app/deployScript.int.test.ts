@@ -366,12 +366,17 @@ describe("deploy-app.sh", () => {
         });
     });
 
+    it("waits up to 10 minutes for a 401/403 by default: a role assignment can take that long to apply", () => {
+        expect(fs.readFileSync(SCRIPT, "utf8")).toMatch(/^AUTH_WAIT_SECONDS="\$\{AUTH_WAIT_SECONDS:-600\}"/m);
+    });
+
     it("retries a 403 while the VM's new role assignment propagates, then deploys", async () => {
         const vm = await newVm();
         denyNext = 2;
         const run = await deploy(vm, release("1.0.0"));
         expect(denyNext).toBe(0);
         expect(run.output).toContain("role assignment may still be propagating");
+        expect(run.output).toMatch(/answered 403: waiting for this VM's 'Storage Blob Data Reader' role assignment to apply .*it can take up to 10 minutes\); retrying in \d+s, \d+s left of 5s/);
         expect(run.code).toBe(0);
         expect(current(vm)).toBe("releases/1.0.0");
         stopApp(vm);
@@ -444,7 +449,7 @@ describe("deploy-app.sh", () => {
         const vm = await newVm();
         const run = await deploy(vm, release("9.9.9", "c".repeat(64)));
         expect(run.code).not.toBe(0);
-        expect(run.output).toMatch(/app-9\.9\.9\.tgz answered 404: app-9\.9\.9\.tgz is not in the container. Upload it \(npm run app:pack -- 9\.9\.9/);
+        expect(run.output).toMatch(/app-9\.9\.9\.tgz answered 404: app-9\.9\.9\.tgz is not in the container. Publish it \(npm run app:pack -- 9\.9\.9, then pulumi up uploads dist\/app-9\.9\.9\.tgz/);
         expect(current(vm)).toBeUndefined();
         expect(fs.existsSync(path.join(vm.root, "etc/bluegreen/app.env"))).toBe(false);
         expect(restarts(vm)).toBe(0);

@@ -125,7 +125,7 @@ describe("mssqlConfigFromUrl", () => {
 describe("MssqlGoalStore on Azure SQL's transient errors", () => {
     const transient = () => fakeRequestError("Database 'appdb' on server 'bg-sql' is not currently available.", { number: 40613 });
     const open = (fake: FakeMssql, waits: number[]) =>
-        openMssqlGoalStore(URL_, goalSchemaFor("1.0.0"), fake.api as unknown as MssqlDriver, { sleep: async (ms) => void waits.push(ms) });
+        openMssqlGoalStore(URL_, goalSchemaFor("1.0.0"), fake.api as unknown as MssqlDriver, { sleep: async (ms) => void waits.push(ms), onRetry: () => undefined });
 
     it("retries a read and a ping after a transient error, with doubling waits", async () => {
         const waits: number[] = [];
@@ -138,6 +138,23 @@ describe("MssqlGoalStore on Azure SQL's transient errors", () => {
         await expect(store.ping()).resolves.toBeUndefined();
         expect(waits).toEqual([200, 400, 200]);
         expect(fake.calls.filter((c) => c.sql === "dbo.GetGoals_v1")).toHaveLength(3);
+    });
+
+    it("says each retry with its code (the default is a db-retry JSON line), and retries every code on Microsoft's list", async () => {
+        const retries: unknown[] = [];
+        const fake = new FakeMssql()
+            .when("dbo.GetGoals_v1", fakeRequestError("Too many operations in progress", { number: 49920 }), { times: 1 })
+            .when("dbo.GetGoals_v1", { recordset: [] });
+        const store = await openMssqlGoalStore(URL_, goalSchemaFor("1.0.0"), fake.api as unknown as MssqlDriver, { sleep: async () => undefined, onRetry: (r) => void retries.push(r) });
+        await store.list(5);
+        expect(retries).toEqual([{ code: "49920", attempt: 1, attempts: 3, retryInMs: 200 }]);
+    });
+
+    it("never retries a refused login, even when a transient error preceded it", async () => {
+        const fake = new FakeMssql().when("SELECT 1 AS ok", fakeRequestError("Login failed for user 'app_user'.", { number: 18456, precedingErrors: [fakeRequestError("busy", { number: 40501 })] }));
+        const store = await open(fake, []);
+        await expect(store.ping()).rejects.toThrow(/Login failed/);
+        expect(fake.calls.filter((c) => c.sql === "SELECT 1 AS ok")).toHaveLength(1);
     });
 
     it("gives up after 3 attempts, and never retries a write (it may have committed) or a non-transient error", async () => {

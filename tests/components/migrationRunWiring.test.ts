@@ -61,6 +61,16 @@ describe("the migration runs in the program", () => {
         expect(guarded(contract, `${color}-migrate-contract`)).toBe(true);
     });
 
+    it("connects to the database only once its VNet rule is in: every migration run, the gate and every app deployment depend on it", () => {
+        const rule = byName(plain, "sql-app-subnet-rule");
+        const connecting = plain.resources.filter((r) =>
+            (r.type === RUN_COMMAND && /-(migrate-(expand|contract)|gate-check)$/.test(r.name)) ||
+            (r.type === "azure-native:compute:VirtualMachineExtension" && r.name.includes("-deploy")));
+        expect(connecting.map((r) => r.name)).toEqual(expect.arrayContaining(["blue-migrate-expand", "green-migrate-expand", "blue-gate-check"]));
+        expect(connecting.filter((r) => r.type !== RUN_COMMAND).length).toBeGreaterThanOrEqual(2);
+        for (const r of connecting) expect({ name: r.name, waits: r.dependencies.includes(rule.urn) }).toEqual({ name: r.name, waits: true });
+    });
+
     it("passes no secret at all: no parameters, only the vault's URL and the secrets' names in the script", () => {
         const cmd = byName(plain, "green-migrate-expand");
         expect(cmd.inputs.protectedParameters).toBeUndefined();

@@ -96,10 +96,10 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         }
     });
 
-    it("replaces a VM on a new image or cloud-init (Azure refuses them as updates), deleting first, and keeps its NIC when the VM goes", () => {
+    it("replaces a VM on a new image, SSH key or cloud-init (Azure refuses them as updates), deleting first, and keeps its NIC when the VM goes", () => {
         for (const vm of ofType(run, T.vm)) {
             expect({ vm: vm.name, replaceOnChanges: vm.replaceOnChanges, deleteBeforeReplace: vm.deleteBeforeReplace })
-                .toEqual({ vm: vm.name, replaceOnChanges: ["storageProfile.imageReference", "osProfile.customData"], deleteBeforeReplace: true });
+                .toEqual({ vm: vm.name, replaceOnChanges: ["storageProfile.imageReference", "osProfile.linuxConfiguration.ssh.publicKeys", "osProfile.customData"], deleteBeforeReplace: true });
             expect(list((inputs(vm).networkProfile as Json).networkInterfaces)).toEqual([
                 // The agent's NIC is agent-nic; a color VM's is <color>-vm-<n>-nic.
                 { id: expect.stringContaining(vm.name === "agent-vm" ? "agent-nic" : `${vm.name}-nic`), primary: true, deleteOption: "Detach" },

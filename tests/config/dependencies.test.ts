@@ -19,6 +19,7 @@ const TOOLS: Record<string, string> = {
     "@types/jest": "tsconfig types",
     "@types/node": "tsconfig types",
     eslint: "npm run lint",
+    azurite: "the Blob Storage emulator tests/vm-scripts/azuriteArtifact.int.test.ts starts (node_modules/.bin/azurite-blob)",
 };
 
 /** Every tracked source and configuration file's text. */

@@ -40,7 +40,16 @@ describe("validateConfig on valid input", () => {
             instanceCount: 1,
             vmSize: "Standard_B2s",
             image: { publisher: "Debian", offer: "debian-13", sku: "13-gen2", version: "latest" },
+            sshPublicKey: config.sshPublicKey,
         });
+    });
+
+    it("gives each color the shared SSH key unless it has its own, and checks a per-color key like the shared one", () => {
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBqK2yqj3m0HfJjXbq6o3kq8b3l7nq9i6Yc0lX5r8w2Z green";
+        const config = validateConfig(raw({ greenSshPublicKey: `  ${key}\n` }));
+        expect(config.colors.blue.sshPublicKey).toBe(config.sshPublicKey);
+        expect(config.colors.green.sshPublicKey).toBe(key);
+        expect(problemsOf(raw({ blueSshPublicKey: "my-key" })).problems.map((p) => p.key)).toEqual(["blueSshPublicKey"]);
     });
 
     it("lets each color override the shared count, size and image", () => {

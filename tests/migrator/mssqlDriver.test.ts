@@ -11,7 +11,7 @@ import { LockLostError, LockTimeoutError, OutcomeUnknownError } from "../../migr
 import { loadMigrationDir } from "../../migrator/migrationFile";
 import { describeApplockResult, MssqlDriver, mssqlConfig } from "../../migrator/drivers/mssql";
 import { createRunner, MigrationFailedError, RefusedError } from "../../migrator/runner";
-import { FakeCall, FakeMssql, fakeRequestError } from "../support/fakeMssql";
+import { FakeCall, FakeMssql, fakeLoginError, fakeRequestError } from "../support/fakeMssql";
 
 const URL = "mssql://sqladmin:s3cret%21@bg-sql.database.windows.net:1433/goals?encrypt=true";
 const TSQL = path.join(__dirname, "..", "fixtures", "migrations", "tsql");
@@ -563,5 +563,50 @@ describe("baseline on SQL Server (the recording fake)", () => {
         await expect(runnerOn(fake, "basic").baseline({ to: "0001_create_goals.expand.sql" })).rejects.toThrow(/the journal already has 1 migration\(s\) \(0001_create_goals\.expand\.sql\)/);
         expect(fake.sqlTexts().filter((q) => q.includes("INSERT INTO dbo.migration_journal"))).toEqual([]);
         expect(fake.ops()).not.toContain("begin");
+    });
+});
+
+describe("connecting to Azure SQL", () => {
+    const quick = { attempts: 4, baseDelayMs: 5_000, maxDelayMs: 60_000 };
+
+    it("waits out Microsoft's transient errors at login, saying each retry, then migrates", async () => {
+        const fake = freshDatabase();
+        fake.connectErrors.push(
+            fakeLoginError("Database 'goals' on server 'bg-sql' is not currently available. Please retry the connection later."),
+            fakeLoginError("The service is currently busy. Retry the request after 10 seconds. Incident ID: x. Code: 1."),
+        );
+        const lines: string[] = [];
+        const waits: number[] = [];
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], log: (l) => lines.push(l), sleep: async (ms) => void waits.push(ms), connectRetry: quick });
+        await runner.up({ phase: "expand" });
+        expect(waits).toEqual([5_000, 10_000]);
+        expect(lines.filter((l) => l.includes("retrying"))).toEqual([
+            expect.stringMatching(/^connecting to mssql:\/\/sqladmin:\*+@bg-sql.* failed with 40613 \(database not currently available\), a transient error; retrying in 5 s \(attempt 1 of 4\)$/),
+            expect.stringMatching(/failed with 40501 \(service busy\), a transient error; retrying in 10 s \(attempt 2 of 4\)$/),
+        ]);
+        expect(fake.ops().filter((op) => op === "connect")).toHaveLength(3);
+        expect(fake.calls.some(isMigrationBatch)).toBe(true);
+    });
+
+    it("gives up after the last attempt with the code and the fix", async () => {
+        const fake = freshDatabase();
+        fake.connectError = fakeLoginError("Database 'goals' on server 'bg-sql' is not currently available. Please retry the connection later.");
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], sleep: async () => undefined, connectRetry: quick });
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(/Cannot connect to .*\nconnecting to .* failed with 40613 .* in each of 4 attempts over 35 s\. .*pulumi config set retryTag/s);
+        expect(fake.ops().filter((op) => op === "connect")).toHaveLength(4);
+    });
+
+    it.each([
+        ["18456", "Login failed for user 'sqladmin'.", /which is not transient and was not retried: the user or password/],
+        ["40615", "Cannot open server 'bg-sql' requested by the login. Client with IP address '198.51.100.7' is not allowed to access the server.", /run this from the release agent/],
+    ])("does not retry %s and says what to change", async (_code, message, fix) => {
+        const fake = freshDatabase();
+        fake.connectError = fakeLoginError(message);
+        const waits: number[] = [];
+        const runner = createRunner({ url: URL, dir: path.join(TSQL, "basic"), mssqlApi: fake.api, lint: () => [], sleep: async (ms) => void waits.push(ms) });
+        await expect(runner.up({ phase: "expand" })).rejects.toThrow(fix);
+        expect(waits).toEqual([]);
+        expect(fake.ops().filter((op) => op === "connect")).toHaveLength(1);
+        expect(fake.calls.some(isMigrationBatch)).toBe(false);
     });
 });

@@ -135,6 +135,16 @@ export function fakeRequestError(
     return err;
 }
 
+/**
+ * A login refused by the server as mssql reports it: a ConnectionError (code ELOGIN) around tedious's, carrying the
+ * server's message but not its number (tedious/lib/token/handler.js `onErrorMessage`).
+ */
+export function fakeLoginError(serverMessage: string): Error & { code: string } {
+    const err = mssqlError("ConnectionError", serverMessage, "ELOGIN") as Error & { code: string; originalError?: Error };
+    err.originalError = mssqlError("ConnectionError", serverMessage, "ELOGIN");
+    return err;
+}
+
 function mssqlError(name: string, message: string, code: string): Error & { code: string } {
     const err = new Error(message) as Error & { code: string };
     err.name = name;
@@ -158,6 +168,8 @@ export class FakeMssql {
     readonly configs: mssql.config[] = [];
     /** Set to make `connect()` fail with this error. */
     connectError?: Error;
+    /** Errors the next `connect()` calls fail with, one each, in order (before `connectError`). */
+    readonly connectErrors: Error[] = [];
     /** Every session ever opened, by spid. */
     readonly sessions = new Map<number, FakeSession>();
     /** Application locks held: resource → spid. */
@@ -440,6 +452,8 @@ function createApi(fake: FakeMssql) {
 
         async connect(): Promise<this> {
             fake.record({ op: "connect", pool: this.id });
+            const scripted = fake.connectErrors.shift();
+            if (scripted) throw scripted;
             if (fake.connectError) throw fake.connectError;
             // mssql opens one test connection, closes it, and lets tarn create the pool's connections on demand.
             fake.endSession(this.create());

@@ -4,6 +4,7 @@
  * dependencies) and its stack outputs. Each run loads fresh module copies (jest.isolateModules), so one
  * test file can run the program several times (blue live, then green live) and compare.
  */
+import { artifactBlobName } from "../../components/lib/artifacts";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -20,6 +21,7 @@ export const STACK = "test";
 const SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
 
 const GUARD_TYPE = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard";
+const ARTIFACT_BLOB_TYPE = "pulumi-nodejs:dynamic/bluegreen:ArtifactBlob";
 const RUN_COMMAND_TYPE = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine";
 const LOAD_BALANCER_TYPE = "azure-native:network:LoadBalancer";
 const TAG_AT_SCOPE_TYPE = "azure-native:resources:TagAtScope";
@@ -42,6 +44,8 @@ export interface RegisteredResource {
     readonly deleteBeforeReplace?: boolean;
     /** The `ignoreChanges` option: inputs the engine keeps from the state instead of sending (absent in hand-made records). */
     readonly ignoreChanges?: readonly string[];
+    /** The `retainOnDelete` option (absent in hand-made records). */
+    readonly retainOnDelete?: boolean;
     /** URN of the parent (empty for top-level resources). */
     readonly parent: string;
     /** URNs of the explicit and implicit dependencies the SDK sent. */
@@ -86,6 +90,11 @@ export interface RunOptions {
     readonly now?: Date;
     /** Texts of vm-scripts/ files as if this checkout had them (a merge that changed them), by relative path. @default none */
     readonly vmScripts?: Readonly<Record<string, string>>;
+    /**
+     * The folder the program looks for packed artifacts in (its dist/). @default a folder that does not exist, so a
+     * checkout's own dist/ never changes what a test sees
+     */
+    readonly distDir?: string;
 }
 
 /** A raw stack config: project keys may be given without the `azure-bluegreen:` prefix. */
@@ -189,6 +198,9 @@ export function mockState(args: MockResourceArgs): { id: string; state: Record<s
             break;
         case GUARD_TYPE: // the real provider, as on a first deploy (runProgram passes the previous state in a sequence)
             return { id, state: runGuard(args.inputs as Record<string, unknown>, undefined, new Date()) };
+        case ARTIFACT_BLOB_TYPE: // the blob's URL as the provider's create answers it (the upload itself: artifactBlobProvider.test.ts)
+            state.url = `${String(args.inputs.containerUrl)}${String(args.inputs.blobName ?? artifactBlobName(String(args.inputs.version)))}`;
+            break;
         case "azure-native:keyvault:Vault":
             state.properties = { ...(args.inputs.properties as Record<string, unknown>), vaultUri: `https://${args.name}.vault.azure.net/` };
             break;
@@ -205,6 +217,7 @@ interface MonitorRequest {
     getReplaceonchangesList(): string[];
     getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
+    getRetainondelete(): boolean;
 }
 type Monitor = {
     registerResource(req: MonitorRequest, callback: (err: unknown, resp: unknown) => void): void;
@@ -217,6 +230,8 @@ export function answerInvoke(args: MockCallArgs, azure: AzureStandIn): Record<st
     switch (args.token) {
         case "azure-native:authorization:getClientConfig":
             return { clientId: "client", objectId: "deployer", subscriptionId: SUBSCRIPTION, tenantId: "11111111-1111-1111-1111-111111111111" };
+        case "azure-native:authorization:getClientToken":
+            return { token: `token-for-${inputs.endpoint ?? "management"}` };
         case "azure-native:compute:getVirtualMachineRunCommandByVirtualMachine":
             return azure.instanceView(inputs.vmName, inputs.runCommandName);
         case "azure-native:network:getLoadBalancerBackendAddressPool":
@@ -310,7 +325,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     const state = new Map<string, ResourceState>(previous ?? []);
     const declared = new Set<string>();
     const failures: string[] = [];
-    const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; ignoreChanges: string[]; parent: string; dependencies: string[]; urn: string }>();
+    const requests = new Map<string, { protect: boolean; replaceOnChanges: string[]; deleteBeforeReplace: boolean; ignoreChanges: string[]; retainOnDelete: boolean; parent: string; dependencies: string[]; urn: string }>();
     let pulumi!: typeof PulumiModule;
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
@@ -319,6 +334,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     // The program refuses uncommitted VM scripts or migrations (delivery/workingTree.ts, tested on its own); the
     // resource tests must not depend on whether this checkout has work in progress.
     process.env.BLUEGREEN_ALLOW_DIRTY ??= "1";
+    process.env.BLUEGREEN_DIST_DIR = options.distDir ?? path.join(REPO_ROOT, ".no-dist-in-tests");
     jest.isolateModules(() => {
         for (const [name, instance] of shared ?? []) jest.doMock(name, () => instance);
         jest.dontMock("../../components/lib/vmScripts"); // a previous run's override must not leak into this one
@@ -350,6 +366,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                         replaceOnChanges: req?.replaceOnChanges ?? [],
                         deleteBeforeReplace: req?.deleteBeforeReplace ?? false,
                         ignoreChanges: req?.ignoreChanges ?? [],
+                        retainOnDelete: req?.retainOnDelete ?? false,
                         parent: req?.parent ?? "",
                         dependencies: req?.dependencies ?? [],
                         urn: req?.urn ?? "",
@@ -396,6 +413,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
                 replaceOnChanges: req.getReplaceonchangesList(),
                 deleteBeforeReplace: req.getDeletebeforereplace(),
                 ignoreChanges: req.getIgnorechangesList(),
+                retainOnDelete: req.getRetainondelete(),
                 parent: req.getParent(),
                 dependencies: req.getDependenciesList(),
                 urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
