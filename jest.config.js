@@ -11,6 +11,8 @@ const common = {
     "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
   },
   roots: ["<rootDir>/tests"],
+  // Short stacks: Pulumi's SDK captures one per promise, and Jest source-maps each (see the file).
+  setupFilesAfterEnv: ["<rootDir>/tests/support/shortStacks.ts"],
 };
 
 module.exports = {
