@@ -142,7 +142,8 @@ export function vmProblems(color: Color, vms: readonly VmStatus[], recorded: { r
         } else {
             // A record from before checksums were kept compares the version and color only.
             const sha256 = recorded.sha256 ?? vm.proof?.sha256 ?? "";
-            problems.push(...releaseProofProblems([{ name: who, view: vm.proof ? proofView(vm.proof) : undefined }], { color, version: recorded.version, sha256 }, redeployCommand(color)));
+            const found = releaseProofProblems([{ name: vm.name, view: vm.proof ? proofView(vm.proof) : undefined }], { color, version: recorded.version, sha256 }, redeployCommand(color));
+            problems.push(...found.map((p) => `${who}${p.slice(vm.name.length)}`)); // each starts with the VM's name
         }
         if (vm.health !== undefined && vm.health !== "200") {
             problems.push(`${who}: /health answers ${vm.health === "000" ? "nothing (no answer in 5 s)" : `HTTP ${vm.health}`} from the release agent: ` +

@@ -120,7 +120,20 @@ describe("npm run status", () => {
         expect(code).toBe(1);
         expect(text).toContain(`${blueVm} 10.20.1.10 (no release proof), /health 200`);
         expect(text).toContain(`blue VM ${blueVm} (10.20.1.10): its deployment's last run (extension deploy-app, as Azure reports it) proves no release`);
+        expect(text).toContain(`az vm extension show --vm-name ${blueVm} -n deploy-app --instance-view`);
         expect(text).toMatch(/green VM \S+ \(10\.20\.1\.40\): \/health answers HTTP 503 from the release agent/);
+    });
+
+    it("says not to flip to an idle color whose VM proves no release, and to run its deployment again", async () => {
+        const base = standIn(runs[3], snapshots[3]);
+        const sources: StatusSources = { ...base, deployExtension: async (rg, vmName) => (vmName.startsWith("blue") ? { instanceView: { statuses: [] } } : base.deployExtension(rg, vmName)) };
+        const out: string[] = [];
+        const code = await main(["--stack", "dev", "--json"], (s) => out.push(s), () => sources, minutes(30));
+        const status = JSON.parse(out.join("")) as { next: string; problems: string[] };
+        expect(code).toBe(1);
+        expect(status.problems).toHaveLength(1);
+        expect(status.next).toContain("the idle color blue does not run or serve the release recorded for it: do not flip to it");
+        expect(status.next).toContain('pulumi config set blueForceUpdateTag "$(date +%s)" && pulumi up');
     });
 
     it("says when the production rule was moved outside pulumi up", async () => {
