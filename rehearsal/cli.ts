@@ -8,7 +8,7 @@
  */
 import { Cleanup } from "./cleanup";
 import { parseOptions, USAGE } from "./options";
-import { formatSummary, formatVerdict, rehearsalVerdict, SWITCH_TOLERANCE_MS } from "./report";
+import { formatSummary, formatVerdict, rehearsalVerdict } from "./report";
 import { runRehearsal } from "./scenario";
 
 async function main(argv: string[]): Promise<number> {
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
             `), ${Math.max(0, wallS - loadS).toFixed(1)} s of setup and teardown`,
     );
     const verdict = rehearsalVerdict(result.report);
-    print(`${formatVerdict(verdict)}   (tolerance: new connections may reach the old color for ${SWITCH_TOLERANCE_MS} ms after a switch)`);
+    print(formatVerdict(verdict));
     return verdict.pass ? 0 : 1;
 }
 

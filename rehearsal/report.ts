@@ -367,6 +367,10 @@ export function formatSummary(report: RehearsalReport): string {
 export interface RehearsalVerdict {
     readonly pass: boolean;
     readonly problems: readonly string[];
+    /** New connections the old color served after a flip's command, over all flips (within the tolerance or not). */
+    readonly newConnectionsOnOldColor: number;
+    /** Of those, started more than SWITCH_TOLERANCE_MS after the command: each one fails the verdict. */
+    readonly lateNewConnectionsOnOldColor: number;
 }
 
 /**
@@ -387,12 +391,23 @@ export function rehearsalVerdict(report: RehearsalReport, completed = true): Reh
     }
     if (report.flips.length === 0) problems.push("no flip happened");
     if (report.blockedFlips.length === 0) problems.push("the broken v3's flip was not refused");
-    return { pass: problems.length === 0, problems };
+    const sum = (pick: (f: RehearsalReport["flips"][number]) => number) => report.flips.reduce((n, f) => n + pick(f), 0);
+    return {
+        pass: problems.length === 0,
+        problems,
+        newConnectionsOnOldColor: sum((f) => f.newConnectionsOnOldColor),
+        lateNewConnectionsOnOldColor: sum((f) => f.lateNewConnectionsOnOldColor),
+    };
 }
 
-/** The last line of a run. */
+/**
+ * The last line of a run: PASS or what failed, then the count of new connections on the old color after the flips
+ * against the stated tolerance (SWITCH_TOLERANCE_MS).
+ */
 export function formatVerdict(verdict: RehearsalVerdict): string {
-    return verdict.pass ? "VERDICT: PASS" : `VERDICT: FAIL — ${verdict.problems.join("; ")}`;
+    const within = verdict.newConnectionsOnOldColor - verdict.lateNewConnectionsOnOldColor;
+    const counted = `(new connections on the old color after a switch: ${within} within the ${SWITCH_TOLERANCE_MS} ms tolerance, ${verdict.lateNewConnectionsOnOldColor} later)`;
+    return verdict.pass ? `VERDICT: PASS ${counted}` : `VERDICT: FAIL — ${verdict.problems.join("; ")} ${counted}`;
 }
 
 function round(x: number): number {

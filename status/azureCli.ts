@@ -2,12 +2,12 @@
  * The real sources of `npm run status`: the Pulumi CLI for the stack's state, the Azure CLI for Azure. The Azure CLI
  * signs in the way `az login` (or a service principal / managed identity / OIDC login in CI) did, so `status` needs
  * no credential of its own — the choice over REST with a token from `az account get-access-token`, which would need
- * the same login and more code. Nothing here changes anything: `az network lb show` reads, and
- * `az vm run-command invoke` on the release agent only runs `curl` against each VM's `/version`.
+ * the same login and more code. Nothing here changes anything: `az network lb show` and `az vm extension show` read,
+ * and `az vm run-command invoke` on the release agent only runs `curl` against each VM's health path.
  */
 import { execFile } from "child_process";
 import { promisify } from "util";
-import type { LoadBalancerView } from "../release/readBack";
+import type { ExtensionView, LoadBalancerView } from "../release/readBack";
 import type { StackExport, StatusSources } from "./status";
 
 const run = promisify(execFile);
@@ -23,9 +23,9 @@ async function json<T>(command: string, args: string[]): Promise<T> {
     }
 }
 
-/** The script the agent runs: one line per host, `<ip> <body of GET /version>` (empty when it does not answer in 5 s). */
-export function versionProbeScript(hosts: readonly string[], port: number): string {
-    return hosts.map((h) => `printf '%s %s\\n' ${h} "$(curl -s -m 5 http://${h}:${port}/version | tr -d '\\n')"`).join("\n");
+/** The script the agent runs: one line per host, `<ip> <HTTP status of GET path>` (`000` when it does not answer in 5 s). */
+export function healthProbeScript(hosts: readonly string[], port: number, path: string): string {
+    return hosts.map((h) => `printf '%s %s\\n' ${h} "$(curl -s -o /dev/null -w '%{http_code}' -m 5 http://${h}:${port}${path})"`).join("\n");
 }
 
 /** `StatusSources` through `pulumi` and `az` for one stack (`--stack` as Pulumi names it). */
@@ -33,10 +33,15 @@ export function cliSources(stack: string, cwd: string): StatusSources {
     return {
         stackExport: () => json<StackExport>("pulumi", ["stack", "export", "--stack", stack, "--cwd", cwd]),
         loadBalancer: (resourceGroup, name) => json<LoadBalancerView>("az", ["network", "lb", "show", "--resource-group", resourceGroup, "--name", name, "--output", "json"]),
-        askVersions: async (resourceGroup, agentVm, hosts, port) => {
+        // The extension resource with `instanceView` ({ name, statuses[], substatuses[] }): the Custom Script
+        // extension keeps the tail of deploy-app.sh's stdout in a status message, where the release proof is.
+        deployExtension: (resourceGroup, vmName) => json<{ instanceView?: ExtensionView }>("az", [
+            "vm", "extension", "show", "--resource-group", resourceGroup, "--vm-name", vmName, "--name", "deploy-app", "--instance-view", "--output", "json",
+        ]),
+        askHealth: async (resourceGroup, agentVm, hosts, port, path) => {
             const answer = await json<{ value?: { message?: string }[] }>("az", [
                 "vm", "run-command", "invoke", "--resource-group", resourceGroup, "--name", agentVm,
-                "--command-id", "RunShellScript", "--scripts", versionProbeScript(hosts, port), "--output", "json",
+                "--command-id", "RunShellScript", "--scripts", healthProbeScript(hosts, port, path), "--output", "json",
             ]);
             // RunShellScript's message: "Enable succeeded: \n[stdout]\n...\n[stderr]\n..."
             const message = answer.value?.[0]?.message ?? "";

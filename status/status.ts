@@ -6,14 +6,18 @@
  *   does not change.
  * - The color the production rule points at comes from the load balancer as Azure answers (its `production` rule's
  *   pool), never from config.
- * - The version each VM answers comes from the VM itself: `/version` on its private IP, asked from inside the VNet by
- *   the release agent (an `az vm run-command invoke` whose output is parsed here).
+ * - The release each VM runs comes from the product's proof, for any app: the `deploy-app: release-proof {json}` line
+ *   vm-scripts/deploy-app.sh ends every successful run with (color, version, SHA-256, release, pid), as Azure keeps it
+ *   in the VM's deploy-app extension instance view — the same proof (`releaseProofOf`) the program checks before the
+ *   load balancer moves. No app endpoint is needed for it.
+ * - Optionally, that something still answers: the app's `/health` on each VM's private IP, asked from inside the VNet
+ *   by the release agent (an `az vm run-command invoke` whose output is parsed here).
  * The recorded state is reconciled with what serves by the guard's own `reconcile`, so `status` and the next
  * `pulumi up` cannot disagree on whether a flip is pending.
  */
 import { Color, COLORS, idleColor } from "../release/colors";
 import { deployCommand, reconcile, ReleaseState, rollbackTarget, rollbackWindowEndsAt } from "../release/guard";
-import { LoadBalancerView, productionColorOf } from "../release/readBack";
+import { ExtensionView, LoadBalancerView, productionColorOf, ReleaseProof, releaseProofOf, releaseProofProblems } from "../release/readBack";
 
 /** Where `status` reads from: the stack's state and Azure. Tests stand in for it; status/azureCli.ts is the real one. */
 export interface StatusSources {
@@ -22,10 +26,15 @@ export interface StatusSources {
     /** The stack's load balancer, as Azure answers (`az network lb show`). */
     loadBalancer(resourceGroup: string, name: string): Promise<LoadBalancerView | undefined>;
     /**
-     * Asks every host for `/version` from inside the VNet (on the release agent) and returns the raw output: one line
-     * per host, `<ip> <body>` (an empty body when it did not answer).
+     * A VM's deploy-app extension with its instance view (`az vm extension show --instance-view`), or undefined when
+     * the VM has none.
      */
-    askVersions(resourceGroup: string, agentVm: string, hosts: readonly string[], port: number): Promise<string>;
+    deployExtension(resourceGroup: string, vmName: string): Promise<{ readonly instanceView?: ExtensionView } | undefined>;
+    /**
+     * Asks every host for the app's health path from inside the VNet (on the release agent) and returns the raw
+     * output: one line per host, `<ip> <HTTP status>` (`000` when it did not answer).
+     */
+    askHealth(resourceGroup: string, agentVm: string, hosts: readonly string[], port: number, path: string): Promise<string>;
 }
 
 /** The parts of `pulumi stack export` that `status` reads. */
@@ -42,7 +51,14 @@ export interface StackFacts {
     readonly resourceGroup: string;
     readonly loadBalancer: string;
     readonly agentVm: string;
-    readonly vmIps: Readonly<Record<Color, readonly string[]>>;
+    /** Each color's VMs: the Azure name and the private IP, in VM order. */
+    readonly vms: Readonly<Record<Color, readonly VmRef[]>>;
+}
+
+/** One app VM as the stack's state knows it. */
+export interface VmRef {
+    readonly name: string;
+    readonly ip: string;
 }
 
 function lastName(urn: string): string {
@@ -66,42 +82,80 @@ export function stackFacts(exported: StackExport): StackFacts {
     const agent = find((r) => r.type === "azure-native:compute:VirtualMachine" && lastName(r.urn).startsWith("agent"), "release agent VM");
     const stack = find((r) => r.type === "pulumi:pulumi:Stack", "stack outputs");
     const ips = (stack.vmPrivateIps ?? {}) as Partial<Record<Color, string[]>>;
+    // A color's VMs: tagged with the color, logical name `<color set>-vm-<index>`; the index is the place in vmPrivateIps.
+    const vms = (c: Color): VmRef[] =>
+        resources
+            .filter((r) => r.type === "azure-native:compute:VirtualMachine" && (r.outputs?.tags as Record<string, string> | undefined)?.color === c)
+            .map((r) => ({ index: Number(/-vm-(\d+)$/.exec(lastName(r.urn))?.[1] ?? Number.NaN), name: String(r.outputs?.name) }))
+            .filter((v) => Number.isInteger(v.index) && (ips[c] ?? [])[v.index] !== undefined)
+            .sort((a, b) => a.index - b.index)
+            .map((v) => ({ name: v.name, ip: (ips[c] ?? [])[v.index] }));
     return {
         recorded: guard.state as ReleaseState,
         rollbackWindowMinutes: Number(guard.rollbackWindowMinutes ?? 60),
         resourceGroup: String(rg.name),
         loadBalancer: String(lb.name),
         agentVm: String(agent.name),
-        vmIps: { blue: ips.blue ?? [], green: ips.green ?? [] },
+        vms: { blue: vms("blue"), green: vms("green") },
     };
 }
 
-/** One VM's answer to `/version`. */
-export interface VmAnswer {
+/** One VM: the release its deployment proved, and (when asked) what its health path answers. */
+export interface VmStatus {
+    readonly name: string;
     readonly ip: string;
-    readonly version?: string;
-    readonly color?: string;
-    /** Why there is no version (no answer, not JSON). */
-    readonly problem?: string;
+    /** The product's proof from the VM's deploy-app extension instance view; absent when there is none. */
+    readonly proof?: ReleaseProof;
+    /** Why the instance view could not be read (the VM or its extension is missing). */
+    readonly unreadable?: string;
+    /** The HTTP status of `/health` asked from the release agent ("000" no answer); absent when not asked. */
+    readonly health?: string;
 }
 
-/** Parses the agent's output (`<ip> <body>` per line) for the hosts asked. A host missing from the output did not answer. */
-export function parseVersionAnswers(output: string, hosts: readonly string[]): VmAnswer[] {
+/** Parses the agent's output (`<ip> <HTTP status>` per line) for the hosts asked. A host missing from the output did not answer. */
+export function parseHealthAnswers(output: string, hosts: readonly string[]): Record<string, string> {
     const lines = new Map<string, string>();
     for (const line of output.split("\n")) {
-        const m = /^(\d+\.\d+\.\d+\.\d+)\s?(.*)$/.exec(line.trim());
+        const m = /^(\d+\.\d+\.\d+\.\d+)\s+(\d{3})\s*$/.exec(line.trim());
         if (m) lines.set(m[1], m[2]);
     }
-    return hosts.map((ip) => {
-        const body = lines.get(ip);
-        if (!body) return { ip, problem: "no answer" };
-        try {
-            const parsed = JSON.parse(body) as { version?: unknown; color?: unknown };
-            return { ip, ...(typeof parsed.version === "string" ? { version: parsed.version } : { problem: "no version in the answer" }), ...(typeof parsed.color === "string" ? { color: parsed.color } : {}) };
-        } catch {
-            return { ip, problem: `not JSON: ${body.slice(0, 80)}` };
+    return Object.fromEntries(hosts.map((ip) => [ip, lines.get(ip) ?? "000"]));
+}
+
+/** The command that re-runs the deployment on every VM of a color without changing the version. */
+export function redeployCommand(color: Color): string {
+    return `pulumi config set ${color}ForceUpdateTag "$(date +%s)" && pulumi up`;
+}
+
+/**
+ * Problems with one color's VMs: each VM's proof against what the stack records for the color (its version and
+ * artifact SHA-256: the config of the last update; `releaseProofProblems`, as the program checks before the load
+ * balancer moves), and a health path that does not answer 200.
+ */
+export function vmProblems(color: Color, vms: readonly VmStatus[], recorded: { readonly version: string; readonly sha256?: string }, resourceGroup: string): string[] {
+    const problems: string[] = [];
+    for (const vm of vms) {
+        const who = `${color} VM ${vm.name} (${vm.ip})`;
+        if (vm.unreadable) {
+            problems.push(`${who}: its deploy-app extension could not be read (${vm.unreadable}): nothing proves which release it runs. ` +
+                `Look at az vm extension show --resource-group ${resourceGroup} --vm-name ${vm.name} --name deploy-app --instance-view; then run the deployment again: ${redeployCommand(color)}`);
+        } else {
+            // A record from before checksums were kept compares the version and color only.
+            const sha256 = recorded.sha256 ?? vm.proof?.sha256 ?? "";
+            const found = releaseProofProblems([{ name: vm.name, view: vm.proof ? proofView(vm.proof) : undefined }], { color, version: recorded.version, sha256 }, redeployCommand(color));
+            problems.push(...found.map((p) => `${who}${p.slice(vm.name.length)}`)); // each starts with the VM's name
         }
-    });
+        if (vm.health !== undefined && vm.health !== "200") {
+            problems.push(`${who}: /health answers ${vm.health === "000" ? "nothing (no answer in 5 s)" : `HTTP ${vm.health}`} from the release agent: ` +
+                `the process the deployment proved is not serving. Look at its journal: az vm run-command invoke -g ${resourceGroup} -n ${vm.name} --command-id RunShellScript --scripts "journalctl -u bluegreen-app -n 100"; run the deployment again: ${redeployCommand(color)}`);
+        }
+    }
+    return problems;
+}
+
+/** An instance view holding just this proof (to hand a read proof to `releaseProofProblems`). */
+function proofView(proof: ReleaseProof): ExtensionView {
+    return { statuses: [{ message: `deploy-app: release-proof ${JSON.stringify(proof)}` }] };
 }
 
 /** The whole status of a stack. */
@@ -114,18 +168,18 @@ export interface StackStatus {
     readonly pendingFlipTo?: Color;
     /** The production rule points elsewhere than the record with no pending flip: moved outside `pulumi up` (or undone automatically). */
     readonly movedOutside: boolean;
-    /** What each color is recorded to run, and what its VMs answer. */
-    readonly colors: Readonly<Record<Color, { readonly recordedVersion: string; readonly answers: readonly VmAnswer[] }>>;
+    /** What each color is recorded to run, and what its VMs prove (and answer on /health, when asked). */
+    readonly colors: Readonly<Record<Color, { readonly recordedVersion: string; readonly recordedSha256?: string; readonly vms: readonly VmStatus[] }>>;
     /** The instant rollback target and until when, if the window is open. */
     readonly rollback?: { readonly to: Color; readonly until: string; readonly minutesLeft: number };
-    /** Problems found (a VM answering another version, no answer). */
+    /** Problems found (a VM proving another release or none, a health path not answering 200). */
     readonly problems: readonly string[];
     /** The next safe step, as commands. */
     readonly next: string;
 }
 
 /** Judges what the stack's state and Azure say, at `now`. */
-export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined, answers: Readonly<Record<Color, readonly VmAnswer[]>>, now: Date): StackStatus {
+export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined, vms: Readonly<Record<Color, readonly VmStatus[]>>, now: Date): StackStatus {
     const serving = productionColorOf(lb);
     const seen = reconcile(facts.recorded, serving);
     const live = seen.liveColor;
@@ -140,13 +194,7 @@ export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined,
     const rollback = target && ends ? { to: target, until: ends.toISOString(), minutesLeft: Math.ceil((ends.getTime() - now.getTime()) / 60_000) } : undefined;
     const problems: string[] = [];
     if (serving === undefined) problems.push("the load balancer's production rule points at neither the blue nor the green pool (or the load balancer could not be read)");
-    for (const c of COLORS) {
-        for (const a of answers[c]) {
-            if (a.problem) problems.push(`${c} VM ${a.ip}: ${a.problem}`);
-            else if (a.version !== seen[c].version) problems.push(`${c} VM ${a.ip} answers version ${a.version}, but ${c} is recorded at ${seen[c].version}`);
-            else if (a.color !== undefined && a.color !== c) problems.push(`${c} VM ${a.ip} answers color ${a.color}`);
-        }
-    }
+    for (const c of COLORS) problems.push(...vmProblems(c, vms[c], { version: seen[c].version, sha256: seen[c].settings?.artifactSha256 }, facts.resourceGroup));
     let next: string;
     if (pendingFlipTo) {
         next =
@@ -158,9 +206,12 @@ export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined,
         next = `the production rule points at ${serving}, but the last update recorded ${facts.recorded.liveColor}: it was moved outside pulumi up (or undone automatically). ` +
             `Make the config say what serves: pulumi config set liveColor ${serving} && pulumi up`;
     } else if (problems.some((p) => p.startsWith(`${live} `))) {
-        next = `the live color ${live} does not answer as recorded: if a flip just happened and it is broken, roll back` +
+        next = `the live color ${live} does not run or serve the release recorded for it: if a flip just happened and it is broken, roll back` +
             (rollback ? ` (pulumi config set liveColor ${rollback.to} && pulumi up, possible until ${rollback.until})` : "") +
-            `; else run the deployment again: pulumi config set retryTag <a new value> && pulumi up`;
+            `; else run the deployment again: ${redeployCommand(live)}`;
+    } else if (problems.some((p) => p.startsWith(`${idle} `))) {
+        next = `the idle color ${idle} does not run or serve the release recorded for it: do not flip to it. Run its deployment again: ${redeployCommand(idle)} ` +
+            `(or deploy a fixed release: ${deployCommand(idle, "<version>")}), then npm run status again`;
     } else if (rollback && rollback.to === idle) {
         next = `${live} is live; ${idle} stays the instant rollback target for ${rollback.minutesLeft} min (pulumi config set liveColor ${idle} && pulumi up). ` +
             `Deploy the next release to ${idle} after ${rollback.until}.`;
@@ -173,13 +224,25 @@ export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined,
         ...(pendingFlipTo ? { pendingFlipTo } : {}),
         movedOutside,
         colors: {
-            blue: { recordedVersion: seen.blue.version, answers: answers.blue },
-            green: { recordedVersion: seen.green.version, answers: answers.green },
+            blue: { recordedVersion: seen.blue.version, ...shaOf(seen.blue.settings), vms: vms.blue },
+            green: { recordedVersion: seen.green.version, ...shaOf(seen.green.settings), vms: vms.green },
         },
         ...(rollback ? { rollback } : {}),
         problems,
         next,
     };
+}
+
+function shaOf(settings: Readonly<Record<string, string>> | undefined): { recordedSha256?: string } {
+    return settings?.artifactSha256 ? { recordedSha256: settings.artifactSha256 } : {};
+}
+
+/** One VM for a terminal: `vm-0 10.20.1.10 proves 1.0.0 (sha256 3f2a9c01b7de…, pid 4242), /health 200`. */
+function formatVm(vm: VmStatus): string {
+    const proved = vm.proof
+        ? `proves ${vm.proof.color === "" ? "" : `${vm.proof.color} `}${vm.proof.version} (sha256 ${vm.proof.sha256.slice(0, 12)}…, pid ${vm.proof.pid})`
+        : vm.unreadable ? "(deploy-app extension unreadable)" : "(no release proof)";
+    return `${vm.name} ${vm.ip} ${proved}${vm.health !== undefined ? `, /health ${vm.health === "000" ? "no answer" : vm.health}` : ""}`;
 }
 
 /** The status for a terminal. */
@@ -189,8 +252,10 @@ export function formatStatus(stack: string, s: StackStatus): string {
     if (s.pendingFlipTo) lines.push(`  flip to ${s.pendingFlipTo}: PENDING GATE — it did not take effect; ${s.serving} still serves`);
     if (s.movedOutside) lines.push(`  the production rule was moved outside pulumi up (or undone automatically)`);
     for (const c of COLORS) {
-        const answers = s.colors[c].answers.map((a) => `${a.ip} ${a.version ?? `(${a.problem})`}`).join(", ") || "(not asked)";
-        lines.push(`  ${c}${s.serving === c ? " (live)" : ""}: recorded ${s.colors[c].recordedVersion}; VMs answer: ${answers}`);
+        const sha = s.colors[c].recordedSha256 ? ` (sha256 ${s.colors[c].recordedSha256?.slice(0, 12)}…)` : "";
+        lines.push(`  ${c}${s.serving === c ? " (live)" : ""}: recorded ${s.colors[c].recordedVersion}${sha}`);
+        for (const vm of s.colors[c].vms) lines.push(`    ${formatVm(vm)}`);
+        if (s.colors[c].vms.length === 0) lines.push("    (VMs not read)");
     }
     lines.push(s.rollback ? `  rollback window: ${s.rollback.minutesLeft} min left (to ${s.rollback.to}, until ${s.rollback.until})` : "  rollback window: closed");
     for (const p of s.problems) lines.push(`  ✗ ${p}`);
@@ -198,15 +263,31 @@ export function formatStatus(stack: string, s: StackStatus): string {
     return lines.join("\n");
 }
 
-/** Reads everything and judges it. `askVms` false skips the VMs (no run command on the agent). */
-export async function stackStatus(sources: StatusSources, now: Date, opts: { askVms: boolean; port: number }): Promise<StackStatus> {
+/**
+ * Reads everything and judges it. `readVms` false skips the VMs altogether; `askHealth` false skips the run command
+ * on the release agent (the proofs are still read: seconds, not a minute).
+ */
+export async function stackStatus(sources: StatusSources, now: Date, opts: { readVms: boolean; askHealth: boolean; port: number; healthPath: string }): Promise<StackStatus> {
     const facts = stackFacts(await sources.stackExport());
     const lb = await sources.loadBalancer(facts.resourceGroup, facts.loadBalancer);
-    const hosts = [...facts.vmIps.blue, ...facts.vmIps.green];
-    const output = opts.askVms && hosts.length > 0 ? await sources.askVersions(facts.resourceGroup, facts.agentVm, hosts, opts.port) : "";
-    const answers = {
-        blue: opts.askVms ? parseVersionAnswers(output, facts.vmIps.blue) : [],
-        green: opts.askVms ? parseVersionAnswers(output, facts.vmIps.green) : [],
+    const all = [...facts.vms.blue, ...facts.vms.green];
+    const health = opts.readVms && opts.askHealth && all.length > 0
+        ? parseHealthAnswers(await sources.askHealth(facts.resourceGroup, facts.agentVm, all.map((v) => v.ip), opts.port, opts.healthPath), all.map((v) => v.ip))
+        : undefined;
+    const read = async (vm: VmRef): Promise<VmStatus> => {
+        const h = health ? { health: health[vm.ip] } : {};
+        try {
+            const ext = await sources.deployExtension(facts.resourceGroup, vm.name);
+            if (!ext) return { ...vm, unreadable: "no deploy-app extension on the VM", ...h };
+            const proof = releaseProofOf(ext.instanceView);
+            return { ...vm, ...(proof ? { proof } : {}), ...h };
+        } catch (e) {
+            return { ...vm, unreadable: (e as Error).message.split("\n")[0], ...h };
+        }
     };
-    return judgeStatus(facts, lb, answers, now);
+    const vms = {
+        blue: opts.readVms ? await Promise.all(facts.vms.blue.map(read)) : [],
+        green: opts.readVms ? await Promise.all(facts.vms.green.map(read)) : [],
+    };
+    return judgeStatus(facts, lb, vms, now);
 }

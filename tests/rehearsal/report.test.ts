@@ -238,9 +238,9 @@ describe("the expand under a held table lock", () => {
 });
 
 describe("the rehearsal's verdict", () => {
-    const flipRow = (late: number) => ({
+    const flipRow = (late: number, onOld = late) => ({
         from: "blue" as const, to: "green" as const, at: "", atMs: 5000, rollback: false, switchMs: 2, convergeMs: 3000,
-        newConnections: 40, newConnectionsOnOldColor: late, lateNewConnectionsOnOldColor: late,
+        newConnections: 40, newConnectionsOnOldColor: onOld, lateNewConnectionsOnOldColor: late,
     });
     const base = (extra: Partial<RehearsalReport> = {}): RehearsalReport => ({
         ...buildReport({ startedAt: new Date(0), durationMs: 1000, settings: {}, records: [], flips: [], blockedFlips: [], blockedDeploys: [], blockedContracts: [], timeline: [] }),
@@ -250,7 +250,16 @@ describe("the rehearsal's verdict", () => {
     });
 
     it("passes a run with no failed request, no late new connection on the old color and the broken flip refused", () => {
-        expect(formatVerdict(rehearsalVerdict(base()))).toBe("VERDICT: PASS");
+        expect(formatVerdict(rehearsalVerdict(base()))).toMatch(/^VERDICT: PASS /);
+    });
+
+    it("states on the verdict line the new connections on the old color after the flips, counted against the tolerance", () => {
+        const v = rehearsalVerdict(base({ flips: [flipRow(0, 2), flipRow(0, 1)] }));
+        expect(v).toMatchObject({ pass: true, newConnectionsOnOldColor: 3, lateNewConnectionsOnOldColor: 0 });
+        expect(formatVerdict(v)).toBe(`VERDICT: PASS (new connections on the old color after a switch: 3 within the ${SWITCH_TOLERANCE_MS} ms tolerance, 0 later)`);
+        const late = formatVerdict(rehearsalVerdict(base({ flips: [flipRow(1, 4)] })));
+        expect(late).toMatch(/^VERDICT: FAIL — /);
+        expect(late).toMatch(new RegExp(`\\(new connections on the old color after a switch: 3 within the ${SWITCH_TOLERANCE_MS} ms tolerance, 1 later\\)$`));
     });
 
     it("fails naming each problem: failed requests, new connections on the old color past the tolerance, no refusal", () => {
