@@ -53,8 +53,8 @@ export const APP_CONTRACT_PATH = "/var/lib/bluegreen/app-contract.js";
 /**
  * The script the Custom Script extension runs on a VM (passed base64 as its protected `script`):
  * it exports the deployment's inputs as environment variables — APP_COLOR, APP_VERSION, ARTIFACT_URL,
- * ARTIFACT_SHA256, KEYVAULT_URL, DATABASE_URL_SECRET, APP_SETTINGS, APP_SECRETS (secret names only), APP_PORT,
- * APP_STAGING_PORT — writes deploy-app.sh,
+ * ARTIFACT_SHA256, KEYVAULT_URL, DATABASE_URL_SECRET, APP_PORT, APP_STAGING_PORT, and when set APP_SETTINGS and
+ * APP_SECRETS (secret names only) — writes deploy-app.sh,
  * keyvault-secret.sh and app-contract.js and runs the first. No secret is in it: deploy-app.sh reads the app's connection URL from Key
  * Vault with the VM's identity. The extension accepts only `commandToExecute` OR `script` (not both) and rejects
  * unknown settings keys, so the inputs travel inside the script.
@@ -67,13 +67,16 @@ export function deploymentWrapperScript(inputs: DeploymentInputs): string {
         ["ARTIFACT_SHA256", inputs.artifactSha256],
         ["KEYVAULT_URL", inputs.keyvaultUrl],
         ["DATABASE_URL_SECRET", inputs.databaseUrlSecret],
-        ["APP_SETTINGS", envLines(inputs.appSettings)],
-        ["APP_SECRETS", envLines(inputs.appSecrets)],
         ["KEYVAULT_SCRIPT", KEYVAULT_SCRIPT_PATH],
         ["APP_CONTRACT", APP_CONTRACT_PATH],
         ["APP_PORT", String(PORTS.productionBackend)],
         ["APP_STAGING_PORT", String(PORTS.stagingBackend)],
     ];
+    // Only when set: a stack without them sends the same wrapper as before.
+    const settings = envLines(inputs.appSettings);
+    const secrets = envLines(inputs.appSecrets);
+    if (settings !== "") env.push(["APP_SETTINGS", settings]);
+    if (secrets !== "") env.push(["APP_SECRETS", secrets]);
     const payload = Buffer.from(inputs.deployScript, "utf8").toString("base64");
     const keyvaultPayload = Buffer.from(inputs.keyvaultScript, "utf8").toString("base64");
     const contractPayload = Buffer.from(inputs.appContractScript, "utf8").toString("base64");
