@@ -31,6 +31,7 @@ import { ToolBundle } from "./components/toolBundle";
 import { buildToolBundle } from "./components/lib/toolBundle";
 import { SecretVault } from "./components/secretVault";
 import { planAgentRuns, SECRET_NAMES } from "./components/lib/agentPlan";
+import { appSecretReaders } from "./components/lib/appSecrets";
 import { APP_SUBNET_CIDR } from "./components/lib/ipLayout";
 import { currentVmToolsHash } from "./components/lib/vmTools";
 import { loadBalancerLocator, readServingColor } from "./components/lib/servingColor";
@@ -168,8 +169,9 @@ const agent = new ReleaseAgent("agent", {
 }, { dependsOn: [guard] });
 
 // Every secret in Key Vault; each identity reads only its own: the agent the administrator's URL and the app user's
-// password, each app VM the app's connection URL.
-const appVmReaders = COLORS.flatMap((color) => vms[color].vms.map((vm) => ({ name: vm.name, principalId: vm.principalId ?? "" })));
+// password, each app VM the app's connection URL and its color's own app secrets.
+const vmReaders = (color: Color): { name: string; principalId: pulumi.Input<string> }[] => vms[color].vms.map((vm) => ({ name: vm.name, principalId: vm.principalId ?? "" }));
+const appVmReaders = COLORS.flatMap(vmReaders);
 const vault = new SecretVault("secrets", {
     resourceGroupName,
     location,
@@ -180,6 +182,11 @@ const vault = new SecretVault("secrets", {
         [SECRET_NAMES.appPassword]: { value: database.appPassword, readers: [{ name: "agent", principalId: agent.principalId }] },
         [SECRET_NAMES.appDatabaseUrl]: { value: database.appDatabaseUrl, readers: appVmReaders },
     },
+    // The app's own secrets (<color>AppSecrets), put into the vault by the user: each color's VMs read exactly its own.
+    userSecrets: appSecretReaders(
+        { blue: config.colors.blue.appSecrets, green: config.colors.green.appSecrets },
+        { blue: vmReaders("blue"), green: vmReaders("green") },
+    ),
 });
 
 /** What every run on the agent shares in this update. */
@@ -217,6 +224,8 @@ function buildRelease(color: Color): { deployment: AppDeployment } {
         artifactSha256: settings.artifactSha256 ?? "", // always set by validateConfig
         keyvaultUrl: vault.vaultUri,
         databaseUrlSecret: SECRET_NAMES.appDatabaseUrl,
+        appSettings: settings.appSettings,
+        appSecrets: settings.appSecrets,
         after: migrations.verified,
         vmGrants: vault.grants,
         forceUpdateTag: settings.forceUpdateTag,

@@ -30,6 +30,17 @@ export interface AppDeploymentArgs {
      */
     readonly databaseUrlSecret?: string;
     /**
+     * The app's own settings (config `<color>AppSettings`): environment variable → value, written to the env file.
+     * @default {} (none)
+     */
+    readonly appSettings?: Readonly<Record<string, string>>;
+    /**
+     * The app's own secrets (config `<color>AppSecrets`): environment variable → Key Vault secret name. Each VM reads
+     * them with its identity (it needs a grant on each: `vmGrants`); only the names are in the deployment.
+     * @default {} (none)
+     */
+    readonly appSecrets?: Readonly<Record<string, string>>;
+    /**
      * What must have passed before the app is deployed (the color's migration runs, read back from Azure): the VM
      * names reach the extensions through it, so when it rejects, no extension changes.
      * @default undefined (nothing to wait for)
@@ -110,7 +121,7 @@ export class AppDeployment extends pulumi.ComponentResource {
         const databaseUrlSecret = args.databaseUrlSecret ?? "app-database-url";
 
         const script = pulumi.all([args.artifactUrl, args.artifactSha256, args.keyvaultUrl]).apply(([artifactUrl, artifactSha256, keyvaultUrl]) =>
-            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, deployScript, keyvaultScript, appContractScript }), "utf8").toString("base64"),
+            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, appSettings: args.appSettings, appSecrets: args.appSecrets, deployScript, keyvaultScript, appContractScript }), "utf8").toString("base64"),
         );
 
         this.extensions = args.vms.map((vm, index) => new compute.VirtualMachineExtension(`${name}-${index}`, {
@@ -125,7 +136,8 @@ export class AppDeployment extends pulumi.ComponentResource {
             autoUpgradeMinorVersion: true,
             forceUpdateTag: deploymentUpdateTag(args.version, args.forceUpdateTag, args.retryTag),
             settings: { skipDos2Unix: true },
-            // The SDK does not mark protectedSettings secret; the script carries DATABASE_URL.
+            // The SDK does not mark protectedSettings secret. The script carries no secret value (secrets are read on the
+            // VM), but it holds the app's settings and the vault's name.
             protectedSettings: pulumi.secret({ script }),
         }, {
             // It downloads the artifact and reads the app's secret: wait for both grants.

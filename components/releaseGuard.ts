@@ -73,8 +73,17 @@ export function colorStateOf(settings: ColorSettings, vmTools?: string, vms?: Sh
         extra.artifactUrl = url.includes("?") ? `sha256:${createHash("sha256").update(url).digest("hex")}` : url;
     }
     if (settings.forceUpdateTag) extra.forceUpdateTag = settings.forceUpdateTag;
+    // The app's own settings and secrets change the color's deployment (its env file): the guard refuses them on the
+    // live color like a version. Secrets are recorded by their Key Vault names only (never a value).
+    if (settings.appSettings && Object.keys(settings.appSettings).length > 0) extra.appSettings = sortedEntries(settings.appSettings);
+    if (settings.appSecrets && Object.keys(settings.appSecrets).length > 0) extra.appSecrets = sortedEntries(settings.appSecrets);
     const { publisher, offer, sku, version } = settings.image;
     return { version: settings.version, vmSize: settings.vmSize, image: `${publisher}:${offer}:${sku}:${version}`, settings: extra };
+}
+
+/** `A=1,B=2`: a map as one guard setting, in name order. */
+function sortedEntries(map: Readonly<Record<string, string>>): string {
+    return Object.keys(map).sort().map((k) => `${k}=${map[k]}`).join(",");
 }
 
 /**

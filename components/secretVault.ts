@@ -3,6 +3,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import { KEY_VAULT_SECRETS_USER_ROLE, roleDefinitionId } from "./lib/artifacts";
 import { childOptions } from "./lib/childOptions";
+import { missingAppSecretMessage } from "./lib/appSecrets";
 
 export { KEY_VAULT_SECRETS_USER_ROLE };
 
@@ -31,6 +32,13 @@ export interface SecretVaultArgs {
     readonly subnetId: pulumi.Input<string>;
     /** The secrets, by name (Key Vault secret names: letters, digits and `-`). */
     readonly secrets: Readonly<Record<string, VaultSecret>>;
+    /**
+     * Secrets the user puts into the vault themselves (the app's own, config `<color>AppSecrets`), by name, with who
+     * may read each. The program never holds their values: it reads each secret's id through Azure Resource Manager
+     * (stopping with the command that puts it there when it is missing) and grants its readers on that one secret.
+     * @default {} (none)
+     */
+    readonly userSecrets?: Readonly<Record<string, readonly SecretReader[]>>;
     /**
      * Days a deleted secret or vault is kept recoverable (7 to 90).
      * @default 30
@@ -95,6 +103,26 @@ export class SecretVault extends pulumi.ComponentResource {
                     principalId: reader.principalId,
                     principalType: "ServicePrincipal",
                 }, { ...childOpts, replaceOnChanges: ["principalId"] }); // a new identity (a replaced VM) needs a new assignment
+                (grants[reader.name] ??= []).push(grant);
+            }
+        }
+
+        for (const [secretName, readers] of Object.entries(args.userSecrets ?? {})) {
+            // Read before any grant: a missing secret stops the update here, so no VM is deployed without it.
+            const secretId = pulumi.all([args.resourceGroupName, vault.name]).apply(async ([resourceGroupName, vaultName]) => {
+                try {
+                    return (await keyvault.getSecret({ resourceGroupName, vaultName, secretName }, { parent: this })).id;
+                } catch (e) {
+                    throw new Error(missingAppSecretMessage(vaultName, secretName, readers.map((r) => r.name), e instanceof Error ? e.message : String(e)));
+                }
+            });
+            for (const reader of readers) {
+                const grant = new authorization.RoleAssignment(`${reader.name}-reads-${secretName}`, {
+                    scope: secretId,
+                    roleDefinitionId: secretId.apply((id) => roleDefinitionId(id, KEY_VAULT_SECRETS_USER_ROLE)),
+                    principalId: reader.principalId,
+                    principalType: "ServicePrincipal",
+                }, { ...childOpts, replaceOnChanges: ["principalId"] });
                 (grants[reader.name] ??= []).push(grant);
             }
         }

@@ -11,6 +11,7 @@ import {
     sshPublicKeyProblem,
 } from "./checks";
 import { MAX_INSTANCES_PER_COLOR } from "../components/lib/ipLayout";
+import { appSecretProblem, appSettingProblem, duplicateNames, entriesToMap, MAX_APP_ENTRIES } from "./appEnv";
 
 /** Raw config values as the Pulumi engine hands them over: strings (lists and maps as JSON), or undefined if unset. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -56,6 +57,17 @@ export interface ColorSettings {
      * validateConfig (optional in the type only so that hand-built settings in older tests still compile).
      */
     readonly sshPublicKey?: string;
+    /**
+     * The app's own settings (`<color>AppSettings`): environment variable → value, written to the color's env file.
+     * @default {} (none)
+     */
+    readonly appSettings?: Readonly<Record<string, string>>;
+    /**
+     * The app's own secrets (`<color>AppSecrets`): environment variable → name of a secret the user put into the
+     * stack's Key Vault. The color's VMs may read exactly these; deploy-app.sh writes their values to the env file.
+     * @default {} (none)
+     */
+    readonly appSecrets?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -154,6 +166,10 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "greenVmTools", type: "string", description: "Pin green to the VM-side files it runs (a 12-hex hash from the release guard's refusal); unset = this checkout's vm-scripts. Keeps a merge of vm-scripts/ off the live color until a release step.", default: "" },
     { key: "blueForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every blue VM (retry a failed deploy) without changing the version.", default: "" },
     { key: "greenForceUpdateTag", type: "string", description: "Change it to re-run the deployment on every green VM (retry a failed deploy) without changing the version.", default: "" },
+    { key: "blueAppSettings", type: "array", description: "The app's own settings on the blue VMs, as NAME=value entries (`pulumi config set --path 'blueAppSettings[0]' LOG_LEVEL=info`): environment variables in the app's env file. Change them on the idle color (docs/app-contract.md).", default: [] },
+    { key: "greenAppSettings", type: "array", description: "The app's own settings on the green VMs, as NAME=value entries (`pulumi config set --path 'greenAppSettings[0]' LOG_LEVEL=info`): environment variables in the app's env file. Change them on the idle color (docs/app-contract.md).", default: [] },
+    { key: "blueAppSecrets", type: "array", description: "The app's own secrets on the blue VMs, as NAME=<Key Vault secret name> entries (`pulumi config set --path 'blueAppSecrets[0]' STRIPE_KEY=stripe-key`): you put each secret into the stack's Key Vault; the blue VMs may read exactly these and write them to the env file (docs/app-contract.md).", default: [] },
+    { key: "greenAppSecrets", type: "array", description: "The app's own secrets on the green VMs, as NAME=<Key Vault secret name> entries (`pulumi config set --path 'greenAppSecrets[0]' STRIPE_KEY=stripe-key`): you put each secret into the stack's Key Vault; the green VMs may read exactly these and write them to the env file (docs/app-contract.md).", default: [] },
     { key: "rollbackWindowMinutes", type: "integer", description: "Minutes after a flip during which the previous live color is kept as the instant rollback target and not deployed to.", default: 60 },
     { key: "allowDeployIntoRollbackWindow", type: "boolean", description: "Allow deploying onto the rollback target inside the rollback window (gives up the instant rollback).", default: false },
     { key: "runContractMigrations", type: "boolean", description: "Run contract-phase migrations in this update (only when every color that can take traffic supports them).", default: false },
@@ -328,6 +344,16 @@ function readExistingDatabase(r: Reader): ExistingDatabase | undefined {
     return { id: (id as string).trim(), ...parsed, administratorLogin: login };
 }
 
+/** Reads a list of NAME=value entries (app settings or secrets): each checked, at most MAX_APP_ENTRIES. */
+function readAppEntries(r: Reader, key: string, allowed: string, example: string, problemOf: (v: string) => string | undefined): string[] | undefined {
+    const entries = r.list(key, allowed, example, problemOf);
+    if (entries !== undefined && entries.length > MAX_APP_ENTRIES) {
+        r.problem(key, `${entries.length} entries`, `has more than ${MAX_APP_ENTRIES} entries`, `at most ${MAX_APP_ENTRIES}`, `pulumi config edit: remove entries from ${key}`);
+        return undefined;
+    }
+    return entries;
+}
+
 /**
  * Validates raw config strings into a typed {@link StackConfig}.
  * Pure: the caller (config/stackConfig.ts) reads the strings from Pulumi. Throws one {@link ConfigError}
@@ -366,6 +392,13 @@ export function validateConfig(raw: RawConfig): StackConfig {
         );
         const colorKey = r.string(`${color}SshPublicKey`, "an OpenSSH public key line: ssh-ed25519 AAAA... or ssh-rsa AAAA...", '"$(cat ~/.ssh/id_ed25519.pub)"', sshPublicKeyProblem);
         if (colorKey !== undefined) colorKeys[color] = colorKey.trim();
+        const appSettings = readAppEntries(r, `${color}AppSettings`, "NAME=value: an environment variable name (not PORT, STAGING_PORT, APP_COLOR, APP_VERSION, DATABASE_URL) and a value without ' \\ or newlines", "LOG_LEVEL=info", appSettingProblem);
+        const appSecrets = readAppEntries(r, `${color}AppSecrets`, "NAME=<Key Vault secret name>: an environment variable name and the name of a secret you put into the stack's Key Vault (not the product's own)", "STRIPE_KEY=stripe-key", appSecretProblem);
+        if (appSettings !== undefined && appSecrets !== undefined) {
+            for (const name of duplicateNames(appSettings, appSecrets)) {
+                r.problem(`${color}AppSettings`, name, `and ${color}AppSecrets set ${name} more than once`, "each variable once, as a setting or a secret", `pulumi config edit: keep one ${name}= entry in ${color}AppSettings or ${color}AppSecrets`);
+            }
+        }
         if (version === undefined || count === undefined || size === undefined || imageUrn === undefined || sha256 === undefined) continue;
         colors[color] = {
             color,
@@ -377,6 +410,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
             ...(url !== undefined ? { artifact: { url, sha256 } } : {}),
             ...(forceUpdateTag !== undefined ? { forceUpdateTag } : {}),
             ...(vmTools !== undefined ? { vmTools } : {}),
+            ...(appSettings && appSettings.length > 0 ? { appSettings: entriesToMap(appSettings) } : {}),
+            ...(appSecrets && appSecrets.length > 0 ? { appSecrets: entriesToMap(appSecrets) } : {}),
         };
     }
 

@@ -13,6 +13,12 @@
 #   DATABASE_URL_SECRET  default app-database-url       the secret's name; its value (the app user's connection URL)
 #                     is read with the VM's managed identity by keyvault-secret.sh and written to the env file only,
 #                     never printed. It must not hold a single quote or a newline (URL-encode them: ' is %27).
+#   APP_SETTINGS      optional: the app's own settings (config <color>AppSettings), one NAME=value a line, written to
+#                     the env file as they are
+#   APP_SECRETS       optional: the app's own secrets (config <color>AppSecrets), one NAME=<Key Vault secret name> a
+#                     line; each value is read like the connection URL (keyvault-secret.sh, this VM's identity) and
+#                     written to the env file only. A secret that cannot be read fails the deploy before anything
+#                     changes, naming it and the command that puts it into the vault.
 #   KEYVAULT_SCRIPT   default /var/lib/bluegreen/keyvault-secret.sh, else the copy beside this file
 #   IDENTITY_CLIENT_ID  optional: a user-assigned identity's client ID (empty = system-assigned), for both tokens
 #   APP_PORT, APP_STAGING_PORT                          optional (8080 / 8081): given to the app as PORT and STAGING_PORT
@@ -22,7 +28,7 @@
 #                     vm-scripts/run-migrations.sh) into FETCH_DIR (default releases/<version>); no manifest, no Key
 #                     Vault (KEYVAULT_URL is not read), nothing switched or started
 #
-# What it does: connection URL from Key Vault → IMDS token → download (x-ms-version) → verify SHA-256 → check the
+# What it does: connection URL and the app's secrets from Key Vault → IMDS token → download (x-ms-version) → verify SHA-256 → check the
 # archive and its bluegreen.json against the contract (app-contract.js check: refused before anything changes) →
 # unpack to $APP_HOME/releases/<version> → install the manifest's runtime packages → write $APP_ENV_FILE (mode 600)
 # and the systemd unit from the manifest → switch the `current` symlink atomically → restart the unit (the old
@@ -32,7 +38,8 @@
 # A bad checksum, a missing artifact or a refused one leaves the running release, `current`, the unit and the env
 # file untouched.
 #
-# Re-running it picks up a changed secret (a rotated password): the env file changes, so the app restarts.
+# Re-running it picks up a changed secret (a rotated password, a new version of an app secret): the env file changes,
+# so the app restarts.
 #
 # Overridable for local tests (tests/app/deployScript.int.test.ts): every path and host below.
 set -euo pipefail
@@ -92,6 +99,40 @@ if ! $fetch_only; then
 fi
 ARTIFACT_SHA256="$(printf '%s' "$ARTIFACT_SHA256" | tr 'A-F' 'a-f')"
 
+# The app's own settings and secrets (config/appEnv.ts checks the same before anything is declared).
+RESERVED_NAMES=" PORT STAGING_PORT APP_COLOR APP_VERSION DATABASE_URL "
+setting_names=() setting_values=() secret_envs=() secret_names=() secret_values=()
+seen_names=" "
+env_name_ok() {
+  [[ "$1" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || fail "$2 \"$1\" is not an environment variable name (a letter or _, then letters, digits, _); fix ${APP_COLOR}$3 in the stack config." 2
+  [[ "$RESERVED_NAMES" != *" $1 "* ]] || fail "$2 $1 is set by the product itself (${RESERVED_NAMES# }); use another name in ${APP_COLOR}$3." 2
+  [[ "$seen_names" != *" $1 "* ]] || fail "$2 $1 is set twice; keep one entry in ${APP_COLOR}AppSettings / ${APP_COLOR}AppSecrets." 2
+  seen_names="$seen_names$1 "
+}
+while IFS= read -r entry; do
+  [ -n "$entry" ] || continue
+  [[ "$entry" == *=* ]] || fail "app setting \"${entry%%=*}\" is not NAME=value; fix ${APP_COLOR}AppSettings." 2
+  env_name_ok "${entry%%=*}" "app setting" AppSettings
+  setting_names+=("${entry%%=*}")
+  setting_values+=("${entry#*=}")
+done <<<"${APP_SETTINGS:-}"
+while IFS= read -r entry; do
+  [ -n "$entry" ] || continue
+  [[ "$entry" =~ ^[A-Za-z_][A-Za-z0-9_]*=[0-9A-Za-z-]{1,127}$ ]] ||
+    fail "app secret \"$entry\" is not NAME=<Key Vault secret name>; fix ${APP_COLOR}AppSecrets." 2
+  env_name_ok "${entry%%=*}" "app secret" AppSecrets
+  secret_envs+=("${entry%%=*}")
+  secret_names+=("${entry#*=}")
+done <<<"${APP_SECRETS:-}"
+vault_name="${KEYVAULT_URL:-}"
+vault_name="${vault_name#*://}"
+vault_name="${vault_name%%[.:/]*}"
+# The command that puts a secret into the vault: through Azure Resource Manager (the vault's data plane admits only the
+# VMs' subnet), with the role docs/app-contract.md names.
+put_secret_command() {
+  printf '%s' "az rest --method put --url \"https://management.azure.com\$(az keyvault show --name $vault_name --query id -o tsv)/secrets/$1?api-version=2023-07-01\" --body @<file holding {\"properties\":{\"value\":\"...\"}}>"
+}
+
 # The env file is read by systemd (EnvironmentFile) and sourced by bash (the health gate): single quotes mean the
 # same to both, so a value must not contain one (nor a newline). The message never shows the value.
 env_line() {
@@ -107,6 +148,9 @@ desired_env() {
   env_line PORT "$port"
   env_line STAGING_PORT "${APP_STAGING_PORT:-8081}"
   env_line DATABASE_URL "$DATABASE_URL" "Key Vault secret $DATABASE_URL_SECRET"
+  local i
+  for i in "${!setting_names[@]}"; do env_line "${setting_names[$i]}" "${setting_values[$i]}" "${APP_COLOR}AppSettings"; done
+  for i in "${!secret_envs[@]}"; do env_line "${secret_envs[$i]}" "${secret_values[$i]}" "Key Vault secret ${secret_names[$i]}"; done
 }
 
 release_dir="${FETCH_DIR:-$APP_HOME/releases/$APP_VERSION}"
@@ -120,6 +164,14 @@ if ! $fetch_only; then
     fail "could not read the app's connection URL (secret $DATABASE_URL_SECRET) from Key Vault $KEYVAULT_URL; see above. Nothing was changed on this VM." "$?"
   IFS= read -r -d '' DATABASE_URL <"$work/database-url" || true
   rm -f "$work/database-url"
+  for i in "${!secret_names[@]}"; do
+    rc=0
+    bash "$KEYVAULT_SCRIPT" "$KEYVAULT_URL" "${secret_names[$i]}" >"$work/secret" || rc=$?
+    [ "$rc" = 0 ] ||
+      fail "could not read the app's secret ${secret_envs[$i]} (Key Vault secret ${secret_names[$i]}, ${APP_COLOR}AppSecrets) from Key Vault $KEYVAULT_URL; see above. Nothing was changed on this VM: $APP_COLOR keeps running $(readlink "$APP_HOME/current" 2>/dev/null || echo 'nothing'). Put the secret into the vault ($(put_secret_command "${secret_names[$i]}")), then re-run: pulumi config set ${APP_COLOR}ForceUpdateTag <new value> && pulumi up." "$rc"
+    IFS= read -r -d '' "secret_values[$i]" <"$work/secret" || true
+    rm -f "$work/secret"
+  done
   desired_env >"$work/app.env"
 fi
 

@@ -10,6 +10,16 @@ export interface DeploymentInputs {
     readonly keyvaultUrl: string;
     /** Name of that secret in the vault. */
     readonly databaseUrlSecret: string;
+    /**
+     * The app's own settings (environment variable → value), written to the env file.
+     * @default {} (none)
+     */
+    readonly appSettings?: Readonly<Record<string, string>>;
+    /**
+     * The app's own secrets (environment variable → Key Vault secret name): the names travel, never a value.
+     * @default {} (none)
+     */
+    readonly appSecrets?: Readonly<Record<string, string>>;
     /** Text of vm-scripts/deploy-app.sh. */
     readonly deployScript: string;
     /** Text of vm-scripts/keyvault-secret.sh. */
@@ -28,6 +38,11 @@ export function exportLines(env: readonly (readonly [string, string])[]): string
     return env.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
 }
 
+/** A map as deploy-app.sh's APP_SETTINGS / APP_SECRETS: one `NAME=value` a line, in name order. */
+export function envLines(map: Readonly<Record<string, string>> = {}): string {
+    return Object.keys(map).sort().map((name) => `${name}=${map[name]}`).join("\n");
+}
+
 /** Where the wrapper writes deploy-app.sh on the VM before running it. */
 export const DEPLOY_SCRIPT_PATH = "/var/lib/bluegreen/deploy-app.sh";
 /** Where the wrapper writes keyvault-secret.sh (deploy-app.sh reads the app's connection URL with it). */
@@ -38,7 +53,8 @@ export const APP_CONTRACT_PATH = "/var/lib/bluegreen/app-contract.js";
 /**
  * The script the Custom Script extension runs on a VM (passed base64 as its protected `script`):
  * it exports the deployment's inputs as environment variables — APP_COLOR, APP_VERSION, ARTIFACT_URL,
- * ARTIFACT_SHA256, KEYVAULT_URL, DATABASE_URL_SECRET, APP_PORT, APP_STAGING_PORT — writes deploy-app.sh,
+ * ARTIFACT_SHA256, KEYVAULT_URL, DATABASE_URL_SECRET, APP_PORT, APP_STAGING_PORT, and when set APP_SETTINGS and
+ * APP_SECRETS (secret names only) — writes deploy-app.sh,
  * keyvault-secret.sh and app-contract.js and runs the first. No secret is in it: deploy-app.sh reads the app's connection URL from Key
  * Vault with the VM's identity. The extension accepts only `commandToExecute` OR `script` (not both) and rejects
  * unknown settings keys, so the inputs travel inside the script.
@@ -56,6 +72,11 @@ export function deploymentWrapperScript(inputs: DeploymentInputs): string {
         ["APP_PORT", String(PORTS.productionBackend)],
         ["APP_STAGING_PORT", String(PORTS.stagingBackend)],
     ];
+    // Only when set: a stack without them sends the same wrapper as before.
+    const settings = envLines(inputs.appSettings);
+    const secrets = envLines(inputs.appSecrets);
+    if (settings !== "") env.push(["APP_SETTINGS", settings]);
+    if (secrets !== "") env.push(["APP_SECRETS", secrets]);
     const payload = Buffer.from(inputs.deployScript, "utf8").toString("base64");
     const keyvaultPayload = Buffer.from(inputs.keyvaultScript, "utf8").toString("base64");
     const contractPayload = Buffer.from(inputs.appContractScript, "utf8").toString("base64");

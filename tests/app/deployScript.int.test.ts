@@ -382,6 +382,75 @@ describe("deploy-app.sh", () => {
         stopApp(vm);
     });
 
+    describe("the app's own settings and secrets (APP_SETTINGS, APP_SECRETS)", () => {
+        let vm: Vm;
+        beforeAll(async () => (vm = await newVm()));
+        afterAll(() => stopApp(vm));
+        const own = { APP_SETTINGS: "LOG_LEVEL=debug\nGREETING=a = b $HOME", APP_SECRETS: "STRIPE_KEY=stripe-key\nMAIL_PASSWORD=mail-password" };
+        const envFile = (): string => fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8");
+
+        it("writes the settings as they are and each secret read from Key Vault into the env file, printing no secret value", async () => {
+            vault.reset();
+            vault.secrets.set("stripe-key", "sk_live_$(id)\"x\"");
+            vault.secrets.set("mail-password", "m41l-s3cret");
+            const run = await deploy(vm, { ...release("1.0.0"), ...own });
+            expect(run.code).toBe(0);
+            expect(vault.vaultRequests.map((r) => r.secret)).toEqual(["app-database-url", "stripe-key", "mail-password"]);
+            expect(envFile()).toBe(
+                `APP_COLOR='green'\nAPP_VERSION='1.0.0'\nPORT='${vm.port}'\nSTAGING_PORT='${vm.stagingPort}'\nDATABASE_URL='${DEFAULT_DATABASE_URL}'\n` +
+                "LOG_LEVEL='debug'\nGREETING='a = b $HOME'\nSTRIPE_KEY='sk_live_$(id)\"x\"'\nMAIL_PASSWORD='m41l-s3cret'\n",
+            );
+            expect(fs.statSync(path.join(vm.root, "etc/bluegreen/app.env")).mode & 0o777).toBe(0o600);
+            expect(run.output).not.toContain("sk_live");
+            expect(run.output).not.toContain("m41l-s3cret");
+        });
+
+        it("is a no-op with the same settings and secrets; a rotated secret rewrites the env file and restarts the app", async () => {
+            const before = restarts(vm);
+            const same = await deploy(vm, { ...release("1.0.0"), ...own });
+            expect(same.output).toContain("already runs 1.0.0");
+            expect(restarts(vm)).toBe(before);
+            vault.secrets.set("mail-password", "r0tated-s3cret");
+            const rotated = await deploy(vm, { ...release("1.0.0"), ...own });
+            expect(rotated.code).toBe(0);
+            expect(restarts(vm)).toBe(before + 1);
+            expect(envFile()).toContain("MAIL_PASSWORD='r0tated-s3cret'\n");
+            expect(rotated.output).not.toContain("r0tated-s3cret");
+        });
+
+        it("fails on a secret that is not in the vault, naming it and the command that puts it there, before changing anything", async () => {
+            const envBefore = envFile();
+            const restartsBefore = restarts(vm);
+            blobRequests.length = 0;
+            const run = await deploy(vm, { ...release("1.1.0"), ...own, APP_SECRETS: `${own.APP_SECRETS}\nAPI_TOKEN=api-token` });
+            expect(run.code).toBe(1);
+            expect(run.output).toContain("could not read the app's secret API_TOKEN (Key Vault secret api-token, greenAppSecrets)");
+            expect(run.output).toContain("Nothing was changed on this VM: green keeps running releases/1.0.0");
+            expect(run.output).toMatch(/az rest --method put --url "https:\/\/management.azure.com\$\(az keyvault show --name 127 --query id -o tsv\)\/secrets\/api-token\?api-version=2023-07-01"/);
+            expect(run.output).toContain("pulumi config set greenForceUpdateTag <new value> && pulumi up");
+            expect(run.output).not.toContain("r0tated-s3cret");
+            expect(blobRequests).toEqual([]);
+            expect(current(vm)).toBe("releases/1.0.0");
+            expect(envFile()).toBe(envBefore);
+            expect(restarts(vm)).toBe(restartsBefore);
+            expect((await request(vm.port, "/version")).body).toEqual({ version: "1.0.0", color: "green" });
+        });
+
+        it.each([
+            [{ APP_SETTINGS: "PORT=9999" }, /app setting PORT is set by the product itself/],
+            [{ APP_SETTINGS: "1X=y" }, /app setting "1X" is not an environment variable name/],
+            [{ APP_SECRETS: "TOKEN=bad_name" }, /app secret "TOKEN=bad_name" is not NAME=<Key Vault secret name>/],
+            [{ APP_SETTINGS: "TOKEN=x", APP_SECRETS: "TOKEN=token" }, /app secret TOKEN is set twice/],
+            [{ APP_SETTINGS: "MSG=it's" }, /MSG \(greenAppSettings\) contains a single quote or a newline/],
+        ])("refuses bad input %j with exit 2 before changing anything", async (inputs, message) => {
+            const envBefore = envFile();
+            const run = await deploy(vm, { ...release("1.0.0"), ...inputs });
+            expect(run.code).toBe(2);
+            expect(run.output).toMatch(message);
+            expect(envFile()).toBe(envBefore);
+        });
+    });
+
     describe("the app's connection URL from Key Vault", () => {
         it("waits while Key Vault answers 403 (the VM's role assignment propagating), then deploys with the secret", async () => {
             const vm = await newVm();

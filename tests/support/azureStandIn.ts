@@ -52,8 +52,16 @@ export class AzureStandIn {
     public readonly scopeTags = new Map<string, Record<string, string>>();
     /** When set, the load balancer is read back as pointing production at this pool (a change outside the stack). */
     public productionOverride?: string;
+    /** Key Vault secrets the user has NOT put into the vault (the app's own, read through ARM before they are granted). */
+    public readonly missingSecrets = new Set<string>();
     /** Each VM's deploy-app extension: the status message its last run left (deploy-app.sh's output tail). */
     private extensions = new Map<string, string>();
+
+    /** Key Vault's answer to a read of a secret through ARM: its resource id, or 404 when the user has not put it there. */
+    public vaultSecret(vaultName: string, secretName: string): Record<string, unknown> {
+        if (this.missingSecrets.has(secretName)) throw new Error(`(SecretNotFound) Secret ${secretName} not found in vault ${vaultName}. Status: 404`);
+        return { id: `/subscriptions/sub/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/${vaultName}/secrets/${secretName}`, name: secretName };
+    }
 
     /** An independent copy (for several next updates tried from the same state). */
     public clone(): AzureStandIn {
@@ -69,6 +77,7 @@ export class AzureStandIn {
         copy.pools = new Map([...this.pools].map(([n, a]) => [n, [...a]]));
         for (const [scope, tags] of this.scopeTags) copy.scopeTags.set(scope, { ...tags });
         copy.productionOverride = this.productionOverride;
+        for (const name of this.missingSecrets) copy.missingSecrets.add(name);
         copy.extensions = new Map(this.extensions);
         return copy;
     }

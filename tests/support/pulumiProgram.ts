@@ -242,6 +242,8 @@ export function answerInvoke(args: MockCallArgs, azure: AzureStandIn): Record<st
             return azure.loadBalancer(inputs.loadBalancerName);
         case "azure-native:compute:getVirtualMachineExtension":
             return azure.extension(inputs.vmName, inputs.vmExtensionName);
+        case "azure-native:keyvault:getSecret":
+            return azure.vaultSecret(inputs.vaultName, inputs.secretName);
     }
     return {};
 }
