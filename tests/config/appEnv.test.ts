@@ -1,21 +1,7 @@
-import { ConfigError, RawConfig, validateConfig } from "../../config/validate";
+import { validateConfig } from "../../config/validate";
 import { PRODUCT_SECRET_NAMES, RESERVED_ENV_NAMES } from "../../config/appEnv";
 import { SECRET_NAMES } from "../../components/lib/agentPlan";
-import { baseConfig } from "../support/pulumiProgram";
-
-function raw(overrides: Record<string, string | undefined> = {}): RawConfig {
-    return { ...baseConfig(), ...overrides };
-}
-
-function problemsOf(config: RawConfig): ConfigError {
-    try {
-        validateConfig(config);
-    } catch (e) {
-        if (e instanceof ConfigError) return e;
-        throw e;
-    }
-    throw new Error("expected a ConfigError");
-}
+import { problemsOf, raw } from "../support/configInput";
 
 describe("the app's own settings and secrets in config", () => {
     it("reads <color>AppSettings and <color>AppSecrets as maps, per color; a value may hold = and spaces", () => {

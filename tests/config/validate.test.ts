@@ -1,21 +1,5 @@
-import { ConfigError, RawConfig, validateConfig } from "../../config/validate";
-import { baseConfig } from "../support/pulumiProgram";
-
-/** The harness's valid config, as the raw strings the engine hands to the program. */
-function raw(overrides: Record<string, string | undefined> = {}): RawConfig {
-    const values: Record<string, string | undefined> = { ...baseConfig(), ...overrides };
-    return values;
-}
-
-function problemsOf(config: RawConfig): ConfigError {
-    try {
-        validateConfig(config);
-    } catch (e) {
-        if (e instanceof ConfigError) return e;
-        throw e;
-    }
-    throw new Error("expected a ConfigError");
-}
+import { validateConfig } from "../../config/validate";
+import { problemsOf, raw } from "../support/configInput";
 
 describe("validateConfig on valid input", () => {
     it("fills defaults for every optional key", () => {
