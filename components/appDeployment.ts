@@ -78,6 +78,11 @@ export interface AppDeploymentArgs {
      */
     readonly appContractScript?: string;
     /**
+     * Text of the local proxy's tool (release/localProxy.ts as JavaScript), run by deploy-app.sh on the VM.
+     * @default readVmScript("local-proxy.js")
+     */
+    readonly localProxyScript?: string;
+    /**
      * The command that re-runs a deployment, for messages (`pulumi config set retryTag <n> && pulumi up`).
      * @default "pulumi config set <color>ForceUpdateTag <new value> && pulumi up"
      */
@@ -118,10 +123,11 @@ export class AppDeployment extends pulumi.ComponentResource {
         const deployScript = args.deployScript ?? readVmScript("deploy-app.sh");
         const keyvaultScript = args.keyvaultScript ?? readVmScript("keyvault-secret.sh");
         const appContractScript = args.appContractScript ?? readVmScript("app-contract.js");
+        const localProxyScript = args.localProxyScript ?? readVmScript("local-proxy.js");
         const databaseUrlSecret = args.databaseUrlSecret ?? "app-database-url";
 
         const script = pulumi.all([args.artifactUrl, args.artifactSha256, args.keyvaultUrl]).apply(([artifactUrl, artifactSha256, keyvaultUrl]) =>
-            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, appSettings: args.appSettings, appSecrets: args.appSecrets, deployScript, keyvaultScript, appContractScript }), "utf8").toString("base64"),
+            Buffer.from(deploymentWrapperScript({ color: args.color, version: args.version, artifactUrl, artifactSha256, keyvaultUrl, databaseUrlSecret, appSettings: args.appSettings, appSecrets: args.appSecrets, deployScript, keyvaultScript, appContractScript, localProxyScript }), "utf8").toString("base64"),
         );
 
         this.extensions = args.vms.map((vm, index) => new compute.VirtualMachineExtension(`${name}-${index}`, {

@@ -13,9 +13,9 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { Color, idleColor } from "../release/colors";
+import { parseShowMap, runtimeCommand } from "../release/localProxy";
 
 /** One app instance behind the load balancer. */
 export interface BackendServer {
@@ -112,39 +112,12 @@ export function renderHaproxyConfig(layout: HaproxyLayout): string {
     return lines.join("\n") + "\n";
 }
 
-/** Sends one command line to the runtime API and returns its answer (the socket closes after one command). */
-export function runtimeCommand(socketPath: string, command: string, timeoutMs = 2000): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const sock = net.createConnection(socketPath);
-        let out = "";
-        const timer = setTimeout(() => {
-            sock.destroy();
-            reject(new Error(`HAProxy runtime API did not answer "${command}" within ${timeoutMs} ms (${socketPath})`));
-        }, timeoutMs);
-        sock.setEncoding("utf8");
-        sock.on("connect", () => sock.write(command + "\n"));
-        sock.on("data", (d: string) => (out += d));
-        sock.on("error", (e) => {
-            clearTimeout(timer);
-            reject(e);
-        });
-        sock.on("close", () => {
-            clearTimeout(timer);
-            resolve(out);
-        });
-    });
-}
+/** The runtime API's one-command call: the local proxy's (release/localProxy.ts), which this stand-in shares. */
+export { runtimeCommand };
 
 /** Reads the map as HAProxy holds it in memory: `{ live: "be_blue", idle: "be_green" }`. */
 export async function showMap(socketPath: string, mapPath: string): Promise<Record<string, string>> {
-    const out = await runtimeCommand(socketPath, `show map ${mapPath}`);
-    const entries: Record<string, string> = {};
-    for (const line of out.split("\n")) {
-        // "0x55d0c5a3e0a0 live be_blue"
-        const m = /^0x[0-9a-f]+ (\S+) (\S+)$/.exec(line.trim());
-        if (m) entries[m[1]] = m[2];
-    }
-    return entries;
+    return parseShowMap(await runtimeCommand(socketPath, `show map ${mapPath}`));
 }
 
 /**
@@ -192,11 +165,27 @@ export function findHaproxy(): string | undefined {
  * Resolves once the runtime API answers. The caller owns stopping it.
  */
 export async function startHaproxy(layout: HaproxyLayout, dir: string, live: Color): Promise<RunningHaproxy> {
+    fs.writeFileSync(layout.mapPath, renderLiveMap(live));
+    const running = await runHaproxy(renderHaproxyConfig(layout), dir, layout.socketPath);
+    return { layout, ...running };
+}
+
+/** A running HAProxy of any configuration (the load balancer's stand-in, or a VM's local proxy in the tests). */
+export interface HaproxyProcess {
+    readonly process: ChildProcess;
+    /** Sends SIGTERM (immediate stop) and waits for the exit; SIGKILL after `timeoutMs`. */
+    stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Writes `config` to `dir/haproxy.cfg`, checks it (`haproxy -c`), starts HAProxy in the foreground (`-db`, its output
+ * to `dir/haproxy.log`) and resolves once its runtime API answers on `socketPath`. The caller owns stopping it.
+ */
+export async function runHaproxy(config: string, dir: string, socketPath: string): Promise<HaproxyProcess> {
     const bin = findHaproxy();
     if (!bin) throw new Error("HAProxy is not installed. Install it with: apt-get update && apt-get install -y haproxy");
     const cfg = path.join(dir, "haproxy.cfg");
-    fs.writeFileSync(layout.mapPath, renderLiveMap(live));
-    fs.writeFileSync(cfg, renderHaproxyConfig(layout));
+    fs.writeFileSync(cfg, config);
     const check = spawn(bin, ["-c", "-q", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
     let checkOut = "";
     check.stdout?.on("data", (d) => (checkOut += d));
@@ -211,7 +200,7 @@ export async function startHaproxy(layout: HaproxyLayout, dir: string, live: Col
     const deadline = Date.now() + 10000;
     for (;;) {
         try {
-            await runtimeCommand(layout.socketPath, "show info", 500);
+            await runtimeCommand(socketPath, "show info", 500);
             break;
         } catch (e) {
             if (child.exitCode !== null || Date.now() > deadline) {
@@ -223,7 +212,6 @@ export async function startHaproxy(layout: HaproxyLayout, dir: string, live: Col
         }
     }
     return {
-        layout,
         process: child,
         async stop(timeoutMs = 3000): Promise<void> {
             if (child.exitCode !== null || child.signalCode !== null) return;

@@ -21,22 +21,28 @@
 #                     changes, naming it and the command that puts it into the vault.
 #   KEYVAULT_SCRIPT   default /var/lib/bluegreen/keyvault-secret.sh, else the copy beside this file
 #   IDENTITY_CLIENT_ID  optional: a user-assigned identity's client ID (empty = system-assigned), for both tokens
-#   APP_PORT, APP_STAGING_PORT                          optional (8080 / 8081): given to the app as PORT and STAGING_PORT
+#   APP_PORT, APP_STAGING_PORT                          optional (8080 / 8081): where the local proxy listens (the load
+#                     balancer's production and staging backend ports); the app gets its slot's port as PORT
+#   PROXY_MAX_CONNECTION_AGE_MS  default 30000          a client connection older than this is closed after its next answer
 #   APP_CONTRACT      default /var/lib/bluegreen/app-contract.js, else the copy beside this file: the contract's checks
 #                     (release/appContract.ts, transpiled by the program), run with the product's Node.js
 #   FETCH_ONLY        1 = only download, verify and unpack a bundle of the product's (the release agent's tools,
 #                     vm-scripts/run-migrations.sh) into FETCH_DIR (default releases/<version>); no manifest, no Key
 #                     Vault (KEYVAULT_URL is not read), nothing switched or started
 #
-# What it does: connection URL and the app's secrets from Key Vault → IMDS token → download (x-ms-version) → verify SHA-256 → check the
-# archive and its bluegreen.json against the contract (app-contract.js check: refused before anything changes) →
-# unpack to $APP_HOME/releases/<version> → install the manifest's runtime packages → write $APP_ENV_FILE (mode 600)
-# and the systemd unit from the manifest → switch the `current` symlink atomically → restart the unit (the old
-# process drains on SIGTERM) → wait (the manifest's startTimeoutSeconds) until the unit's process runs from the
-# release directory and answers the manifest's healthPath with 200. Exit 0 when the VM runs the release, non-zero
-# with the reason otherwise. Re-running with the same inputs while the app answers correctly is a no-op.
-# A bad checksum, a missing artifact or a refused one leaves the running release, `current`, the unit and the env
-# file untouched.
+# What it does: connection URL and the app's secrets from Key Vault → IMDS token → download (x-ms-version) → verify
+# SHA-256 → check the archive and its bluegreen.json against the contract (app-contract.js check: refused before
+# anything changes) → unpack to $APP_HOME/releases/<version> → install the manifest's runtime packages and haproxy →
+# start the release BESIDE the running one, in the other slot (a: port 9101, b: 9102; its own env file app-<slot>.env,
+# mode 600, and unit bluegreen-app-<slot>.service written from the manifest) → wait (the manifest's
+# startTimeoutSeconds) until that unit's process runs from the release directory and answers the manifest's
+# healthPath with 200 on the slot's port → switch the local proxy (HAProxy on the load balancer's ports 8080/8081,
+# release/localProxy.ts, docs/local-proxy.md) to that slot at run time → check the proxy answers → `current` → the
+# old slot's in-flight requests finish (counted by the proxy, at most stopTimeoutSeconds), then it is stopped
+# (SIGTERM, SIGKILL after stopTimeoutSeconds, without holding this run). Exit 0 when the VM serves the release,
+# non-zero with the reason otherwise. Re-running with the same inputs while the app answers correctly is a no-op.
+# A bad checksum, a missing artifact or a refused one leaves the running release, `current`, the units and the env
+# files untouched; a release that never becomes healthy is stopped and the proxy never leaves the old one.
 #
 # Re-running it picks up a changed secret (a rotated password, a new version of an app secret): the env file changes,
 # so the app restarts.
@@ -47,8 +53,22 @@ set +x # holds the app's connection URL: never traced, even when started with ba
 
 BG_ROOT="${BG_ROOT:-}"                                     # prefix for /opt and /etc (a temp dir in tests)
 APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"                   # releases/<version>, current -> releases/<version>
-APP_ENV_FILE="${APP_ENV_FILE:-$BG_ROOT/etc/bluegreen/app.env}"
-APP_UNIT="${APP_UNIT:-bluegreen-app.service}"              # written here from the release's manifest
+APP_ENV_DIR="${APP_ENV_DIR:-$BG_ROOT/etc/bluegreen}"      # app-a.env / app-b.env: each slot's environment (mode 600)
+LEGACY_UNIT="bluegreen-app.service"                        # the unit of releases deployed before the local proxy
+# The local proxy (release/localProxy.ts, docs/local-proxy.md): HAProxy on the load balancer's ports, in front of slot
+# a (SLOT_PORT_A) and slot b (SLOT_PORT_B), where releases run side by side.
+PROXY_DIR="${PROXY_DIR:-$BG_ROOT/etc/bluegreen/proxy}"     # haproxy.cfg, slot.map (which slot serves)
+PROXY_RUN_DIR="${PROXY_RUN_DIR:-$BG_ROOT/var/lib/bluegreen/proxy}"
+PROXY_SOCKET="$PROXY_RUN_DIR/admin.sock"                   # its runtime API (root only)
+PROXY_MAP="$PROXY_DIR/slot.map"
+PROXY_UNIT="${PROXY_UNIT:-bluegreen-proxy.service}"
+PROXY_PACKAGE="${PROXY_PACKAGE:-haproxy}"
+HAPROXY="${HAPROXY:-/usr/sbin/haproxy}"
+PROXY_USER="${PROXY_USER-haproxy}"                         # HAProxy drops to it after binding (empty: stays as started)
+PROXY_MAX_CONNECTION_AGE_MS="${PROXY_MAX_CONNECTION_AGE_MS:-30000}"
+PROXY_SERVED_BY="${PROXY_SERVED_BY-$(hostname 2>/dev/null || true)}" # the x-served-by header (empty: none)
+SLOT_PORT_A="${SLOT_PORT_A:-9101}"
+SLOT_PORT_B="${SLOT_PORT_B:-9102}"
 UNIT_DIR="${UNIT_DIR:-$BG_ROOT/etc/systemd/system}"
 APP_USER="${APP_USER:-app}"                                # the service user (vm-scripts/provision/cloud-init.yaml)
 SYSTEMCTL="${SYSTEMCTL:-systemctl}"
@@ -68,6 +88,10 @@ DATABASE_URL_SECRET="${DATABASE_URL_SECRET:-app-database-url}"
 if [ -z "${KEYVAULT_SCRIPT:-}" ]; then                       # default: the installed copy, else the one beside this file
   KEYVAULT_SCRIPT=/var/lib/bluegreen/keyvault-secret.sh
   [ -f "$KEYVAULT_SCRIPT" ] || KEYVAULT_SCRIPT="$(dirname "${BASH_SOURCE[0]}")/keyvault-secret.sh"
+fi
+if [ -z "${LOCAL_PROXY:-}" ]; then
+  LOCAL_PROXY=/var/lib/bluegreen/local-proxy.js
+  [ -f "$LOCAL_PROXY" ] || LOCAL_PROXY="$(dirname "${BASH_SOURCE[0]}")/local-proxy.js"
 fi
 if [ -z "${APP_CONTRACT:-}" ]; then
   APP_CONTRACT=/var/lib/bluegreen/app-contract.js
@@ -96,6 +120,7 @@ if ! $fetch_only; then
     fail "KEYVAULT_URL is empty; the deployment passes the URI of the Key Vault holding secret $DATABASE_URL_SECRET." 2
   [ -f "$KEYVAULT_SCRIPT" ] || fail "$KEYVAULT_SCRIPT is missing; it ships with this file (vm-scripts/keyvault-secret.sh)." 2
   [ -f "$APP_CONTRACT" ] || fail "$APP_CONTRACT is missing; it ships with this file (release/appContract.ts, transpiled by the program)." 2
+  [ -f "$LOCAL_PROXY" ] || fail "$LOCAL_PROXY is missing; it ships with this file (release/localProxy.ts, transpiled by the program)." 2
 fi
 ARTIFACT_SHA256="$(printf '%s' "$ARTIFACT_SHA256" | tr 'A-F' 'a-f')"
 
@@ -141,12 +166,11 @@ env_line() {
   esac
   printf "%s='%s'\n" "$1" "$2"
 }
-# The environment the app gets (docs/app-contract.md, "Environment").
+# The environment the app gets in a slot (docs/app-contract.md, "Environment"): $1 is the slot's port.
 desired_env() {
   env_line APP_COLOR "$APP_COLOR"
   env_line APP_VERSION "$APP_VERSION"
-  env_line PORT "$port"
-  env_line STAGING_PORT "${APP_STAGING_PORT:-8081}"
+  env_line PORT "$1"
   env_line DATABASE_URL "$DATABASE_URL" "Key Vault secret $DATABASE_URL_SECRET"
   local i
   for i in "${!setting_names[@]}"; do env_line "${setting_names[$i]}" "${setting_values[$i]}" "${APP_COLOR}AppSettings"; done
@@ -155,7 +179,10 @@ desired_env() {
 
 release_dir="${FETCH_DIR:-$APP_HOME/releases/$APP_VERSION}"
 port="${APP_PORT:-8080}"
-mkdir -p "$APP_HOME/releases" "$(dirname "$release_dir")" "$(dirname "$APP_ENV_FILE")"
+staging_port="${APP_STAGING_PORT:-8081}"
+started_ms="${EPOCHREALTIME/./}"
+active=""
+mkdir -p "$APP_HOME/releases" "$(dirname "$release_dir")" "$APP_ENV_DIR"
 work="$(mktemp -d "$APP_HOME/.deploy.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 if ! $fetch_only; then
@@ -172,7 +199,7 @@ if ! $fetch_only; then
     IFS= read -r -d '' "secret_values[$i]" <"$work/secret" || true
     rm -f "$work/secret"
   done
-  desired_env >"$work/app.env"
+  desired_env "$SLOT_PORT_A" >/dev/null # every value checked before anything changes
 fi
 
 # One deployment at a time on this VM (the extension may start a re-run while one is still going).
@@ -186,32 +213,73 @@ fi
 
 # ---- health -----------------------------------------------------------------------------------------------------
 last_answer=""
-# The release's proof on this VM: the unit's main process runs from the release directory (its working directory,
-# which the unit sets from the installed manifest) and the app answers the manifest's health path with 200.
+contract() { "$NODE" "$APP_CONTRACT" "$1" "$release_dir" "$APP_VERSION" "${@:2}"; }
+proxy() { "$NODE" "$LOCAL_PROXY" "$@"; }
+unit_of() { printf 'bluegreen-app-%s.service' "$1"; }
+env_file_of() { printf '%s/app-%s.env' "$APP_ENV_DIR" "$1"; }
+slot_port() { if [ "$1" = a ]; then echo "$SLOT_PORT_A"; else echo "$SLOT_PORT_B"; fi; }
+http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$1" 2>/dev/null || true; }
+# A slot runs the release: the unit's main process runs from the release directory (its working directory, which the
+# unit sets from the installed manifest) and the app answers the manifest's health path with 200 on the slot's port.
 answers_correctly() {
-  local health pid cwd
-  health_path="$("$NODE" "$APP_CONTRACT" get "$release_dir" "$APP_VERSION" healthPath 2>/dev/null || echo /health)"
-  pid="$("$SYSTEMCTL" show -p MainPID --value "$APP_UNIT" 2>/dev/null || true)"
+  local slot="$1" health pid cwd
+  health_path="$(contract get healthPath 2>/dev/null || echo /health)"
+  pid="$("$SYSTEMCTL" show -p MainPID --value "$(unit_of "$slot")" 2>/dev/null || true)"
   cwd="$(readlink -f "/proc/${pid:-0}/cwd" 2>/dev/null || true)"
-  health="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$HEALTH_HOST:$port$health_path" 2>/dev/null || true)"
-  last_answer="process ${pid:-none} in ${cwd:-?}, $health_path ${health:-no answer}"
+  health="$(http_status "http://$HEALTH_HOST:$(slot_port "$slot")$health_path")"
+  last_answer="slot $slot: process ${pid:-none} in ${cwd:-?}, $health_path ${health:-no answer}"
   [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$cwd" = "$(readlink -f "$release_dir")" ] && [ "$health" = 200 ]
 }
+# The VM serves: the local proxy answers the production port's health path with 200.
+serving() { [ "$(http_status "http://$HEALTH_HOST:$port${health_path:-/health}")" = 200 ]; }
 
 # The last line of every successful run, as Azure keeps it in the extension's status: which release this VM runs, as
 # the product proved it (its manifest's version, the artifact's SHA-256, the process started from its directory).
 proof() {
   printf 'deploy-app: release-proof {"color":"%s","version":"%s","sha256":"%s","release":"releases/%s","pid":%s}\n' \
-    "$APP_COLOR" "$APP_VERSION" "$(cat "$release_dir/.artifact-sha256")" "$APP_VERSION" "$("$SYSTEMCTL" show -p MainPID --value "$APP_UNIT")"
+    "$APP_COLOR" "$APP_VERSION" "$(cat "$release_dir/.artifact-sha256")" "$APP_VERSION" "$("$SYSTEMCTL" show -p MainPID --value "$(unit_of "$1")")"
+}
+
+# The local proxy's configuration and unit, as this run wants them (release/localProxy.ts renders the config).
+proxy_files() {
+  printf '{"productionPort":%s,"stagingPort":%s,"slotPorts":{"a":%s,"b":%s},"socketPath":"%s","mapPath":"%s","maxConnectionAgeMs":%s%s%s}\n' \
+    "$port" "$staging_port" "$SLOT_PORT_A" "$SLOT_PORT_B" "$PROXY_SOCKET" "$PROXY_MAP" "$PROXY_MAX_CONNECTION_AGE_MS" \
+    "${PROXY_SERVED_BY:+,\"servedBy\":\"$PROXY_SERVED_BY\"}" "${PROXY_USER:+,\"runAs\":\"$PROXY_USER\"}" >"$work/proxy.json"
+  proxy config "$work/proxy.json" >"$work/haproxy.cfg" || fail "the local proxy's settings were refused (see above)." 2
+  cat >"$work/proxy.service" <<UNIT
+# Written by vm-scripts/deploy-app.sh: the product's local proxy in front of the app (docs/local-proxy.md).
+[Unit]
+Description=bluegreen local proxy (HAProxy) in front of the app
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=notify
+ExecStartPre=$HAPROXY -c -q -f $PROXY_DIR/haproxy.cfg
+ExecStart=$HAPROXY -Ws -f $PROXY_DIR/haproxy.cfg
+ExecReload=$HAPROXY -c -q -f $PROXY_DIR/haproxy.cfg
+ExecReload=/bin/kill -USR2 \$MAINPID
+KillMode=mixed
+Restart=always
+RestartSec=1
+
+[Install]
+WantedBy=multi-user.target
+UNIT
 }
 
 # ---- no-op when nothing changed ---------------------------------------------------------------------------------
-if ! $fetch_only && [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
-  cmp -s "$work/app.env" "$APP_ENV_FILE" &&
-  "$NODE" "$APP_CONTRACT" unit "$release_dir" "$APP_VERSION" "$APP_ENV_FILE" "$APP_USER" 2>/dev/null | cmp -s - "$UNIT_DIR/$APP_UNIT" &&
-  answers_correctly; then
-  log "$APP_COLOR already runs $APP_VERSION with these settings and answers healthy: nothing to do."
-  proof
+if ! $fetch_only; then
+  active="$(proxy active "$PROXY_MAP")"
+  proxy_files
+fi
+if ! $fetch_only && [ -n "$active" ] && [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
+  desired_env "$(slot_port "$active")" | cmp -s - "$(env_file_of "$active")" &&
+  contract unit "$(env_file_of "$active")" "$APP_USER" 2>/dev/null | cmp -s - "$UNIT_DIR/$(unit_of "$active")" &&
+  cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT" &&
+  answers_correctly "$active" && serving; then
+  log "$APP_COLOR already runs $APP_VERSION with these settings in slot $active behind the local proxy, healthy: nothing to do."
+  proof "$active"
   exit 0
 fi
 
@@ -277,45 +345,103 @@ if $fetch_only; then
   log "bundle $APP_VERSION is ready in $release_dir (FETCH_ONLY: not switched, not restarted)"
   exit 0
 fi
-
-# ---- runtime packages, unit, switch and restart -------------------------------------------------------------------
-contract() { "$NODE" "$APP_CONTRACT" "$1" "$release_dir" "$APP_VERSION" "${@:2}"; }
-read -r -a packages <<<"$(contract get runtimePackages)"
+# ---- runtime packages: the manifest's, and the local proxy's -------------------------------------------------------
+read -r -a packages <<<"$(contract get runtimePackages) $PROXY_PACKAGE"
 missing=()
 for pkg in "${packages[@]}"; do
   # shellcheck disable=SC2016 # ${Status} is dpkg-query's format, not the shell's
   "$DPKG_QUERY" -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing the runtime packages the manifest asks for: ${missing[*]}"
+  log "installing the runtime packages the manifest asks for and the local proxy's: ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive "$APT_GET" install -y --no-install-recommends "${missing[@]}" 9>&- ||
-    fail "could not install ${missing[*]} (bluegreen.json runtimePackages): are they Debian packages of this image? Nothing was switched; $APP_COLOR keeps running $(readlink "$APP_HOME/current" 2>/dev/null || echo 'nothing')."
+    fail "could not install ${missing[*]} (bluegreen.json runtimePackages, and $PROXY_PACKAGE for the local proxy): are they Debian packages of this image? Nothing was switched; $APP_COLOR keeps running $(readlink "$APP_HOME/current" 2>/dev/null || echo 'nothing')."
 fi
-contract unit "$APP_ENV_FILE" "$APP_USER" >"$work/unit" || fail "could not write the unit of $APP_VERSION (see above)."
 WAIT_SECONDS="${WAIT_SECONDS:-$(contract get startTimeoutSeconds)}"
+stop_timeout="$(contract get stopTimeoutSeconds)"
 
+# ---- the local proxy's configuration (a product upgrade may change it): reload it before anything switches ----------
+mkdir -p "$PROXY_DIR" "$PROXY_RUN_DIR" "$UNIT_DIR"
+proxy_running=false
+if "$SYSTEMCTL" is-active --quiet "$PROXY_UNIT" 9>&- && [ -n "$active" ]; then proxy_running=true; fi
+install_proxy_files() {
+  install -m 644 "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg.new" && mv -f "$PROXY_DIR/haproxy.cfg.new" "$PROXY_DIR/haproxy.cfg"
+  install -m 644 "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT.new" && mv -f "$UNIT_DIR/$PROXY_UNIT.new" "$UNIT_DIR/$PROXY_UNIT"
+  "$SYSTEMCTL" daemon-reload 9>&- || fail "systemctl daemon-reload failed after writing $UNIT_DIR/$PROXY_UNIT."
+}
+if $proxy_running && ! { cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT"; }; then
+  "$HAPROXY" -c -q -f "$work/haproxy.cfg" || fail "HAProxy refuses the new local proxy configuration (see above); nothing was switched."
+  install_proxy_files
+  log "the local proxy's configuration changed: reloading it (its old process finishes what it serves; slot $active keeps the requests)"
+  "$SYSTEMCTL" reload "$PROXY_UNIT" 9>&- || fail "systemctl reload $PROXY_UNIT failed; see journalctl -u $PROXY_UNIT -n 50. $APP_COLOR keeps running slot $active."
+fi
+
+# ---- start the release beside the running one, in the other slot --------------------------------------------------
+if [ -n "$active" ]; then slot="$(if [ "$active" = a ]; then echo b; else echo a; fi)"; else slot=a; fi
+unit="$(unit_of "$slot")"
 previous="$(readlink "$APP_HOME/current" 2>/dev/null || echo none)"
-install -m 600 "$work/app.env" "$APP_ENV_FILE.new"
-mv -f "$APP_ENV_FILE.new" "$APP_ENV_FILE"
-mkdir -p "$UNIT_DIR"
-install -m 644 "$work/unit" "$UNIT_DIR/$APP_UNIT.new"
-mv -f "$UNIT_DIR/$APP_UNIT.new" "$UNIT_DIR/$APP_UNIT"
+# Whatever still runs in that slot (the release before the previous one) gets no request: stop it, then reuse the slot.
+"$SYSTEMCTL" stop "$unit" 9>&- 2>/dev/null || true
+desired_env "$(slot_port "$slot")" >"$work/app.env"
+install -m 600 "$work/app.env" "$(env_file_of "$slot").new"
+mv -f "$(env_file_of "$slot").new" "$(env_file_of "$slot")"
+contract unit "$(env_file_of "$slot")" "$APP_USER" >"$work/unit" || fail "could not write the unit of $APP_VERSION (see above)."
+install -m 644 "$work/unit" "$UNIT_DIR/$unit.new"
+mv -f "$UNIT_DIR/$unit.new" "$UNIT_DIR/$unit"
+"$SYSTEMCTL" daemon-reload 9>&- || fail "systemctl daemon-reload failed after writing $UNIT_DIR/$unit."
+log "starting $APP_VERSION in slot $slot (port $(slot_port "$slot")) beside ${active:+slot $active (}$previous${active:+)}"
+app_started_ms="${EPOCHREALTIME/./}"
+# 9>&-: whatever systemctl starts must not inherit the deploy lock.
+"$SYSTEMCTL" start "$unit" 9>&- || fail "systemctl start $unit failed; see journalctl -u $unit -n 50. The local proxy still sends every request to ${active:+slot $active, }$previous."
+deadline=$((SECONDS + WAIT_SECONDS))
+until answers_correctly "$slot"; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    "$SYSTEMCTL" stop --no-block "$unit" 9>&- || true
+    fail "$APP_COLOR did not become healthy at $APP_VERSION within ${WAIT_SECONDS}s in slot $slot (last answer: $last_answer). See journalctl -u $unit -n 50. Nothing was switched: the local proxy still sends every request to ${active:+slot $active, }$previous; the health gate will refuse a flip to this color."
+  fi
+  sleep 0.1
+done
+app_ready_ms="${EPOCHREALTIME/./}"
+"$SYSTEMCTL" enable "$unit" >/dev/null 2>&1 9>&- || true
+
+# ---- switch the local proxy to it -----------------------------------------------------------------------------------
+if $proxy_running; then
+  proxy switch "$PROXY_SOCKET" "$PROXY_MAP" "$slot" ||
+    fail "the local proxy did not switch to slot $slot (see above); it still sends every request to slot $active ($previous). Run the deployment again."
+else
+  # First deploy behind the proxy. A VM deployed before the product had a local proxy runs the app on the production
+  # port itself: stop it (it drains as it always did) so the proxy can take the port. A gap of about a second, once,
+  # on a color that is idle (the release guard deploys only to the idle color).
+  if [ -f "$UNIT_DIR/$LEGACY_UNIT" ]; then
+    log "moving the app behind the local proxy: stopping $LEGACY_UNIT, which served port $port itself"
+    "$SYSTEMCTL" stop "$LEGACY_UNIT" 9>&- || true
+    "$SYSTEMCTL" disable "$LEGACY_UNIT" >/dev/null 2>&1 9>&- || true
+    rm -f "$UNIT_DIR/$LEGACY_UNIT" "$APP_ENV_DIR/app.env"
+  fi
+  printf 'active slot_%s\n' "$slot" >"$PROXY_MAP.new" && mv -f "$PROXY_MAP.new" "$PROXY_MAP"
+  install_proxy_files
+  "$SYSTEMCTL" enable "$PROXY_UNIT" >/dev/null 2>&1 9>&- || true
+  "$SYSTEMCTL" restart "$PROXY_UNIT" 9>&- || fail "systemctl restart $PROXY_UNIT failed; see journalctl -u $PROXY_UNIT -n 50."
+fi
+until serving; do
+  if [ "$SECONDS" -ge "$((deadline + 10))" ]; then
+    fail "the local proxy does not answer $health_path with 200 on port $port after switching to slot $slot (see journalctl -u $PROXY_UNIT -n 50)."
+  fi
+  sleep 0.05
+done
+switched_ms="${EPOCHREALTIME/./}"
 ln -sfn "releases/$APP_VERSION" "$APP_HOME/.current.new"
 mv -T "$APP_HOME/.current.new" "$APP_HOME/current"
-log "current: $previous -> releases/$APP_VERSION; restarting $APP_UNIT (the old process drains)"
-# 9>&-: whatever systemctl starts must not inherit the deploy lock.
-"$SYSTEMCTL" daemon-reload 9>&- || fail "systemctl daemon-reload failed after writing $UNIT_DIR/$APP_UNIT."
-"$SYSTEMCTL" enable "$APP_UNIT" >/dev/null 2>&1 9>&- || true
-"$SYSTEMCTL" restart "$APP_UNIT" 9>&- || fail "systemctl restart $APP_UNIT failed; see journalctl -u $APP_UNIT -n 50."
+total_ms=$(((switched_ms - started_ms) / 1000)) app_ms=$(((app_ready_ms - app_started_ms) / 1000))
+log "switched to slot $slot and serving $APP_VERSION in $total_ms ms (the app's own start: $app_ms ms; the product's part: $((total_ms - app_ms)) ms)"
 
-deadline=$((SECONDS + WAIT_SECONDS))
-until answers_correctly; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    fail "$APP_COLOR did not become healthy at $APP_VERSION within ${WAIT_SECONDS}s on port $port (last answer: $last_answer). See journalctl -u $APP_UNIT -n 50. current stays at releases/$APP_VERSION; the health gate will refuse a flip to this color."
-  fi
-  sleep 1
-done
-log "$APP_COLOR runs $APP_VERSION: $last_answer"
+# ---- the old slot: its in-flight requests finish, then it stops -----------------------------------------------------
+if [ -n "$active" ]; then
+  proxy drain "$PROXY_SOCKET" "$active" "$stop_timeout" || true
+  "$SYSTEMCTL" disable "$(unit_of "$active")" >/dev/null 2>&1 9>&- || true
+  # --no-block: an app that ignores SIGTERM is killed after its stopTimeoutSeconds without holding this run.
+  "$SYSTEMCTL" stop --no-block "$(unit_of "$active")" 9>&- || log "could not stop $(unit_of "$active"); it gets no request"
+fi
 
 # ---- keep a few old releases --------------------------------------------------------------------------------------
 old_releases() {
@@ -329,5 +455,5 @@ old_releases | while IFS= read -r dir; do
   log "removing old release ${dir##*/}"
   rm -rf -- "$dir"
 done
-proof
+proof "$slot"
 exit 0

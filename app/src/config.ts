@@ -17,8 +17,12 @@ export interface AppConfig {
     readonly host: string;
     /** `PORT` (the app contract's name; `APP_PORT` also works): production port (the load balancer's production rule). 0 = any free port. @default 8080 */
     readonly port: number;
-    /** `STAGING_PORT` (or `APP_STAGING_PORT`): staging port (the staging rule, reachable from the allowed CIDRs only). @default 8081 */
-    readonly stagingPort: number;
+    /**
+     * `STAGING_PORT` (or `APP_STAGING_PORT`): a second listener with the same handler. On a VM the product's local proxy
+     * serves the staging port and forwards to `PORT`, so the deploy does not set it; the sample's own tests do.
+     * @default undefined (one listener)
+     */
+    readonly stagingPort?: number;
     /** `MAX_CONNECTION_AGE_MS`: keep-alive connections older than this are closed after their next response. @default 30000 */
     readonly maxConnectionAgeMs: number;
     /** `DRAIN_TIMEOUT_MS`: on SIGTERM, in-flight requests get this long before the remaining connections are cut. @default 10000 */
@@ -41,7 +45,6 @@ export interface AppConfig {
 export const DEFAULTS = {
     host: "0.0.0.0",
     port: 8080,
-    stagingPort: 8081,
     maxConnectionAgeMs: 30_000,
     drainTimeoutMs: 10_000,
     drainDelayMs: 0,
@@ -89,7 +92,7 @@ export function readAppConfig(env: Env): AppConfig {
     const portName = env.PORT ? "PORT" : "APP_PORT";
     const stagingPortName = env.STAGING_PORT ? "STAGING_PORT" : "APP_STAGING_PORT";
     const port = integer(env, portName, DEFAULTS.port, 0, 65535, problems);
-    const stagingPort = integer(env, stagingPortName, DEFAULTS.stagingPort, 0, 65535, problems);
+    const stagingPort = env[stagingPortName] ? integer(env, stagingPortName, 0, 0, 65535, problems) : undefined;
     if (port !== 0 && port === stagingPort) {
         problems.push(`${portName} and ${stagingPortName} are both ${port}; the load balancer needs two backend ports (e.g. 8080 and 8081).`);
     }
@@ -109,7 +112,7 @@ export function readAppConfig(env: Env): AppConfig {
         databaseUrl,
         host: env.APP_HOST || DEFAULTS.host,
         port,
-        stagingPort,
+        ...(stagingPort !== undefined ? { stagingPort } : {}),
         maxConnectionAgeMs,
         drainTimeoutMs,
         drainDelayMs,

@@ -28,7 +28,7 @@ export interface StartAppOptions {
 
 export interface RunningApp {
     /** The ports actually bound (useful when the config asked for 0). */
-    readonly ports: { readonly production: number; readonly staging: number };
+    readonly ports: { readonly production: number; readonly staging?: number };
     /** `<color>@<version>`, as sent in the `x-served-by` header. */
     readonly servedBy: string;
     /** True once the database answered (and no fault forbids it), until the drain starts. */
@@ -248,7 +248,7 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
         });
     };
 
-    const servers = [http.createServer(handler), http.createServer(handler)];
+    const servers = config.stagingPort === undefined ? [http.createServer(handler)] : [http.createServer(handler), http.createServer(handler)];
     for (const server of servers) {
         server.on("connection", (socket: net.Socket) => {
             const now = Date.now();
@@ -264,13 +264,14 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
                 resolve((server.address() as net.AddressInfo).port);
             });
         });
-    let ports: { production: number; staging: number };
+    let ports: { production: number; staging?: number };
     try {
-        ports = { production: await listen(servers[0], config.port), staging: await listen(servers[1], config.stagingPort) };
+        ports = { production: await listen(servers[0], config.port) };
+        if (config.stagingPort !== undefined) ports.staging = await listen(servers[1], config.stagingPort);
     } catch (e) {
         servers.forEach((s) => s.listening && s.close());
         await store.close().catch(() => undefined);
-        throw new Error(`cannot listen on ${config.host}:${config.port}/${config.stagingPort}: ${(e as Error).message}`);
+        throw new Error(`cannot listen on ${config.host}:${config.port}${config.stagingPort === undefined ? "" : `/${config.stagingPort}`}: ${(e as Error).message}`);
     }
     log({ event: "listening", servedBy, host: config.host, ports, commit: buildInfo.commit });
 

@@ -11,6 +11,7 @@ export const VM_SCRIPTS_DIR = path.resolve(__dirname, "..", "..", "vm-scripts");
  */
 export const TRANSPILED_VM_FILES: Readonly<Record<string, string>> = {
     "app-contract.js": "release/appContract.ts",
+    "local-proxy.js": "release/localProxy.ts",
 };
 
 const transpiled = new Map<string, string>();

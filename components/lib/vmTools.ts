@@ -1,6 +1,7 @@
 /**
- * The product's own files on the app VMs — vm-scripts/deploy-app.sh, keyvault-secret.sh and app-contract.js (the
- * app contract's checks, transpiled from release/appContract.ts; sent with every deployment) and
+ * The product's own files on the app VMs — vm-scripts/deploy-app.sh, keyvault-secret.sh, app-contract.js (the
+ * app contract's checks, transpiled from release/appContract.ts) and local-proxy.js (the local proxy, from
+ * release/localProxy.ts), sent with every deployment, and
  * vm-scripts/provision/cloud-init.yaml (the VMs' customData) — as one short content hash.
  *
  * A change to them reaches a color only through a release step: each color's state in the release guard records the
@@ -14,7 +15,7 @@ import { createHash } from "crypto";
 import { readVmScript } from "./vmScripts";
 
 /** The app-VM files whose content the hash covers (relative to vm-scripts/). */
-export const VM_TOOL_FILES = ["deploy-app.sh", "keyvault-secret.sh", "provision/cloud-init.yaml", "app-contract.js"] as const;
+export const VM_TOOL_FILES = ["deploy-app.sh", "keyvault-secret.sh", "provision/cloud-init.yaml", "app-contract.js", "local-proxy.js"] as const;
 
 /** Hex digits of the hash (short enough to read in a plan and type in a command, long enough never to collide). */
 export const VM_TOOLS_HASH_LENGTH = 12;

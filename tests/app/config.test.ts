@@ -9,12 +9,16 @@ describe("readAppConfig", () => {
             databaseUrl: minimal.DATABASE_URL,
             host: "0.0.0.0",
             port: 8080,
-            stagingPort: 8081,
             maxConnectionAgeMs: DEFAULTS.maxConnectionAgeMs,
             drainTimeoutMs: DEFAULTS.drainTimeoutMs,
             drainDelayMs: 0,
             bodyTimeoutMs: 10_000,
         });
+    });
+
+    it("opens no staging listener unless STAGING_PORT is set (on a VM the local proxy serves staging)", () => {
+        expect(readAppConfig(minimal).stagingPort).toBeUndefined();
+        expect(readAppConfig({ ...minimal, STAGING_PORT: "9081" }).stagingPort).toBe(9081);
     });
 
     it("reads every setting from the environment", () => {

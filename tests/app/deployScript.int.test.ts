@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { packApp } from "../../app/pack";
 import { readVmScript } from "../../components/lib/vmScripts";
+import { findHaproxy } from "../../rehearsal/haproxy";
 import { KeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../support/keyVaultStandIn";
 import { freePort } from "../support/postgres";
 import { isRefused, request } from "./httpClient";
@@ -15,38 +16,12 @@ import { isRefused, request } from "./httpClient";
 jest.setTimeout(180_000);
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "vm-scripts", "deploy-app.sh");
+const STUBBORN_APP = path.resolve(__dirname, "..", "fixtures", "stubborn-app");
 const TOKEN = "token-for-storage";
 
-/**
- * The stand-in for systemctl: logs its calls; `restart` stops the previous app (SIGTERM, it drains) and starts what the
- * unit deploy-app.sh wrote says (ExecStart from WorkingDirectory, with its EnvironmentFile); `show -p MainPID` answers
- * the running process's id (0 when none), as systemd does.
- */
-const SYSTEMCTL = `#!/usr/bin/env bash
-set -euo pipefail
-echo "$*" >>"$STANDIN_STATE/systemctl.log"
-unit="$BG_ROOT/etc/systemd/system/bluegreen-app.service"
-pid_file="$STANDIN_STATE/app.pid"
-case "$1" in
-  show)
-    if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then cat "$pid_file"; else echo 0; fi ;;
-  restart)
-    if [ -f "$pid_file" ]; then
-      pid="$(cat "$pid_file")"
-      if kill -TERM "$pid" 2>/dev/null; then while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; fi
-    fi
-    exec_start="$(sed -n 's/^ExecStart=//p' "$unit")"
-    dir="$(sed -n 's/^WorkingDirectory=//p' "$unit")"
-    env_file="$(sed -n 's/^EnvironmentFile=//p' "$unit")"
-    (
-      set -a; . "$env_file"; set +a
-      cd "$dir"
-      # shellcheck disable=SC2086
-      exec $exec_start </dev/null >>"$STANDIN_STATE/app.log" 2>&1
-    ) &
-    echo $! >"$pid_file" ;;
-esac
-`;
+/** The stand-in for systemctl (the rehearsal's too): it runs the units deploy-app.sh writes as processes. */
+const SYSTEMCTL = path.resolve(__dirname, "..", "..", "rehearsal", "stand-ins", "systemctl.sh");
+const HAPROXY = findHaproxy() ?? "/usr/sbin/haproxy";
 
 /** dpkg-query and apt-get stand-ins: a package is installed once apt-get installed it (listed in STANDIN_STATE/installed). */
 const DPKG_QUERY = `#!/usr/bin/env bash
@@ -70,6 +45,7 @@ interface BlobRequest {
 
 let work: string;
 let contractScript: string;
+let proxyScript: string;
 let server: http.Server;
 let serverPort: number;
 const artifacts = new Map<string, Artifact>(); // blob path → artifact
@@ -98,6 +74,17 @@ function repack(source: string, version: string, edit?: (dir: string) => string[
     return { file, sha256: crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
 }
 
+/** tests/fixtures/stubborn-app as the artifact of `version`. */
+function packStubborn(version: string): Artifact {
+    const dir = fs.mkdtempSync(path.join(work, "stubborn-"));
+    fs.cpSync(STUBBORN_APP, dir, { recursive: true });
+    const manifest = path.join(dir, "bluegreen.json");
+    fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, "utf8")), version }, null, 2) + "\n");
+    const file = path.join(work, `stubborn-${version}.tgz`);
+    execFileSync("tar", ["-czf", file, "-C", dir, "."]);
+    return { file, sha256: crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
+}
+
 beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "bg-deploy-test-"));
     const packed = await packApp({ version: "1.0.0", distDir: path.join(work, "dist"), allowDirty: true }); // this checkout may have work in progress
@@ -118,8 +105,12 @@ beforeAll(async () => {
         fs.rmSync(path.join(dir, "bluegreen.json"));
         return ["-P", outside]; // an absolute path in the archive
     }));
+    // A contract app that ignores SIGTERM and never closes a connection (tests/fixtures/stubborn-app), two versions.
+    for (const version of ["5.0.0", "5.1.0"]) artifacts.set(`/artifacts/app-${version}.tgz`, packStubborn(version));
     contractScript = path.join(work, "app-contract.js");
     fs.writeFileSync(contractScript, readVmScript("app-contract.js")); // what the program ships
+    proxyScript = path.join(work, "local-proxy.js");
+    fs.writeFileSync(proxyScript, readVmScript("local-proxy.js"));
 
     server = http.createServer((req, res) => {
         if (vault.handle(req, res)) return;
@@ -155,12 +146,13 @@ afterAll(async () => {
     fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** One VM: its root, its app's ports, its stand-in state. */
+/** One VM: its root, its local proxy's ports (the load balancer's backend ports), its slots' ports, its stand-in state. */
 interface Vm {
     readonly root: string;
     readonly state: string;
     readonly port: number;
     readonly stagingPort: number;
+    readonly slotPorts: { readonly a: number; readonly b: number };
 }
 
 const vms: Vm[] = [];
@@ -168,24 +160,38 @@ async function newVm(): Promise<Vm> {
     const root = fs.mkdtempSync(path.join(work, "vm-"));
     const state = path.join(root, "standin");
     fs.mkdirSync(state);
-    fs.writeFileSync(path.join(state, "systemctl"), SYSTEMCTL, { mode: 0o755 });
     fs.writeFileSync(path.join(state, "dpkg-query"), DPKG_QUERY, { mode: 0o755 });
     fs.writeFileSync(path.join(state, "apt-get"), APT_GET, { mode: 0o755 });
     fs.writeFileSync(path.join(state, "cloud-init"), '#!/usr/bin/env bash\necho "$*" >>"$STANDIN_STATE/cloud-init.log"\n', { mode: 0o755 });
-    const vm = { root, state, port: await freePort(), stagingPort: await freePort() };
+    const vm = { root, state, port: await freePort(), stagingPort: await freePort(), slotPorts: { a: await freePort(), b: await freePort() } };
     vms.push(vm);
     return vm;
 }
 
+/** Stops everything the stand-in systemctl started on the VM: the apps of both slots and the local proxy. */
 function stopApp(vm: Vm): void {
-    const pidFile = path.join(vm.state, "app.pid");
-    if (!fs.existsSync(pidFile)) return;
-    try {
-        process.kill(Number(fs.readFileSync(pidFile, "utf8")), "SIGKILL");
-    } catch {
-        // already gone
+    if (!fs.existsSync(vm.state)) return;
+    for (const file of fs.readdirSync(vm.state).filter((f) => f.endsWith(".pid"))) {
+        try {
+            process.kill(Number(fs.readFileSync(path.join(vm.state, file), "utf8")), "SIGKILL");
+        } catch {
+            // already gone
+        }
     }
 }
+
+/** The slot the VM's local proxy sends requests to (its map file). */
+function activeSlot(vm: Vm): "a" | "b" | undefined {
+    const map = path.join(vm.root, "etc/bluegreen/proxy/slot.map");
+    const m = fs.existsSync(map) ? /active slot_([ab])/.exec(fs.readFileSync(map, "utf8")) : null;
+    return m ? (m[1] as "a" | "b") : undefined;
+}
+/** The main process of a slot's unit, as the stand-in systemctl recorded it. */
+function slotPid(vm: Vm, slot = activeSlot(vm)): string {
+    return fs.readFileSync(path.join(vm.state, `bluegreen-app-${slot}.service.pid`), "utf8").trim();
+}
+/** The env file of the serving slot. */
+const envPath = (vm: Vm): string => path.join(vm.root, `etc/bluegreen/app-${activeSlot(vm) ?? "a"}.env`);
 afterAll(() => vms.forEach(stopApp));
 
 interface Run {
@@ -212,7 +218,13 @@ function runScript(vm: Vm, inputs: Record<string, string>): Promise<Run> {
         PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`,
         BG_ROOT: vm.root,
         STANDIN_STATE: vm.state,
-        SYSTEMCTL: path.join(vm.state, "systemctl"),
+        SYSTEMCTL,
+        HAPROXY,
+        LOCAL_PROXY: proxyScript,
+        PROXY_USER: "",
+        PROXY_SERVED_BY: "green-vm-0",
+        SLOT_PORT_A: String(vm.slotPorts.a),
+        SLOT_PORT_B: String(vm.slotPorts.b),
         CLOUD_INIT: path.join(vm.state, "cloud-init"),
         DPKG_QUERY: path.join(vm.state, "dpkg-query"),
         APT_GET: path.join(vm.state, "apt-get"),
@@ -254,7 +266,7 @@ const current = (vm: Vm): string | undefined => {
 };
 const restarts = (vm: Vm): number =>
     fs.existsSync(path.join(vm.state, "systemctl.log"))
-        ? fs.readFileSync(path.join(vm.state, "systemctl.log"), "utf8").split("\n").filter((l) => l.startsWith("restart")).length
+        ? fs.readFileSync(path.join(vm.state, "systemctl.log"), "utf8").split("\n").filter((l) => l.startsWith("start bluegreen-app-")).length
         : 0;
 
 describe("deploy-app.sh", () => {
@@ -268,8 +280,9 @@ describe("deploy-app.sh", () => {
             vault.reset();
             const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
             expect(run.code).toBe(0);
-            expect(run.output).toContain("green runs 1.0.0");
-            const pid = fs.readFileSync(path.join(vm.state, "app.pid"), "utf8").trim();
+            expect(run.output).toMatch(/switched to slot a and serving 1\.0\.0 in \d+ ms \(the app's own start: \d+ ms; the product's part: \d+ ms\)/);
+            expect(activeSlot(vm)).toBe("a");
+            const pid = slotPid(vm);
             expect(run.output.trim().split("\n").pop()).toBe(
                 `deploy-app: release-proof {"color":"green","version":"1.0.0","sha256":"${artifacts.get("/artifacts/app-1.0.0.tgz")?.sha256}","release":"releases/1.0.0","pid":${pid}}`,
             );
@@ -282,22 +295,23 @@ describe("deploy-app.sh", () => {
             expect(blobRequests).toEqual([{ path: "/artifacts/app-1.0.0.tgz", authorization: `Bearer ${TOKEN}`, msVersion: "2021-08-06" }]);
             expect(current(vm)).toBe("releases/1.0.0");
             expect(fs.readFileSync(path.join(vm.state, "cloud-init.log"), "utf8")).toBe("status --wait\n");
-            const envFile = path.join(vm.root, "etc/bluegreen/app.env");
+            const envFile = envPath(vm);
             expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
-            expect(fs.readFileSync(envFile, "utf8")).toBe(`APP_COLOR='green'\nAPP_VERSION='1.0.0'\nPORT='${vm.port}'\nSTAGING_PORT='${vm.stagingPort}'\nDATABASE_URL='memory:?password=s3cret'\n`);
+            expect(fs.readFileSync(envFile, "utf8")).toBe(`APP_COLOR='green'\nAPP_VERSION='1.0.0'\nPORT='${vm.slotPorts.a}'\nDATABASE_URL='memory:?password=s3cret'\n`);
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.0.0", color: "green" });
         });
 
         it("starts the release by its manifest: the unit runs bin/start from the release directory, its runtime package installed first", () => {
-            const unit = fs.readFileSync(path.join(vm.root, "etc/systemd/system/bluegreen-app.service"), "utf8");
+            const unit = fs.readFileSync(path.join(vm.root, "etc/systemd/system/bluegreen-app-a.service"), "utf8");
             const releaseDir = path.join(vm.root, "opt/app/releases/1.0.0");
             expect(unit).toContain(`ExecStart=${releaseDir}/bin/start\n`);
             expect(unit).toContain(`WorkingDirectory=${releaseDir}\n`);
             expect(unit).toContain("TimeoutStopSec=60\n");
-            expect(fs.readFileSync(path.join(vm.state, "apt.log"), "utf8")).toBe("install -y --no-install-recommends nodejs\n");
-            expect(fs.readFileSync(path.join(vm.state, "systemctl.log"), "utf8")).toMatch(/^daemon-reload\nenable bluegreen-app.service\nrestart bluegreen-app.service\n/m);
+            expect(fs.readFileSync(path.join(vm.state, "apt.log"), "utf8")).toBe("install -y --no-install-recommends nodejs haproxy\n");
+            // The app is started and healthy in its slot before the local proxy starts in front of it.
+            expect(fs.readFileSync(path.join(vm.state, "systemctl.log"), "utf8")).toMatch(/^start bluegreen-app-a.service\n(show -p MainPID --value bluegreen-app-a.service\n)+enable bluegreen-app-a.service\ndaemon-reload\nenable bluegreen-proxy.service\nrestart bluegreen-proxy.service\n/m);
             // The proof: the unit's process runs from the release directory.
-            const pid = fs.readFileSync(path.join(vm.state, "app.pid"), "utf8").trim();
+            const pid = slotPid(vm);
             expect(fs.realpathSync(`/proc/${pid}/cwd`)).toBe(fs.realpathSync(releaseDir));
         });
 
@@ -319,7 +333,7 @@ describe("deploy-app.sh", () => {
             const run = await deploy(vm, release("1.0.0"), "memory:?password=rotated-s3cret");
             expect(run.code).toBe(0);
             expect(restarts(vm)).toBe(before + 1);
-            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toContain("DATABASE_URL='memory:?password=rotated-s3cret'\n");
+            expect(fs.readFileSync(envPath(vm), "utf8")).toContain("DATABASE_URL='memory:?password=rotated-s3cret'\n");
         });
 
         it("switches to the next version and restarts the app, which then reports it", async () => {
@@ -336,8 +350,9 @@ describe("deploy-app.sh", () => {
             ["a start command outside the release directory", "1.3.0", /start\[0\] is "\/usr\/bin\/node", which is outside the release directory/],
             ["an absolute path and no manifest", "1.4.0", /absolute path, "\/.*outside\.txt"[\s\S]*has no bluegreen.json at its root/],
         ])("refuses an artifact with %s before unpacking it: the running release keeps serving", async (_what, version, message) => {
-            const envBefore = fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8");
-            const unitBefore = fs.readFileSync(path.join(vm.root, "etc/systemd/system/bluegreen-app.service"), "utf8");
+            const envBefore = fs.readFileSync(envPath(vm), "utf8");
+            const unitPath = path.join(vm.root, `etc/systemd/system/bluegreen-app-${activeSlot(vm)}.service`);
+            const unitBefore = fs.readFileSync(unitPath, "utf8");
             const before = restarts(vm);
             const run = await deploy(vm, release(version), "memory:?password=s3cret");
             expect(run.code).toBe(1);
@@ -345,14 +360,14 @@ describe("deploy-app.sh", () => {
             expect(run.output).toMatch(new RegExp(`the artifact of ${version} was refused \\(see above\\); green keeps running releases/1.1.0`));
             expect(current(vm)).toBe("releases/1.1.0");
             expect(fs.existsSync(path.join(vm.root, `opt/app/releases/${version}`))).toBe(false);
-            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toBe(envBefore);
-            expect(fs.readFileSync(path.join(vm.root, "etc/systemd/system/bluegreen-app.service"), "utf8")).toBe(unitBefore);
+            expect(fs.readFileSync(envPath(vm), "utf8")).toBe(envBefore);
+            expect(fs.readFileSync(unitPath, "utf8")).toBe(unitBefore);
             expect(restarts(vm)).toBe(before);
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
         });
 
         it("refuses an artifact whose SHA-256 is wrong and leaves current, the env file and the running app untouched", async () => {
-            const envBefore = fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8");
+            const envBefore = fs.readFileSync(envPath(vm), "utf8");
             const before = restarts(vm);
             const wrong = "ab".repeat(32);
             const run = await deploy(vm, { ...release("1.0.0"), ARTIFACT_URL: release("1.1.0").ARTIFACT_URL.replace("1.1.0", "1.0.0"), APP_VERSION: "1.2.0", ARTIFACT_SHA256: wrong });
@@ -360,9 +375,75 @@ describe("deploy-app.sh", () => {
             expect(run.output).toMatch(new RegExp(`checksum mismatch .*expected ${wrong}, got ${artifacts.get("/artifacts/app-1.0.0.tgz")?.sha256}. Nothing was changed`));
             expect(current(vm)).toBe("releases/1.1.0");
             expect(fs.existsSync(path.join(vm.root, "opt/app/releases/1.2.0"))).toBe(false);
-            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toBe(envBefore);
+            expect(fs.readFileSync(envPath(vm), "utf8")).toBe(envBefore);
             expect(restarts(vm)).toBe(before);
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
+        });
+    });
+
+    describe("side by side behind the local proxy, for an app that ignores SIGTERM and never closes a connection", () => {
+        let vm: Vm;
+        beforeAll(async () => (vm = await newVm()));
+        afterAll(() => stopApp(vm));
+        const PROXY = { PROXY_MAX_CONNECTION_AGE_MS: "1000" };
+
+        it("redeploys under keep-alive load with 0 failed requests: the new release starts in the other slot, the proxy switches, the old one finishes its requests and is stopped", async () => {
+            const first = await deploy(vm, { ...release("5.0.0"), ...PROXY });
+            expect(first.code).toBe(0);
+            expect(activeSlot(vm)).toBe("a");
+            const oldPid = slotPid(vm, "a");
+
+            // Load: 8 keep-alive clients in a loop, every 5th request slow (300 ms), until the deploy has ended.
+            const results: { status: number; body: string; error?: string; startedAt: number }[] = [];
+            let stop = false;
+            const t0 = Date.now();
+            const client = async (i: number): Promise<void> => {
+                const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+                for (let n = 0; !stop; n++) {
+                    const startedAt = Date.now() - t0;
+                    try {
+                        const r = await request(vm.port, n % 5 === i % 5 ? "/slow?ms=300" : "/", { agent });
+                        results.push({ status: r.status, body: String(r.body), startedAt });
+                    } catch (e) {
+                        results.push({ status: 0, body: "", error: (e as Error).message, startedAt });
+                    }
+                }
+                agent.destroy();
+            };
+            const clients = Array.from({ length: 8 }, (_, i) => client(i));
+            await new Promise((r) => setTimeout(r, 300));
+            const second = await deploy(vm, { ...release("5.1.0"), ...PROXY });
+            await new Promise((r) => setTimeout(r, 300));
+            stop = true;
+            await Promise.all(clients);
+
+            expect(second.code).toBe(0);
+            expect(second.output).toMatch(/starting 5\.1\.0 in slot b .* beside slot a \(releases\/5\.0\.0\)/);
+            expect(second.output).toMatch(/switched to slot b and serving 5\.1\.0 in \d+ ms/);
+            expect(second.output).toMatch(/local-proxy: slot a drained: \d+ request\(s\) in flight at the switch, none after \d+ ms/);
+            expect(activeSlot(vm)).toBe("b");
+            const failed = results.filter((r) => r.status !== 200);
+            expect(failed).toEqual([]);
+            expect(results.length).toBeGreaterThan(50);
+            expect(results.some((r) => r.body.startsWith("5.0.0"))).toBe(true);
+            expect(results[results.length - 1].body).toMatch(/^5\.1\.0 /);
+            expect((await request(vm.port, "/")).body).toMatch(/^5\.1\.0 /);
+            // The old release ignored SIGTERM: it is killed after its stopTimeoutSeconds (2 s), without holding the deploy.
+            const deadline = Date.now() + 8000;
+            while (fs.existsSync(`/proc/${oldPid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+            expect(fs.existsSync(`/proc/${oldPid}`)).toBe(false);
+        });
+
+        it("leaves the old release serving when the new one never becomes healthy", async () => {
+            const serving = (await request(vm.port, "/")).body;
+            // 5.0.0 again into slot a, but its start command is made to fail: it never answers.
+            fs.writeFileSync(path.join(vm.root, "opt/app/releases/5.0.0/bin/start"), "#!/usr/bin/env bash\nexit 1\n", { mode: 0o755 });
+            const run = await deploy(vm, { ...release("5.0.0"), ...PROXY, WAIT_SECONDS: "2" });
+            expect(run.code).not.toBe(0);
+            expect(run.output).toMatch(/green did not become healthy at 5\.0\.0 within 2s in slot a .*Nothing was switched: the local proxy still sends every request to slot b, releases\/5\.1\.0/);
+            expect(activeSlot(vm)).toBe("b");
+            expect(current(vm)).toBe("releases/5.1.0");
+            expect((await request(vm.port, "/")).body).toBe(serving);
         });
     });
 
@@ -387,7 +468,7 @@ describe("deploy-app.sh", () => {
         beforeAll(async () => (vm = await newVm()));
         afterAll(() => stopApp(vm));
         const own = { APP_SETTINGS: "LOG_LEVEL=debug\nGREETING=a = b $HOME", APP_SECRETS: "STRIPE_KEY=stripe-key\nMAIL_PASSWORD=mail-password" };
-        const envFile = (): string => fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8");
+        const envFile = (): string => fs.readFileSync(envPath(vm), "utf8");
 
         it("writes the settings as they are and each secret read from Key Vault into the env file, printing no secret value", async () => {
             vault.reset();
@@ -397,10 +478,10 @@ describe("deploy-app.sh", () => {
             expect(run.code).toBe(0);
             expect(vault.vaultRequests.map((r) => r.secret)).toEqual(["app-database-url", "stripe-key", "mail-password"]);
             expect(envFile()).toBe(
-                `APP_COLOR='green'\nAPP_VERSION='1.0.0'\nPORT='${vm.port}'\nSTAGING_PORT='${vm.stagingPort}'\nDATABASE_URL='${DEFAULT_DATABASE_URL}'\n` +
+                `APP_COLOR='green'\nAPP_VERSION='1.0.0'\nPORT='${vm.slotPorts.a}'\nDATABASE_URL='${DEFAULT_DATABASE_URL}'\n` +
                 "LOG_LEVEL='debug'\nGREETING='a = b $HOME'\nSTRIPE_KEY='sk_live_$(id)\"x\"'\nMAIL_PASSWORD='m41l-s3cret'\n",
             );
-            expect(fs.statSync(path.join(vm.root, "etc/bluegreen/app.env")).mode & 0o777).toBe(0o600);
+            expect(fs.statSync(envPath(vm)).mode & 0o777).toBe(0o600);
             expect(run.output).not.toContain("sk_live");
             expect(run.output).not.toContain("m41l-s3cret");
         });
@@ -460,7 +541,7 @@ describe("deploy-app.sh", () => {
             expect(vault.denyNext).toBe(0);
             expect(run.output).toMatch(/answered 403 for secret app-database-url .*waiting for this VM's role assignment on the vault to propagate/);
             expect(run.code).toBe(0);
-            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toContain("DATABASE_URL='memory:?password=after-the-wait'\n");
+            expect(fs.readFileSync(envPath(vm), "utf8")).toContain("DATABASE_URL='memory:?password=after-the-wait'\n");
             stopApp(vm);
         });
 
@@ -473,7 +554,7 @@ describe("deploy-app.sh", () => {
             expect(run.output).toContain("could not read the app's connection URL (secret no-such-secret) from Key Vault");
             expect(blobRequests).toEqual([]);
             expect(current(vm)).toBeUndefined();
-            expect(fs.existsSync(path.join(vm.root, "etc/bluegreen/app.env"))).toBe(false);
+            expect(fs.existsSync(envPath(vm))).toBe(false);
             expect(restarts(vm)).toBe(0);
         });
 
@@ -482,7 +563,7 @@ describe("deploy-app.sh", () => {
             const nasty = 'memory:?password=a"b$(id)`x`;c&d|e\\f $HOME';
             const run = await deploy(vm, release("1.0.0"), nasty);
             expect(run.code).toBe(0);
-            expect(fs.readFileSync(path.join(vm.root, "etc/bluegreen/app.env"), "utf8")).toContain(`DATABASE_URL='${nasty}'\n`);
+            expect(fs.readFileSync(envPath(vm), "utf8")).toContain(`DATABASE_URL='${nasty}'\n`);
             stopApp(vm);
         });
 
@@ -496,7 +577,7 @@ describe("deploy-app.sh", () => {
             expect(run.code).toBe(2);
             expect(run.output).toContain("DATABASE_URL (Key Vault secret app-database-url) contains a single quote or a newline, which the env file cannot hold; URL-encode it");
             expect(run.output).not.toContain("Secret@h");
-            expect(fs.existsSync(path.join(vm.root, "etc/bluegreen/app.env"))).toBe(false);
+            expect(fs.existsSync(envPath(vm))).toBe(false);
             expect(restarts(vm)).toBe(0);
         });
     });
@@ -520,7 +601,7 @@ describe("deploy-app.sh", () => {
         expect(run.code).not.toBe(0);
         expect(run.output).toMatch(/app-9\.9\.9\.tgz answered 404: app-9\.9\.9\.tgz is not in the container. Publish it \(npm run app:pack -- 9\.9\.9, then pulumi up uploads dist\/app-9\.9\.9\.tgz/);
         expect(current(vm)).toBeUndefined();
-        expect(fs.existsSync(path.join(vm.root, "etc/bluegreen/app.env"))).toBe(false);
+        expect(fs.existsSync(envPath(vm))).toBe(false);
         expect(restarts(vm)).toBe(0);
     });
 
@@ -529,7 +610,7 @@ describe("deploy-app.sh", () => {
         const deadDb = `postgres://app@127.0.0.1:${await freePort()}/app`;
         const run = await deploy(vm, { ...release("1.0.0"), WAIT_SECONDS: "3" }, deadDb);
         expect(run.code).not.toBe(0);
-        expect(run.output).toMatch(/green did not become healthy at 1\.0\.0 within 3s .*last answer: process \d+ in .*releases\/1\.0\.0, \/health 503/);
+        expect(run.output).toMatch(/green did not become healthy at 1\.0\.0 within 3s .*last answer: slot a: process \d+ in .*releases\/1\.0\.0, \/health 503/);
         stopApp(vm);
     });
 

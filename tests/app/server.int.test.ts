@@ -69,7 +69,7 @@ describe("/health", () => {
 describe("/version and x-served-by", () => {
     it("reports the stamped version and the color on both ports", async () => {
         const app = await start();
-        for (const port of [app.ports.production, app.ports.staging]) {
+        for (const port of [app.ports.production, app.ports.staging ?? -1]) {
             const reply = await request(port, "/version");
             expect(reply.body).toEqual({ version: "2.0.0", color: "green" });
             expect(reply.headers["x-served-by"]).toBe("green@2.0.0");
@@ -110,7 +110,7 @@ describe("/goals", () => {
         const created = await request(app.ports.production, "/goals", { method: "POST", body: '{"title":"Read 12 books"}' });
         expect(created).toMatchObject({ status: 201, body: { id: 1, title: "Read 12 books" } });
         await request(app.ports.production, "/goals", { method: "POST", body: '{"title":"Run a marathon"}' });
-        const list = await request(app.ports.staging, "/goals?limit=10");
+        const list = await request(app.ports.staging ?? -1, "/goals?limit=10");
         expect((list.body as { goals: Goal[] }).goals.map((g) => g.title)).toEqual(["Run a marathon", "Read 12 books"]);
     });
 
@@ -224,7 +224,7 @@ describe("drain", () => {
         const drained = app.drain();
         await idleClosed;
         expect(await isRefused(port)).toBe(true);
-        expect(await isRefused(app.ports.staging)).toBe(true);
+        expect(await isRefused(app.ports.staging ?? -1)).toBe(true);
         const reply = await slow;
         expect(reply).toMatchObject({ status: 200, body: { sleptMs: 600 } });
         expect(reply.headers.connection).toBe("close");

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { APP_CONTRACT_PATH, deploymentUpdateTag, deploymentWrapperScript, DEPLOY_SCRIPT_PATH, KEYVAULT_SCRIPT_PATH, shellQuote } from "../../../components/lib/deployScript";
+import { APP_CONTRACT_PATH, deploymentUpdateTag, LOCAL_PROXY_PATH, deploymentWrapperScript, DEPLOY_SCRIPT_PATH, KEYVAULT_SCRIPT_PATH, shellQuote } from "../../../components/lib/deployScript";
 
 describe("shellQuote", () => {
     it.each(["plain", "it's", "$(rm -rf /)", "a b\tc", "`x`", "p@ss'\"word"])("lets the shell read back %j unchanged", (value) => {
@@ -18,9 +18,10 @@ describe("deploymentWrapperScript", () => {
         artifactSha256: "c".repeat(64),
         keyvaultUrl: "https://secrets-kv.vault.azure.net/",
         databaseUrlSecret: "app-database-url",
-        deployScript: "#!/bin/bash\nenv | grep -E '^(APP_|ARTIFACT_|DATABASE_URL|KEYVAULT_)' | sort\n",
+        deployScript: "#!/bin/bash\nenv | grep -E '^(APP_|ARTIFACT_|DATABASE_URL|KEYVAULT_|LOCAL_PROXY)' | sort\n",
         keyvaultScript: "#!/bin/bash\necho 'reads a secret'\n",
         appContractScript: "// the contract's checks\n",
+        localProxyScript: "// the local proxy\n",
     };
 
     it("carries no secret: the VM reads the app's connection URL from Key Vault by its name", () => {
@@ -45,6 +46,7 @@ describe("deploymentWrapperScript", () => {
                 .replaceAll(DEPLOY_SCRIPT_PATH, path.join(dir, "deploy-app.sh"))
                 .replaceAll(KEYVAULT_SCRIPT_PATH, path.join(dir, "keyvault-secret.sh"))
                 .replaceAll(APP_CONTRACT_PATH, path.join(dir, "app-contract.js"))
+                .replaceAll(LOCAL_PROXY_PATH, path.join(dir, "local-proxy.js"))
                 .replace(/mkdir -p \S+/, `mkdir -p ${dir}`);
             const out = execFileSync("bash", ["-c", script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } }).toString();
             expect(out.trim().split("\n")).toEqual([
@@ -58,9 +60,11 @@ describe("deploymentWrapperScript", () => {
                 "DATABASE_URL_SECRET=app-database-url",
                 `KEYVAULT_SCRIPT=${path.join(dir, "keyvault-secret.sh")}`,
                 "KEYVAULT_URL=https://secrets-kv.vault.azure.net/",
+                `LOCAL_PROXY=${path.join(dir, "local-proxy.js")}`,
             ]);
             expect(fs.readFileSync(path.join(dir, "keyvault-secret.sh"), "utf8")).toBe(inputs.keyvaultScript);
             expect(fs.readFileSync(path.join(dir, "app-contract.js"), "utf8")).toBe(inputs.appContractScript);
+            expect(fs.readFileSync(path.join(dir, "local-proxy.js"), "utf8")).toBe(inputs.localProxyScript);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -1,0 +1,302 @@
+/**
+ * The product's local proxy on every app VM: HAProxy in front of the app, so the drain and the switch of a release
+ * never depend on what the app does (docs/local-proxy.md).
+ *
+ *   Azure LB :80 → VM :8080 (production) ┐
+ *   Azure LB :8080 → VM :8081 (staging)  ┴→ HAProxy (HTTP) → the active slot: app a on 127.0.0.1:9101, or app b on :9102
+ *
+ * - A release starts beside the running one in the other slot (its own port), is checked on that port, then the proxy
+ *   switches (`set map <map> active slot_b` on HAProxy's runtime API: no reload, no restart; the next request of every
+ *   client connection goes to the new slot), the old slot's in-flight requests finish, and only then is it stopped.
+ * - Every client connection older than `maxConnectionAgeMs` is closed after its next response (`Connection: close`),
+ *   and an idle one after `keepAliveIdleMs`: after a flip of the load balancer, whose established TCP flows stay on
+ *   the old color, keep-alive clients reconnect — to the new color — within that bound, whatever the app does.
+ *
+ * This file runs on the VMs as `local-proxy.js` (transpiled by the program, components/lib/vmScripts.ts), called by
+ * vm-scripts/deploy-app.sh, so it imports only Node's built-ins; the rehearsal uses the same functions.
+ */
+import * as fs from "fs";
+import * as net from "net";
+
+/** The two places a release can run on a VM. */
+export type Slot = "a" | "b";
+export const SLOTS: readonly Slot[] = ["a", "b"];
+
+/** The app's port of each slot (loopback only: nothing but the local proxy reaches it). */
+export const SLOT_PORTS: Readonly<Record<Slot, number>> = { a: 9101, b: 9102 };
+
+/** How long a client connection may live before it is closed after its next response. */
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 30_000;
+
+/** The other slot. */
+export function otherSlot(slot: Slot): Slot {
+    return slot === "a" ? "b" : "a";
+}
+
+export function isSlot(value: unknown): value is Slot {
+    return value === "a" || value === "b";
+}
+
+/** HAProxy's backend of a slot: `slot_a`. */
+export function slotBackend(slot: Slot): string {
+    return `slot_${slot}`;
+}
+
+/** The map file's content: which slot gets the requests. */
+export function renderSlotMap(active: Slot): string {
+    return `active ${slotBackend(active)}\n`;
+}
+
+/** The active slot a map file names, or undefined (no file, or not a slot map). */
+export function parseSlotMap(text: string | undefined): Slot | undefined {
+    const m = /^active slot_([ab])\s*$/m.exec(text ?? "");
+    return m ? (m[1] as Slot) : undefined;
+}
+
+/** What the proxy's configuration depends on. */
+export interface ProxySettings {
+    /** Where the load balancer's production rule sends traffic (and its probe asks /health). @default 8080 */
+    readonly productionPort?: number;
+    /** Where the staging rule sends traffic. @default 8081 */
+    readonly stagingPort?: number;
+    /** Address both listen on. @default "0.0.0.0" (the NSG decides who reaches them) */
+    readonly listenHost?: string;
+    /** The app's port of each slot. @default {@link SLOT_PORTS} */
+    readonly slotPorts?: Readonly<Record<Slot, number>>;
+    /** The runtime API's Unix socket (admin level, mode 600). */
+    readonly socketPath: string;
+    /** The map file naming the active slot ({@link renderSlotMap}). */
+    readonly mapPath: string;
+    /** A client connection older than this is closed after its next response. @default 30000 */
+    readonly maxConnectionAgeMs?: number;
+    /** An idle keep-alive client connection is closed after this. @default maxConnectionAgeMs */
+    readonly keepAliveIdleMs?: number;
+    /** The longest a request may wait for the app's answer (then 504). @default 300000 */
+    readonly serverTimeoutMs?: number;
+    /** Value of the `x-served-by` header on every answer (the VM's name): which color and VM answered. @default no header */
+    readonly servedBy?: string;
+    /** The system user HAProxy drops to after binding (the Debian package's `haproxy`). @default none (stays as started) */
+    readonly runAs?: string;
+}
+
+/** Problems of the settings (empty when they can be rendered). */
+export function proxySettingsProblems(s: ProxySettings): string[] {
+    const problems: string[] = [];
+    const port = (name: string, v: number | undefined): void => {
+        if (v !== undefined && !(Number.isInteger(v) && v > 0 && v < 65536)) problems.push(`${name} ${v} is not a TCP port (1-65535)`);
+    };
+    port("productionPort", s.productionPort);
+    port("stagingPort", s.stagingPort);
+    port("slotPorts.a", s.slotPorts?.a);
+    port("slotPorts.b", s.slotPorts?.b);
+    const ports = [s.productionPort ?? 8080, s.stagingPort ?? 8081, (s.slotPorts ?? SLOT_PORTS).a, (s.slotPorts ?? SLOT_PORTS).b];
+    if (new Set(ports).size !== ports.length) problems.push(`the proxy's ports and the slots' ports must all differ (${ports.join(", ")})`);
+    for (const [name, v] of [["maxConnectionAgeMs", s.maxConnectionAgeMs], ["keepAliveIdleMs", s.keepAliveIdleMs], ["serverTimeoutMs", s.serverTimeoutMs]] as const) {
+        if (v !== undefined && !(Number.isInteger(v) && v >= 100 && v <= 3_600_000)) problems.push(`${name} ${v} is not a whole number of milliseconds from 100 to 3600000`);
+    }
+    if (s.servedBy !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(s.servedBy)) problems.push(`servedBy ${JSON.stringify(s.servedBy)} must be 1-64 letters, digits, '.', '_' or '-' (a VM name)`);
+    if (s.runAs !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(s.runAs)) problems.push(`runAs ${JSON.stringify(s.runAs)} is not a user name`);
+    for (const [name, p] of [["socketPath", s.socketPath], ["mapPath", s.mapPath]] as const) {
+        if (!/^\/[^\s"'#;]+$/.test(p)) problems.push(`${name} ${JSON.stringify(p)} must be an absolute path without spaces, quotes, '#' or ';'`);
+    }
+    if (s.socketPath.length > 100) problems.push(`socketPath ${s.socketPath} is ${s.socketPath.length} characters; a Unix socket path holds at most 100 here`);
+    return problems;
+}
+
+/**
+ * The whole HAProxy configuration (pure). HTTP mode, so the proxy sees each request: the active slot is chosen per
+ * request from the map, and a connection's age is known when its answer leaves.
+ */
+export function renderProxyConfig(s: ProxySettings): string {
+    const problems = proxySettingsProblems(s);
+    if (problems.length > 0) throw new Error(`local proxy settings refused: ${problems.join("; ")}`);
+    const host = s.listenHost ?? "0.0.0.0";
+    const slotPorts = s.slotPorts ?? SLOT_PORTS;
+    const maxAge = s.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS;
+    const idle = s.keepAliveIdleMs ?? maxAge;
+    return [
+        "# Written by vm-scripts/deploy-app.sh (release/localProxy.ts): the product's local proxy in front of the app.",
+        "# Do not edit: the next deployment rewrites it. Which slot serves is in the map file, changed at run time.",
+        "global",
+        `    stats socket ${s.socketPath} mode 600 level admin`,
+        "    maxconn 4096",
+        ...(s.runAs ? [`    user ${s.runAs}`, `    group ${s.runAs}`] : []),
+        // A reload (a new proxy configuration) lets the old process finish its requests, bounded.
+        `    hard-stop-after ${Math.ceil((maxAge + (s.serverTimeoutMs ?? 300_000)) / 1000)}s`,
+        "",
+        "defaults",
+        "    mode http",
+        "    option forwardfor",
+        "    timeout connect 2s",
+        "    timeout http-request 30s",
+        "    timeout client 60s",
+        `    timeout server ${s.serverTimeoutMs ?? 300_000}ms`,
+        `    timeout http-keep-alive ${idle}ms`,
+        "",
+        "frontend app",
+        `    bind ${host}:${s.productionPort ?? 8080} name production`,
+        `    bind ${host}:${s.stagingPort ?? 8081} name staging`,
+        // The connection's birth, then its age at each request: older than the bound → closed after this answer.
+        "    tcp-request session set-var(sess.born) date(0,ms)",
+        "    http-request set-var(txn.age) date(0,ms),sub(sess.born)",
+        `    http-after-response set-header Connection close if { var(txn.age) -m int ge ${maxAge} }`,
+        ...(s.servedBy ? [`    http-after-response set-header x-served-by ${s.servedBy}`] : []),
+        `    use_backend %[str(active),map(${s.mapPath},${slotBackend("a")})]`,
+        ...SLOTS.flatMap((slot) => ["", `backend ${slotBackend(slot)}`, `    server app 127.0.0.1:${slotPorts[slot]}`]),
+        "",
+    ].join("\n");
+}
+
+/** Sends one command line to HAProxy's runtime API and returns its answer (the socket closes after one command). */
+export function runtimeCommand(socketPath: string, command: string, timeoutMs = 2000): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const sock = net.createConnection(socketPath);
+        let out = "";
+        const timer = setTimeout(() => {
+            sock.destroy();
+            reject(new Error(`HAProxy's runtime API did not answer "${command}" within ${timeoutMs} ms (${socketPath})`));
+        }, timeoutMs);
+        sock.setEncoding("utf8");
+        sock.on("connect", () => sock.write(command + "\n"));
+        sock.on("data", (d: string) => (out += d));
+        sock.on("error", (e) => {
+            clearTimeout(timer);
+            reject(e);
+        });
+        sock.on("close", () => {
+            clearTimeout(timer);
+            resolve(out);
+        });
+    });
+}
+
+/** The entries of a map as HAProxy holds them in memory (`show map` lines: `0x55d0c5a3e0a0 active slot_a`). */
+export function parseShowMap(out: string): Record<string, string> {
+    const entries: Record<string, string> = {};
+    for (const line of out.split("\n")) {
+        const m = /^0x[0-9a-f]+ (\S+) (\S+)$/.exec(line.trim());
+        if (m) entries[m[1]] = m[2];
+    }
+    return entries;
+}
+
+/** Requests a server is busy with (`show stat` CSV: its current sessions plus its queue), by `backend/server`. */
+export function parseInFlight(csv: string): Record<string, number> {
+    const lines = csv.split("\n");
+    const header = (lines[0] ?? "").replace(/^# /, "").split(",");
+    const col = (name: string): number => header.indexOf(name);
+    const [px, sv, qcur, scur] = [col("pxname"), col("svname"), col("qcur"), col("scur")];
+    const out: Record<string, number> = {};
+    if ([px, sv, qcur, scur].some((i) => i < 0)) return out;
+    for (const line of lines.slice(1)) {
+        const f = line.split(",");
+        if (f.length <= scur || f[sv] === "FRONTEND" || f[sv] === "BACKEND" || !f[px]) continue;
+        out[`${f[px]}/${f[sv]}`] = (Number(f[qcur]) || 0) + (Number(f[scur]) || 0);
+    }
+    return out;
+}
+
+/** Writes a file through a temporary one and a rename: a reader sees the old content or the new, never half. */
+export function writeFileAtomic(file: string, text: string): void {
+    const tmp = `${file}.new`;
+    fs.writeFileSync(tmp, text, { mode: 0o644 });
+    fs.renameSync(tmp, file);
+}
+
+/**
+ * Switches the proxy to `slot`: the map in memory (one runtime-API call, read back to confirm), then the map file,
+ * so a restart of the proxy keeps the choice. Throws naming HAProxy's answer when the map did not change — the map file
+ * is then left as it was, so memory and file never disagree about a switch that did not happen.
+ */
+export async function switchSlot(socketPath: string, mapPath: string, slot: Slot): Promise<void> {
+    const answer = await runtimeCommand(socketPath, `set map ${mapPath} active ${slotBackend(slot)}`);
+    const map = parseShowMap(await runtimeCommand(socketPath, `show map ${mapPath}`));
+    if (map.active !== slotBackend(slot)) {
+        throw new Error(`the local proxy did not switch to slot ${slot}: its map is ${JSON.stringify(map)}, the runtime API said "${answer.trim()}"`);
+    }
+    writeFileAtomic(mapPath, renderSlotMap(slot));
+}
+
+/** Requests the slot's app is busy with, as the proxy counts them. */
+export async function inFlight(socketPath: string, slot: Slot): Promise<number> {
+    const counts = parseInFlight(await runtimeCommand(socketPath, "show stat"));
+    const n = counts[`${slotBackend(slot)}/app`];
+    if (n === undefined) throw new Error(`the local proxy has no server ${slotBackend(slot)}/app (show stat); is its configuration this product's?`);
+    return n;
+}
+
+export interface DrainResult {
+    readonly drained: boolean;
+    /** In flight when the wait began. */
+    readonly atStart: number;
+    /** In flight when it ended (0 when drained). */
+    readonly left: number;
+    readonly waitedMs: number;
+}
+
+/**
+ * Waits until the slot's app has no request in flight (the proxy sends it no new one once switched away), polling
+ * every `intervalMs`, at most `timeoutMs`.
+ */
+export async function waitDrained(socketPath: string, slot: Slot, timeoutMs: number, intervalMs = 50, now: () => number = Date.now): Promise<DrainResult> {
+    const started = now();
+    const atStart = await inFlight(socketPath, slot);
+    let left = atStart;
+    while (left > 0 && now() - started < timeoutMs) {
+        await new Promise((r) => setTimeout(r, intervalMs));
+        left = await inFlight(socketPath, slot);
+    }
+    return { drained: left === 0, atStart, left, waitedMs: now() - started };
+}
+
+const USAGE = [
+    "usage: node local-proxy.js config <settings.json>            print the HAProxy configuration (settings: ProxySettings as JSON)",
+    "       node local-proxy.js active <map-file>                  print the slot the map file names (a or b), nothing when none",
+    "       node local-proxy.js switch <socket> <map-file> <a|b>   send new requests to the slot, then write the map file",
+    "       node local-proxy.js drain <socket> <a|b> <timeout-s>   wait until the slot has no request in flight (exit 3: still busy)",
+    "       node local-proxy.js in-flight <socket> <a|b>           print how many requests the slot's app is busy with",
+].join("\n");
+
+/** The command line: what deploy-app.sh calls. Resolves with the exit code. */
+export async function main(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+    const [command, ...args] = argv;
+    try {
+        if (command === "config" && args.length === 1) {
+            out(renderProxyConfig(JSON.parse(fs.readFileSync(args[0], "utf8")) as ProxySettings).trimEnd());
+            return 0;
+        }
+        if (command === "active" && args.length === 1) {
+            const slot = parseSlotMap(fs.existsSync(args[0]) ? fs.readFileSync(args[0], "utf8") : undefined);
+            if (slot) out(slot);
+            return 0;
+        }
+        if (command === "switch" && args.length === 3 && isSlot(args[2])) {
+            const started = Date.now();
+            await switchSlot(args[0], args[1], args[2]);
+            out(`local-proxy: new requests go to slot ${args[2]} (${Date.now() - started} ms)`);
+            return 0;
+        }
+        if (command === "drain" && args.length === 3 && isSlot(args[1]) && Number(args[2]) >= 0) {
+            const r = await waitDrained(args[0], args[1], Number(args[2]) * 1000);
+            out(r.drained
+                ? `local-proxy: slot ${args[1]} drained: ${r.atStart} request(s) in flight at the switch, none after ${r.waitedMs} ms`
+                : `local-proxy: slot ${args[1]} still has ${r.left} request(s) in flight after ${args[2]} s (stopTimeoutSeconds); stopping it anyway`);
+            return r.drained ? 0 : 3;
+        }
+        if (command === "in-flight" && args.length === 2 && isSlot(args[1])) {
+            out(String(await inFlight(args[0], args[1])));
+            return 0;
+        }
+    } catch (e) {
+        err(`local-proxy: ${(e as Error).message}`);
+        return 1;
+    }
+    err(USAGE);
+    return 2;
+}
+
+if (require.main === module) {
+    void main(process.argv.slice(2), (s) => console.log(s), (s) => console.error(s)).then((code) => {
+        process.exitCode = code;
+    });
+}
