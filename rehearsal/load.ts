@@ -54,12 +54,13 @@ export function isFailure(r: Pick<RequestRecord, "status" | "error">): boolean {
 }
 
 /**
- * Reads `<color>@<version>` (the app's served-by header, e.g. `green@2.0.0`) into its parts.
+ * Reads `<color>@<version>` (the served-by header: the local proxy's `green@2.0.0 green-vm-0`, or the sample app's
+ * `green@2.0.0`) into its parts.
  * Returns an empty object for anything else.
  */
 export function parseServedBy(value: string | string[] | undefined): { color?: Color; version?: string } {
     const v = Array.isArray(value) ? value[0] : value;
-    const m = v ? /^\s*([a-z]+)@(\S+)\s*$/.exec(v) : null;
+    const m = v ? /^\s*([a-z]+)@(\S+)(?:\s+\S+)?\s*$/.exec(v) : null;
     if (!m || !isColor(m[1])) return {};
     return { color: m[1], version: m[2] };
 }

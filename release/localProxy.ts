@@ -73,8 +73,14 @@ export interface ProxySettings {
     readonly keepAliveIdleMs?: number;
     /** The longest a request may wait for the app's answer (then 504). @default 300000 */
     readonly serverTimeoutMs?: number;
-    /** Value of the `x-served-by` header on every answer (the VM's name): which color and VM answered. @default no header */
+    /** The VM's name, last in the `x-served-by` header of every answer. @default none */
     readonly servedBy?: string;
+    /**
+     * The map file naming the release each slot runs (`slot_a green@2.0.0`, {@link renderReleasesMap}): the
+     * `x-served-by` header of every answer starts with the serving slot's — which color and release answered, whatever
+     * the app says. @default no such header (unless `servedBy` is set: then the VM's name alone)
+     */
+    readonly releasesMapPath?: string;
     /** The system user HAProxy drops to after binding (the Debian package's `haproxy`). @default none (stays as started) */
     readonly runAs?: string;
 }
@@ -96,7 +102,9 @@ export function proxySettingsProblems(s: ProxySettings): string[] {
     }
     if (s.servedBy !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(s.servedBy)) problems.push(`servedBy ${JSON.stringify(s.servedBy)} must be 1-64 letters, digits, '.', '_' or '-' (a VM name)`);
     if (s.runAs !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(s.runAs)) problems.push(`runAs ${JSON.stringify(s.runAs)} is not a user name`);
-    for (const [name, p] of [["socketPath", s.socketPath], ["mapPath", s.mapPath]] as const) {
+    const paths: [string, string][] = [["socketPath", s.socketPath], ["mapPath", s.mapPath]];
+    if (s.releasesMapPath !== undefined) paths.push(["releasesMapPath", s.releasesMapPath]);
+    for (const [name, p] of paths) {
         if (!/^\/[^\s"'#;]+$/.test(p)) problems.push(`${name} ${JSON.stringify(p)} must be an absolute path without spaces, quotes, '#' or ';'`);
     }
     if (s.socketPath.length > 100) problems.push(`socketPath ${s.socketPath} is ${s.socketPath.length} characters; a Unix socket path holds at most 100 here`);
@@ -140,11 +148,46 @@ export function renderProxyConfig(s: ProxySettings): string {
         "    tcp-request session set-var(sess.born) date(0,ms)",
         "    http-request set-var(txn.age) date(0,ms),sub(sess.born)",
         `    http-after-response set-header Connection close if { var(txn.age) -m int ge ${maxAge} }`,
-        ...(s.servedBy ? [`    http-after-response set-header x-served-by ${s.servedBy}`] : []),
+        ...servedByHeader(s),
         `    use_backend %[str(active),map(${s.mapPath},${slotBackend("a")})]`,
         ...SLOTS.flatMap((slot) => ["", `backend ${slotBackend(slot)}`, `    server app 127.0.0.1:${slotPorts[slot]}`]),
         "",
     ].join("\n");
+}
+
+/** The rule that writes `x-served-by`: `<color>@<version> <vm>` (the serving slot's release, the VM). */
+function servedByHeader(s: ProxySettings): string[] {
+    const parts = [...(s.releasesMapPath ? [`%[be_name,map(${s.releasesMapPath},unknown)]`] : []), ...(s.servedBy ? [s.servedBy] : [])];
+    return parts.length > 0 ? [`    http-after-response set-header x-served-by "${parts.join(" ")}"`] : [];
+}
+
+/** The releases map's content: what each slot runs, `<color>@<version>` (`-` for nothing). */
+export function renderReleasesMap(releases: Readonly<Record<Slot, string>>): string {
+    return SLOTS.map((slot) => `${slotBackend(slot)} ${releases[slot] || "-"}\n`).join("");
+}
+
+/** What each slot runs according to a releases map file (`-` when nothing or no file). */
+export function parseReleasesMap(text: string | undefined): Record<Slot, string> {
+    const out: Record<Slot, string> = { a: "-", b: "-" };
+    for (const line of (text ?? "").split("\n")) {
+        const m = /^slot_([ab]) (\S+)\s*$/.exec(line);
+        if (m) out[m[1] as Slot] = m[2];
+    }
+    return out;
+}
+
+/**
+ * Records what `slot` runs in the releases map, in memory (when the proxy runs) and in the file, before requests go
+ * there, so the first answer from it already says so.
+ */
+export async function recordRelease(socketPath: string | undefined, releasesMapPath: string, slot: Slot, release: string): Promise<void> {
+    if (!/^[A-Za-z0-9._@+-]{1,80}$/.test(release)) throw new Error(`release ${JSON.stringify(release)} is not <color>@<version>`);
+    const releases = { ...parseReleasesMap(fs.existsSync(releasesMapPath) ? fs.readFileSync(releasesMapPath, "utf8") : undefined), [slot]: release };
+    if (socketPath) {
+        const answer = await runtimeCommand(socketPath, `set map ${releasesMapPath} ${slotBackend(slot)} ${release}`);
+        if (answer.trim() !== "") throw new Error(`the local proxy did not record ${release} for slot ${slot}: "${answer.trim()}"`);
+    }
+    writeFileAtomic(releasesMapPath, renderReleasesMap(releases));
 }
 
 /** Sends one command line to HAProxy's runtime API and returns its answer (the socket closes after one command). */
@@ -255,6 +298,7 @@ const USAGE = [
     "       node local-proxy.js switch <socket> <map-file> <a|b>   send new requests to the slot, then write the map file",
     "       node local-proxy.js drain <socket> <a|b> <timeout-s>   wait until the slot has no request in flight (exit 3: still busy)",
     "       node local-proxy.js in-flight <socket> <a|b>           print how many requests the slot's app is busy with",
+    "       node local-proxy.js release <socket|-> <releases-map> <a|b> <color@version>   record what the slot runs (x-served-by)",
 ].join("\n");
 
 /** The command line: what deploy-app.sh calls. Resolves with the exit code. */
@@ -282,6 +326,10 @@ export async function main(argv: readonly string[], out: (s: string) => void, er
                 ? `local-proxy: slot ${args[1]} drained: ${r.atStart} request(s) in flight at the switch, none after ${r.waitedMs} ms`
                 : `local-proxy: slot ${args[1]} still has ${r.left} request(s) in flight after ${args[2]} s (stopTimeoutSeconds); stopping it anyway`);
             return r.drained ? 0 : 3;
+        }
+        if (command === "release" && args.length === 4 && isSlot(args[2])) {
+            await recordRelease(args[0] === "-" ? undefined : args[0], args[1], args[2], args[3]);
+            return 0;
         }
         if (command === "in-flight" && args.length === 2 && isSlot(args[1])) {
             out(String(await inFlight(args[0], args[1])));

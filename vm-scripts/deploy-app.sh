@@ -61,6 +61,7 @@ PROXY_DIR="${PROXY_DIR:-$BG_ROOT/etc/bluegreen/proxy}"     # haproxy.cfg, slot.m
 PROXY_RUN_DIR="${PROXY_RUN_DIR:-$BG_ROOT/var/lib/bluegreen/proxy}"
 PROXY_SOCKET="$PROXY_RUN_DIR/admin.sock"                   # its runtime API (root only)
 PROXY_MAP="$PROXY_DIR/slot.map"
+PROXY_RELEASES="$PROXY_DIR/releases.map"                  # what each slot runs: the x-served-by header's <color>@<version>
 PROXY_UNIT="${PROXY_UNIT:-bluegreen-proxy.service}"
 PROXY_PACKAGE="${PROXY_PACKAGE:-haproxy}"
 HAPROXY="${HAPROXY:-/usr/sbin/haproxy}"
@@ -242,8 +243,8 @@ proof() {
 
 # The local proxy's configuration and unit, as this run wants them (release/localProxy.ts renders the config).
 proxy_files() {
-  printf '{"productionPort":%s,"stagingPort":%s,"slotPorts":{"a":%s,"b":%s},"socketPath":"%s","mapPath":"%s","maxConnectionAgeMs":%s%s%s}\n' \
-    "$port" "$staging_port" "$SLOT_PORT_A" "$SLOT_PORT_B" "$PROXY_SOCKET" "$PROXY_MAP" "$PROXY_MAX_CONNECTION_AGE_MS" \
+  printf '{"productionPort":%s,"stagingPort":%s,"slotPorts":{"a":%s,"b":%s},"socketPath":"%s","mapPath":"%s","releasesMapPath":"%s","maxConnectionAgeMs":%s%s%s}\n' \
+    "$port" "$staging_port" "$SLOT_PORT_A" "$SLOT_PORT_B" "$PROXY_SOCKET" "$PROXY_MAP" "$PROXY_RELEASES" "$PROXY_MAX_CONNECTION_AGE_MS" \
     "${PROXY_SERVED_BY:+,\"servedBy\":\"$PROXY_SERVED_BY\"}" "${PROXY_USER:+,\"runAs\":\"$PROXY_USER\"}" >"$work/proxy.json"
   proxy config "$work/proxy.json" >"$work/haproxy.cfg" || fail "the local proxy's settings were refused (see above)." 2
   cat >"$work/proxy.service" <<UNIT
@@ -365,6 +366,7 @@ mkdir -p "$PROXY_DIR" "$PROXY_RUN_DIR" "$UNIT_DIR"
 proxy_running=false
 if "$SYSTEMCTL" is-active --quiet "$PROXY_UNIT" 9>&- && [ -n "$active" ]; then proxy_running=true; fi
 install_proxy_files() {
+  [ -f "$PROXY_RELEASES" ] || printf 'slot_a -\nslot_b -\n' >"$PROXY_RELEASES"
   install -m 644 "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg.new" && mv -f "$PROXY_DIR/haproxy.cfg.new" "$PROXY_DIR/haproxy.cfg"
   install -m 644 "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT.new" && mv -f "$UNIT_DIR/$PROXY_UNIT.new" "$UNIT_DIR/$PROXY_UNIT"
   "$SYSTEMCTL" daemon-reload 9>&- || fail "systemctl daemon-reload failed after writing $UNIT_DIR/$PROXY_UNIT."
@@ -405,6 +407,8 @@ app_ready_ms="${EPOCHREALTIME/./}"
 "$SYSTEMCTL" enable "$unit" >/dev/null 2>&1 9>&- || true
 
 # ---- switch the local proxy to it -----------------------------------------------------------------------------------
+proxy release "$(if $proxy_running; then echo "$PROXY_SOCKET"; else echo -; fi)" "$PROXY_RELEASES" "$slot" "$APP_COLOR@$APP_VERSION" ||
+  fail "the local proxy could not record what slot $slot runs (see above); nothing was switched."
 if $proxy_running; then
   proxy switch "$PROXY_SOCKET" "$PROXY_MAP" "$slot" ||
     fail "the local proxy did not switch to slot $slot (see above); it still sends every request to slot $active ($previous). Run the deployment again."

@@ -5,7 +5,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { inFlight, renderProxyConfig, renderSlotMap, switchSlot, waitDrained } from "../../release/localProxy";
+import { inFlight, recordRelease, renderProxyConfig, renderReleasesMap, renderSlotMap, switchSlot, waitDrained } from "../../release/localProxy";
 import { HaproxyProcess, runHaproxy } from "../../rehearsal/haproxy";
 import { freePort } from "../support/postgres";
 
@@ -47,6 +47,7 @@ let port: number;
 let stagingPort: number;
 let socketPath: string;
 let mapPath: string;
+let releasesMapPath: string;
 const MAX_AGE_MS = 600;
 
 beforeAll(async () => {
@@ -59,7 +60,9 @@ beforeAll(async () => {
     socketPath = path.join(dir, "admin.sock");
     mapPath = path.join(dir, "slot.map");
     fs.writeFileSync(mapPath, renderSlotMap("a"));
-    const config = renderProxyConfig({ productionPort: port, stagingPort, listenHost: "127.0.0.1", slotPorts, socketPath, mapPath, maxConnectionAgeMs: MAX_AGE_MS, keepAliveIdleMs: 5000, servedBy: "blue-vm-0" });
+    releasesMapPath = path.join(dir, "releases.map");
+    fs.writeFileSync(releasesMapPath, renderReleasesMap({ a: "blue@1.0.0", b: "" }));
+    const config = renderProxyConfig({ productionPort: port, stagingPort, listenHost: "127.0.0.1", slotPorts, socketPath, mapPath, releasesMapPath, maxConnectionAgeMs: MAX_AGE_MS, keepAliveIdleMs: 5000, servedBy: "blue-vm-0" });
     proxy = await runHaproxy(config, dir, socketPath);
 });
 
@@ -73,13 +76,23 @@ afterAll(async () => {
 });
 
 describe("the local proxy on HAProxy, in front of apps that never close a connection", () => {
-    it("serves the production and the staging port from the active slot, naming the VM", async () => {
+    it("serves the production and the staging port from the active slot, naming its release and the VM", async () => {
         const agent = new http.Agent({ keepAlive: true });
         for (const p of [port, stagingPort]) {
             const answer = await get(p, agent);
-            expect(answer).toMatchObject({ status: 200, body: "a", servedBy: "blue-vm-0" });
+            expect(answer).toMatchObject({ status: 200, body: "a", servedBy: "blue@1.0.0 blue-vm-0" });
         }
         agent.destroy();
+    });
+
+    it("names the new slot's release from the first answer after the switch, and keeps it in the file", async () => {
+        await recordRelease(socketPath, releasesMapPath, "b", "blue@2.0.0");
+        expect(fs.readFileSync(releasesMapPath, "utf8")).toBe(renderReleasesMap({ a: "blue@1.0.0", b: "blue@2.0.0" }));
+        await switchSlot(socketPath, mapPath, "b");
+        expect((await get(port, new http.Agent())).servedBy).toBe("blue@2.0.0 blue-vm-0");
+        await switchSlot(socketPath, mapPath, "a");
+        expect((await get(port, new http.Agent())).servedBy).toBe("blue@1.0.0 blue-vm-0");
+        await expect(recordRelease(socketPath, releasesMapPath, "b", "bad value;")).rejects.toThrow(/is not <color>@<version>/);
     });
 
     it("sends the next request of an open keep-alive connection to the new slot once switched, and writes the map file", async () => {

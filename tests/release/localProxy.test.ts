@@ -5,6 +5,8 @@ import {
     main,
     otherSlot,
     parseInFlight,
+    parseReleasesMap,
+    renderReleasesMap,
     parseShowMap,
     parseSlotMap,
     proxySettingsProblems,
@@ -36,7 +38,10 @@ describe("the local proxy's configuration", () => {
     });
 
     it("names the VM in x-served-by only when asked, and drops to the given user only when asked", () => {
-        expect(renderProxyConfig({ ...base, servedBy: "green-vm-1" })).toContain("http-after-response set-header x-served-by green-vm-1\n");
+        expect(renderProxyConfig({ ...base, servedBy: "green-vm-1" })).toContain('http-after-response set-header x-served-by "green-vm-1"\n');
+        expect(renderProxyConfig({ ...base, servedBy: "green-vm-1", releasesMapPath: "/etc/r.map" })).toContain(
+            'http-after-response set-header x-served-by "%[be_name,map(/etc/r.map,unknown)] green-vm-1"\n',
+        );
         expect(renderProxyConfig(base)).not.toContain("x-served-by");
         expect(renderProxyConfig({ ...base, runAs: "haproxy" })).toContain("    user haproxy\n    group haproxy\n");
         expect(renderProxyConfig(base)).not.toMatch(/^\s+user /m);
@@ -69,6 +74,12 @@ describe("slots and the map", () => {
         expect(parseSlotMap(undefined)).toBeUndefined();
         expect(parseSlotMap("live be_blue\n")).toBeUndefined();
         expect(parseSlotMap("active slot_c\n")).toBeUndefined();
+    });
+
+    it("reads back what each slot runs from the releases map it wrote", () => {
+        expect(renderReleasesMap({ a: "blue@1.0.0", b: "" })).toBe("slot_a blue@1.0.0\nslot_b -\n");
+        expect(parseReleasesMap(renderReleasesMap({ a: "blue@1.0.0", b: "blue@2.0.0" }))).toEqual({ a: "blue@1.0.0", b: "blue@2.0.0" });
+        expect(parseReleasesMap(undefined)).toEqual({ a: "-", b: "-" });
     });
 
     it("parses HAProxy's show map and show stat answers", () => {
