@@ -188,9 +188,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        if not head:
-            self.wfile.write(data)
+        try:
+            self.end_headers()
+            if not head:
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client left: nobody to answer
 
 
 class Server(http.server.ThreadingHTTPServer):

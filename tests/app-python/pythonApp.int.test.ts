@@ -9,6 +9,7 @@
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
@@ -150,6 +151,25 @@ describe("app-python on PostgreSQL, through the expand/contract example", () => 
         expect((await request(app.port, "/nowhere")).status).toBe(404);
     });
 
+    it("reads a chunked body as well as one with a Content-Length, and refuses one over 16 KiB (413) closing the connection", async () => {
+        const app = await ready("1.0.0");
+        const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+            const req = http.request({ host: "127.0.0.1", port: app.port, path: "/goals", method: "POST", agent: false }, (res) => {
+                let body = "";
+                res.on("data", (d: Buffer) => (body += d.toString()));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            });
+            req.on("error", reject);
+            req.write('{"title": "Swim');
+            req.end(' a mile"}'); // two writes: Node sends them chunked
+        });
+        expect(chunked.status).toBe(201);
+        expect(JSON.parse(chunked.body)).toMatchObject({ title: "Swim a mile" });
+        const big = await request(app.port, "/goals", { method: "POST", body: JSON.stringify({ title: "x".repeat(17 * 1024) }) });
+        expect(big.status).toBe(413);
+        expect(big.headers.connection).toBe("close");
+    });
+
     it("answers /slow?ms=N after sleeping N ms", async () => {
         const app = await ready("1.0.0");
         const started = Date.now();
@@ -186,6 +206,13 @@ describe("app-python at start", () => {
         expect(health.status).toBe(503);
         expect(health.body).toEqual({ status: "unhealthy" });
         expect((await request(app.port, "/goals?limit=1")).status).toBe(200);
+    });
+
+    it("APP_FAULT=wrong-version: /version and x-served-by report a version no release has (the gate must refuse it)", async () => {
+        const app = await ready("2.0.0", { APP_FAULT: "wrong-version" });
+        const version = await request(app.port, "/version");
+        expect(version.body).toEqual({ version: "0.0.0-wrong-version", color: "blue" });
+        expect(version.headers["x-served-by"]).toBe("blue@0.0.0-wrong-version");
     });
 
     it("APP_FAULT=crash-on-start: exits 1 before it listens, saying so", async () => {
