@@ -42,10 +42,6 @@ PG_CONNECT_MESSAGES = [
 ]
 
 
-class DatabaseUnavailable(Exception):
-    """The database did not answer (or refused): the request is answered 503, the start check gives up."""
-
-
 def schema_for(version):
     """(title column, read routine version) for a release version: 2.0.0 and its pre-releases use the new ones."""
     major, minor, patch = (int(x) for x in re.match(r"(\d+)\.(\d+)\.(\d+)", version).groups())
@@ -98,15 +94,15 @@ def _numbers_in(value, depth=0):
     return []
 
 
-def with_retry(fn, attempts, base_delay, max_delay, on_retry, retry_unreachable=True):
-    """fn(), again after a transient (or, if asked, unreachable) error, at most `attempts` times with doubling waits."""
+def with_retry(fn, attempts, base_delay, max_delay, on_retry):
+    """fn(), again after a transient or unreachable error (a fresh connection each time), at most `attempts` times
+    in all, waiting base_delay doubling to max_delay seconds; a refusal or any other error is raised at once."""
     for attempt in range(1, attempts + 1):
         try:
             return fn()
-        except Exception as err:  # noqa: BLE001 - classified below, re-raised unless transient
+        except Exception as err:  # noqa: BLE001 - classified below, re-raised unless worth waiting out
             kind, code, _ = classify(err)
-            retryable = kind == "transient" or (kind == "unreachable" and retry_unreachable)
-            if attempt >= attempts or not retryable:
+            if attempt >= attempts or kind not in ("transient", "unreachable"):
                 raise
             delay = min(max_delay, base_delay * 2 ** (attempt - 1))
             on_retry(code=code, attempt=attempt, attempts=attempts, retryInMs=int(delay * 1000), message=str(err).strip()[:300])
@@ -164,7 +160,9 @@ def _close_quietly(conn):
 
 def iso_utc(value):
     """A database timestamp as JavaScript's toISOString writes it: 2026-12-01T19:58:25.123Z."""
-    if isinstance(value, str):
+    if isinstance(value, bytes):
+        value = value.decode("ascii")
+    if isinstance(value, str):  # FreeTDS's DB-Library may hand DATETIME2 over as text: 2026-12-01 19:58:25.1230000
         value = datetime.datetime.fromisoformat(value.strip()[:26])
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.timezone.utc)  # SQL Server's SYSUTCDATETIME(): UTC without an offset
