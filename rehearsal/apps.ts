@@ -1,131 +1,110 @@
 /**
- * The app instances of the rehearsal: real processes of the app, two per color, each on a fixed production and
- * staging port (the HAProxy backends point at those ports, as the Azure pools point at VMs).
+ * The releases the rehearsal deploys: real artifacts of any app that follows the contract (docs/app-contract.md).
  *
- * They run the real artifact: `packApp` (app/pack.ts, what `npm run app:pack` does) builds one, and each version is
- * an unpacked copy of it whose build-info.json is stamped with that version (written with the app's own
- * `writeBuildInfo`), so `/version` reports the stamp exactly as on a VM. One pack, not three: a pack compiles the
- * app and copies its node_modules (tens of seconds on a busy 2-core machine); the copies differ only in their stamp.
- * A "deploy" onto a color is what the VM extension does on Azure: stop the color's instances with SIGTERM (they
- * drain) and start the new release on the same ports.
+ * The app is packed once, as `npm run app:pack -- <version> --app <directory>` does (app/pack.ts; the Node sample
+ * when no directory is given), and each other version is that artifact with its manifest's version changed (and the
+ * Node sample's own build-info stamp, when present): one pack, not three — a pack of the Node sample compiles it and
+ * copies its node_modules. The broken v3 is made broken by the rehearsal, not by the app, where it can be:
+ *
+ *   - `wrong-version`: v3's manifest says another version, so each VM refuses the artifact (any app);
+ *   - `crash-on-start`: v3's start command is a script that exits 1 (any app);
+ *   - `unhealthy`: v3 runs with the app setting `APP_FAULT=unhealthy`, so its /health answers 503 (the samples honour
+ *     it; an app that does not is simply healthy, and the rehearsal says so).
  */
-import { ChildProcess, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import * as readline from "readline";
 import { packApp } from "../app/pack";
-import { BUILD_INFO_FILE, writeBuildInfo } from "../app/src/buildInfo";
 import { Fault } from "../app/src/config";
-import { Color } from "../release/colors";
-import { Cleanup, stopProcess } from "./cleanup";
 
 /** The repository root (where app/ and node_modules/ are). */
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
-/** The entry point inside an unpacked artifact (what the systemd unit runs on a VM). */
-export const ARTIFACT_ENTRY = path.join("dist", "app", "src", "main.js");
+/** The start script of v3 with the `crash-on-start` fault. */
+export const CRASH_SCRIPT = "bin/bluegreen-rehearsal-crash";
+
+/** One artifact of the rehearsal: the file and the version its manifest says. */
+export interface ReleaseArtifact {
+    readonly version: string;
+    readonly file: string;
+    /** The app setting the release runs with (`APP_FAULT=unhealthy`), as `<color>AppSettings` would. */
+    readonly appSettings?: string;
+}
+
+/** The manifest's name of the packed app (for the timeline). */
+export interface PreparedReleases {
+    readonly appName: string;
+    readonly artifacts: Readonly<Record<string, ReleaseArtifact>>;
+}
 
 /**
- * Packs the app once and unpacks one release directory per version under `work/releases/`, each stamped with its
- * version. Returns the directory of each version.
+ * Packs the app (`appDir`, or the Node sample) once and writes one artifact per version under `work/artifacts/`;
+ * `broken` is the version made broken by `fault`.
  */
-export async function prepareReleases(work: string, versions: readonly string[], log: (line: string) => void): Promise<Record<string, string>> {
+export async function prepareReleases(
+    work: string,
+    versions: readonly string[],
+    log: (line: string) => void,
+    opts: { readonly appDir?: string; readonly broken?: string; readonly fault?: Fault } = {},
+): Promise<PreparedReleases> {
     const started = Date.now();
     // The rehearsal rehearses this working tree, uncommitted changes included: its artifact never leaves the
     // machine, so the dirty-tree refusal of app:pack does not apply (the stamp says dirty).
-    const packed = await packApp({ version: versions[0], distDir: path.join(work, "dist"), allowDirty: true });
-    const out: Record<string, string> = {};
+    const packed = await packApp({ version: versions[0], distDir: path.join(work, "dist"), allowDirty: true, ...(opts.appDir ? { app: path.resolve(opts.appDir) } : {}) });
+    const dir = path.join(work, "artifacts");
+    fs.mkdirSync(dir, { recursive: true });
+    const tree = path.join(work, "unpacked");
+    fs.mkdirSync(tree, { recursive: true });
+    execFileSync("tar", ["-xzf", packed.artifact, "-C", tree]);
+    const manifestFile = path.join(tree, "bluegreen.json");
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Record<string, unknown>;
+    const artifacts: Record<string, ReleaseArtifact> = {};
     for (const version of versions) {
-        const dir = path.join(work, "releases", version);
-        fs.mkdirSync(dir, { recursive: true });
-        execFileSync("tar", ["-xzf", packed.artifact, "-C", dir]);
-        if (version !== versions[0]) {
-            writeBuildInfo(path.join(dir, BUILD_INFO_FILE), { version, builtAt: new Date().toISOString(), commit: `rehearsal copy of ${versions[0]}` });
+        const file = path.join(dir, `app-${version}.tgz`);
+        const broken = version === opts.broken ? opts.fault : undefined;
+        if (version === versions[0] && !broken) {
+            fs.copyFileSync(packed.artifact, file);
+        } else {
+            stamp(tree, manifest, version, broken);
+            execFileSync("tar", ["-czf", file, "-C", tree, "."]);
+            stamp(tree, manifest, versions[0], undefined);
         }
-        out[version] = dir;
+        artifacts[version] = { version, file, ...(broken === "unhealthy" ? { appSettings: "APP_FAULT=unhealthy" } : {}) };
     }
+    fs.rmSync(tree, { recursive: true, force: true });
     log(
-        `packed the app once (${path.basename(packed.artifact)}, ${(packed.bytes / 1024 / 1024).toFixed(1)} MiB, ${Date.now() - started} ms) ` +
-            `and unpacked ${versions.length} releases stamped ${versions.join(", ")}`,
+        `packed ${String(manifest.name)} once (npm run app:pack -- ${versions[0]}${opts.appDir ? ` --app ${opts.appDir}` : ""}: ` +
+            `${(packed.bytes / 1024 / 1024).toFixed(1)} MiB, ${Date.now() - started} ms) and made ${versions.length} releases: ${versions.join(", ")}` +
+            (opts.broken && opts.fault ? ` (${opts.broken} broken: ${faultText(opts.fault)})` : ""),
     );
-    return out;
+    return { appName: String(manifest.name), artifacts };
 }
 
-/** Where one instance listens. */
-export interface Slot {
-    readonly color: Color;
-    readonly index: number;
-    readonly port: number;
-    readonly stagingPort: number;
+/** What the rehearsal does to make a release broken. */
+export function faultText(fault: Fault): string {
+    switch (fault) {
+        case "wrong-version":
+            return "its manifest names another version, so every VM refuses it";
+        case "crash-on-start":
+            return `its start command is ${CRASH_SCRIPT}, which exits 1`;
+        case "unhealthy":
+            return "it runs with APP_FAULT=unhealthy, so its /health answers 503";
+    }
 }
 
-/** The HAProxy server name of a slot: `blue-0`. */
-export function slotName(slot: Pick<Slot, "color" | "index">): string {
-    return `${slot.color}-${slot.index}`;
-}
-
-export interface InstanceSpec {
-    readonly slot: Slot;
-    readonly version: string;
-    /** The unpacked artifact to run (see {@link prepareReleases}). */
-    readonly releaseDir: string;
-    readonly databaseUrl: string;
-    readonly maxConnectionAgeMs: number;
-    readonly fault?: Fault;
-    /** Where the instance's stdout/stderr go (appended). */
-    readonly logFile: string;
-}
-
-/** A started instance. */
-export interface Instance {
-    readonly spec: InstanceSpec;
-    readonly process: ChildProcess;
-    /** `listening` once both ports are bound; `exited` when it died before that (e.g. crash-on-start). */
-    readonly started: Promise<"listening" | "exited">;
-    /** SIGTERM (the app drains and exits), SIGKILL after `timeoutMs`. */
-    stop(timeoutMs?: number): Promise<void>;
-}
-
-/** The environment an instance runs with (what the deploy script writes to /etc/bluegreen/app.env on a VM). */
-export function instanceEnv(spec: InstanceSpec): Record<string, string> {
-    return {
-        APP_COLOR: spec.slot.color,
-        APP_HOST: "127.0.0.1",
-        APP_PORT: String(spec.slot.port),
-        APP_STAGING_PORT: String(spec.slot.stagingPort),
-        DATABASE_URL: spec.databaseUrl,
-        MAX_CONNECTION_AGE_MS: String(spec.maxConnectionAgeMs),
-        DRAIN_TIMEOUT_MS: "10000",
-        ...(spec.fault ? { APP_FAULT: spec.fault } : {}),
-    };
-}
-
-/** Starts one instance as a process (registered with `cleanup`). */
-export function startInstance(cleanup: Cleanup, spec: InstanceSpec): Instance {
-    const log = fs.openSync(spec.logFile, "a");
-    const child = cleanup.spawn(
-        slotName(spec.slot),
-        process.execPath,
-        [path.join(spec.releaseDir, ARTIFACT_ENTRY)],
-        {
-            cwd: spec.releaseDir,
-            env: { PATH: process.env.PATH ?? "", ...instanceEnv(spec) },
-            stdio: ["ignore", "pipe", log],
-        },
-    );
-    fs.closeSync(log);
-    const started = new Promise<"listening" | "exited">((resolve) => {
-        const lines = readline.createInterface({ input: child.stdout as NodeJS.ReadableStream });
-        lines.on("line", (line) => {
-            fs.appendFileSync(spec.logFile, line + "\n");
-            if (line.includes('"event":"listening"')) resolve("listening");
-        });
-        child.once("exit", () => resolve("exited"));
-    });
-    return {
-        spec,
-        process: child,
-        started,
-        stop: (timeoutMs = 15000) => stopProcess(child, "SIGTERM", timeoutMs),
-    };
+/** Writes the unpacked tree's manifest (and the Node sample's build-info.json) for `version`, broken by `fault`. */
+function stamp(tree: string, manifest: Record<string, unknown>, version: string, fault: Fault | undefined): void {
+    const crash = path.join(tree, CRASH_SCRIPT);
+    fs.rmSync(crash, { force: true });
+    const out: Record<string, unknown> = { ...manifest, version: fault === "wrong-version" ? `${version}-not-this-one` : version };
+    if (fault === "crash-on-start") {
+        fs.mkdirSync(path.dirname(crash), { recursive: true });
+        fs.writeFileSync(crash, "#!/bin/sh\necho 'rehearsal fault: crash-on-start' >&2\nexit 1\n", { mode: 0o755 });
+        out.start = [CRASH_SCRIPT];
+    }
+    fs.writeFileSync(path.join(tree, "bluegreen.json"), JSON.stringify(out, null, 2) + "\n");
+    const buildInfo = path.join(tree, "build-info.json");
+    if (fs.existsSync(buildInfo)) {
+        fs.writeFileSync(buildInfo, JSON.stringify({ ...JSON.parse(fs.readFileSync(buildInfo, "utf8")), version }, null, 2) + "\n");
+    }
 }

@@ -74,8 +74,8 @@ export function runGate(req: GateRequest): Promise<GateResult> {
         GATE_INTERVAL: String(req.intervalS),
         GATE_TIMEOUT: "2",
         GATE_APP_DIR: REPO_ROOT,
-        // No product deploy runs here to prove each instance's release, so the rehearsal asks the sample's /version.
-        GATE_VERSION_PATH: "/version",
+        // No GATE_VERSION_PATH: the release each VM runs is proven by its deploy's release proof (read by the scenario
+        // with release/readBack.ts, as the program reads it from Azure), not by asking the app.
         ...(req.statusCommand ? { GATE_DB_STATUS_CMD: req.statusCommand } : {}),
     };
     const startedAt = new Date();

@@ -16,6 +16,8 @@ export interface RehearsalOptions {
     readonly reportPath: string;
     /** What is wrong with v3, the build whose flip must be refused. @default "unhealthy" */
     readonly fault: Fault;
+    /** The app to release: a directory with a bluegreen.json (docs/app-contract.md). @default undefined (the Node sample, app/) */
+    readonly app?: string;
 }
 
 export const DEFAULT_OPTIONS: RehearsalOptions = {
@@ -27,16 +29,20 @@ export const DEFAULT_OPTIONS: RehearsalOptions = {
 };
 
 export const USAGE = `usage: npm run rehearse -- [--duration <seconds>] [--rate <requests/s>] [--connections <n>]
-                        [--report <path>] [--fault unhealthy|wrong-version|crash-on-start]
+                        [--report <path>] [--fault unhealthy|wrong-version|crash-on-start] [--app <directory>]
 
-Runs a whole blue/green release on this machine (HAProxy, PostgreSQL, two app instances per color) under steady
-load, and writes a JSON report and an SVG chart of the cut-over.
+Runs a whole blue/green release on this machine under steady load (HAProxy as the load balancer, PostgreSQL, two
+VMs per color, each deployed by vm-scripts/deploy-app.sh behind its local proxy), and writes a JSON report and an
+SVG chart of the cut-over.
 
   --duration <seconds>     length of the run, scenario included (default ${DEFAULT_OPTIONS.durationS}, at least 15)
   --rate <requests/s>      steady load over all connections (default ${DEFAULT_OPTIONS.rate})
   --connections <n>        keep-alive connections (default ${DEFAULT_OPTIONS.connections})
   --report <path>          JSON report; the chart goes next to it as .svg (default ${DEFAULT_OPTIONS.reportPath})
   --fault <fault>          what is broken in v3, whose flip must be refused (default ${DEFAULT_OPTIONS.fault})
+  --app <directory>        the app to release: any directory with a bluegreen.json (docs/app-contract.md), packed
+                           with npm run app:pack -- <version> --app <directory> (default: the Node sample, app/);
+                           the load asks GET /goals?limit=5, POST /goals and GET /slow?ms=N, as both samples serve
 `;
 
 /** Parses the command line. Throws an Error naming the bad option, the value and the fix. */
@@ -74,6 +80,10 @@ export function parseOptions(argv: readonly string[]): RehearsalOptions {
                 }
                 out.fault = value as Fault;
                 break;
+            case "--app":
+                if (!value || value.startsWith("--")) throw new Error(`--app needs the directory of an app with a bluegreen.json, e.g. --app app-python.\n${USAGE}`);
+                out.app = value;
+                break;
             case "--help":
             case "-h":
                 throw new Error(USAGE);
@@ -93,7 +103,7 @@ export function parseOptions(argv: readonly string[]): RehearsalOptions {
 
 /** When each step of the scenario happens, in ms after the load started, and the timing settings it uses. */
 export interface ScenarioTiming {
-    /** The apps close keep-alive connections older than this (MAX_CONNECTION_AGE_MS). */
+    /** The VMs' local proxies close client connections older than this (PROXY_MAX_CONNECTION_AGE_MS). */
     readonly maxConnectionAgeMs: number;
     /** The rollback window (the guard's `rollbackWindowMinutes` is this / 60 000). */
     readonly rollbackWindowMs: number;

@@ -25,7 +25,8 @@ import {
     SchemaStatus,
     Verdict,
 } from "../release/guard";
-import { Instance, prepareReleases, Slot, slotName, startInstance } from "./apps";
+import { prepareReleases, ReleaseArtifact } from "./apps";
+import { AzureStandIn, createVm, DeployResult, deployToVm, LocalVm, startAzureStandIn, stopVmsAtCleanup } from "./localVm";
 import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal, runEndMs } from "./report";
 import { ChartMarker, renderChart } from "./chart";
 import { Cleanup } from "./cleanup";
@@ -34,18 +35,19 @@ import { runGate } from "./gate";
 import { RunningHaproxy, setLiveColor, startHaproxy } from "./haproxy";
 import { Load, RequestRecord, startLoad } from "./load";
 import { RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
-import { freeFixedPort, freePort } from "./postgres";
+import { freePort } from "./postgres";
+import { releaseProofProblems } from "../release/readBack";
 import { ensurePrerequisites } from "./prerequisites";
 
 /** The versions the rehearsal releases. */
 export const VERSIONS = { v1: "1.0.0", v2: "2.0.0", v3: "3.0.0" } as const;
-/** Instances per color. */
+/** VMs per color. */
 export const INSTANCES_PER_COLOR = 2;
 /** Slow requests started just before each switch (they must finish on the old color). */
 export const SLOW_REQUESTS_PER_SWITCH = 5;
 /** How long a long query holds its lock on goals while the expand of release 2 runs (the lock-timeout proof). */
 export const MIGRATION_LOCK_HOLD_MS = 1500;
-/** The app's header naming who answered. */
+/** The header naming who answered: the local proxy's `<color>@<version> <vm>`, whatever the app. */
 const SERVED_BY = "x-served-by";
 
 export interface RehearsalResult {
@@ -107,33 +109,53 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const applied1 = await db.up(db.releaseDirs.v1, "expand");
     say(`release 1 schema applied: ${applied1.join(", ") || "(nothing to do)"}`);
 
-    const releases = await prepareReleases(work, Object.values(VERSIONS), say);
-    const slots: Record<Color, Slot[]> = { blue: [], green: [] };
+    const prepared = await prepareReleases(work, Object.values(VERSIONS), say, { appDir: options.app, broken: VERSIONS.v3, fault: options.fault });
+    const azure: AzureStandIn = await startAzureStandIn(cleanup);
+    azure.vault.secrets.set("app-database-url", db.appUrl);
+    const published: Record<string, ReleaseArtifact & { url: string; sha256: string }> = {};
+    for (const [version, artifact] of Object.entries(prepared.artifacts)) published[version] = { ...artifact, ...azure.publish(artifact.file, `app-${version}.tgz`) };
+    const vms: Record<Color, LocalVm[]> = { blue: [], green: [] };
     for (const color of COLORS) {
-        for (let index = 0; index < INSTANCES_PER_COLOR; index++) {
-            slots[color].push({ color, index, port: await freeFixedPort(), stagingPort: await freeFixedPort() });
-        }
+        for (let index = 0; index < INSTANCES_PER_COLOR; index++) vms[color].push(await createVm(work, color, index));
     }
-    const instances: Record<Color, Instance[]> = { blue: [], green: [] };
-    const start = async (color: Color, version: string, fault?: Fault): Promise<string[]> => {
-        instances[color] = slots[color].map((slot) =>
-            startInstance(cleanup, {
-                slot,
-                version,
-                releaseDir: releases[version],
-                databaseUrl: db.appUrl,
-                maxConnectionAgeMs: timing.maxConnectionAgeMs,
-                logFile: path.join(work, `${slotName(slot)}.log`),
-                ...(fault ? { fault } : {}),
-            }),
+    stopVmsAtCleanup(cleanup, [...vms.blue, ...vms.green]);
+    /** The last run of the deployment on each VM (what Azure keeps in the extension's status). */
+    const lastRun = new Map<string, DeployResult>();
+    /** The product's deploy on every VM of the color at once, as the extensions run on Azure. */
+    const deployColor = async (color: Color, version: string, waitSeconds = 30): Promise<string[]> => {
+        const release = published[version];
+        const results = await Promise.all(
+            vms[color].map((vm) =>
+                deployToVm(vm, azure, work, {
+                    version,
+                    artifactUrl: release.url,
+                    sha256: release.sha256,
+                    maxConnectionAgeMs: timing.maxConnectionAgeMs,
+                    waitSeconds,
+                    ...(release.appSettings ? { appSettings: release.appSettings } : {}),
+                }),
+            ),
         );
-        const outcomes = await Promise.all(instances[color].map((i) => i.started));
-        return outcomes.map((o, i) => `${slotName(slots[color][i])} ${o === "listening" ? "started" : "EXITED at start"}`);
+        for (const r of results) {
+            lastRun.set(r.vm.name, r);
+            fs.writeFileSync(path.join(work, `deploy-${r.vm.name}-${version}.log`), r.output);
+        }
+        return results.map((r) => {
+            const lines = r.output.trim().split("\n");
+            const switched = lines.find((l) => l.includes("switched to slot"));
+            return r.code === 0
+                ? `${r.vm.name}: ${switched ? switched.replace(/^deploy-app: /, "") : lines[lines.length - 2] ?? ""} (${r.ms} ms)`
+                : `${r.vm.name}: deploy FAILED (exit ${r.code}): ${(lines.find((l) => l.includes("FAILED")) ?? lines[lines.length - 1] ?? "").replace(/^deploy-app: FAILED: /, "")}`;
+        });
     };
-    await Promise.all([start("blue", VERSIONS.v1), start("green", VERSIONS.v1)]);
+    const firstDeploys = await Promise.all([deployColor("blue", VERSIONS.v1), deployColor("green", VERSIONS.v1)]);
+    const failedFirst = [...vms.blue, ...vms.green].filter((vm) => lastRun.get(vm.name)?.code !== 0);
+    if (failedFirst.length > 0) {
+        throw new Error(`the first deploy of ${VERSIONS.v1} failed on ${failedFirst.map((v) => v.name).join(", ")}:\n${failedFirst.map((v) => lastRun.get(v.name)?.output ?? "").join("\n")}`);
+    }
     say(
-        `app ${VERSIONS.v1} started on both colors: ` +
-            COLORS.flatMap((c) => slots[c].map((s) => `${slotName(s)} 127.0.0.1:${s.port} (staging ${s.stagingPort})`)).join(", "),
+        `${prepared.appName} ${VERSIONS.v1} deployed by vm-scripts/deploy-app.sh to ${INSTANCES_PER_COLOR} VMs per color, each behind its local proxy:\n` +
+            firstDeploys.flat().join("\n"),
     );
 
     const haproxy: RunningHaproxy = await startHaproxy(
@@ -143,8 +165,8 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             productionPort: await freePort(),
             stagingPort: await freePort(),
             servers: {
-                blue: slots.blue.map((s) => ({ name: slotName(s), port: s.port, stagingPort: s.stagingPort })),
-                green: slots.green.map((s) => ({ name: slotName(s), port: s.port, stagingPort: s.stagingPort })),
+                blue: vms.blue.map((vm) => ({ name: vm.name, port: vm.port, stagingPort: vm.stagingPort })),
+                green: vms.green.map((vm) => ({ name: vm.name, port: vm.port, stagingPort: vm.stagingPort })),
             },
             logErrors: true,
         },
@@ -153,7 +175,15 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     );
     cleanup.add("stop HAProxy", () => haproxy.stop());
     const { productionPort, stagingPort } = haproxy.layout;
-    say(`HAProxy (TCP mode) production 127.0.0.1:${productionPort} → blue, staging 127.0.0.1:${stagingPort} → green`);
+    say(`HAProxy (TCP mode, the load balancer) production 127.0.0.1:${productionPort} → blue, staging 127.0.0.1:${stagingPort} → green`);
+
+    /** The gate's release check: every VM of the color proves the release (its last deploy's proof), as on Azure. */
+    const proofProblems = (color: Color, version: string): string[] =>
+        releaseProofProblems(
+            vms[color].map((vm) => ({ name: vm.name, view: { statuses: [{ message: lastRun.get(vm.name)?.output ?? "" }] } })),
+            { color, version, sha256: published[version].sha256 },
+            `pulumi config set ${color}ForceUpdateTag <new value> && pulumi up`,
+        );
 
     // --- The guard's state, first deploy ------------------------------------------------------------------------
     const colorState = (version: string): ReleaseState["blue"] => ({ version, vmSize: "local-process", image: "node" });
@@ -168,7 +198,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         const first: ReleaseState = { liveColor: "blue", blue: colorState(VERSIONS.v1), green: colorState(VERSIONS.v1) };
         const verdict = evaluateRelease(undefined, first, guardContext());
         if (!verdict.allowed) throw new Error(`the guard refused the first deploy:\n${verdict.reasons.join("\n")}`);
-        const gate = await runGate({ color: "blue", version: VERSIONS.v1, ports: slots.blue.map((s) => s.port), attempts: 40, intervalS: 0.25 });
+        const gate = await runGate({ color: "blue", version: VERSIONS.v1, ports: vms.blue.map((vm) => vm.port), attempts: 40, intervalS: 0.25 });
         if (!gate.passed) throw new Error(`blue v1 did not pass its health gate at setup:\n${gate.summary}`);
         state = recordStep(undefined, first, guardContext());
         say(`guard: ${verdict.step}, allowed; gate: ${gate.summary}`);
@@ -216,7 +246,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const verdictText = (v: Verdict): string =>
         [`guard: ${v.step}, ${v.allowed ? "allowed" : "refused"}`, ...v.reasons, ...v.notices.map((n) => `notice: ${n}`)].join("\n");
 
-    /** A deploy of `version` onto `color`: the guard decides, then the color's instances drain and restart. */
+    /** A deploy of `version` onto `color`: the guard decides, then the product's deploy runs on each of its VMs. */
     const deploy = async (color: Color, version: string, fault?: Fault): Promise<boolean> => {
         const after: ReleaseState = { ...state, [color]: colorState(version) };
         const ctx = guardContext();
@@ -226,12 +256,16 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             return false;
         }
         say(`deploy ${version}${fault ? ` (broken: ${fault})` : ""} onto ${color}: ${verdictText(verdict)}`);
-        const stopStarted = since();
-        await Promise.all(instances[color].map((i) => i.stop()));
-        const outcome = await start(color, version, fault);
+        const started = since();
+        // A broken release gets a few seconds to prove it never becomes healthy (the manifest allows more on Azure).
+        const outcome = await deployColor(color, version, fault ? 4 : 30);
         state = recordStep(state, after, ctx);
         mark("note", `${color} → ${version}`);
-        say(`${color} now runs ${version}: old instances drained and stopped, new ones ${outcome.join(", ")} (${Math.round(since() - stopStarted)} ms)`);
+        const failed = vms[color].filter((vm) => lastRun.get(vm.name)?.code !== 0).length;
+        say(
+            `${failed === 0 ? `${color} now runs ${version}` : `the deploy of ${version} onto ${color} failed on ${failed} of ${vms[color].length} VMs; their local proxies kept the release they served`} ` +
+                `(${Math.round(since() - started)} ms):\n${outcome.join("\n")}`,
+        );
         return true;
     };
 
@@ -246,7 +280,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         const gate = await runGate({
             color: to,
             version: state[to].version,
-            ports: slots[to].map((s) => s.port),
+            ports: vms[to].map((vm) => vm.port),
             statusCommand: await db.statusCommand(db.releaseDirs.v2, work),
             attempts: 8,
             intervalS: 0.25,
@@ -258,8 +292,9 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         }
         const ctx = guardContext({ schema: await schema() });
         const verdict = evaluateRelease(state, after, ctx);
-        if (!verdict.allowed || !gate.passed) {
-            const reasons = [...verdict.reasons, ...(gate.passed ? [] : [gate.summary])];
+        const proofs = proofProblems(to, state[to].version);
+        if (!verdict.allowed || !gate.passed || proofs.length > 0) {
+            const reasons = [...verdict.reasons, ...proofs, ...(gate.passed ? [] : [gate.summary])];
             refuse(blockedFlips, `flip → ${to}`, `flip ${from} → ${to} (${state[to].version})`, reasons.join("\n"));
             return false;
         }
@@ -281,7 +316,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         // Fresh connections right after the switch measure when every new connection lands on the new color.
         const probes: Promise<void>[] = [];
         for (let i = 0; i < 20; i++) {
-            probes.push(load.oneShot("probe", "/version", 1));
+            probes.push(load.oneShot("probe", "/health", 1));
             await sleep(25);
         }
         await Promise.all([slow, ...probes]);
@@ -357,6 +392,9 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     await until(timing.at.brokenDeploy);
     const idle = idleColor(state.liveColor);
     await deploy(idle, VERSIONS.v3, options.fault);
+    if (options.fault === "unhealthy" && vms[idle].every((vm) => lastRun.get(vm.name)?.code === 0)) {
+        say(`note: ${prepared.appName} does not honour APP_FAULT=unhealthy, so its v${VERSIONS.v3} is healthy; use --fault crash-on-start or wrong-version for this app`);
+    }
     phase = `${state.liveColor} live, broken v${VERSIONS.v3} on ${idle}`;
     if (await flip(idle)) throw new Error(`the flip to a broken v3 (${options.fault}) was allowed`);
 

@@ -147,7 +147,7 @@ export function vmProblems(color: Color, vms: readonly VmStatus[], recorded: { r
         }
         if (vm.health !== undefined && vm.health !== "200") {
             problems.push(`${who}: /health answers ${vm.health === "000" ? "nothing (no answer in 5 s)" : `HTTP ${vm.health}`} from the release agent: ` +
-                `the process the deployment proved is not serving. Look at its journal: az vm run-command invoke -g ${resourceGroup} -n ${vm.name} --command-id RunShellScript --scripts "journalctl -u bluegreen-app -n 100"; run the deployment again: ${redeployCommand(color)}`);
+                `the process the deployment proved is not serving. Look at its journal: az vm run-command invoke -g ${resourceGroup} -n ${vm.name} --command-id RunShellScript --scripts "journalctl -t bluegreen-app -n 100"; run the deployment again: ${redeployCommand(color)}`);
         }
     }
     return problems;

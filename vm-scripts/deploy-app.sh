@@ -222,9 +222,10 @@ slot_port() { if [ "$1" = a ]; then echo "$SLOT_PORT_A"; else echo "$SLOT_PORT_B
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$1" 2>/dev/null || true; }
 # A slot runs the release: the unit's main process runs from the release directory (its working directory, which the
 # unit sets from the installed manifest) and the app answers the manifest's health path with 200 on the slot's port.
+health_path=""
 answers_correctly() {
   local slot="$1" health pid cwd
-  health_path="$(contract get healthPath 2>/dev/null || echo /health)"
+  [ -n "$health_path" ] || health_path="$(contract get healthPath 2>/dev/null || echo /health)"
   pid="$("$SYSTEMCTL" show -p MainPID --value "$(unit_of "$slot")" 2>/dev/null || true)"
   cwd="$(readlink -f "/proc/${pid:-0}/cwd" 2>/dev/null || true)"
   health="$(http_status "http://$HEALTH_HOST:$(slot_port "$slot")$health_path")"

@@ -9,7 +9,7 @@ import * as path from "path";
 import { packApp } from "../../app/pack";
 import { readVmScript } from "../../components/lib/vmScripts";
 import { findHaproxy } from "../../rehearsal/haproxy";
-import { KeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../support/keyVaultStandIn";
+import { KeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../../rehearsal/keyVaultStandIn";
 import { freePort } from "../support/postgres";
 import { isRefused, request } from "./httpClient";
 

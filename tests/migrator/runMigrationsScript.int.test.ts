@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { RunningKeyVaultStandIn, startKeyVaultStandIn, VAULT_TOKEN } from "../support/keyVaultStandIn";
+import { RunningKeyVaultStandIn, startKeyVaultStandIn, VAULT_TOKEN } from "../../rehearsal/keyVaultStandIn";
 import { startPostgres, TestPostgres } from "../support/postgres";
 
 const ROOT = path.join(__dirname, "..", "..");

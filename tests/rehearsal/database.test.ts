@@ -2,7 +2,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MigrationStatus } from "../../migrator/plan";
-import { instanceEnv, slotName } from "../../rehearsal/apps";
 import { pendingContracts, prepareReleaseDirs, toSchemaStatus } from "../../rehearsal/database";
 import { logsDirFor } from "../../rehearsal/scenario";
 
@@ -62,34 +61,6 @@ describe("the runner's status, for the guard", () => {
 
     it("lists the contracts still to run", () => {
         expect(pendingContracts(migrations)).toEqual([{ name: "0005_drop_more.contract.sql", requiresVersion: "3.0.0" }]);
-    });
-});
-
-describe("an app instance", () => {
-    const spec = {
-        slot: { color: "green" as const, index: 1, port: 21000, stagingPort: 21001 },
-        version: "3.0.0",
-        releaseDir: "/tmp/r/3.0.0",
-        databaseUrl: "postgres://app:pw@127.0.0.1:5432/db",
-        maxConnectionAgeMs: 3000,
-        logFile: "/tmp/r/green-1.log",
-    };
-
-    it("gets its color, ports, database and maximum connection age from the environment, never its version", () => {
-        expect(instanceEnv(spec)).toEqual({
-            APP_COLOR: "green",
-            APP_HOST: "127.0.0.1",
-            APP_PORT: "21000",
-            APP_STAGING_PORT: "21001",
-            DATABASE_URL: "postgres://app:pw@127.0.0.1:5432/db",
-            MAX_CONNECTION_AGE_MS: "3000",
-            DRAIN_TIMEOUT_MS: "10000",
-        });
-        expect(slotName(spec.slot)).toBe("green-1");
-    });
-
-    it("gets the fault only when asked", () => {
-        expect(instanceEnv({ ...spec, fault: "crash-on-start" })).toMatchObject({ APP_FAULT: "crash-on-start" });
     });
 });
 

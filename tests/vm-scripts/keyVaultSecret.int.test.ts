@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn } from "child_process";
 import * as path from "path";
-import { RunningKeyVaultStandIn, startKeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../support/keyVaultStandIn";
+import { RunningKeyVaultStandIn, startKeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../../rehearsal/keyVaultStandIn";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "vm-scripts", "keyvault-secret.sh");
 const VALUE = "mssql://admin:Pa55-w0rd-value@sql.example:1433/app";

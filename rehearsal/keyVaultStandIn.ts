@@ -1,7 +1,7 @@
 /**
  * A stand-in for IMDS (tokens for https://vault.azure.net) and Azure Key Vault (GET /secrets/<name>?api-version=7.4),
  * for running vm-scripts/keyvault-secret.sh and the scripts that call it against 127.0.0.1. `handle` plugs into a
- * larger stand-in server (tests/app/deployScript.int.test.ts adds blob storage); `startKeyVaultStandIn` serves alone.
+ * larger stand-in server (tests/app/deployScript.int.test.ts and rehearsal/localVm.ts add blob storage); `startKeyVaultStandIn` serves alone.
  */
 import * as http from "http";
 
