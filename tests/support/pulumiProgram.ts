@@ -346,6 +346,27 @@ function withoutDebugStacks(debuggable: Debuggable): void {
     };
 }
 
+type CallsitesHolder = { callsites?: () => unknown[] };
+
+/**
+ * Every resource the SDK registers reads the whole stack (`Resource.callsites`, every frame) for the source position
+ * it sends the engine, which the mocks ignore; Jest source-maps each frame. The shared SDK reads V8's own frames
+ * (positions in the transpiled files) instead.
+ */
+function withUnmappedCallsites({ Resource }: { Resource: CallsitesHolder }): void {
+    const callsites = Resource.callsites;
+    if (typeof callsites !== "function") return;
+    Resource.callsites = function unmapped(this: unknown) {
+        const format = Error.prepareStackTrace;
+        Error.prepareStackTrace = (error, frames) => `${String(error)}\n${frames.map((f) => `    at ${String(f)}`).join("\n")}`;
+        try {
+            return callsites.call(this);
+        } finally {
+            Error.prepareStackTrace = format;
+        }
+    };
+}
+
 /** Runs wait for each other: the SDK's mocks live in one process-wide store, so two runs must never overlap. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -383,6 +404,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
         shared = new Map(SHARED_PACKAGES.map((name) => [name, require(name) as unknown]));
         shareLoadedPackageFiles();
         withoutDebugStacks(require("@pulumi/pulumi/runtime/debuggable") as Debuggable);
+        withUnmappedCallsites(require("@pulumi/pulumi/resource") as { Resource: CallsitesHolder });
     }
     vmScripts ??= jest.requireActual("../../components/lib/vmScripts") as VmScripts;
     // The program refuses uncommitted VM scripts or migrations (delivery/workingTree.ts, tested on its own); the
