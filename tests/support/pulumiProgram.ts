@@ -299,6 +299,74 @@ const SHARED_PACKAGES = [
 ];
 let shared: Map<string, unknown> | undefined;
 
+/**
+ * Every other file under node_modules a run loaded, by path, shared with the runs after it like SHARED_PACKAGES.
+ * An isolated registry loads every file afresh, including those the shared packages load lazily (azure-native
+ * resource classes, the SDK's runtime they require, TypeScript for the VM files): loading them again on every run
+ * cost about half of each run. Their state lives in the SDK's process-wide store (as for SHARED_PACKAGES); the
+ * program's own files (outside node_modules) are still loaded fresh for every run.
+ */
+const sharedFiles = new Map<string, unknown>();
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+/** Adds the node_modules files of the active module registry (`require.cache` is the isolated one inside isolateModules). */
+function shareLoadedPackageFiles(): void {
+    for (const file of Object.keys(require.cache)) {
+        if (!file.includes(NODE_MODULES) || sharedFiles.has(file)) continue;
+        const loaded = require.cache[file];
+        if (loaded?.loaded) sharedFiles.set(file, loaded.exports);
+    }
+}
+
+/**
+ * components/lib/vmScripts.ts, shared by every run: it holds no state but its cache of the transpiled VM files (keyed
+ * by their text), which cost a TypeScript emit on every run when each run loaded it afresh.
+ */
+type VmScripts = typeof import("../../components/lib/vmScripts");
+let vmScripts: VmScripts | undefined;
+
+type Debuggable = { debuggablePromise?: (p: Promise<unknown>, ctx: unknown) => Promise<unknown> };
+
+/**
+ * The SDK reads `new Error().stack` for every promise it tracks (runtime/debuggable.js), only to print it in its
+ * report of promises left pending when the process exits; Jest source-maps each frame, which took a fifth of each
+ * run. The shared SDK's tracker captures no frames (the report keeps the promise's context); errors keep theirs.
+ */
+function withoutDebugStacks(debuggable: Debuggable): void {
+    const track = debuggable.debuggablePromise;
+    if (typeof track !== "function") return;
+    debuggable.debuggablePromise = (p, ctx) => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return track(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+}
+
+type CallsitesHolder = { callsites?: () => unknown[] };
+
+/**
+ * Every resource the SDK registers reads the whole stack (`Resource.callsites`, every frame) for the source position
+ * it sends the engine, which the mocks ignore; Jest source-maps each frame. The shared SDK reads V8's own frames
+ * (positions in the transpiled files) instead.
+ */
+function withUnmappedCallsites({ Resource }: { Resource: CallsitesHolder }): void {
+    const callsites = Resource.callsites;
+    if (typeof callsites !== "function") return;
+    Resource.callsites = function unmapped(this: unknown) {
+        const format = Error.prepareStackTrace;
+        Error.prepareStackTrace = (error, frames) => `${String(error)}\n${frames.map((f) => `    at ${String(f)}`).join("\n")}`;
+        try {
+            return callsites.call(this);
+        } finally {
+            Error.prepareStackTrace = format;
+        }
+    };
+}
+
 /** Runs wait for each other: the SDK's mocks live in one process-wide store, so two runs must never overlap. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -332,20 +400,25 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     let program: Record<string, unknown> = {};
     let error: Error | undefined;
 
-    shared ??= new Map(SHARED_PACKAGES.map((name) => [name, require(name) as unknown]));
+    if (!shared) {
+        shared = new Map(SHARED_PACKAGES.map((name) => [name, require(name) as unknown]));
+        shareLoadedPackageFiles();
+        withoutDebugStacks(require("@pulumi/pulumi/runtime/debuggable") as Debuggable);
+        withUnmappedCallsites(require("@pulumi/pulumi/resource") as { Resource: CallsitesHolder });
+    }
+    vmScripts ??= jest.requireActual("../../components/lib/vmScripts") as VmScripts;
     // The program refuses uncommitted VM scripts or migrations (delivery/workingTree.ts, tested on its own); the
     // resource tests must not depend on whether this checkout has work in progress.
     process.env.BLUEGREEN_ALLOW_DIRTY ??= "1";
     process.env.BLUEGREEN_DIST_DIR = options.distDir ?? path.join(REPO_ROOT, ".no-dist-in-tests");
     jest.isolateModules(() => {
         for (const [name, instance] of shared ?? []) jest.doMock(name, () => instance);
-        jest.dontMock("../../components/lib/vmScripts"); // a previous run's override must not leak into this one
-        if (options.vmScripts) {
-            // This checkout as if a merge had changed these vm-scripts/ files.
-            const overrides = options.vmScripts;
-            const actual = jest.requireActual("../../components/lib/vmScripts") as typeof import("../../components/lib/vmScripts");
-            jest.doMock("../../components/lib/vmScripts", () => ({ ...actual, readVmScript: (p: string) => overrides[p] ?? actual.readVmScript(p) }));
-        }
+        for (const [file, instance] of sharedFiles) jest.doMock(file, () => instance);
+        // Every run sets its own (a previous run's override must not leak into this one): this checkout's files, or
+        // this checkout as if a merge had changed these vm-scripts/ files.
+        const actual = vmScripts as VmScripts;
+        const overrides = options.vmScripts;
+        jest.doMock("../../components/lib/vmScripts", () => (overrides ? { ...actual, readVmScript: (p: string) => overrides[p] ?? actual.readVmScript(p) } : actual));
         pulumi = require("@pulumi/pulumi") as typeof PulumiModule;
         pulumi.runtime.setMocks(
             {
@@ -430,6 +503,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
         } catch (e) {
             error = e as Error;
         }
+        shareLoadedPackageFiles();
     });
 
     const outputs: Record<string, unknown> = {};
