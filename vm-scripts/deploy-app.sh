@@ -359,6 +359,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "$APT_GET" install -y --no-install-recommends "${missing[@]}" 9>&- ||
     fail "could not install ${missing[*]} (bluegreen.json runtimePackages, and $PROXY_PACKAGE for the local proxy): are they Debian packages of this image? Nothing was switched; $APP_COLOR keeps running $(readlink "$APP_HOME/current" 2>/dev/null || echo 'nothing')."
 fi
+# Debian starts its own haproxy.service (an empty default configuration) when the package is installed: the product's
+# proxy is bluegreen-proxy.service, so that one is stopped and disabled.
+if [[ " ${missing[*]} " == *" $PROXY_PACKAGE "* ]]; then
+  "$SYSTEMCTL" stop haproxy.service 9>&- >/dev/null 2>&1 || true
+  "$SYSTEMCTL" disable haproxy.service 9>&- >/dev/null 2>&1 || true
+fi
 WAIT_SECONDS="${WAIT_SECONDS:-$(contract get startTimeoutSeconds)}"
 stop_timeout="$(contract get stopTimeoutSeconds)"
 

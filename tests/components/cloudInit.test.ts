@@ -28,16 +28,17 @@ describe("cloud-init", () => {
         expect(cloudConfig.users).toContainEqual(expect.objectContaining({ name: "app", system: true, shell: "/usr/sbin/nologin" }));
     });
 
-    it("leaves the app's unit to deploy-app.sh, which writes it from each release's manifest", () => {
+    it("leaves the app's units and the local proxy to deploy-app.sh, which writes them from each release's manifest", () => {
         expect(cloudConfig.write_files ?? []).toEqual([]);
-        expect(deployScript).toContain('APP_UNIT="${APP_UNIT:-bluegreen-app.service}"');
-        expect(deployScript).toContain('contract unit "$APP_ENV_FILE" "$APP_USER"');
+        expect(deployScript).toContain("unit_of() { printf 'bluegreen-app-%s.service' \"$1\"; }");
+        expect(deployScript).toContain('contract unit "$(env_file_of "$slot")" "$APP_USER"');
+        expect(deployScript).toContain('PROXY_UNIT="${PROXY_UNIT:-bluegreen-proxy.service}"');
         expect(deployScript).toContain('APP_USER="${APP_USER:-app}"');
     });
 
     it("creates the directories deploy-app.sh writes into (releases, the env file's directory)", () => {
         expect(deployScript).toContain('APP_HOME="${APP_HOME:-$BG_ROOT/opt/app}"');
-        expect(deployScript).toContain('APP_ENV_FILE="${APP_ENV_FILE:-$BG_ROOT/etc/bluegreen/app.env}"');
+        expect(deployScript).toContain('APP_ENV_DIR="${APP_ENV_DIR:-$BG_ROOT/etc/bluegreen}"');
         expect(cloudConfig.runcmd).toContainEqual(expect.arrayContaining(["/opt/app/releases"]));
         expect(cloudConfig.runcmd).toContainEqual(expect.arrayContaining(["/etc/bluegreen"]));
     });
