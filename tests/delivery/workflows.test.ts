@@ -124,7 +124,7 @@ describe("ci.yml", () => {
         expect([url.protocol, url.hostname, url.port, url.username]).toEqual(["mssql:", "localhost", "1433", "sa"]);
         expect(decodeURIComponent(url.password)).toBe(mssql?.env?.MSSQL_SA_PASSWORD);
         expect(mssql?.options).toContain(`-P ${mssql?.env?.MSSQL_SA_PASSWORD}`);
-        expect(runOf(job)).toMatch(/npm run --silent test:integration -- migrator/);
+        expect(runOf(job)).toMatch(/npm run --silent test:integration -- --testPathPatterns migrator/);
     });
 
     it("checks the release step against the pull request's base (or the commit before a push) with the full history", () => {
