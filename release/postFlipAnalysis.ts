@@ -21,7 +21,7 @@
  *   the baseline's)`. The first interval is a warm-up for latency (slow start: caches, JIT, pools) and not judged.
  * - A rule fails only after `watchConsecutiveIntervals` bad intervals in a row: one bad interval is not a fail.
  * - No traffic reaching the color is `fail`, never `inconclusive`: no samples at all, every interval empty, or
- *   `watchConsecutiveIntervals` empty intervals in a row.
+ *   `watchConsecutiveIntervals` empty intervals in a row (an interval no VM reported, between two that were, is empty).
  * - A VM whose health probe fails in `watchConsecutiveIntervals` intervals in a row is `fail`.
  * - `inconclusive` when nothing failed but no interval had enough requests to judge; else `pass`.
  */
@@ -149,10 +149,14 @@ export function latencyPercentile(buckets: readonly LatencyBucket[], p: number):
     return Infinity;
 }
 
-function intervalsOf(samples: readonly Sample[]): Interval[] {
+/**
+ * The samples summed per interval, in time order. An interval missing between two others (no VM reported: a gap of
+ * two or more `stepMs`) is added as an empty one, so silence is not mistaken for nothing to judge.
+ */
+function intervalsOf(samples: readonly Sample[], stepMs: number): Interval[] {
     const byStart = new Map<number, Sample[]>();
     for (const s of samples) byStart.set(s.startMs, [...(byStart.get(s.startMs) ?? []), s]);
-    return [...byStart.entries()]
+    const present = [...byStart.entries()]
         .sort(([a], [b]) => a - b)
         .map(([startMs, group]) => ({
             startMs,
@@ -161,6 +165,14 @@ function intervalsOf(samples: readonly Sample[]): Interval[] {
             fourXx: group.reduce((n, s) => n + s.requests["4xx"], 0),
             latency: mergeLatency(group.map((s) => s.latency)),
         }));
+    const out: Interval[] = [];
+    for (const i of present) {
+        const prev = out[out.length - 1];
+        const missing = prev ? Math.round((i.startMs - prev.startMs) / stepMs) - 1 : 0;
+        for (let k = 1; k <= missing; k++) out.push({ startMs: prev.startMs + k * stepMs, judged: 0, failed: 0, fourXx: 0, latency: [] });
+        out.push(i);
+    }
+    return out;
 }
 
 /** Longest run of consecutive items for which `bad` holds, skipping items for which `skip` holds; with its members. */
@@ -190,7 +202,8 @@ export function analyse(samples: readonly Sample[], baseline: readonly Sample[] 
     if (samples.length === 0) {
         return { verdict: "fail", reasons: [`${color}: no samples: no request reached it (no traffic is a fail, not inconclusive)`] };
     }
-    const intervals = intervalsOf(samples);
+    const stepMs = t.watchIntervalSeconds * 1000;
+    const intervals = intervalsOf(samples, stepMs);
     const traffic = (i: Interval): number => i.judged + i.fourXx;
 
     // No traffic.
@@ -212,7 +225,7 @@ export function analyse(samples: readonly Sample[], baseline: readonly Sample[] 
     }
 
     // Baseline: the old color's last minutes.
-    const base = baseline && baseline.length > 0 ? intervalsOf(baseline) : [];
+    const base = baseline && baseline.length > 0 ? intervalsOf(baseline, stepMs) : [];
     const baseJudged = base.reduce((n, i) => n + i.judged, 0);
     const baseUsable = baseJudged >= t.watchMinRequests;
     const baseRatio = baseUsable ? base.reduce((n, i) => n + i.failed, 0) / baseJudged : 0;

@@ -59,6 +59,8 @@ function samples(intervals: readonly Second[], color: "blue" | "green" = "green"
     });
 }
 
+const judgedOf = (s: Sample): number => s.requests["2xx"] + s.requests["3xx"] + s.requests["5xx"] + s.connectionErrors;
+
 const healthy = (n: number, requests = 500): Second[] => Array.from({ length: n }, () => ({ requests }));
 
 describe("samplesFromRecords buckets request records per interval like the local proxy would count them", () => {
@@ -127,6 +129,15 @@ describe("analyse: a broken new color fails (the true side)", () => {
         expect(analyse(samples(bad), undefined, T).verdict).toBe("fail");
     });
 
+    it("intervals no VM reported at all count as empty: silence for 3 intervals is no traffic", () => {
+        const s = samples([...healthy(2), { requests: 0 }, { requests: 0 }, { requests: 0 }, ...healthy(1)]);
+        const silent = s.filter((x) => judgedOf(x) > 0);
+        expect(silent).toHaveLength(3);
+        const a = analyse(silent, undefined, T);
+        expect(a.verdict).toBe("fail");
+        expect(a.reasons[0]).toMatch(/no traffic for 3 intervals in a row/);
+    });
+
     it("no samples at all is fail, never inconclusive", () => {
         expect(analyse([], undefined, T)).toEqual({ verdict: "fail", reasons: [expect.stringMatching(/no samples/)] });
     });
@@ -163,6 +174,12 @@ describe("analyse: a healthy new color does not fail (the false-positive side)",
         const a = analyse(samples(intervals), undefined, T);
         expect(a.verdict).toBe(verdict);
         expect(a.reasons.join("\n")).toMatch(reason);
+    });
+
+    it("the first interval is a warm-up for latency even when one bad interval would fail (watchConsecutiveIntervals 1)", () => {
+        const one = { ...T, watchConsecutiveIntervals: 1 };
+        expect(analyse(samples([{ requests: 500, latencyMs: 3000 }, ...healthy(3)]), undefined, one).verdict).toBe("pass");
+        expect(analyse(samples([...healthy(1), { requests: 500, latencyMs: 3000 }, ...healthy(2)]), undefined, one).verdict).toBe("fail");
     });
 
     it("a baseline that already had errors raises the limit: the same 8% on the new color passes", () => {
@@ -212,7 +229,7 @@ describe("analyse: properties", () => {
     // Only judged intervals get more: an interval too small to judge may turn out bad once it has enough requests
     // (fast-check found it: 2 slow requests + 19 fast ones make a p95 that is slow), which is the point of the minimum.
     it("adding fast successful 2xx requests to the judged intervals never turns pass into fail", () => {
-        const judged = (s: Sample): boolean => s.requests["2xx"] + s.requests["3xx"] + s.requests["5xx"] + s.connectionErrors >= T.watchMinRequests;
+        const judged = (s: Sample): boolean => judgedOf(s) >= T.watchMinRequests;
         fc.assert(
             fc.property(fc.array(interval, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 500 }), (ivs, extra) => {
                 const before = analyse(samples(ivs), undefined, T);
