@@ -83,6 +83,8 @@ export interface LocalVm {
     /** Where the staging rule reaches it. */
     readonly stagingPort: number;
     readonly slotPorts: { readonly a: number; readonly b: number };
+    /** The local proxy's Prometheus endpoint (`/metrics`). */
+    readonly metricsPort: number;
 }
 
 const INSTALLED = "#!/usr/bin/env bash\n# The rehearsal checks the packages it needs itself (prerequisites.ts).\nprintf 'install ok installed'\n";
@@ -102,6 +104,7 @@ export async function createVm(work: string, color: Color, index: number): Promi
         port: await freeFixedPort(),
         stagingPort: await freeFixedPort(),
         slotPorts: { a: await freeFixedPort(), b: await freeFixedPort() },
+        metricsPort: await freeFixedPort(),
     };
 }
 
@@ -179,6 +182,7 @@ export function deployToVm(vm: LocalVm, azure: AzureStandIn, work: string, d: De
         PROXY_USER: "",
         PROXY_SERVED_BY: vm.name,
         PROXY_MAX_CONNECTION_AGE_MS: String(d.maxConnectionAgeMs),
+        PROXY_METRICS_PORT: String(vm.metricsPort),
         ...(d.appSettings ? { APP_SETTINGS: d.appSettings } : {}),
         ...(d.waitSeconds ? { WAIT_SECONDS: String(d.waitSeconds) } : {}),
     };

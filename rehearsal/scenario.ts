@@ -154,7 +154,9 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         throw new Error(`the first deploy of ${VERSIONS.v1} failed on ${failedFirst.map((v) => v.name).join(", ")}:\n${failedFirst.map((v) => lastRun.get(v.name)?.output ?? "").join("\n")}`);
     }
     say(
-        `${prepared.appName} ${VERSIONS.v1} deployed by vm-scripts/deploy-app.sh to ${INSTANCES_PER_COLOR} VMs per color, each behind its local proxy:\n` +
+        `${prepared.appName} ${VERSIONS.v1} deployed by vm-scripts/deploy-app.sh to ${INSTANCES_PER_COLOR} VMs per color, each behind its local proxy: ` +
+            COLORS.flatMap((c) => vms[c].map((vm) => `${vm.name} 127.0.0.1:${vm.port} (staging ${vm.stagingPort})`)).join(", ") +
+            "\n" +
             firstDeploys.flat().join("\n"),
     );
 

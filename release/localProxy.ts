@@ -81,6 +81,12 @@ export interface ProxySettings {
      * the app says. @default no such header (unless `servedBy` is set: then the VM's name alone)
      */
     readonly releasesMapPath?: string;
+    /**
+     * Port of the proxy's Prometheus endpoint (`GET /metrics`, HAProxy's own exporter): requests by status class and
+     * response times per slot, as the proxy saw them — the post-flip watch's signals, and any monitoring's.
+     * @default none (no endpoint)
+     */
+    readonly metricsPort?: number;
     /** The system user HAProxy drops to after binding (the Debian package's `haproxy`). @default none (stays as started) */
     readonly runAs?: string;
 }
@@ -95,7 +101,8 @@ export function proxySettingsProblems(s: ProxySettings): string[] {
     port("stagingPort", s.stagingPort);
     port("slotPorts.a", s.slotPorts?.a);
     port("slotPorts.b", s.slotPorts?.b);
-    const ports = [s.productionPort ?? 8080, s.stagingPort ?? 8081, (s.slotPorts ?? SLOT_PORTS).a, (s.slotPorts ?? SLOT_PORTS).b];
+    port("metricsPort", s.metricsPort);
+    const ports = [s.productionPort ?? 8080, s.stagingPort ?? 8081, (s.slotPorts ?? SLOT_PORTS).a, (s.slotPorts ?? SLOT_PORTS).b, ...(s.metricsPort !== undefined ? [s.metricsPort] : [])];
     if (new Set(ports).size !== ports.length) problems.push(`the proxy's ports and the slots' ports must all differ (${ports.join(", ")})`);
     for (const [name, v] of [["maxConnectionAgeMs", s.maxConnectionAgeMs], ["keepAliveIdleMs", s.keepAliveIdleMs], ["serverTimeoutMs", s.serverTimeoutMs]] as const) {
         if (v !== undefined && !(Number.isInteger(v) && v >= 100 && v <= 3_600_000)) problems.push(`${name} ${v} is not a whole number of milliseconds from 100 to 3600000`);
@@ -151,6 +158,17 @@ export function renderProxyConfig(s: ProxySettings): string {
         ...servedByHeader(s),
         `    use_backend %[str(active),map(${s.mapPath},${slotBackend("a")})]`,
         ...SLOTS.flatMap((slot) => ["", `backend ${slotBackend(slot)}`, `    server app 127.0.0.1:${slotPorts[slot]}`]),
+        ...(s.metricsPort !== undefined
+            ? [
+                  "",
+                  "# Prometheus text (HAProxy's exporter): haproxy_backend_http_responses_total{proxy=\"slot_a\",code=\"5xx\"}, ...",
+                  "frontend metrics",
+                  `    bind ${host}:${s.metricsPort}`,
+                  "    no log",
+                  "    http-request use-service prometheus-exporter if { path /metrics }",
+                  "    http-request return status 404",
+              ]
+            : []),
         "",
     ].join("\n");
 }

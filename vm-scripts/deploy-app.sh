@@ -67,6 +67,7 @@ PROXY_PACKAGE="${PROXY_PACKAGE:-haproxy}"
 HAPROXY="${HAPROXY:-/usr/sbin/haproxy}"
 PROXY_USER="${PROXY_USER-haproxy}"                         # HAProxy drops to it after binding (empty: stays as started)
 PROXY_MAX_CONNECTION_AGE_MS="${PROXY_MAX_CONNECTION_AGE_MS:-30000}"
+PROXY_METRICS_PORT="${PROXY_METRICS_PORT:-8405}"           # GET /metrics: Prometheus text of what the proxy saw
 PROXY_SERVED_BY="${PROXY_SERVED_BY-$(hostname 2>/dev/null || true)}" # the x-served-by header (empty: none)
 SLOT_PORT_A="${SLOT_PORT_A:-9101}"
 SLOT_PORT_B="${SLOT_PORT_B:-9102}"
@@ -244,8 +245,8 @@ proof() {
 
 # The local proxy's configuration and unit, as this run wants them (release/localProxy.ts renders the config).
 proxy_files() {
-  printf '{"productionPort":%s,"stagingPort":%s,"slotPorts":{"a":%s,"b":%s},"socketPath":"%s","mapPath":"%s","releasesMapPath":"%s","maxConnectionAgeMs":%s%s%s}\n' \
-    "$port" "$staging_port" "$SLOT_PORT_A" "$SLOT_PORT_B" "$PROXY_SOCKET" "$PROXY_MAP" "$PROXY_RELEASES" "$PROXY_MAX_CONNECTION_AGE_MS" \
+  printf '{"productionPort":%s,"stagingPort":%s,"slotPorts":{"a":%s,"b":%s},"socketPath":"%s","mapPath":"%s","releasesMapPath":"%s","maxConnectionAgeMs":%s,"metricsPort":%s%s%s}\n' \
+    "$port" "$staging_port" "$SLOT_PORT_A" "$SLOT_PORT_B" "$PROXY_SOCKET" "$PROXY_MAP" "$PROXY_RELEASES" "$PROXY_MAX_CONNECTION_AGE_MS" "$PROXY_METRICS_PORT" \
     "${PROXY_SERVED_BY:+,\"servedBy\":\"$PROXY_SERVED_BY\"}" "${PROXY_USER:+,\"runAs\":\"$PROXY_USER\"}" >"$work/proxy.json"
   proxy config "$work/proxy.json" >"$work/haproxy.cfg" || fail "the local proxy's settings were refused (see above)." 2
   cat >"$work/proxy.service" <<UNIT

@@ -36,7 +36,7 @@ export function appInboundRules(subnetCidr: string, stagingAllowedCidrs: readonl
         rules.push({ ...base, name: "allow-staging-from-allowed-cidrs", priority: 120, access: "Allow", sourceAddressPrefixes: [...stagingAllowedCidrs], destinationAddressPrefix: subnetCidr, destinationPortRange: staging, description: "Staging endpoint (idle color) from stagingAllowedCidrs only." });
     }
     rules.push(
-        { ...base, name: "allow-app-and-ssh-from-vnet", priority: 200, access: "Allow", sourceAddressPrefix: "VirtualNetwork", destinationAddressPrefix: subnetCidr, destinationPortRanges: [production, staging, "22"], description: "Health gate, migrations and operator access (Bastion) from inside the VNet." },
+        { ...base, name: "allow-app-and-ssh-from-vnet", priority: 200, access: "Allow", sourceAddressPrefix: "VirtualNetwork", destinationAddressPrefix: subnetCidr, destinationPortRanges: [production, staging, String(PORTS.metrics), "22"], description: "Health gate, the local proxies' metrics, migrations and operator access (Bastion) from inside the VNet." },
         { ...base, protocol: "*", name: "deny-all-other-inbound", priority: 4096, access: "Deny", sourceAddressPrefix: "*", destinationAddressPrefix: "*", destinationPortRange: "*", description: "Everything else, including the staging port from anywhere not listed." },
     );
     return rules;

@@ -12,6 +12,8 @@ export const PORTS = {
     productionBackend: 8080,
     stagingFrontend: 8080,
     stagingBackend: 8081,
+    /** The local proxy's Prometheus endpoint on each app VM (docs/local-proxy.md), reachable from the VNet only. */
+    metrics: 8405,
 } as const;
 
 /** The path of the load balancer's HTTP health probe (200 = in rotation). */

@@ -153,6 +153,7 @@ interface Vm {
     readonly port: number;
     readonly stagingPort: number;
     readonly slotPorts: { readonly a: number; readonly b: number };
+    readonly metricsPort: number;
 }
 
 const vms: Vm[] = [];
@@ -163,7 +164,7 @@ async function newVm(): Promise<Vm> {
     fs.writeFileSync(path.join(state, "dpkg-query"), DPKG_QUERY, { mode: 0o755 });
     fs.writeFileSync(path.join(state, "apt-get"), APT_GET, { mode: 0o755 });
     fs.writeFileSync(path.join(state, "cloud-init"), '#!/usr/bin/env bash\necho "$*" >>"$STANDIN_STATE/cloud-init.log"\n', { mode: 0o755 });
-    const vm = { root, state, port: await freePort(), stagingPort: await freePort(), slotPorts: { a: await freePort(), b: await freePort() } };
+    const vm = { root, state, port: await freePort(), stagingPort: await freePort(), slotPorts: { a: await freePort(), b: await freePort() }, metricsPort: await freePort() };
     vms.push(vm);
     return vm;
 }
@@ -225,6 +226,7 @@ function runScript(vm: Vm, inputs: Record<string, string>): Promise<Run> {
         PROXY_SERVED_BY: "green-vm-0",
         SLOT_PORT_A: String(vm.slotPorts.a),
         SLOT_PORT_B: String(vm.slotPorts.b),
+        PROXY_METRICS_PORT: String(vm.metricsPort),
         CLOUD_INIT: path.join(vm.state, "cloud-init"),
         DPKG_QUERY: path.join(vm.state, "dpkg-query"),
         APT_GET: path.join(vm.state, "apt-get"),

@@ -48,6 +48,7 @@ let stagingPort: number;
 let socketPath: string;
 let mapPath: string;
 let releasesMapPath: string;
+let metricsPort: number;
 const MAX_AGE_MS = 600;
 
 beforeAll(async () => {
@@ -62,7 +63,8 @@ beforeAll(async () => {
     fs.writeFileSync(mapPath, renderSlotMap("a"));
     releasesMapPath = path.join(dir, "releases.map");
     fs.writeFileSync(releasesMapPath, renderReleasesMap({ a: "blue@1.0.0", b: "" }));
-    const config = renderProxyConfig({ productionPort: port, stagingPort, listenHost: "127.0.0.1", slotPorts, socketPath, mapPath, releasesMapPath, maxConnectionAgeMs: MAX_AGE_MS, keepAliveIdleMs: 5000, servedBy: "blue-vm-0" });
+    metricsPort = await freePort();
+    const config = renderProxyConfig({ productionPort: port, stagingPort, listenHost: "127.0.0.1", slotPorts, socketPath, mapPath, releasesMapPath, maxConnectionAgeMs: MAX_AGE_MS, keepAliveIdleMs: 5000, servedBy: "blue-vm-0", metricsPort });
     proxy = await runHaproxy(config, dir, socketPath);
 });
 
@@ -154,6 +156,20 @@ describe("the local proxy on HAProxy, in front of apps that never close a connec
         expect(closes[0]).toBeGreaterThanOrEqual(MAX_AGE_MS);
         expect(closes[0]).toBeLessThan(MAX_AGE_MS + 400);
         agent.destroy();
+    });
+
+    it("counts the answers of each slot by status class in Prometheus text, whatever the app", async () => {
+        const count = (text: string, slot: string, code: string): number =>
+            Number(new RegExp(`^haproxy_backend_http_responses_total\\{proxy="${slot}",code="${code}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? "NaN");
+        const agent = new http.Agent();
+        const before = (await get(metricsPort, agent, "/metrics")).body;
+        for (let i = 0; i < 3; i++) expect((await get(port, agent)).status).toBe(200);
+        const after = await get(metricsPort, agent, "/metrics");
+        expect(after.status).toBe(200);
+        expect(count(after.body, "slot_a", "2xx") - count(before, "slot_a", "2xx")).toBe(3);
+        expect(count(after.body, "slot_a", "5xx")).toBe(0);
+        expect(after.body).toMatch(/^haproxy_backend_response_time_average_seconds\{proxy="slot_a"\} [\d.e-]+$/m);
+        expect((await get(metricsPort, agent, "/other")).status).toBe(404);
     });
 
     it("refuses to switch to a backend the map cannot name, leaving the map file as it was", async () => {

@@ -47,7 +47,14 @@ describe("the local proxy's configuration", () => {
         expect(renderProxyConfig(base)).not.toMatch(/^\s+user /m);
     });
 
+    it("serves Prometheus text on the metrics port only when one is given", () => {
+        const cfg = renderProxyConfig({ ...base, metricsPort: 8405 });
+        expect(cfg).toContain("frontend metrics\n    bind 0.0.0.0:8405\n    no log\n    http-request use-service prometheus-exporter if { path /metrics }\n");
+        expect(renderProxyConfig(base)).not.toContain("prometheus-exporter");
+    });
+
     it.each([
+        [{ metricsPort: 8081 }, /ports must all differ \(8080, 8081, 9101, 9102, 8081\)/],
         [{ productionPort: 70000 }, /productionPort 70000 is not a TCP port/],
         [{ slotPorts: { a: 8080, b: 9102 } }, /ports must all differ \(8080, 8081, 8080, 9102\)/],
         [{ maxConnectionAgeMs: 10 }, /maxConnectionAgeMs 10 is not a whole number of milliseconds from 100 to 3600000/],

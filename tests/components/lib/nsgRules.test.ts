@@ -30,6 +30,11 @@ describe("appInboundRules", () => {
         expect(rules.every((r) => r.priority >= 100 && r.priority <= 4096 && r.direction === "Inbound")).toBe(true);
     });
 
+    it("opens the local proxies' metrics port to the VNet only (the release agent scrapes it)", () => {
+        const metrics = rules.filter((r) => r.access === "Allow" && (r.destinationPortRange === String(PORTS.metrics) || r.destinationPortRanges?.includes(String(PORTS.metrics))));
+        expect(metrics.map((r) => r.sourceAddressPrefix)).toEqual(["VirtualNetwork"]);
+    });
+
     it("never opens SSH to the Internet", () => {
         const ssh = rules.filter((r) => r.access === "Allow" && (r.destinationPortRange === "22" || r.destinationPortRanges?.includes("22")));
         expect(ssh.map((r) => r.sourceAddressPrefix)).toEqual(["VirtualNetwork"]);
