@@ -10,6 +10,8 @@ import { packApp } from "../../app/pack";
 import { readVmScript } from "../../components/lib/vmScripts";
 import { findHaproxy } from "../../rehearsal/haproxy";
 import { KeyVaultStandIn, VAULT_RESOURCE, VAULT_TOKEN } from "../../rehearsal/keyVaultStandIn";
+import { LocalVm, stopVm } from "../../rehearsal/localVm";
+import { parseSlotMap, Slot } from "../../release/localProxy";
 import { freePort } from "../support/postgres";
 import { isRefused, request } from "./httpClient";
 
@@ -147,14 +149,7 @@ afterAll(async () => {
 });
 
 /** One VM: its root, its local proxy's ports (the load balancer's backend ports), its slots' ports, its stand-in state. */
-interface Vm {
-    readonly root: string;
-    readonly state: string;
-    readonly port: number;
-    readonly stagingPort: number;
-    readonly slotPorts: { readonly a: number; readonly b: number };
-    readonly metricsPort: number;
-}
+type Vm = Pick<LocalVm, "root" | "state" | "port" | "stagingPort" | "slotPorts" | "metricsPort">;
 
 const vms: Vm[] = [];
 async function newVm(): Promise<Vm> {
@@ -170,22 +165,12 @@ async function newVm(): Promise<Vm> {
 }
 
 /** Stops everything the stand-in systemctl started on the VM: the apps of both slots and the local proxy. */
-function stopApp(vm: Vm): void {
-    if (!fs.existsSync(vm.state)) return;
-    for (const file of fs.readdirSync(vm.state).filter((f) => f.endsWith(".pid"))) {
-        try {
-            process.kill(Number(fs.readFileSync(path.join(vm.state, file), "utf8")), "SIGKILL");
-        } catch {
-            // already gone
-        }
-    }
-}
+const stopApp = stopVm;
 
 /** The slot the VM's local proxy sends requests to (its map file). */
-function activeSlot(vm: Vm): "a" | "b" | undefined {
+function activeSlot(vm: Vm): Slot | undefined {
     const map = path.join(vm.root, "etc/bluegreen/proxy/slot.map");
-    const m = fs.existsSync(map) ? /active slot_([ab])/.exec(fs.readFileSync(map, "utf8")) : null;
-    return m ? (m[1] as "a" | "b") : undefined;
+    return parseSlotMap(fs.existsSync(map) ? fs.readFileSync(map, "utf8") : undefined);
 }
 /** The main process of a slot's unit, as the stand-in systemctl recorded it. */
 function slotPid(vm: Vm, slot = activeSlot(vm)): string {
