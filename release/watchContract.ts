@@ -59,6 +59,18 @@ export function parseFlipBackTag(value: string | undefined): FlipBackRecord | un
     return { flipId: v.flip, at: v.at, from: v.from, to: v.to, reason: typeof v.reason === "string" ? v.reason : "" };
 }
 
+/** One VM the watch reads: on Azure every VM has its own private IP and the same ports; locally, one host and many ports. */
+export interface WatchedVm {
+    /** The VM's name, for reasons and records (`green-vm-0`). */
+    readonly name: string;
+    /** Its private IP (or 127.0.0.1 in the rehearsal). */
+    readonly host: string;
+    /** Its local proxy's Prometheus endpoint (`/metrics`). @default 8405 (PORTS.metrics) */
+    readonly metricsPort: number;
+    /** The production backend port (the local proxy) the health probe is sent to. @default 8080 (PORTS.productionBackend) */
+    readonly healthPort: number;
+}
+
 /** What a flip hands the release agent's watch. */
 export interface WatchSpec {
     /** The flip being watched: the release guard's `lastFlipAt` of this flip (ISO 8601). One watch, and at most one flip-back, per id. */
@@ -67,15 +79,11 @@ export interface WatchSpec {
     readonly from: Color;
     /** The new live color, watched. */
     readonly to: Color;
-    /** Private IPs of the watched color's VMs. */
-    readonly targetHosts: readonly string[];
-    /** Private IPs of the old color's VMs (the baseline; they keep running after the flip). */
-    readonly baselineHosts: readonly string[];
-    /** Each VM's local proxy serves Prometheus text here (`/metrics`). @default 8405 */
-    readonly metricsPort: number;
-    /** The production backend port the health probe is sent to (through the local proxy). @default 8080 */
-    readonly healthPort: number;
-    /** @default "/health" */
+    /** The watched color's VMs. */
+    readonly targets: readonly WatchedVm[];
+    /** The old color's VMs (the baseline; they keep running after the flip). */
+    readonly baseline: readonly WatchedVm[];
+    /** The path of the health probe each VM is sent (through its local proxy). @default "/health" */
     readonly healthPath: string;
     /** The analysis settings (config `watch*`). */
     readonly thresholds: WatchThresholds;
