@@ -13,6 +13,8 @@ import {
 import { MAX_INSTANCES_PER_COLOR } from "../components/lib/ipLayout";
 import { appSecretProblem, appSettingProblem, duplicateNames, entriesToMap, MAX_APP_ENTRIES } from "./appEnv";
 import { DEFAULT_WATCH_THRESHOLDS, thresholdProblems, WatchThresholds } from "../release/postFlipAnalysis";
+import type { SmokeCheck } from "../release/smokeChecks";
+import { ConfigFiles, readSmokeChecksFile, smokeChecksPathProblem } from "./smokeChecksFile";
 
 /** Raw config values as the Pulumi engine hands them over: strings (lists and maps as JSON), or undefined if unset. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -112,6 +114,13 @@ export interface StackConfig {
     readonly agentImage: ImageReference;
     /** The post-flip watch's settings (config `watch*`, docs/post-flip-watch.md): checked together, and against the rollback window. */
     readonly watch: WatchThresholds;
+    /** The file of the user's smoke checks (config `smokeChecksFile`), relative to the repository; unset = none. */
+    readonly smokeChecksFile?: string;
+    /**
+     * The user's smoke checks the gate sends every VM of the color about to go live (release/smokeChecks.ts), defaults
+     * applied. Empty when no file is set — or when validateConfig was given no files to read (release:check).
+     */
+    readonly smokeChecks: readonly SmokeCheck[];
 }
 
 /** The Pulumi config type of a project key (as declared in Pulumi.yaml). */
@@ -179,6 +188,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "retryTag", type: "string", description: "Change it (e.g. 1, 2, ...) to run again what a release step runs: the release agent's migration runs and health gate (under new names), every app deployment (a no-op on a VM already healthy at its release) and the load balancer (its pools). The one retry after a failed gate, migration run, deployment or empty pool.", default: "" },
     { key: "agentVmSize", type: "string", description: "VM size of the release agent (runs migrations and the health gate; no app).", default: "Standard_B1s" },
     { key: "agentImage", type: "string", description: "Image URN of the release agent; a new one replaces the agent VM (safe between releases). Defaults to image.", default: "" },
+    { key: "smokeChecksFile", type: "string", description: "Optional: a YAML file of the repository (e.g. app/smoke-checks.yaml) listing your smoke checks: requests with expected answers the health gate sends to every VM of the color about to go live, besides /health; a failing check refuses the flip (docs/smoke-checks.md).", default: "" },
     { key: "watchMinutes", type: "integer", description: "Minutes the new live color is watched after a flip, and flipped back by itself if it fails (docs/post-flip-watch.md). At most rollbackWindowMinutes, at least one analysis interval.", default: DEFAULT_WATCH_THRESHOLDS.watchMinutes },
     { key: "watchErrorRatio", type: "string", description: "Post-flip watch: highest ratio of failed requests (5xx and connection errors; 4xx not counted) an interval may have, a number above 0 and below 1 (0.05 = 5%).", default: String(DEFAULT_WATCH_THRESHOLDS.watchErrorRatio) },
     { key: "watchLatencyPercentile", type: "string", description: "Post-flip watch: the latency percentile judged, a number above 0 and below 100 (e.g. 95 or 99.9).", default: String(DEFAULT_WATCH_THRESHOLDS.watchLatencyPercentile) },
@@ -422,10 +432,12 @@ function readWatch(r: Reader, rollbackWindowMinutes: number | undefined): WatchT
 
 /**
  * Validates raw config strings into a typed {@link StackConfig}.
- * Pure: the caller (config/stackConfig.ts) reads the strings from Pulumi. Throws one {@link ConfigError}
- * listing every bad key (its value, why, the allowed values and the command that fixes it).
+ * Pure: the caller (config/stackConfig.ts) reads the strings from Pulumi, and hands over `files` to read the smoke
+ * checks file from (without them, as release:check replays a stack file's history, the file is not read and
+ * `smokeChecks` is empty). Throws one {@link ConfigError} listing every bad key (its value, why, the allowed values
+ * and the command that fixes it).
  */
-export function validateConfig(raw: RawConfig): StackConfig {
+export function validateConfig(raw: RawConfig, files?: ConfigFiles): StackConfig {
     const r = new Reader(raw);
 
     const location = r.required(LOCATION_KEY, "an Azure region name, e.g. westeurope", "westeurope", (v) =>
@@ -499,6 +511,13 @@ export function validateConfig(raw: RawConfig): StackConfig {
     const agentVmSize = r.string("agentVmSize", "an Azure VM size, e.g. Standard_B1s", "Standard_B1s", vmSizeProblem);
     const agentImage = r.string("agentImage", "an image URN Publisher:Offer:Sku:Version", DEFAULT_IMAGE, imageProblem) ?? sharedImage;
     const watch = readWatch(r, rollbackWindowMinutes);
+    const smokeChecksFile = r.string("smokeChecksFile", "a .yaml file of the repository, relative to the directory of Pulumi.yaml", "app/smoke-checks.yaml", smokeChecksPathProblem);
+    let smokeChecks: readonly SmokeCheck[] = [];
+    if (smokeChecksFile !== undefined && files !== undefined) {
+        const read = readSmokeChecksFile(smokeChecksFile, files);
+        for (const p of read.problems) r.problem(p.key, p.value, p.reason, p.allowed, p.fix);
+        smokeChecks = read.checks;
+    }
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);
     for (const color of COLORS) {
@@ -525,5 +544,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
         agentVmSize: agentVmSize as string,
         agentImage: parseImageUrn(agentImage as string) as ImageReference,
         watch: watch as WatchThresholds,
+        ...(smokeChecksFile !== undefined ? { smokeChecksFile } : {}),
+        smokeChecks,
     };
 }

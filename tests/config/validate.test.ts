@@ -1,3 +1,4 @@
+import type { ConfigFiles } from "../../config/smokeChecksFile";
 import { validateConfig } from "../../config/validate";
 import { DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
 import { problemsOf, raw } from "../support/configInput";
@@ -172,5 +173,38 @@ describe("validateConfig on a bad watch key beside other bad keys", () => {
             "watchIntervalSeconds: is not a whole number",
             "watchMinutes: is out of range: it must be a number above 0 (minutes)",
         ]);
+    });
+});
+
+describe("validateConfig: the smoke checks file (smokeChecksFile)", () => {
+    const files = (texts: Record<string, string>): ConfigFiles => ({ read: (p) => texts[p] });
+    const GOOD = "- name: home\n  path: /\n- name: goals list\n  path: /goals?limit=1\n  expectBodyContains: '\"goals\"'\n";
+
+    it("has no smoke checks unless a file is named", () => {
+        expect(validateConfig(raw(), files({})).smokeChecks).toEqual([]);
+    });
+
+    it("reads the named file of the repository, with each check's defaults", () => {
+        const config = validateConfig(raw({ smokeChecksFile: "checks/smoke.yaml" }), files({ "checks/smoke.yaml": GOOD }));
+        expect(config.smokeChecksFile).toBe("checks/smoke.yaml");
+        expect(config.smokeChecks.map((c) => [c.name, c.method, c.path, c.expectStatus])).toEqual([["home", "GET", "/", 200], ["goals list", "GET", "/goals?limit=1", 200]]);
+    });
+
+    it("does not read the file without files to read from (release:check replays stack files from git history)", () => {
+        expect(validateConfig(raw({ smokeChecksFile: "checks/smoke.yaml" })).smokeChecks).toEqual([]);
+    });
+
+    it.each([
+        ["a file that does not exist", { smokeChecksFile: "smoke.yaml" }, {}, 'smokeChecksFile (smoke.yaml) = "smoke.yaml" names a file that does not exist in the repository', "create smoke.yaml (e.g. copy app/smoke-checks.yaml), or pulumi config rm smokeChecksFile"],
+        ["an absolute path", { smokeChecksFile: "/etc/smoke.yaml" }, {}, 'smokeChecksFile = "/etc/smoke.yaml" is an absolute path', "pulumi config set smokeChecksFile app/smoke-checks.yaml"],
+        ["a path out of the repository", { smokeChecksFile: "../smoke.yaml" }, {}, "leaves the repository", "pulumi config set smokeChecksFile app/smoke-checks.yaml"],
+        ["a file that is not YAML", { smokeChecksFile: "smoke.yaml" }, { "smoke.yaml": "- name: home\n  path: [/\n" }, 'smokeChecksFile (smoke.yaml) = "smoke.yaml" is not valid YAML', "edit smoke.yaml (line"],
+        ["a check with a quoted status", { smokeChecksFile: "smoke.yaml" }, { "smoke.yaml": "- name: home\n  path: /\n  expectStatus: '200'\n" }, 'smokeChecksFile (smoke.yaml)[0].expectStatus (check "home") = "200" is not an HTTP status', "edit smoke.yaml: expectStatus: 200 (docs/smoke-checks.md)"],
+        ["a check without a path", { smokeChecksFile: "smoke.yaml" }, { "smoke.yaml": "- name: home\n" }, 'smokeChecksFile (smoke.yaml)[0].path (check "home") is not set.\n      allowed: a path and query starting with /', "edit smoke.yaml: path: /goals?limit=1"],
+    ])("refuses %s, naming the key, the value and the fix, before any resource", (_label, overrides, texts, what, fix) => {
+        const error = problemsOf(raw(overrides), files(texts));
+        expect(error.message).toContain(what);
+        expect(error.message).toContain(fix);
+        expect(error.problems).toHaveLength(1);
     });
 });
