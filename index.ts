@@ -268,6 +268,7 @@ loadBalancerLocator("front-locator", { resourceGroupId: resourceGroup.id, loadBa
 // post-flip watch fails the new color (components/flipBackAccess.ts, release/flipBack.ts).
 new FlipBackAccess("flip-back", {
     resourceGroupId: resourceGroup.id,
+    stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
     principalId: agent.principalId,
     loadBalancerId: loadBalancer.loadBalancerId,
     publicIpId: loadBalancer.publicIpId,

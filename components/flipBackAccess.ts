@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
-import { roleDefinitionId } from "./lib/artifacts";
+import { roleDefinitionId, subscriptionOf } from "./lib/artifacts";
 import { childOptions } from "./lib/childOptions";
 import { FLIP_BACK_GRANTS, flipBackRoleGuid, flipBackRoleName, FlipBackTarget } from "./lib/flipBackAccess";
 
 export interface FlipBackAccessArgs {
     /** ARM id of the stack's resource group: the custom roles are defined there, assignable there only. */
     readonly resourceGroupId: pulumi.Input<string>;
+    /** `<project>/<stack>`: part of the roles' GUIDs and names (each unique in the tenant). */
+    readonly stack: string;
     /** Object id of the release agent's managed identity (components/releaseAgent.ts `principalId`). */
     readonly principalId: pulumi.Input<string>;
     /** ARM id of the load balancer the flip-back may change (components/loadBalancer.ts `loadBalancerId`). */
@@ -45,8 +47,8 @@ export class FlipBackAccess extends pulumi.ComponentResource {
         for (const grant of FLIP_BACK_GRANTS) {
             const role = new authorization.RoleDefinition(`${name}-${grant.key}-role`, {
                 scope: resourceGroupId,
-                roleDefinitionId: resourceGroupId.apply((id) => flipBackRoleGuid(id, grant)),
-                roleName: resourceGroupId.apply((id) => flipBackRoleName(id, grant)),
+                roleDefinitionId: resourceGroupId.apply((id) => flipBackRoleGuid(subscriptionOf(id), args.stack, grant)),
+                roleName: resourceGroupId.apply((id) => flipBackRoleName(subscriptionOf(id), args.stack, grant)),
                 description: grant.why,
                 roleType: "CustomRole",
                 permissions: [{ actions: [...grant.actions], notActions: [], dataActions: [], notDataActions: [] }],
@@ -54,7 +56,7 @@ export class FlipBackAccess extends pulumi.ComponentResource {
             }, childOpts);
             const scope = pulumi.output(scopes[grant.target]);
             // Through the role's id: the assignment is sent once the role exists.
-            const definitionId = pulumi.all([scope, resourceGroupId, role.id]).apply(([s, rg]) => roleDefinitionId(s, flipBackRoleGuid(rg, grant)));
+            const definitionId = pulumi.all([scope, resourceGroupId, role.id]).apply(([s, rg]) => roleDefinitionId(s, flipBackRoleGuid(subscriptionOf(rg), args.stack, grant)));
             assignments[grant.target] = new authorization.RoleAssignment(`${name}-${grant.key}`, {
                 scope,
                 roleDefinitionId: definitionId,

@@ -68,12 +68,16 @@ export function stableGuid(text: string): string {
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** The role definition's GUID for `grant` in the resource group `resourceGroupId`. */
-export function flipBackRoleGuid(resourceGroupId: string, grant: Pick<FlipBackGrant, "key">): string {
-    return stableGuid(`bluegreen-flip-back/${grant.key}/${resourceGroupId.toLowerCase()}`);
+/**
+ * The role definition's GUID for `grant` in the stack `project/stack` deployed into `subscriptionId`: known before
+ * the first deploy (the resource group's name is not), so whatever limits the deploying identity's role assignments
+ * to listed roles (delivery/settings.ts `rbacAdministratorCondition`) can list these too.
+ */
+export function flipBackRoleGuid(subscriptionId: string, stack: string, grant: Pick<FlipBackGrant, "key">): string {
+    return stableGuid(`bluegreen-flip-back/${grant.key}/${subscriptionId.toLowerCase()}/${stack}`);
 }
 
-/** The role's name: unique in the tenant (Azure requires it), saying what it is for and where. */
-export function flipBackRoleName(resourceGroupId: string, grant: Pick<FlipBackGrant, "title">): string {
-    return `bluegreen flip-back: ${grant.title} (${resourceGroupId})`;
+/** The role's name: unique in the tenant (Azure requires it), saying what it is for and for which stack where. */
+export function flipBackRoleName(subscriptionId: string, stack: string, grant: Pick<FlipBackGrant, "title">): string {
+    return `bluegreen flip-back: ${grant.title} (${stack} in ${subscriptionId})`;
 }

@@ -3,8 +3,9 @@
  * balancer PUT needs, each on one resource, never on the resource group or the subscription. Through the whole
  * program under mocks, plus the pure GUID/name helpers.
  */
+import { subscriptionOf } from "../../components/lib/artifacts";
 import { FLIP_BACK_GRANTS, flipBackRoleGuid, flipBackRoleName, stableGuid } from "../../components/lib/flipBackAccess";
-import { baseConfig, byName, mockResourceId, ofType, ProgramRun, runProgram } from "../support/pulumiProgram";
+import { baseConfig, byName, mockResourceId, ofType, PROJECT, ProgramRun, runProgram, STACK } from "../support/pulumiProgram";
 
 const ROLE_DEFINITION = "azure-native:authorization:RoleDefinition";
 const ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment";
@@ -36,8 +37,7 @@ describe("the flip-back's permissions in the program", () => {
             expect(role.inputs.scope).toBe(rg);
             expect(role.inputs.assignableScopes).toEqual([rg]);
             expect(role.inputs.roleType).toBe("CustomRole");
-            expect(role.inputs.roleDefinitionId).toMatch(GUID);
-            expect(role.inputs.roleName).toContain(rg);
+            expect(role.inputs.roleName).toContain(`(${PROJECT}/${STACK} in 00000000-0000-0000-0000-000000000000)`);
         }
     });
 
@@ -47,6 +47,7 @@ describe("the flip-back's permissions in the program", () => {
         for (const key of ["lb", "ip", "vnet"]) {
             const assignment = byName(run, `flip-back-${key}`);
             const guid = byName(run, `flip-back-${key}-role`).inputs.roleDefinitionId as string;
+            expect(guid).toBe(flipBackRoleGuid("00000000-0000-0000-0000-000000000000", `${PROJECT}/${STACK}`, { key: key as "lb" }));
             expect(assignment.inputs.roleDefinitionId).toBe(`/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${guid}`);
             expect(assignment.inputs.principalId).toBe(agent);
             expect(assignment.inputs.principalType).toBe("ServicePrincipal");
@@ -76,17 +77,23 @@ describe("the flip-back's permissions in the program", () => {
 });
 
 describe("the flip-back roles' ids and names", () => {
-    const rg = "/subscriptions/s/resourceGroups/rg-prod";
-    it("are GUIDs, the same for the same stack, different per grant and per resource group", () => {
-        const ids = FLIP_BACK_GRANTS.map((g) => flipBackRoleGuid(rg, g));
+    const sub = "11111111-2222-3333-4444-555555555555";
+    it("are GUIDs known before the first deploy: the same for the same stack, different per grant, stack and subscription", () => {
+        const ids = FLIP_BACK_GRANTS.map((g) => flipBackRoleGuid(sub, "azure-bluegreen/prod", g));
         for (const id of ids) expect(id).toMatch(GUID);
         expect(new Set(ids).size).toBe(3);
-        expect(flipBackRoleGuid(rg, { key: "lb" })).toBe(flipBackRoleGuid(rg.toUpperCase(), { key: "lb" }));
-        expect(flipBackRoleGuid(`${rg}2`, { key: "lb" })).not.toBe(flipBackRoleGuid(rg, { key: "lb" }));
+        expect(flipBackRoleGuid(sub.toUpperCase(), "azure-bluegreen/prod", { key: "lb" })).toBe(ids[0]);
+        expect(flipBackRoleGuid(sub, "azure-bluegreen/dev", { key: "lb" })).not.toBe(ids[0]);
+        expect(flipBackRoleGuid("99999999-2222-3333-4444-555555555555", "azure-bluegreen/prod", { key: "lb" })).not.toBe(ids[0]);
         expect(stableGuid("x")).toBe(stableGuid("x"));
     });
 
-    it("names each role by what it allows and the resource group (role names are unique in a tenant)", () => {
-        expect(flipBackRoleName(rg, FLIP_BACK_GRANTS[0])).toBe(`bluegreen flip-back: read and update the load balancer (${rg})`);
+    it("names each role by what it allows and the stack (role names are unique in a tenant)", () => {
+        expect(flipBackRoleName(sub, "azure-bluegreen/prod", FLIP_BACK_GRANTS[0])).toBe(`bluegreen flip-back: read and update the load balancer (azure-bluegreen/prod in ${sub})`);
+    });
+
+    it("reads the subscription from an ARM id, refusing anything else", () => {
+        expect(subscriptionOf(`/subscriptions/${sub}/resourceGroups/rg`)).toBe(sub);
+        expect(() => subscriptionOf("rg")).toThrow(/not an ARM resource id/);
     });
 });
