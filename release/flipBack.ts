@@ -203,7 +203,7 @@ export interface FlipBackLimits {
     readonly maxRetryAfterMs?: number;
     /** First backoff after a 5xx, doubled each time. @default 500 */
     readonly backoffMs?: number;
-    /** Between reads while Azure provisions the change. @default 1000 */
+    /** Between reads while Azure provisions the change (2 reads a second is far inside ARM's read limits). @default 500 */
     readonly pollIntervalMs?: number;
     /** One request's timeout. @default 10000 */
     readonly requestTimeoutMs?: number;
@@ -281,7 +281,7 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     const now = options.now ?? (() => new Date());
     const log = options.log ?? (() => undefined);
     const limits = {
-        staleRetries: 3, throttleRetries: 3, serverRetries: 3, maxRetryAfterMs: 5000, backoffMs: 500, pollIntervalMs: 1000, requestTimeoutMs: 10000,
+        staleRetries: 3, throttleRetries: 3, serverRetries: 3, maxRetryAfterMs: 5000, backoffMs: 500, pollIntervalMs: 500, requestTimeoutMs: 10000,
         ...(options.limits ?? {}),
     };
     const started = now().getTime();
