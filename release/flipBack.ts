@@ -355,28 +355,42 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     let throttled = 0;
     let serverErrors = 0;
     let stale = 0;
+    /** Set once Azure accepted this call's PUT (200/201): from then on, what is left is confirming it. */
+    let accepted = false;
+    const deadlineMs = options.deadlineMs ?? 20000;
+    const check = `check with \`az network lb rule show --ids ${options.loadBalancerId}/loadBalancingRules/production --query backendAddressPool.id\``;
+    const byHand = `send it back by hand with \`pulumi config set liveColor ${options.to} && pulumi up\``;
+    /** What a flip-back that stops now leaves behind, for the end of a problem. */
+    const consequence = (): string => accepted
+        ? `Azure accepted the change but the agent could not confirm it (production last read: ${readBack ?? "unknown"}); ${check}.`
+        : `production was not moved as far as the agent knows; ${check} and ${byHand}.`;
+    const outOfTime = (): string => `the flip-back ran out of its ${deadlineMs} ms: ${consequence()}`;
     /** Waits before a retry of a 429/5xx/no answer; false when the retries or the time are used up (a problem said). */
     const retryAfter = async (answer: ArmAnswer, method: string): Promise<boolean> => {
+        let wait: number;
         if (answer.status === 429) {
             throttled++;
             const asked = retryAfterMs(answer.headers?.get("retry-after"), now()) ?? 1000;
-            const wait = Math.min(asked, limits.maxRetryAfterMs);
-            if (throttled > limits.throttleRetries || wait >= left()) {
-                problems.push(`Azure kept throttling the agent's ${method} (429 ${armError(answer.body).code || "TooManyRequests"}, ${throttled} time(s), Retry-After ${Math.round(asked / 1000)} s): production was not moved; send it back by hand with \`pulumi config set liveColor ${options.to} && pulumi up\`.`);
+            wait = Math.min(asked, limits.maxRetryAfterMs);
+            if (throttled > limits.throttleRetries) {
+                problems.push(`Azure kept throttling the agent's ${method} (429 ${armError(answer.body).code || "TooManyRequests"}, ${throttled} time(s), Retry-After ${Math.round(asked / 1000)} s): ${consequence()}`);
                 return false;
             }
             note(`throttled: waits ${wait} ms`);
-            await sleep(wait);
-            return true;
+        } else {
+            serverErrors++;
+            wait = limits.backoffMs * 2 ** (serverErrors - 1);
+            const what = answer.status === 0 ? `no answer (${answer.error ?? "timeout"})` : `${answer.status} ${armError(answer.body).code}`.trim();
+            if (serverErrors > limits.serverRetries) {
+                problems.push(`Azure Resource Manager answered the agent's ${method} with ${what} ${serverErrors} time(s): ${consequence()}`);
+                return false;
+            }
+            note(`${what}: retries in ${wait} ms`);
         }
-        serverErrors++;
-        const wait = limits.backoffMs * 2 ** (serverErrors - 1);
-        const what = answer.status === 0 ? `no answer (${answer.error ?? "timeout"})` : `${answer.status} ${armError(answer.body).code}`.trim();
-        if (serverErrors > limits.serverRetries || wait >= left()) {
-            problems.push(`Azure Resource Manager answered the agent's ${method} with ${what} ${serverErrors} time(s): production was not moved as far as the agent knows; check with \`az network lb rule show --ids ${options.loadBalancerId}/loadBalancingRules/production\` and send it back by hand with \`pulumi config set liveColor ${options.to} && pulumi up\`.`);
+        if (wait >= left()) {
+            problems.push(outOfTime());
             return false;
         }
-        note(`${what}: retries in ${wait} ms`);
         await sleep(wait);
         return true;
     };
@@ -385,7 +399,7 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     const read = async (): Promise<{ lb: ArmLoadBalancer; etag: string | undefined } | undefined> => {
         for (;;) {
             if (left() <= 0) {
-                problems.push(`the flip-back ran out of its ${options.deadlineMs ?? 20000} ms`);
+                problems.push(outOfTime());
                 return undefined;
             }
             const answer = await send("GET");
@@ -431,7 +445,10 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
         const answer = await send("PUT", plan.body, current.etag);
         if (!answer) return end("failed");
         sent = true;
-        if (answer.status === 200 || answer.status === 201) break;
+        if (answer.status === 200 || answer.status === 201) {
+            accepted = true;
+            break;
+        }
         if (answer.status === 412) {
             stale++;
             if (stale > limits.staleRetries) {
@@ -474,7 +491,7 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
         note(`provisioning: ${current.lb.properties.provisioningState}`);
         const wait = Math.min(limits.pollIntervalMs, left());
         if (wait <= 0) {
-            problems.push(`Azure had not finished the load balancer's update (${current.lb.properties.provisioningState}) within ${options.deadlineMs ?? 20000} ms; production reads ${readBack ?? "no color"}`);
+            problems.push(`Azure had not finished the load balancer's update (${current.lb.properties.provisioningState}) within ${deadlineMs} ms: ${consequence()}`);
             return end("failed");
         }
         await sleep(wait);

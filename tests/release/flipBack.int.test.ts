@@ -7,15 +7,9 @@
 import { ArmStandIn, armLoadBalancerJson, ARM_STAND_IN_TOKEN, pointRule, startArmStandIn } from "../../rehearsal/armStandIn";
 import { ArmLoadBalancer, flipBack, FlipBackOptions, FlipBackResult } from "../../release/flipBack";
 import { ARM_RESOURCE, imdsToken } from "../../release/imdsToken";
-import { FLIP_BACK_TAG, FlipBackRecord, parseFlipBackTag } from "../../release/watchContract";
+import { FLIP_BACK_TAG, parseFlipBackTag } from "../../release/watchContract";
+import { record } from "./flipBackFixtures";
 
-const record: FlipBackRecord = {
-    flipId: "2026-12-01T10:00:00.000Z",
-    at: "2026-12-01T10:00:25.000Z",
-    from: "green",
-    to: "blue",
-    reason: "green: error ratio 20% over 3 intervals in a row (threshold 5%)",
-};
 
 let arm: ArmStandIn;
 const changes: ArmLoadBalancer[] = [];
@@ -178,6 +172,7 @@ describe("the automatic flip-back through Azure Resource Manager", () => {
         const result = await run({ deadlineMs: 400 });
         expect(result.outcome).toBe("failed");
         expect(result.problems.join(" ")).toMatch(/had not finished the load balancer's update \(Updating\) within 400 ms|ran out of its 400 ms/);
+        expect(result.problems.join(" ")).toContain("Azure accepted the change but the agent could not confirm it");
         expect(Date.now() - started).toBeLessThan(5000);
     });
 });
