@@ -11,7 +11,8 @@
  * - {@link flipBack} does it: GET, plan, PUT with `If-Match` (optimistic concurrency: a concurrent writer is never
  *   overwritten: 412 → read again and plan again), then reads the load balancer until Azure reports the change
  *   provisioned and reads back that production is on the rollback target. Throttling (429: waits Retry-After, capped)
- *   and server errors (5xx: backoff) are retried a bounded number of times; a 403 fails at once, naming the
+ *   server errors (5xx: backoff) and another operation in progress (409) are retried a bounded number of times (an
+ *   update of someone else still provisioning is waited for first); a 403 fails at once, naming the
  *   permission the identity lacks and the fix. The whole thing is bounded in time (`deadlineMs`).
  *
  * Why it polls the load balancer itself and not the `Azure-AsyncOperation` URL Azure answers with: that URL lies under
@@ -432,6 +433,17 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     for (;;) {
         const current = await read();
         if (!current) return end("failed");
+        const busy = current.lb.properties.provisioningState;
+        if (busy && !TERMINAL.has(busy.toLowerCase())) {
+            // Another writer's update is still being provisioned: a PUT now would get 409 AnotherOperationInProgress.
+            note(`another update in progress (${busy}): waits`);
+            if (limits.pollIntervalMs >= left()) {
+                problems.push(outOfTime());
+                return end("failed");
+            }
+            await sleep(limits.pollIntervalMs);
+            continue;
+        }
         const plan = planFlipBack(current.lb, options);
         if (plan.kind === "refused") {
             problems.push(plan.reason);
@@ -462,8 +474,9 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
             problems.push(forbiddenMessage(answer.body, "PUT", options.loadBalancerId, options.to));
             return end("failed");
         }
-        if (answer.status === 429 || answer.status >= 500 || answer.status === 0) {
-            // The PUT may have been applied before the error: read again (the plan sees our own record then).
+        if (answer.status === 429 || answer.status === 409 || answer.status >= 500 || answer.status === 0) {
+            // 409: another operation on the load balancer is in progress. 5xx or no answer: the PUT may have been applied
+            // before the error. Either way read again (the plan then sees this call's own record, or the other change).
             if (await retryAfter(answer, "PUT")) continue;
             return end("failed");
         }
