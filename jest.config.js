@@ -45,6 +45,7 @@ const PARALLEL_INTEGRATION = [
   "release/healthGateScript",
   "release/releaseGuardHost",
   "release/smokeChecks",
+  "rehearsal/gate",
   "support/postgres",
   "vm-scripts/azuriteArtifact",
   "vm-scripts/keyVaultSecret",
