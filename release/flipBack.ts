@@ -286,7 +286,8 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
         ...(options.limits ?? {}),
     };
     const started = now().getTime();
-    const deadline = started + (options.deadlineMs ?? 20000);
+    const deadlineMs = options.deadlineMs ?? 20000;
+    const deadline = started + deadlineMs;
     const left = (): number => deadline - now().getTime();
     const url = `${(options.armEndpoint ?? ARM_ENDPOINT).replace(/\/+$/, "")}${options.loadBalancerId}?api-version=${options.apiVersion ?? NETWORK_API_VERSION}`;
     const attempts: FlipBackAttempt[] = [];
@@ -358,7 +359,6 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     let stale = 0;
     /** Set once Azure accepted this call's PUT (200/201): from then on, what is left is confirming it. */
     let accepted = false;
-    const deadlineMs = options.deadlineMs ?? 20000;
     const check = `check with \`az network lb rule show --ids ${options.loadBalancerId}/loadBalancingRules/production --query backendAddressPool.id\``;
     const byHand = `send it back by hand with \`pulumi config set liveColor ${options.to} && pulumi up\``;
     /** What a flip-back that stops now leaves behind, for the end of a problem. */
@@ -423,7 +423,10 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
                 return undefined;
             }
             const { code, message } = armError(answer.body);
-            problems.push(`Azure answered the GET of ${options.loadBalancerId} with ${answer.status} ${code}${message ? `: ${message}` : ""}: is WatchSpec.loadBalancerId this stack's load balancer?`);
+            const hint = answer.status === 401
+                ? "Azure Resource Manager does not take the agent's token (asked IMDS for a new one once): is the token for https://management.azure.com/ of the agent's identity?"
+                : "is WatchSpec.loadBalancerId this stack's load balancer?";
+            problems.push(`Azure answered the GET of ${options.loadBalancerId} with ${answer.status} ${code}${message ? `: ${message}` : ""}: ${hint} ${consequence()}`);
             return undefined;
         }
     };
