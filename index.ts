@@ -4,7 +4,7 @@
  *     → artifact store → blue VMs, green VMs
  *     → release agent → key vault (who reads which secret) → per color: migrations (on the agent) → app deployment
  *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back; its name
- *     tagged on the resource group for the next update) → outputs
+ *     tagged on the resource group for the next update) → post-flip watch (on the agent, after a flip) → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
@@ -26,6 +26,7 @@ import { LoadBalancer } from "./components/loadBalancer";
 import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/releaseGuard";
 import { gateScripts, HealthGate } from "./components/healthGate";
 import { MigrationRun, migrationScripts } from "./components/migrationRun";
+import { PostFlipWatch, watchScripts } from "./components/postFlipWatch";
 import { ReleaseAgent } from "./components/releaseAgent";
 import { ToolBundle } from "./components/toolBundle";
 import { buildToolBundle } from "./components/lib/toolBundle";
@@ -81,7 +82,7 @@ const agentPlan = planAgentRuns({
     subnetCidr: APP_SUBNET_CIDR,
     appUser: "app_user",
     contractMigrations: contractMigrations.map((m) => m.name),
-    scripts: { gate: gateScripts(), migrations: migrationScripts() },
+    scripts: { gate: gateScripts(), migrations: migrationScripts(), watch: watchScripts() },
     toolsSha256: tools.sha256,
 });
 
@@ -263,6 +264,16 @@ const loadBalancer = new LoadBalancer("front", {
 // The load balancer's name, in a tag of the resource group: where the next update reads what really serves.
 loadBalancerLocator("front-locator", { resourceGroupId: resourceGroup.id, loadBalancerName: loadBalancer.loadBalancerName }, { dependsOn: [loadBalancer] });
 
+// After the load balancer moved: the release agent watches the new live color and flips production back by itself on
+// a failed analysis (docs/post-flip-watch.md); only after a flip with a rollback target, decided from the guard's state.
+const watch = new PostFlipWatch(`${config.liveColor}-watch`, {
+    settings: agentPlan.watch,
+    guardState: guard.state,
+    loadBalancerId: loadBalancer.loadBalancerId,
+    toolsUrl: toolBundle.url,
+    agent: agentRuns,
+}, { dependsOn: [...agentReady, toolBundle, loadBalancer] });
+
 export const liveColor = config.liveColor;
 export const idleColor = config.idleColor;
 export const productionUrl = loadBalancer.productionUrl;
@@ -293,3 +304,5 @@ export const productionColor = loadBalancer.productionColor;
 export const releaseStep = guard.step;
 /** What the release guard wants the operator to know (an override in use, a rollback). */
 export const releaseNotices = guard.notices;
+/** The post-flip watch of this update: `watch` (a flip: the agent watches the new live color), `stop` or `none`, and why. */
+export const postFlipWatch = { action: watch.action, why: watch.why };
