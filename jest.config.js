@@ -43,6 +43,7 @@ const PARALLEL_INTEGRATION = [
   "migrator/runMigrationsScript",
   "release/healthGateScript",
   "release/releaseGuardHost",
+  "release/watchSignals",
   "support/postgres",
   "vm-scripts/azuriteArtifact",
   "vm-scripts/keyVaultSecret",
