@@ -1,15 +1,18 @@
 // The post-flip watch's signals on a real HAProxy: the local proxy's configuration (release/localProxy.ts) with its
 // Prometheus endpoint, in front of an app whose answers the test decides. Reads → samples (release/watchSignals.ts),
-// and the watch loop (release/watch.ts) on the real endpoints with a real clock.
+// and the watch's command line (release/watchCli.ts run) on the real endpoints with a real clock, flipping back through
+// the ARM stand-in (rehearsal/armStandIn.ts, which is IMDS too).
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { renderProxyConfig, renderSlotMap } from "../../release/localProxy";
 import { DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
-import { httpFetch, runWatch, WatchEvent } from "../../release/watch";
-import type { FlipBackRecord, WatchSpec } from "../../release/watchContract";
+import { flipDir, httpFetch, readWatchState } from "../../release/watch";
+import { main } from "../../release/watchCli";
+import type { WatchSpec } from "../../release/watchContract";
 import { countersFromMetrics, ProxyCounters, sampleFromCounters } from "../../release/watchSignals";
+import { armLoadBalancerJson, startArmStandIn } from "../../rehearsal/armStandIn";
 import { HaproxyProcess, runHaproxy } from "../../rehearsal/haproxy";
 import { freePort } from "../support/postgres";
 
@@ -119,19 +122,19 @@ describe("the watch's signals on a real local proxy (HAProxy's exporter)", () =>
         expect(r.connectionErrors).toBe(0);
     });
 
-    it("flips a color back once when a fifth of its answers fail, reading the real endpoints", async () => {
+    it("watchCli run flips a color whose fifth of answers fail back once, through ARM (a stand-in), reading the real endpoints", async () => {
         const green = await startVm(root, "green-vm-1");
         const blue = await startVm(root, "blue-vm-1");
         vms.push(green, blue);
+        const arm = await startArmStandIn({ loadBalancer: armLoadBalancerJson({ live: "green" }), provisioningMs: 30 });
         green.app.failRatio = 0.2;
         let stop = false;
         const load = (async () => {
             while (!stop) await Promise.all([get(green.port).catch(() => 0), get(green.port).catch(() => 0)]);
         })();
-        const flipBacks: FlipBackRecord[] = [];
-        const events: WatchEvent[] = [];
+        const flipId = new Date().toISOString();
         const spec: WatchSpec = {
-            flipId: new Date().toISOString(),
+            flipId,
             from: "blue",
             to: "green",
             targets: [{ name: "green-vm-1", host: "127.0.0.1", metricsPort: green.metricsPort, healthPort: green.port }],
@@ -139,27 +142,37 @@ describe("the watch's signals on a real local proxy (HAProxy's exporter)", () =>
             healthPath: "/health",
             thresholds: { ...DEFAULT_WATCH_THRESHOLDS, watchIntervalSeconds: 1, watchConsecutiveIntervals: 2, watchMinRequests: 10, watchMinutes: 1 },
             until: new Date(Date.now() + 30_000).toISOString(),
-            loadBalancerId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb",
-            armEndpoint: "https://management.azure.com",
+            loadBalancerId: arm.loadBalancerId,
+            armEndpoint: arm.url,
         };
+        const specFile = path.join(root, "spec.json");
+        fs.writeFileSync(specFile, JSON.stringify(spec));
+        const stateDir = path.join(root, "state");
+        const lines: string[] = [];
+        const imds = process.env.IMDS_URL;
+        process.env.IMDS_URL = arm.url; // the stand-in is IMDS too
         try {
-            const result = await runWatch(spec, {
-                stateDir: path.join(root, "state"),
-                flipBack: async (r) => {
-                    flipBacks.push(r);
-                    return { outcome: "flipped-back", problems: [] };
-                },
-                log: () => undefined,
-                onEvent: (e) => events.push(e),
-            });
-            expect(result.outcome).toBe("flipped-back");
+            expect(await main(["run", "--spec", specFile, "--state-dir", stateDir], { out: (l) => lines.push(l), err: (l) => lines.push(l) })).toBe(0);
         } finally {
             stop = true;
             await load;
+            if (imds === undefined) delete process.env.IMDS_URL;
+            else process.env.IMDS_URL = imds;
+            await arm.close();
         }
-        expect(flipBacks).toHaveLength(1);
-        expect(flipBacks[0]).toMatchObject({ from: "green", to: "blue" });
-        expect(flipBacks[0].reason).toMatch(/error ratio \(5xx \+ connection errors\) (1[5-9]|2[0-5])(\.\d)?%/);
-        expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(["watch-started", "first-bad-interval", "verdict-fail", "flip-back-done", "watch-ended"]));
+        expect(lines[lines.length - 1]).toBe(`watch ${flipId}: flipped-back`);
+        expect(arm.productionColor()).toBe("blue");
+        expect(arm.requests.filter((r) => r.method === "PUT")).toHaveLength(1);
+        const state = readWatchState(stateDir, flipId);
+        expect(state?.status).toBe("flipped-back");
+        expect(state?.events.map((e) => e.type)).toEqual(expect.arrayContaining(["watch-started", "first-bad-interval", "verdict-fail", "flip-back-started", "flip-back-done", "watch-ended"]));
+        const record = JSON.parse(fs.readFileSync(path.join(flipDir(stateDir, flipId), "flip-back.json"), "utf8"));
+        expect(record.record).toMatchObject({ flipId, from: "green", to: "blue" });
+        expect(record.record.reason).toMatch(/error ratio \(5xx \+ connection errors\) (1[5-9]|2[0-5])(\.\d)?%/);
+        expect(record.flipBack.outcome).toBe("flipped");
+        expect(record.flipBack.attempts.map((a: { method: string }) => a.method)).toContain("PUT");
+        // A second run of the same flip (a restart of the unit) does not flip back again.
+        expect(await main(["run", "--spec", specFile, "--state-dir", stateDir], { out: (l) => lines.push(l), err: (l) => lines.push(l) })).toBe(0);
+        expect(lines[lines.length - 1]).toBe(`watch ${flipId}: flipped-back (ended before)`);
     });
 });
