@@ -46,6 +46,7 @@ const PARALLEL_INTEGRATION = [
   "release/releaseGuardHost",
   "release/smokeChecks",
   "rehearsal/gate",
+  "release/watchSignals",
   "support/postgres",
   "vm-scripts/azuriteArtifact",
   "vm-scripts/keyVaultSecret",

@@ -1,6 +1,6 @@
 /**
- * The release agent's tools: the migration runner (migrator/cli.ts and what it imports, as JavaScript), the
- * repository's top-level migrations/ and the packages the runner requires (mssql, pg, semver and theirs), as one
+ * The release agent's tools: the migration runner (migrator/cli.ts and what it imports, as JavaScript), the post-flip
+ * watch (release/watchCli.ts and what it imports), the repository's top-level migrations/ and the packages the runner requires (mssql, pg, semver and theirs), as one
  * reproducible tar.gz named and pinned by its SHA-256. They are the product's: an app's artifact carries the app only
  * (docs/app-contract.md). The program uploads the bundle next to the artifacts (components/toolBundle.ts) and every
  * run on the agent downloads it with the agent's identity and checks that hash before it runs anything from it
@@ -23,8 +23,11 @@ export const RUNNER_ENTRY = "migrator/cli.ts";
 /** The bundle's entry point once unpacked: `node <dir>/dist/migrator/cli.js … --dir <dir>/migrations`. */
 export const BUNDLE_RUNNER = "dist/migrator/cli.js";
 export const BUNDLE_MIGRATIONS = "migrations";
-/** Bump when the bundle's layout changes (a new hash for the same sources). */
-const LAYOUT = "2";
+/** The post-flip watch's command line (docs/post-flip-watch.md): `node <dir>/dist/release/watchCli.js run …`. */
+export const WATCH_ENTRY = "release/watchCli.ts";
+export const BUNDLE_WATCH = "dist/release/watchCli.js";
+/** Bump when the bundle's layout changes (a new hash for the same sources). 3: the watch's entry point. */
+const LAYOUT = "3";
 
 /** A built bundle. */
 export interface ToolBundleFile {
@@ -59,6 +62,12 @@ export function runnerSources(root: string, entry: string = RUNNER_ENTRY): strin
     return [...seen].sort();
 }
 
+/** The files of every program in the bundle: the runner's, and the watch's when the checkout has it; sorted. */
+export function bundleSources(root: string): string[] {
+    const entries = [RUNNER_ENTRY, ...(fs.existsSync(path.join(root, WATCH_ENTRY)) ? [WATCH_ENTRY] : [])];
+    return [...new Set(entries.flatMap((entry) => runnerSources(root, entry)))].sort();
+}
+
 function filesUnder(dir: string): string[] {
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir, { recursive: true, encoding: "utf8" })
@@ -69,7 +78,7 @@ function filesUnder(dir: string): string[] {
 /** A hash of everything the bundle is built from (the cache key; not the pin). */
 export function toolInputsHash(root: string): string {
     const h = createHash("sha256").update(`layout ${LAYOUT}\0`);
-    for (const rel of runnerSources(root)) h.update(`${rel}\0`).update(fs.readFileSync(path.join(root, rel))).update("\0");
+    for (const rel of bundleSources(root)) h.update(`${rel}\0`).update(fs.readFileSync(path.join(root, rel))).update("\0");
     for (const rel of filesUnder(path.join(root, BUNDLE_MIGRATIONS))) h.update(`migrations/${rel}\0`).update(fs.readFileSync(path.join(root, BUNDLE_MIGRATIONS, rel))).update("\0");
     h.update(fs.readFileSync(path.join(root, "package-lock.json")));
     h.update(require("typescript").version as string);
@@ -92,7 +101,7 @@ export function buildToolBundle(root: string, cacheDir: string = path.join(root,
     fs.chmodSync(staging, 0o755);
     try {
         const required = new Set<string>();
-        for (const rel of runnerSources(root)) {
+        for (const rel of bundleSources(root)) {
             const js = transpileForVm(fs.readFileSync(path.join(root, rel), "utf8"), path.basename(rel));
             const out = path.join(staging, "dist", rel.replace(/\.ts$/, ".js"));
             fs.mkdirSync(path.dirname(out), { recursive: true });
