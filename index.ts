@@ -93,7 +93,8 @@ const resourceGroup = new resources.ResourceGroup("bluegreen", { location });
 export const resourceGroupName = resourceGroup.name;
 
 // What the production rule really points at before this update (read from Azure): a recorded flip whose gate did not
-// pass left it on the old color, and the guard then knows that color still serves ("pending gate").
+// pass left it on the old color, and the guard then knows that color still serves ("pending gate"); a flip the release
+// agent's watch undid left its record in the load balancer's tag, and the guard refuses to undo it silently.
 const serving = readServingColor(resourceGroup.name);
 
 // The release guard compares this update with the last one and refuses unsafe release steps (changing the live
@@ -110,7 +111,9 @@ const guard = new ReleaseGuard("release-guard", {
     executions: [...agentPlan.requests],
     vmTools,
     database: databaseSourceOf(config.existingDatabase?.id),
-    serving,
+    serving: serving.apply((s) => s.color),
+    flipBack: serving.apply((s) => s.flipBack),
+    servingUnreadable: serving.apply((s) => s.unreadable),
 });
 
 
@@ -318,3 +321,9 @@ export const releaseStep = guard.step;
 export const releaseNotices = guard.notices;
 /** The post-flip watch of this update: `watch` (a flip: the agent watches the new live color), `stop` or `none`, and why. */
 export const postFlipWatch = { action: watch.action, why: watch.why };
+/**
+ * Every automatic flip-back by the release agent's watch that an update has accepted (when, from, to, why; the guard's
+ * `autoFlipBacks`, oldest first). One not accepted yet is in the load balancer's tag `bluegreen-flip-back` and in
+ * `npm run status`; every update is refused until liveColor names the color production was sent back to.
+ */
+export const autoFlipBacks = guard.state.apply((s) => s?.autoFlipBacks ?? []);

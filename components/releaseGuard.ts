@@ -30,6 +30,7 @@ import { loadMigrationDir } from "../migrator/migrationFile";
 import { Color } from "../release/colors";
 import * as guard from "../release/guard";
 import type { ExecutionRequest } from "../release/executions";
+import type { FlipBackRecord } from "../release/watchContract";
 import type { ReleaseGuardInputs, ReleaseGuardOutputs } from "./releaseGuardProvider";
 import { requireProviderModule } from "./lib/providerModule";
 
@@ -163,6 +164,16 @@ export interface ReleaseGuardArgs {
      * @default undefined (not known: the guard trusts its record)
      */
     readonly serving?: pulumi.Input<Color | undefined>;
+    /**
+     * The release agent's flip-back record, read from the load balancer's tag with `serving` (release/watchContract.ts).
+     * @default undefined (none)
+     */
+    readonly flipBack?: pulumi.Input<FlipBackRecord | undefined>;
+    /**
+     * Why `serving` could not be read (an error, not "nothing exists yet"): with a record, every update is refused.
+     * @default undefined (read, or nothing to read yet)
+     */
+    readonly servingUnreadable?: pulumi.Input<string | undefined>;
 }
 
 /**
@@ -197,6 +208,8 @@ export class ReleaseGuard extends pulumi.dynamic.Resource {
                 vmTools: args.vmTools,
                 database: args.database,
                 serving: args.serving,
+                flipBack: args.flipBack,
+                servingUnreadable: args.servingUnreadable,
                 ledger: undefined,
                 executionNames: undefined,
                 newExecutions: undefined,

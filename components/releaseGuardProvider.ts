@@ -9,6 +9,7 @@ import { Color } from "../release/colors";
 import * as guard from "../release/guard";
 import * as executions from "../release/executions";
 import { databaseSourceChangeProblem } from "../release/databaseSource";
+import type { FlipBackRecord } from "../release/watchContract";
 
 /** What the program asks for, as the dynamic resource's inputs (plain JSON, no secrets). */
 export interface ReleaseGuardInputs {
@@ -29,6 +30,17 @@ export interface ReleaseGuardInputs {
      * @default undefined (not known: the record is trusted)
      */
     readonly serving?: Color;
+    /**
+     * The release agent's flip-back record in the load balancer's tag, read with `serving`: for the recorded flip, the
+     * guard refuses every update that keeps `liveColor` on the color the watch failed (release/guard.ts `reconcile`).
+     * @default undefined (none)
+     */
+    readonly flipBack?: FlipBackRecord;
+    /**
+     * Why `serving` could not be read (an error from Azure, not "nothing exists yet"): with a record, every update is
+     * refused. @default undefined (read, or nothing to read yet)
+     */
+    readonly servingUnreadable?: string;
     /** What the release agent is asked to run in this update (key and digest of each execution). @default [] */
     readonly executions?: executions.ExecutionRequest[];
     /**
@@ -82,6 +94,8 @@ export function judge(olds: Partial<ReleaseGuardOutputs> | undefined, news: Rele
         contract: news.contractMigrations,
         ...(news.vmTools ? { vmTools: news.vmTools } : {}),
         ...(news.serving ? { serving: news.serving } : {}),
+        ...(news.flipBack ? { flipBack: news.flipBack } : {}),
+        ...(news.servingUnreadable ? { servingUnreadable: news.servingUnreadable } : {}),
     });
 }
 
@@ -100,13 +114,15 @@ export function decideAndRecord(olds: Partial<ReleaseGuardOutputs> | undefined, 
         now,
         rollbackWindowMinutes: news.rollbackWindowMinutes,
         ...(news.serving ? { serving: news.serving } : {}),
+        ...(news.flipBack ? { flipBack: news.flipBack } : {}),
     });
     return { ...news, state, step: verdict.step, notices: verdict.notices };
 }
 
 /** The fields of the inputs that, when they change, make an update (everything but Pulumi's own `__provider`). */
 function inputsOf(v: Partial<ReleaseGuardInputs>): Partial<ReleaseGuardInputs> {
-    // `serving` is not among them: what serves is read again by every update, and reconciling with it changes no decision later.
+    // `serving`, `flipBack` and `servingUnreadable` are not among them: what serves is read again by every update. An
+    // automatic flip-back is recorded by the update that accepts it, which changes `liveColor`.
     const { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions, ledger, vmTools, database } = v;
     return { liveColor, blue, green, runContractMigrations, rollbackWindowMinutes, allowDeployIntoRollbackWindow, contractMigrations, executions: executions ?? [], ledger, vmTools, database };
 }

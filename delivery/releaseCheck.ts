@@ -1,5 +1,5 @@
 /**
- * `npm run --silent release:check -- --base <git-ref> [--branch <target branch>] [--now <ISO time>] [--json]`
+ * `npm run --silent release:check -- --base <git-ref> [--branch <target branch>] [--now <ISO time>] [--live [--org <org>]] [--json]`
  *
  * Says, for the stack the target branch deploys (`main` → dev, `release` → prod; every stack file when the branch
  * is unknown), which release step the change from `--base` to HEAD is, and
@@ -11,12 +11,21 @@
  * The state before the change is rebuilt by replaying the stack file's history on the base's first-parent line
  * through the guard's own `recordStep`, with commit dates as the times of the flips: that is how a revert of a flip
  * commit inside the rollback window is recognized as a rollback.
+ *
+ * Git alone cannot see what the release agent did since the last update: an automatic flip-back (issue 16) leaves the
+ * stack file on the failed color. With `--live` the check reads, per stack, what the production rule points at and the
+ * agent's flip-back record (delivery/liveServing.ts: `pulumi stack export` and `az network lb show`, as `npm run status`)
+ * and judges with them as `pulumi up` does: a change that keeps liveColor on the failed color is refused, naming the
+ * record, with `git revert <the flip commit>` as the first step. Without `--live` the report says Azure was not read.
  */
 import { parseArgs } from "util";
 import { idleColor } from "../release/colors";
 import * as path from "path";
 import { contractMigrationsIn } from "../components/releaseGuard";
-import { colorChanges, ContractMigration, evaluateRelease, ReleaseState, ReleaseStep, recordStep } from "../release/guard";
+import { colorChanges, ContractMigration, describeFlipBack, evaluateRelease, reconcile, ReleaseState, ReleaseStep, recordStep } from "../release/guard";
+import type { ServingRead } from "../release/readBack";
+import type { FlipBackRecord } from "../release/watchContract";
+import { cliLiveServing, LiveServing } from "./liveServing";
 import { projectNameOf } from "./config";
 import { GitRepo } from "./git";
 import { workingTreeState } from "./workingTree";
@@ -51,8 +60,12 @@ export interface StackReport {
     readonly summary: string;
     readonly reasons: string[];
     readonly notices: string[];
-    /** The live color before the change, for the safe-sequence hint. */
+    /** The live color before the change (what serves, when Azure was read), for the safe-sequence hint. */
     readonly liveBefore?: ReleaseState["liveColor"];
+    /** With `--live`: the release agent's flip-back of the last flip, not accepted in the stack file before this change. */
+    readonly autoFlipBack?: FlipBackRecord;
+    /** The commit that last changed liveColor in the stack file at the base (the flip to revert), when there is one. */
+    readonly flipCommit?: string;
 }
 
 export interface ReleaseCheckReport {
@@ -62,6 +75,8 @@ export interface ReleaseCheckReport {
     readonly target: Target;
     readonly stacks: StackReport[];
     readonly ok: boolean;
+    /** Whether what serves was read from Azure (`--live`); without it an automatic flip-back is not seen here. */
+    readonly live: boolean;
     /**
      * Present when the working tree has edits of Pulumi.yaml or a stack file that no commit holds (`git status`
      * lines): the check compares commits, so those edits were not checked.
@@ -81,6 +96,10 @@ export interface ReleaseCheckOptions {
      * deploys is judged. @default the branch `base` names, if it names one; otherwise every stack file is judged
      */
     readonly branch?: string;
+    /**
+     * Reads what serves for a stack (`--live`: delivery/liveServing.ts). @default undefined (Azure is not read: only git)
+     */
+    readonly live?: LiveServing;
 }
 
 const LABELS: Record<ReleaseStep, StepLabel> = {
@@ -112,6 +131,20 @@ export function replayHistory(repo: GitRepo, base: string, file: string, project
     return state;
 }
 
+/** The commit that last changed liveColor in the stack file on the base's first-parent line (the flip to revert), if any. */
+export function lastFlipCommit(repo: GitRepo, base: string, file: string, project: string): string | undefined {
+    let live: string | undefined;
+    let flip: string | undefined;
+    for (const commit of repo.fileHistory(base, file)) {
+        const text = repo.show(commit.sha, file);
+        const parsed = text === undefined ? undefined : parseStackFile(text, project);
+        if (!parsed?.ok) continue;
+        if (live !== undefined && parsed.state.liveColor !== live) flip = commit.sha;
+        live = parsed.state.liveColor;
+    }
+    return flip;
+}
+
 function summarize(before: ReleaseState | undefined, after: ReleaseState): string {
     if (!before) return `${after.liveColor} goes live at ${after[after.liveColor].version}`;
     const parts: string[] = [];
@@ -135,6 +168,7 @@ export function checkStack(
     project: string,
     now: Date,
     migrationsDir: string,
+    live?: ServingRead,
 ): StackReport {
     const stack = stackNameOf(file) as string;
     const baseText = repo.show(baseSha, file);
@@ -177,6 +211,9 @@ export function checkStack(
         rollbackWindowMinutes: after.config.rollbackWindowMinutes,
         allowDeployIntoRollbackWindow: after.config.allowDeployIntoRollbackWindow,
         ...(contract ? { contract } : {}),
+        ...(live?.color ? { serving: live.color } : {}),
+        ...(live?.flipBack ? { flipBack: live.flipBack } : {}),
+        ...(live?.unreadable ? { servingUnreadable: live.unreadable } : {}),
     });
     const notices =
         baseText !== undefined && before === undefined
@@ -193,7 +230,8 @@ export function checkStack(
         summary,
         reasons: verdict.reasons,
         notices: [...notices, ...verdict.notices],
-        ...(before ? { liveBefore: before.liveColor } : {}),
+        ...(before ? { liveBefore: reconcile(before, live?.color, live?.flipBack).liveColor } : {}),
+        ...(verdict.autoFlipBack ? { autoFlipBack: verdict.autoFlipBack, flipCommit: lastFlipCommit(repo, baseSha, file, project) } : {}),
     };
 }
 
@@ -218,9 +256,22 @@ export function checkRelease(options: ReleaseCheckOptions): ReleaseCheckReport {
         .sort();
     const now = options.now ?? new Date();
     const migrationsDir = path.join(options.cwd, "migrations");
-    const stacks = files.map((file) => checkStack(repo, baseSha, headSha, file, project, now, migrationsDir));
+    const stacks = files.map((file) => {
+        const stack = stackNameOf(file) as string;
+        // Only a stack whose file changed is read from Azure (an unchanged one is not judged).
+        const changed = repo.show(baseSha, file) !== repo.show(headSha, file);
+        return checkStack(repo, baseSha, headSha, file, project, now, migrationsDir, options.live && changed ? options.live(stack) : undefined);
+    });
     const uncommitted = workingTreeState(options.cwd, ["Pulumi.yaml", "Pulumi.*.yaml"]).dirty;
-    return { base: options.base, head: "HEAD", target, stacks, ok: stacks.every((s) => s.allowed), ...(uncommitted.length > 0 ? { uncommitted } : {}) };
+    return {
+        base: options.base,
+        head: "HEAD",
+        target,
+        stacks,
+        ok: stacks.every((s) => s.allowed),
+        live: options.live !== undefined,
+        ...(uncommitted.length > 0 ? { uncommitted } : {}),
+    };
 }
 
 /** The safe sequence of commits for a stack, in git terms, shown after a refusal. */
@@ -228,6 +279,16 @@ export function safeSequence(report: StackReport): string {
     const live = report.liveBefore ?? "blue";
     const idle = idleColor(live);
     const f = report.file;
+    const back = report.autoFlipBack;
+    if (back) {
+        return [
+            `Safe sequence for ${report.stack} after the automatic flip-back (${describeFlipBack(back)}) — one step per commit:`,
+            `  1. accept it: set liveColor: ${back.to} in ${f}   ${report.flipCommit ? `git revert ${report.flipCommit}` : `git commit -m "${report.stack}: accept the automatic flip-back to ${back.to}" -- ${f}`}`,
+            `     (the fix of ${back.from} may be in the same commit: ${back.from} is idle then and not a rollback target)`,
+            `  2. deploy the fix to ${back.from}: set ${back.from}Version and ${back.from}ArtifactSha256, check it on the staging endpoint`,
+            `  3. flip again, alone:     set liveColor: ${back.from} in ${f}   git commit -m "${report.stack}: flip to ${back.from}" -- ${f}   (a fresh gate and a new watch)`,
+        ].join("\n");
+    }
     return [
         `Safe sequence for ${report.stack} — one step per commit, each pushed (or its pull request squash-merged) and deployed before the next:`,
         `  1. deploy to the idle color: set ${idle}Version in ${f}      git commit -m "${report.stack}: deploy <version> to ${idle}" -- ${f}`,
@@ -251,6 +312,12 @@ export function formatReport(report: ReleaseCheckReport): string {
         for (const n of s.notices) lines.push(`  ! ${n}`);
         if (!s.allowed && s.label !== "invalid config") lines.push(safeSequence(s).replace(/^/gm, "  "));
     }
+    if (!report.live && report.stacks.some((s) => s.label !== "unchanged")) {
+        lines.push(
+            "! Azure not read: an automatic flip-back by the release agent since the last update is not seen here (pulumi preview and pulumi up refuse to undo it). " +
+                "Run with --live to judge with what serves (needs pulumi and az logins), or see npm run status.",
+        );
+    }
     if (report.uncommitted) {
         lines.push(
             `! not checked: edits no commit holds (release:check compares ${report.base} with HEAD, commits only); commit them ` +
@@ -261,7 +328,7 @@ export function formatReport(report: ReleaseCheckReport): string {
     return lines.join("\n");
 }
 
-export const USAGE = `npm run --silent release:check -- --base <git-ref> [--branch <branch the change goes into>] [--now <ISO time>] [--json]
+export const USAGE = `npm run --silent release:check -- --base <git-ref> [--branch <branch the change goes into>] [--now <ISO time>] [--live [--org <org>]] [--json]
 
 Checks that the change from --base to HEAD is, for each stack file (Pulumi.<stack>.yaml) it touches, one safe release
 step — the release guard's decision on git commits. CI runs it on every pull request.
@@ -269,6 +336,9 @@ step — the release guard's decision on git commits. CI runs it on every pull r
   --base <git-ref>   the pull request's base, or the commit before a push (e.g. origin/main)
   --branch <name>    the branch the change goes into (default: the branch --base names)
   --now <ISO time>   the time to judge rollback windows at (default: now)
+  --live             also read what serves from the running stack (pulumi stack export, az network lb show;
+                     read-only): an automatic flip-back by the release agent is then refused as pulumi up refuses it
+  --org <org>        with --live: the Pulumi organization of the stacks (<org>/<stack>)
   --json             print the report as JSON
   --help             this text
 
@@ -276,11 +346,19 @@ Exit codes: 0 every change is one safe step, 1 one is refused, 2 bad usage.`;
 
 /** The command line: exit 0 when every stack's change is one safe step, 1 when one is refused, 2 on bad usage. */
 export function main(argv: string[], cwd = process.cwd()): number {
-    let values: { base?: string; branch?: string; now?: string; json?: boolean; help?: boolean };
+    let values: { base?: string; branch?: string; now?: string; json?: boolean; help?: boolean; live?: boolean; org?: string };
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { base: { type: "string" }, branch: { type: "string" }, now: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+            options: {
+                base: { type: "string" },
+                branch: { type: "string" },
+                now: { type: "string" },
+                json: { type: "boolean" },
+                help: { type: "boolean", short: "h" },
+                live: { type: "boolean" },
+                org: { type: "string" },
+            },
         }));
     } catch (e) {
         process.stderr.write(`release:check: ${(e as Error).message}\nUsage: ${USAGE}\n`);
@@ -301,7 +379,13 @@ export function main(argv: string[], cwd = process.cwd()): number {
     }
     let report: ReleaseCheckReport;
     try {
-        report = checkRelease({ cwd, base: values.base, now, ...(values.branch ? { branch: values.branch } : {}) });
+        report = checkRelease({
+            cwd,
+            base: values.base,
+            now,
+            ...(values.branch ? { branch: values.branch } : {}),
+            ...(values.live ? { live: cliLiveServing(cwd, values.org) } : {}),
+        });
     } catch (e) {
         process.stderr.write(`release:check: ${(e as Error).message}\n`);
         return 2;

@@ -13,6 +13,7 @@
 import { Color, COLORS, idleColor, isColor } from "./colors";
 import { mayRunContract as runnerContractGate } from "../migrator/contractGate";
 import { compareVersions, isVersion } from "./versions";
+import type { FlipBackRecord } from "./watchContract";
 
 /** What is deployed on one color. Two equal ColorStates mean "nothing to deploy on this color". */
 export interface ColorState {
@@ -58,7 +59,22 @@ export interface ReleaseState {
      * "pending gate".
      */
     readonly pendingFlipTo?: Color;
+    /**
+     * Every automatic flip-back by the release agent's watch that an update has recorded (the update that accepted it:
+     * `liveColor` set to the color production was sent back to), oldest first, at most {@link AUTO_FLIP_BACKS_KEPT}.
+     * Kept by the guard; the program exports it as the stack output `autoFlipBacks`.
+     */
+    readonly autoFlipBacks?: readonly FlipBackRecord[];
+    /**
+     * Only in the view `reconcile` returns: the release agent's watch sent production back from the recorded live
+     * color to the color that serves now (the flip-back record it wrote into the load balancer's tag, for the recorded
+     * flip), and no update has accepted it yet. Until one does, `liveColor` still naming the failed color is refused.
+     */
+    readonly autoFlipBack?: FlipBackRecord;
 }
+
+/** How many automatic flip-backs the guard's state keeps (the oldest go first). */
+export const AUTO_FLIP_BACKS_KEPT = 20;
 
 /** The flip fields of a state: when the last flip happened, from which color, and whether it was a rollback. */
 export interface FlipRecord {
@@ -118,6 +134,18 @@ export interface GuardContext {
      * @default undefined (not known: the record is trusted)
      */
     readonly serving?: Color;
+    /**
+     * The flip-back record the release agent's watch wrote into the load balancer's tag (`bluegreen-flip-back`,
+     * release/watchContract.ts), read with `serving`. When it is for the recorded flip, from the recorded live color to
+     * the color that serves, the flip was undone automatically (`reconcile`). @default undefined (none)
+     */
+    readonly flipBack?: FlipBackRecord;
+    /**
+     * Why what the production rule points at could not be read (an error, as opposed to "nothing exists yet"). With a
+     * recorded state every update is then refused: the guard cannot know whether production was moved.
+     * @default undefined (read, or nothing to read yet)
+     */
+    readonly servingUnreadable?: string;
 }
 
 /** The answer to one question ("may this flip happen?"): allowed when `reasons` is empty. */
@@ -148,6 +176,8 @@ export interface Verdict extends Decision {
     readonly firstStep?: SafeStep;
     /** A recorded flip to this color did not take effect (its gate did not pass): "pending gate". */
     readonly pendingFlipTo?: Color;
+    /** The release agent's watch flipped production back (the record read from the load balancer), not accepted before this update. */
+    readonly autoFlipBack?: FlipBackRecord;
 }
 
 /** One field of a ColorState that differs between two states, for messages. */
@@ -325,22 +355,75 @@ export function mayRunContract(
 
 /**
  * The recorded state as it really is, given the color the production rule points at (read from Azure before this
- * update). When that is the recorded `liveColor` (or unknown), the record stands (a confirmed flip drops its
- * `beforeFlip`). When it is the other color, the recorded flip did not take effect — its health gate did not pass, so
- * the load balancer never moved (or it was moved back): the color that serves is the live one, the flip fields are
- * those from before that flip, and `pendingFlipTo` names the color the flip asked for ("pending gate").
+ * update) and the flip-back record in the load balancer's tag, if any. When the rule points at the recorded
+ * `liveColor` (or is unknown), the record stands (a confirmed flip drops its `beforeFlip`). When it points at the
+ * other color:
+ * - with a flip-back record for the recorded flip (`isFlipBackOf`), the release agent's watch sent production back
+ *   automatically: the color that serves is the live one, the flip is recorded like a rollback at the record's time
+ *   (the failed color is not a rollback target), and `autoFlipBack` holds the record until an update accepts it;
+ * - otherwise the recorded flip did not take effect — its health gate did not pass, so the load balancer never moved
+ *   (or it was moved back by hand): the color that serves is the live one, the flip fields are those from before
+ *   that flip, and `pendingFlipTo` names the color the flip asked for ("pending gate").
  */
-export function reconcile(recorded: ReleaseState, serving: Color | undefined): ReleaseState {
+export function reconcile(recorded: ReleaseState, serving: Color | undefined, flipBack?: FlipBackRecord): ReleaseState {
     if (serving === undefined) return recorded;
-    const { beforeFlip, pendingFlipTo: _pending, lastFlipAt, previousLiveColor, lastFlipWasRollback, ...rest } = recorded;
+    const { beforeFlip, pendingFlipTo: _pending, autoFlipBack: _auto, lastFlipAt, previousLiveColor, lastFlipWasRollback, ...rest } = recorded;
     if (serving === recorded.liveColor) {
         return { ...rest, ...flipFields({ lastFlipAt, previousLiveColor, lastFlipWasRollback }) };
+    }
+    if (flipBack && isFlipBackOf(flipBack, recorded, serving)) {
+        return {
+            ...rest,
+            liveColor: serving,
+            ...flipFields({ lastFlipAt: flipBack.at, previousLiveColor: recorded.liveColor, lastFlipWasRollback: true }),
+            autoFlipBack: flipBack,
+        };
     }
     const flip: FlipRecord = beforeFlip && previousLiveColor === serving
         ? beforeFlip
         // Moved outside this stack's updates: the color it left is not a rollback target.
         : { lastFlipAt, previousLiveColor: recorded.liveColor, lastFlipWasRollback: true };
     return { ...rest, liveColor: serving, ...flipFields(flip), pendingFlipTo: recorded.liveColor };
+}
+
+/**
+ * Is `record` the automatic flip-back of the flip `recorded` holds, given what serves? From the recorded live color to
+ * the color serving now, and for that flip: its id is the recorded `lastFlipAt`, or it happened after it (a replay
+ * of git history, `release:check`, knows the flip's commit time, not the guard's). An older record (a flip-back of an
+ * earlier flip, still in the tag) is not: a later flip whose gate did not pass stays "pending gate".
+ */
+export function isFlipBackOf(record: FlipBackRecord, recorded: ReleaseState, serving: Color): boolean {
+    if (record.from !== recorded.liveColor || record.to !== serving || !recorded.lastFlipAt) return false;
+    if (record.flipId === recorded.lastFlipAt) return true;
+    const at = Date.parse(record.at);
+    const flipped = Date.parse(recorded.lastFlipAt);
+    return !Number.isNaN(at) && !Number.isNaN(flipped) && at >= flipped;
+}
+
+/** One automatic flip-back for messages: when, from, to, why. */
+export function describeFlipBack(r: FlipBackRecord): string {
+    return `at ${r.at} the release agent's watch sent production back from ${r.from} to ${r.to} (flip of ${r.flipId}): ${r.reason || "(no reason recorded)"}`;
+}
+
+/** Why an update that keeps `liveColor` on the color an automatic flip-back left is refused, and the fix. */
+function flipBackRefusal(r: FlipBackRecord, after: ReleaseState): string {
+    return (
+        `production was flipped back automatically: ${describeFlipBack(r)}. liveColor still says ${after.liveColor}, so this update would send ` +
+        `production to ${r.from} again, the color that failed its watch. Accept the flip-back first: pulumi config set liveColor ${r.to} && pulumi up ` +
+        `(in git: revert the flip commit to ${r.from}). ${r.from} is then idle and not a rollback target: deploy the fix onto it at once ` +
+        `(${deployCommand(r.from, "<fixed version>")}), check it on the staging endpoint, then flip to ${r.from} again with a new flip ` +
+        `(pulumi config set liveColor ${r.from} && pulumi up; in git: a new commit): a fresh gate runs, and a new watch.`
+    );
+}
+
+/** Why every update is refused when what serves could not be read while the guard has a record, and the fix. */
+function unreadableRefusal(why: string): string {
+    return (
+        `cannot read what the load balancer's production rule points at: ${why}. The release agent's watch may have flipped production back ` +
+        `since the last update, and this update could undo that; the guard does not trust its record without the read. Fix what stops the read ` +
+        `(the identity running pulumi up needs read access to the resource group and its load balancer; a transient Azure error: try again), ` +
+        `then run pulumi up again.`
+    );
 }
 
 /** The defined flip fields of `f` (so states compare equal whether a field is absent or undefined). */
@@ -556,12 +639,22 @@ function judge(before: ReleaseState | undefined, after: ReleaseState, ctx: Guard
         if (ctx.schema) {
             for (const p of schemaProblems(after[after.liveColor].version, ctx.schema)) reasons.push(`refusing the first deploy: ${p}`);
         }
+    } else if (before.autoFlipBack && after.liveColor !== before.liveColor) {
+        // Whatever else it asks for: sending production back to the color that failed its watch is no flip to judge.
+        reasons.push(flipBackRefusal(before.autoFlipBack, after));
     } else {
         for (const d of [mayDeploy(before, after, ctx), mayFlip(before, after, ctx)]) {
             reasons.push(...d.reasons);
             notices.push(...d.notices);
         }
         reasons.push(...staleChecksumProblems(before, after));
+        if (before.autoFlipBack && reasons.length === 0) {
+            const r = before.autoFlipBack;
+            notices.push(
+                `automatic flip-back accepted: ${describeFlipBack(r)}. Recorded like a rollback (stack output autoFlipBacks). ${r.from} is idle and ` +
+                    `not a rollback target: deploy the fix onto it (${deployCommand(r.from, "<fixed version>")}), then flip to it again with a new flip.`,
+            );
+        }
         if (before.pendingFlipTo && reasons.length === 0) {
             notices.push(
                 after.liveColor === before.liveColor
@@ -576,7 +669,16 @@ function judge(before: ReleaseState | undefined, after: ReleaseState, ctx: Guard
         const d = mayRunContract(ctx.contract, { blue: after.blue.version, green: after.green.version });
         reasons.push(...d.reasons);
     }
-    return { allowed: reasons.length === 0, step, reasons, notices, ...(before?.pendingFlipTo ? { pendingFlipTo: before.pendingFlipTo } : {}) };
+    // Accepting an automatic flip-back (nothing else changes) is the rollback the watch did, recorded now.
+    const recordedStep: ReleaseStep = before?.autoFlipBack && step === "no-change" ? "rollback" : step;
+    return {
+        allowed: reasons.length === 0,
+        step: recordedStep,
+        reasons,
+        notices,
+        ...(before?.pendingFlipTo ? { pendingFlipTo: before.pendingFlipTo } : {}),
+        ...(before?.autoFlipBack ? { autoFlipBack: before.autoFlipBack } : {}),
+    };
 }
 
 /** `state` with one setting of one color set (or removed when `value` is undefined). */
@@ -607,6 +709,7 @@ function towardSafety(before: ReleaseState, s: ReleaseState, ctx: GuardContext):
     const flipped = before.liveColor !== s.liveColor;
     const changed = COLORS.filter((c) => colorChanges(before[c], s[c]).length > 0);
     const contractOn = !before.runContractMigrations && !!s.runContractMigrations;
+    if (flipped && before.autoFlipBack) return { state: { ...s, liveColor: before.liveColor } };
     if (flipped && (changed.length > 0 || contractOn)) return { state: { ...s, liveColor: before.liveColor } };
     if (flipped && ctx.schema && schemaProblems(s[s.liveColor].version, ctx.schema).length > 0) {
         return { state: { ...s, liveColor: before.liveColor } };
@@ -673,7 +776,7 @@ export function firstSafeStep(before: ReleaseState, after: ReleaseState, ctx: Gu
         state = next.state;
         if (next.at) at = next.at;
     }
-    const { lastFlipAt: _a, previousLiveColor: _b, lastFlipWasRollback: _c, beforeFlip: _d, pendingFlipTo: _e, ...asRecorded } = before;
+    const { lastFlipAt: _a, previousLiveColor: _b, lastFlipWasRollback: _c, beforeFlip: _d, pendingFlipTo: _e, autoFlipBack: _f, autoFlipBacks: _g, ...asRecorded } = before;
     const unchanged: ReleaseState = { ...asRecorded, runContractMigrations: false };
     return judge(before, unchanged, ctx).allowed ? safeStep(after, unchanged, ctx.now, ctx.now) : undefined;
 }
@@ -691,12 +794,17 @@ function safeStep(from: ReleaseState, to: ReleaseState, at: Date, now: Date): Sa
 /**
  * The guard's verdict on one update from `before` (undefined on the first deploy: nothing is live yet) to `after`:
  * the release step, every reason to refuse it and, when refused, the first step of the safe sequence (which the
- * guard allows). `before` is first reconciled with `ctx.serving` (what the production rule really points at): a flip
- * whose gate did not pass is "pending gate", and the color still serving is never called idle. Used by the Pulumi
- * program, the rehearsal and `release:check`.
+ * guard allows). `before` is first reconciled with `ctx.serving` (what the production rule really points at) and
+ * `ctx.flipBack`: a flip whose gate did not pass is "pending gate", a flip the release agent's watch undid is an
+ * automatic flip-back (every update that keeps `liveColor` on the failed color is refused until one accepts it), and
+ * the color still serving is never called idle. With a record and `ctx.servingUnreadable`, every update is refused.
+ * Used by the Pulumi program, the rehearsal and `release:check`.
  */
 export function evaluateRelease(recorded: ReleaseState | undefined, after: ReleaseState, ctx: GuardContext): Verdict {
-    const before = recorded ? reconcile(recorded, ctx.serving) : undefined;
+    if (recorded && ctx.servingUnreadable !== undefined && validateState(after).length === 0) {
+        return { allowed: false, step: classifyStep(recorded, after, ctx), reasons: [unreadableRefusal(ctx.servingUnreadable)], notices: [] };
+    }
+    const before = recorded ? reconcile(recorded, ctx.serving, ctx.flipBack) : undefined;
     const verdict = judge(before, after, ctx);
     if (verdict.allowed || !before || validateState(after).length > 0) return verdict;
     const firstStep = firstSafeStep(before, after, ctx);
@@ -707,19 +815,23 @@ export function evaluateRelease(recorded: ReleaseState | undefined, after: Relea
  * The state the guard stores after an allowed update: `after`, with the flip fields carried over, or — when this
  * update flips — set to `now`, the old live color and whether it was a rollback, with the fields from before the flip
  * kept in `beforeFlip` until an update reads the production rule on the new color (`ctx.serving`). `before` is first
- * reconciled with `ctx.serving`, so a flip that did not take effect is recorded as not happened.
+ * reconciled with `ctx.serving` and `ctx.flipBack`, so a flip that did not take effect is recorded as not happened,
+ * and an automatic flip-back as a rollback at its time, appended to `autoFlipBacks`.
  */
 export function recordStep(
     recorded: ReleaseState | undefined,
     after: ReleaseState,
-    ctx: Pick<GuardContext, "now" | "rollbackWindowMinutes" | "serving">,
+    ctx: Pick<GuardContext, "now" | "rollbackWindowMinutes" | "serving" | "flipBack">,
 ): ReleaseState {
-    const before = recorded ? reconcile(recorded, ctx.serving) : undefined;
+    const before = recorded ? reconcile(recorded, ctx.serving, ctx.flipBack) : undefined;
+    // An automatic flip-back is recorded by the update that accepts it (the first one the guard allows after it).
+    const autoFlipBacks = [...(before?.autoFlipBacks ?? []), ...(before?.autoFlipBack ? [before.autoFlipBack] : [])].slice(-AUTO_FLIP_BACKS_KEPT);
     const base: ReleaseState = {
         liveColor: after.liveColor,
         blue: after.blue,
         green: after.green,
         ...(after.runContractMigrations !== undefined ? { runContractMigrations: after.runContractMigrations } : {}),
+        ...(autoFlipBacks.length > 0 ? { autoFlipBacks } : {}),
     };
     if (before && before.liveColor !== after.liveColor) {
         const wasRollback = rollbackTarget(before, ctx.now, ctx.rollbackWindowMinutes) === after.liveColor;

@@ -11,6 +11,9 @@
  * Each refusal names what was read, why it is not enough, and the fix (a changed input: `retryTag`).
  */
 
+import type { Color } from "./colors";
+import { FLIP_BACK_TAG, FlipBackRecord, parseFlipBackTag } from "./watchContract";
+
 /** The part of a run command's instance view the decision reads (azure-native VirtualMachineRunCommandInstanceViewResponse). */
 export interface RunCommandView {
     readonly executionState?: string;
@@ -129,6 +132,40 @@ export interface LoadBalancerView {
 
 /** The resource-group tag that names the stack's load balancer, so the next update can read it before its guard decides. */
 export const LOAD_BALANCER_LOCATOR_TAG = "bluegreen-load-balancer";
+
+/**
+ * What the program reads from Azure before the release guard decides (components/lib/servingColor.ts): the color the
+ * production rule points at and the release agent's flip-back record in the load balancer's tag — or why it could
+ * not be read. "Nothing to read yet" (no load balancer named in the resource group's tag: the first deploy) is
+ * neither: every field is absent, and the guard trusts its record.
+ */
+export interface ServingRead {
+    /** The color the production rule points at; absent when nothing exists yet, or it points at neither pool. */
+    readonly color?: Color;
+    /** The automatic flip-back the release agent recorded in the tag `bluegreen-flip-back`, when well-formed. */
+    readonly flipBack?: FlipBackRecord;
+    /** Why the read failed (an error from Azure): the guard then refuses every update while it has a record. */
+    readonly unreadable?: string;
+}
+
+/** What a load balancer read back says: where production goes, and the agent's flip-back record if any. */
+export function servingReadOf(lb: LoadBalancerView): ServingRead {
+    const color = productionColorOf(lb);
+    const flipBack = parseFlipBackTag(lb.tags?.[FLIP_BACK_TAG]);
+    return { ...(color ? { color } : {}), ...(flipBack ? { flipBack } : {}) };
+}
+
+/** A failed read, for the guard's refusal: which read, what Azure said (first line), and how to look yourself. */
+export function servingReadFailure(resourceGroup: string, loadBalancer: string | undefined, error: unknown): ServingRead {
+    const said = (error instanceof Error ? error.message : String(error)).split("\n")[0].trim() || "(no message)";
+    const what = loadBalancer === undefined
+        ? `reading resource group ${resourceGroup} (its tag ${LOAD_BALANCER_LOCATOR_TAG} names the load balancer) failed: ${said}`
+        : `reading load balancer ${loadBalancer} in resource group ${resourceGroup} failed: ${said}; look yourself: az network lb show --resource-group ${resourceGroup} --name ${loadBalancer}` +
+          (/not ?found|\b404\b/i.test(said)
+              ? ` (if it was deleted outside Pulumi: pulumi refresh, then az group update --name ${resourceGroup} --remove tags.${LOAD_BALANCER_LOCATOR_TAG}, and pulumi up creates it again)`
+              : "");
+    return { unreadable: what };
+}
 
 /**
  * The color the production rule really points at: the last segment of its backend pool's id (`…/backendAddressPools/green`),

@@ -2,8 +2,8 @@
  * `npm run status -- --stack <name> [--no-health] [--no-vms] [--json]`: what is really live on a stack — the color the production
  * rule points at (read from Azure), the release each VM proved (its deploy-app extension's release proof, for any app)
  * and whether it answers `/health` (asked from the release agent inside the VNet),
- * whether a flip is pending (its gate did not pass) or was moved outside `pulumi up`, the rollback window left, and the
- * next safe step. Read-only. See docs/status.md.
+ * whether a flip is pending (its gate did not pass), was flipped back automatically by the release agent's watch (the
+ * record in the load balancer's tag) or was moved outside `pulumi up`, the rollback window left, and the next safe step. Read-only. See docs/status.md.
  */
 import { parseArgs } from "util";
 import { HEALTH_PATH, PORTS } from "../components/lib/ports";
@@ -16,8 +16,9 @@ What is really live on a stack, read from Azure (read-only):
   the color the load balancer's production rule points at; per VM, the release its deployment proved
   (version, artifact SHA-256, process id: the release proof in its deploy-app extension's instance view,
   for any app) and whether it answers /health (asked from the release agent inside the VNet:
-  az vm run-command invoke, ~30-60 s); whether a flip is pending (its health gate did not pass), the
-  rollback window left, and the next safe step.
+  az vm run-command invoke, ~30-60 s); whether a flip is pending (its health gate did not pass) or was
+  flipped back automatically by the release agent's watch (when, from, to, why: the load balancer's tag
+  bluegreen-flip-back), the rollback window left, and the next safe step.
 
 Options:
   --stack <name>  the Pulumi stack (e.g. dev)
@@ -28,7 +29,8 @@ Options:
 
 Needs: pulumi (logged in to the stack's backend) and az (az login) on PATH.
 Exit codes: 0 nothing wrong found, 1 a problem found (a VM proving another release or none, a VM not
-answering /health, a pending flip), 2 bad usage or an unreadable source.`;
+answering /health, a pending flip, an automatic flip-back not accepted yet), 2 bad usage or an unreadable
+source.`;
 
 /** The command line, with its sources injectable (tests stand in for Azure). */
 export async function main(argv: string[], out: (s: string) => void, sources?: (stack: string) => StatusSources, now = new Date()): Promise<number> {
@@ -55,7 +57,7 @@ export async function main(argv: string[], out: (s: string) => void, sources?: (
             healthPath: HEALTH_PATH,
         });
         out(values.json ? JSON.stringify(status, null, 2) : formatStatus(values.stack, status));
-        return status.problems.length > 0 || status.pendingFlipTo || status.movedOutside ? 1 : 0;
+        return status.problems.length > 0 || status.pendingFlipTo || status.movedOutside || status.autoFlipBack ? 1 : 0;
     } catch (e) {
         out(`status: ${(e as Error).message}`);
         return 2;

@@ -12,11 +12,14 @@
  *   load balancer moves. No app endpoint is needed for it.
  * - Optionally, that something still answers: the app's `/health` on each VM's private IP, asked from inside the VNet
  *   by the release agent (an `az vm run-command invoke` whose output is parsed here).
- * The recorded state is reconciled with what serves by the guard's own `reconcile`, so `status` and the next
- * `pulumi up` cannot disagree on whether a flip is pending.
+ * The recorded state is reconciled with what serves, and with the release agent's flip-back record in the load
+ * balancer's tag (`bluegreen-flip-back`), by the guard's own `reconcile`, so `status` and the next `pulumi up` cannot
+ * disagree on whether a flip is pending or was flipped back automatically. Flip-backs an update has accepted come from
+ * the guard's record (`autoFlipBacks`).
  */
 import { Color, COLORS, idleColor } from "../release/colors";
-import { deployCommand, reconcile, ReleaseState, rollbackTarget, rollbackWindowEndsAt } from "../release/guard";
+import { deployCommand, describeFlipBack, reconcile, ReleaseState, rollbackTarget, rollbackWindowEndsAt } from "../release/guard";
+import { FLIP_BACK_TAG, FlipBackRecord, parseFlipBackTag } from "../release/watchContract";
 import { ExtensionView, LoadBalancerView, productionColorOf, ReleaseProof, releaseProofOf, releaseProofProblems } from "../release/readBack";
 
 /** Where `status` reads from: the stack's state and Azure. Tests stand in for it; status/azureCli.ts is the real one. */
@@ -166,8 +169,16 @@ export interface StackStatus {
     readonly recordedLive: Color;
     /** A recorded flip to this color did not take effect (its gate did not pass): "pending gate". */
     readonly pendingFlipTo?: Color;
-    /** The production rule points elsewhere than the record with no pending flip: moved outside `pulumi up` (or undone automatically). */
+    /** The production rule points elsewhere than the record with no pending flip and no flip-back record for it: moved outside `pulumi up`. */
     readonly movedOutside: boolean;
+    /**
+     * The release agent's watch sent production back from the recorded live color (the load balancer's tag
+     * `bluegreen-flip-back`, for the recorded flip) and no update has accepted it yet: every `pulumi up` is refused until
+     * liveColor names the color production went back to.
+     */
+    readonly autoFlipBack?: FlipBackRecord;
+    /** Automatic flip-backs updates have accepted (the guard's record, stack output `autoFlipBacks`), oldest first. */
+    readonly autoFlipBacks: readonly FlipBackRecord[];
     /** What each color is recorded to run, and what its VMs prove (and answer on /health, when asked). */
     readonly colors: Readonly<Record<Color, { readonly recordedVersion: string; readonly recordedSha256?: string; readonly vms: readonly VmStatus[] }>>;
     /** The instant rollback target and until when, if the window is open. */
@@ -181,13 +192,14 @@ export interface StackStatus {
 /** Judges what the stack's state and Azure say, at `now`. */
 export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined, vms: Readonly<Record<Color, readonly VmStatus[]>>, now: Date): StackStatus {
     const serving = productionColorOf(lb);
-    const seen = reconcile(facts.recorded, serving);
+    const seen = reconcile(facts.recorded, serving, parseFlipBackTag(lb?.tags?.[FLIP_BACK_TAG]));
+    const autoFlipBack = seen.autoFlipBack;
     const live = seen.liveColor;
     const idle = idleColor(live);
     // The load balancer's `bluegreen-live` tag is what the last PUT by `pulumi up` set: the rule pointing elsewhere
     // than that tag was moved outside `pulumi up`; the tag itself not matching the record is a flip that never got sent.
     const sentLive = lb?.tags?.["bluegreen-live"];
-    const movedOutside = serving !== undefined && serving !== facts.recorded.liveColor && (sentLive !== undefined ? sentLive !== serving : !facts.recorded.beforeFlip);
+    const movedOutside = !autoFlipBack && serving !== undefined && serving !== facts.recorded.liveColor && (sentLive !== undefined ? sentLive !== serving : !facts.recorded.beforeFlip);
     const pendingFlipTo = seen.pendingFlipTo && !movedOutside ? seen.pendingFlipTo : undefined;
     const target = rollbackTarget(seen, now, facts.rollbackWindowMinutes);
     const ends = rollbackWindowEndsAt(seen, facts.rollbackWindowMinutes);
@@ -196,7 +208,13 @@ export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined,
     if (serving === undefined) problems.push("the load balancer's production rule points at neither the blue nor the green pool (or the load balancer could not be read)");
     for (const c of COLORS) problems.push(...vmProblems(c, vms[c], { version: seen[c].version, sha256: seen[c].settings?.artifactSha256 }, facts.resourceGroup));
     let next: string;
-    if (pendingFlipTo) {
+    if (autoFlipBack) {
+        next =
+            `production was flipped back automatically (${describeFlipBack(autoFlipBack)}); every pulumi up is refused while liveColor says ${autoFlipBack.from}. ` +
+            `1) accept it: pulumi config set liveColor ${autoFlipBack.to} && pulumi up (in git: revert the flip commit to ${autoFlipBack.from}); ` +
+            `2) deploy the fix onto ${autoFlipBack.from} (not a rollback target, allowed at once): ${deployCommand(autoFlipBack.from, "<fixed version>")}, ` +
+            `and check it on the staging endpoint; 3) flip to ${autoFlipBack.from} again with a new flip: pulumi config set liveColor ${autoFlipBack.from} && pulumi up`;
+    } else if (pendingFlipTo) {
         next =
             `the flip to ${pendingFlipTo} is pending (its gate did not pass; ${live} still serves). 1) put liveColor back: ` +
             `pulumi config set liveColor ${live} && pulumi up (in git: revert the flip commit); 2) deploy the fix to ${pendingFlipTo}: ` +
@@ -223,6 +241,8 @@ export function judgeStatus(facts: StackFacts, lb: LoadBalancerView | undefined,
         recordedLive: facts.recorded.liveColor,
         ...(pendingFlipTo ? { pendingFlipTo } : {}),
         movedOutside,
+        ...(autoFlipBack ? { autoFlipBack } : {}),
+        autoFlipBacks: facts.recorded.autoFlipBacks ?? [],
         colors: {
             blue: { recordedVersion: seen.blue.version, ...shaOf(seen.blue.settings), vms: vms.blue },
             green: { recordedVersion: seen.green.version, ...shaOf(seen.green.settings), vms: vms.green },
@@ -251,6 +271,9 @@ export function formatStatus(stack: string, s: StackStatus): string {
     lines.push(`  production rule → ${s.serving ?? "(neither pool)"}   (read from Azure; the last update recorded ${s.recordedLive})`);
     if (s.pendingFlipTo) lines.push(`  flip to ${s.pendingFlipTo}: PENDING GATE — it did not take effect; ${s.serving} still serves`);
     if (s.movedOutside) lines.push(`  the production rule was moved outside pulumi up (or undone automatically)`);
+    if (s.autoFlipBack) lines.push(`  AUTOMATIC FLIP-BACK, not accepted yet: ${describeFlipBack(s.autoFlipBack)}`);
+    const accepted = s.autoFlipBacks[s.autoFlipBacks.length - 1];
+    if (accepted) lines.push(`  last accepted automatic flip-back (${s.autoFlipBacks.length} recorded, stack output autoFlipBacks): ${describeFlipBack(accepted)}`);
     for (const c of COLORS) {
         const sha = s.colors[c].recordedSha256 ? ` (sha256 ${s.colors[c].recordedSha256?.slice(0, 12)}…)` : "";
         lines.push(`  ${c}${s.serving === c ? " (live)" : ""}: recorded ${s.colors[c].recordedVersion}${sha}`);

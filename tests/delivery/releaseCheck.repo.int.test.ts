@@ -2,7 +2,9 @@
  * The release-step check on real temporary git repositories: each refusal, and the good sequences
  * (first deploy → bump idle → flip → bump the old color after the window → contract; revert of a flip = rollback).
  */
-import { checkRelease, main, ReleaseCheckReport, StackReport } from "../../delivery/releaseCheck";
+import { checkRelease, formatReport, main, ReleaseCheckReport, StackReport } from "../../delivery/releaseCheck";
+import type { ServingRead } from "../../release/readBack";
+import type { FlipBackRecord } from "../../release/watchContract";
 import { artifactSha256, baseStack, TempRepo } from "./tempRepo";
 
 const CONTRACT_1_1_0 = "-- migrate:requires-version 1.1.0\nALTER TABLE dbo.goals DROP COLUMN legacy_title;\n";
@@ -229,5 +231,58 @@ describe("release:check command line", () => {
         const r = run(args);
         expect(r.code).toBe(2);
         expect(r.err).toMatch(message);
+    });
+});
+
+describe("release:check --live after an automatic flip-back (the agent sent production back from green to blue)", () => {
+    let flip: string;
+    let deployed: string;
+    let flipBack: FlipBackRecord;
+    /** What the running stack answers (delivery/liveServing.ts stands in): production on blue, the record in the tag. */
+    const live = (read: ServingRead) => (stack: string): ServingRead => (stack === "dev" ? read : {});
+    const checkLive = (read: ServingRead) => checkRelease({ cwd: repo.dir, base: deployed, now: repo.time, live: live(read) });
+
+    beforeEach(() => {
+        repo.commitStack("dev", baseStack());
+        repo.later(10).commitStack("dev", baseStack({ greenVersion: "1.1.0" }));
+        flip = repo.later(10).commitStack("dev", baseStack({ liveColor: "green", greenVersion: "1.1.0" }), "dev: flip to green");
+        // Deployed some minutes after the commit: the guard's flip time (the record's id) is not the commit's time.
+        flipBack = { flipId: new Date(repo.time.getTime() + 4 * 60_000).toISOString(), at: new Date(repo.time.getTime() + 7 * 60_000).toISOString(), from: "green", to: "blue", reason: "green: error ratio 20% over 3 interval(s) in a row (threshold 5%)" };
+        deployed = repo.git("rev-parse", "HEAD");
+        repo.later(20);
+    });
+
+    it("refuses a change that keeps liveColor green, naming the record, with git revert of the flip commit first", () => {
+        repo.commitStack("dev", baseStack({ liveColor: "green", greenVersion: "1.1.0", rollbackWindowMinutes: 45 }));
+        const report = checkLive({ color: "blue", flipBack });
+        const s = only(report);
+        expect(s.allowed).toBe(false);
+        expect(s.reasons.join("\n")).toContain(`production was flipped back automatically: at ${flipBack.at} the release agent's watch sent production back from green to blue`);
+        expect(s).toMatchObject({ liveBefore: "blue", autoFlipBack: flipBack, flipCommit: flip });
+        expect(formatReport(report)).toContain(`1. accept it: set liveColor: blue in Pulumi.dev.yaml   git revert ${flip}`);
+    });
+
+    it("without --live, lets the same change pass but says Azure was not read", () => {
+        repo.commitStack("dev", baseStack({ liveColor: "green", greenVersion: "1.1.0", rollbackWindowMinutes: 45 }));
+        const report = checkRelease({ cwd: repo.dir, base: deployed, now: repo.time });
+        expect(report.ok).toBe(true);
+        expect(formatReport(report)).toContain("Azure not read: an automatic flip-back by the release agent since the last update is not seen here");
+    });
+
+    it("calls git revert of the flip commit accepting it: a rollback, allowed; with the fix of green in the same commit, a deploy to the idle color", () => {
+        repo.revert(flip);
+        const accepted = only(checkLive({ color: "blue", flipBack }));
+        expect([accepted.label, accepted.allowed]).toEqual(["rollback", true]);
+        expect(accepted.notices.join("\n")).toContain("automatic flip-back accepted");
+        repo.commitStack("dev", baseStack({ greenVersion: "1.1.1" }));
+        const withFix = only(checkLive({ color: "blue", flipBack }));
+        expect([withFix.label, withFix.allowed]).toEqual(["version bump of the idle color", true]);
+    });
+
+    it("refuses any change when what serves could not be read, naming why", () => {
+        repo.commitStack("dev", baseStack({ liveColor: "green", greenVersion: "1.1.0", rollbackWindowMinutes: 45 }));
+        const s = only(checkLive({ unreadable: "reading load balancer front-lb1 in resource group rg-dev failed: (AuthorizationFailed) no read access" }));
+        expect(s.allowed).toBe(false);
+        expect(s.reasons.join("\n")).toContain("cannot read what the load balancer's production rule points at: reading load balancer front-lb1");
     });
 });

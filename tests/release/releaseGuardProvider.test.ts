@@ -168,6 +168,37 @@ describe("update", () => {
     });
 });
 
+describe("after an automatic flip-back (the program passes what serves and the agent's record from the load balancer's tag)", () => {
+    const provider = releaseGuardProvider;
+    const flipped = flippedAgo(5);
+    const record = { flipId: String(flipped.state.lastFlipAt), at: minutesAgo(2), from: "green" as const, to: "blue" as const, reason: "green: error ratio 20%" };
+    const read = { serving: "blue" as const, flipBack: record };
+
+    it("diff refuses liveColor still green, so pulumi preview already fails, naming the record", async () => {
+        await expect(provider.diff!("release-guard", flipped, inputs({ liveColor: "green", green: color("2.0.0"), ...read }))).rejects.toThrow(
+            /production was flipped back automatically: at .* sent production back from green to blue .*error ratio 20%.*pulumi config set liveColor blue && pulumi up/s,
+        );
+    });
+
+    it("update accepting it (liveColor blue) records it in the state like a rollback", async () => {
+        const { outs } = await provider.update!("release-guard", flipped, inputs({ liveColor: "blue", green: color("2.0.0"), ...read }));
+        expect(outs?.step).toBe("rollback");
+        expect(outs?.state).toMatchObject({ liveColor: "blue", previousLiveColor: "green", lastFlipWasRollback: true, lastFlipAt: record.at, autoFlipBacks: [record] });
+    });
+
+    it("refuses every update when what serves could not be read, naming why", async () => {
+        const why = "reading load balancer front-lb1 in resource group rg failed: (TooManyRequests) throttled";
+        await expect(provider.update!("release-guard", flipped, inputs({ liveColor: "green", green: color("2.0.0"), servingUnreadable: why }))).rejects.toThrow(why);
+        await expect(provider.diff!("release-guard", flipped, inputs({ liveColor: "green", green: color("2.0.0"), servingUnreadable: why }))).rejects.toThrow(why);
+    });
+
+    it("a changed read alone is no update of the guard (what serves is read by every update)", async () => {
+        const accepted = (await provider.update!("release-guard", flipped, inputs({ liveColor: "blue", green: color("2.0.0"), ...read }))).outs as ReleaseGuardOutputs;
+        const again = await provider.diff!("release-guard", accepted, { ...inputs({ liveColor: "blue", green: color("2.0.0") }), serving: "blue" });
+        expect(again.changes).toBe(false);
+    });
+});
+
 describe("serialization (how the Pulumi CLI ships the provider to its dynamic provider host)", () => {
     it("is a small shim that loads the implementation by absolute path (the run is tested in releaseGuardHost.int.test.ts)", async () => {
         const { text } = await pulumi.runtime.serializeFunction(() => releaseGuardProvider, { allowSecrets: true });

@@ -7,6 +7,7 @@
 import { main } from "../../status/cli";
 import { parseHealthAnswers, StackExport, StatusSources } from "../../status/status";
 import { healthProbeScript } from "../../status/azureCli";
+import { formatFlipBackTag, FlipBackRecord } from "../../release/watchContract";
 import { AzureStandIn, ProgramRun, runProgram, stackFileValues } from "../support/pulumiProgram";
 
 const START = Date.parse("2026-12-01T09:00:00.000Z");
@@ -143,6 +144,38 @@ describe("npm run status", () => {
         const code = await main(["--stack", "dev", "--no-vms"], (s) => out.push(s), () => standIn(runs[3], moved, {}), minutes(30));
         expect(code).toBe(1);
         expect(out.join("\n")).toContain("moved outside pulumi up");
+    });
+
+    it("shows an automatic flip-back by the release agent (when, from, to, why), not 'moved outside', and the steps to accept it; exit 1", async () => {
+        const flipId = String((exportOf(runs[3]).deployment?.resources?.find((r) => r.urn.endsWith("::release-guard"))?.outputs?.state as { lastFlipAt: string }).lastFlipAt);
+        const record: FlipBackRecord = { flipId, at: minutes(27).toISOString(), from: "green", to: "blue", reason: "green: error ratio 20% over 3 interval(s) in a row (threshold 5%)" };
+        const flippedBack = snapshots[3].clone();
+        flippedBack.agentFlipBack("blue", formatFlipBackTag(record));
+        const out: string[] = [];
+        const code = await main(["--stack", "dev", "--no-vms"], (s) => out.push(s), () => standIn(runs[3], flippedBack, {}), minutes(30));
+        const text = out.join("\n");
+        expect(code).toBe(1);
+        expect(text).toContain(`AUTOMATIC FLIP-BACK, not accepted yet: at ${record.at} the release agent's watch sent production back from green to blue (flip of ${flipId}): green: error ratio 20%`);
+        expect(text).not.toContain("moved outside pulumi up");
+        expect(text).not.toContain("PENDING GATE");
+        expect(text).toContain("accept it: pulumi config set liveColor blue && pulumi up (in git: revert the flip commit to green)");
+        const json: string[] = [];
+        await main(["--stack", "dev", "--no-vms", "--json"], (s) => json.push(s), () => standIn(runs[3], flippedBack, {}), minutes(30));
+        expect(JSON.parse(json.join(""))).toMatchObject({ serving: "blue", recordedLive: "green", movedOutside: false, autoFlipBack: record, autoFlipBacks: [] });
+    });
+
+    it("lists the last automatic flip-back an update accepted (the guard's record)", async () => {
+        const record: FlipBackRecord = { flipId: minutes(20).toISOString(), at: minutes(22).toISOString(), from: "green", to: "blue", reason: "green: no requests reached it" };
+        const exported = exportOf(runs[1]);
+        const withRecord: StackExport = {
+            deployment: {
+                resources: exported.deployment?.resources?.map((r) => (r.urn.endsWith("::release-guard") ? { ...r, outputs: { ...r.outputs, state: { ...(r.outputs?.state as object), autoFlipBacks: [record] } } } : r)),
+            },
+        };
+        const out: string[] = [];
+        const code = await main(["--stack", "dev", "--no-vms"], (s) => out.push(s), () => ({ ...standIn(runs[1], snapshots[1]), stackExport: async () => withRecord }), minutes(30));
+        expect(code).toBe(0);
+        expect(out.join("\n")).toContain(`last accepted automatic flip-back (1 recorded, stack output autoFlipBacks): at ${record.at} the release agent's watch sent production back from green to blue`);
     });
 
     it("prints usage with exit 0 for --help, and exit 2 without --stack", async () => {

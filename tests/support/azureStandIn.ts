@@ -9,7 +9,9 @@
  *   - a run whose script fails fails the create (treatFailureAsDeploymentFailure), and the run command stays in
  *     state as created (azure-native checkpoints a failed long-running PUT);
  *   - a run command's instance view answers what its one execution did;
- *   - a load balancer's IP-based pools can come out empty on creation (pulumi-azure-native#3601).
+ *   - a load balancer's IP-based pools can come out empty on creation (pulumi-azure-native#3601);
+ *   - the release agent's automatic flip-back moves the production rule and writes its record into the load balancer's
+ *     tag `bluegreen-flip-back` in one PUT; a later PUT by the program replaces the rule and the tags with its own.
  */
 
 /** One execution the stand-in ran. */
@@ -50,8 +52,15 @@ export class AzureStandIn {
     private pools = new Map<string, string[]>();
     /** Tags written on a scope (TagAtScope), by scope id. */
     public readonly scopeTags = new Map<string, Record<string, string>>();
-    /** When set, the load balancer is read back as pointing production at this pool (a change outside the stack). */
+    /**
+     * When set, the load balancer is read back as pointing production at this pool (a change outside the stack: by
+     * hand, or the release agent's flip-back); the program's next PUT of the load balancer replaces it.
+     */
     public productionOverride?: string;
+    /** Tags written on the load balancer outside the stack (the agent's `bluegreen-flip-back`); the program's next PUT replaces them. */
+    public loadBalancerExtraTags: Record<string, string> = {};
+    /** When set, reading the load balancer fails with this message (an Azure error: no access, throttled, …). */
+    public loadBalancerReadError?: string;
     /** Key Vault secrets the user has NOT put into the vault (the app's own, read through ARM before they are granted). */
     public readonly missingSecrets = new Set<string>();
     /** Each VM's deploy-app extension: the status message its last run left (deploy-app.sh's output tail). */
@@ -77,6 +86,8 @@ export class AzureStandIn {
         copy.pools = new Map([...this.pools].map(([n, a]) => [n, [...a]]));
         for (const [scope, tags] of this.scopeTags) copy.scopeTags.set(scope, { ...tags });
         copy.productionOverride = this.productionOverride;
+        copy.loadBalancerExtraTags = { ...this.loadBalancerExtraTags };
+        copy.loadBalancerReadError = this.loadBalancerReadError;
         for (const name of this.missingSecrets) copy.missingSecrets.add(name);
         copy.extensions = new Map(this.extensions);
         return copy;
@@ -153,6 +164,9 @@ export class AzureStandIn {
         this.pools = new Map(pools.map((p) => [p.name, this.dropPoolsOnCreate && created ? [] : (p.loadBalancerBackendAddresses ?? []).map((a) => String(a.ipAddress))]));
         const rules = (inputs.loadBalancingRules as { name: string; backendAddressPool?: { id?: string } }[] | undefined) ?? [];
         const production = rules.find((r) => r.name === "production")?.backendAddressPool?.id ?? "";
+        // Azure keeps what the PUT's body says: the rule and the tags are the program's again.
+        this.productionOverride = undefined;
+        this.loadBalancerExtraTags = {};
         this.loadBalancerPuts.push({
             update: this.update,
             productionPool: production.split("/").pop() ?? "",
@@ -177,15 +191,26 @@ export class AzureStandIn {
         return { name, tags: scope ? this.scopeTags.get(scope) : undefined };
     }
 
-    /** The load balancer, as `getLoadBalancer` answers: its production rule's pool, as last sent. */
+    /**
+     * The release agent's automatic flip-back: one PUT of the load balancer (GET, change, PUT) that points the production
+     * rule at `tagValue`'s `to` pool and writes the record into the tag `bluegreen-flip-back`, the other tags kept.
+     */
+    public agentFlipBack(to: string, tagValue: string): void {
+        this.productionOverride = to;
+        this.loadBalancerExtraTags = { ...this.loadBalancerExtraTags, "bluegreen-flip-back": tagValue };
+    }
+
+    /** The load balancer, as `getLoadBalancer` answers: its production rule's pool and its tags, as last sent (or moved since). */
     public loadBalancer(name: string): Record<string, unknown> {
+        // The engine hands an invoke's failure to the SDK in the gRPC error's `details` (runtime/invoke.js).
+        if (this.loadBalancerReadError !== undefined) throw Object.assign(new Error(this.loadBalancerReadError), { details: this.loadBalancerReadError });
         const production = this.productionOverride ?? this.productionPool;
         if (production === undefined) throw new Error(`ResourceNotFound: load balancer ${name}`);
         const last = this.loadBalancerPuts[this.loadBalancerPuts.length - 1];
         return {
             name,
             loadBalancingRules: [{ name: "production", backendAddressPool: { id: `/lb/${name}/backendAddressPools/${production}` } }],
-            tags: { "bluegreen-gate": last.gate, "bluegreen-live": last.productionPool },
+            tags: { "bluegreen-gate": last.gate, "bluegreen-live": last.productionPool, ...this.loadBalancerExtraTags },
         };
     }
 

@@ -563,6 +563,37 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     return { resources: registered, outputs, secretOutputs, failures: [...new Set(failures)], state, azure, ...(error ? { error } : {}) };
 }
 
+/**
+ * `pulumi refresh` of a run's state after Azure changed outside the stack, as the engine and azure-native do it
+ * (../shared/FIELD-NOTES.md; pulumi-azure-native provider.go `Read`): each resource is read back, and what changed
+ * between its old and new outputs is copied into its recorded inputs — so the load balancer's inputs take the live
+ * production rule (the pool's full id) and tags. The release guard, a dynamic resource without `read`, keeps its
+ * state. Only the load balancer drifts in the stand-in; nothing is sent to Azure. Returns a copy (the run is unchanged).
+ */
+export function refreshed(run: ProgramRun): ProgramRun {
+    if (!run.state || !run.azure) throw new Error("refreshed: the run has no state (it did not run through runProgram)");
+    const state = new Map(run.state);
+    for (const [key, r] of state) {
+        if (r.type !== LOAD_BALANCER_TYPE) continue;
+        const live = run.azure.loadBalancer(String(r.outputs.name ?? r.name)) as { loadBalancingRules: { name: string; backendAddressPool: { id: string } }[]; tags: Record<string, string> };
+        const liveRule = live.loadBalancingRules.find((rule) => rule.name === "production");
+        const withLive = (props: Record<string, unknown>): Record<string, unknown> => ({
+            ...props,
+            loadBalancingRules: ((props.loadBalancingRules as { name: string }[] | undefined) ?? []).map((rule) =>
+                rule.name === "production" && liveRule ? { ...rule, backendAddressPool: { id: liveRule.backendAddressPool.id } } : rule),
+            tags: { ...live.tags },
+        });
+        state.set(key, { ...r, inputs: withLive(r.inputs), outputs: withLive(r.outputs) });
+    }
+    return { ...run, state };
+}
+
+/** The release guard's recorded state after a run (its `state` output), or undefined when it has none. */
+export function guardStateOf(run: ProgramRun): Record<string, unknown> | undefined {
+    const guard = [...(run.state?.values() ?? [])].find((r) => r.type === GUARD_TYPE);
+    return guard?.outputs.state as Record<string, unknown> | undefined;
+}
+
 /** Resources of `type` (the full token, e.g. `azure-native:compute:VirtualMachine`). */
 export function ofType(run: ProgramRun, type: string): RegisteredResource[] {
     return run.resources.filter((r) => r.type === type);
@@ -598,8 +629,8 @@ function canonical(value: unknown): string {
 
 /** Inputs without those the new registration's `ignoreChanges` keeps from the state (top-level names). */
 function compared(r: RegisteredResource, ignoreChanges: readonly string[] | undefined): Record<string, unknown> {
-    // The guard's provider diff leaves out `serving` (components/releaseGuardProvider.ts inputsOf): not an update by itself.
-    const ignored = new Set([...(ignoreChanges ?? []), ...(r.type === GUARD_TYPE ? ["serving"] : [])]);
+    // The guard's provider diff leaves out what serves (components/releaseGuardProvider.ts inputsOf): not an update by itself.
+    const ignored = new Set([...(ignoreChanges ?? []), ...(r.type === GUARD_TYPE ? ["serving", "flipBack", "servingUnreadable"] : [])]);
     return Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !ignored.has(k)));
 }
 
