@@ -309,7 +309,7 @@ describe("health-gate.sh: the user's smoke checks", () => {
         const hosts = [await app(), await app()];
         const r = await gate(green2(hosts, smoke(CHECKS)));
         expect(r.code).toBe(0);
-        expect(r.stdout).toContain("smoke checks: 2 check(s) on each of 2 VM(s)");
+        expect(r.stdout).toContain("smoke checks passed: 2 check(s) on 2 VM(s)");
         for (const h of hosts) expect(r.stdout).toMatch(new RegExp(`${h} {2}smoke check "goals list" GET /goals\\?limit=1 → 200 in \\d+ ms {2}OK`));
         expect(r.stdout).toContain("health gate passed");
     });
