@@ -41,6 +41,7 @@ const PARALLEL_INTEGRATION = [
   "migrator/lint/postgresTwins",
   "migrator/mssqlRunner",
   "migrator/runMigrationsScript",
+  "release/flipBack",
   "release/healthGateScript",
   "release/releaseGuardHost",
   "support/postgres",
