@@ -1,6 +1,6 @@
 /**
- * The release agent's tools: the migration runner (migrator/cli.ts and what it imports, as JavaScript), the
- * repository's top-level migrations/ and the packages the runner requires (mssql, pg, semver and theirs), as one
+ * The release agent's tools: the migration runner (migrator/cli.ts and what it imports, as JavaScript), the post-flip
+ * watch (release/watchCli.ts and what it imports), the repository's top-level migrations/ and the packages the runner requires (mssql, pg, semver and theirs), as one
  * reproducible tar.gz named and pinned by its SHA-256. They are the product's: an app's artifact carries the app only
  * (docs/app-contract.md). The program uploads the bundle next to the artifacts (components/toolBundle.ts) and every
  * run on the agent downloads it with the agent's identity and checks that hash before it runs anything from it
@@ -23,8 +23,11 @@ export const RUNNER_ENTRY = "migrator/cli.ts";
 /** The bundle's entry point once unpacked: `node <dir>/dist/migrator/cli.js … --dir <dir>/migrations`. */
 export const BUNDLE_RUNNER = "dist/migrator/cli.js";
 export const BUNDLE_MIGRATIONS = "migrations";
-/** Bump when the bundle's layout changes (a new hash for the same sources). */
-const LAYOUT = "2";
+/** The post-flip watch's command line (docs/post-flip-watch.md): `node <dir>/dist/release/watchCli.js run …`. */
+export const WATCH_ENTRY = "release/watchCli.ts";
+export const BUNDLE_WATCH = "dist/release/watchCli.js";
+/** Bump when the bundle's layout changes (a new hash for the same sources). 3: the watch's entry point. */
+const LAYOUT = "3";
 
 /** A built bundle. */
 export interface ToolBundleFile {
@@ -41,10 +44,13 @@ export function toolBundleBlobName(sha256: string): string {
     return `bluegreen-tools-${sha256.slice(0, 12)}.tgz`;
 }
 
-/** The repository files the runner is made of: `entry` and every relative import it reaches, sorted. */
-export function runnerSources(root: string, entry: string = RUNNER_ENTRY): string[] {
+/**
+ * The repository files the bundle's programs are made of: `entry` (the runner) and every relative import it reaches,
+ * with the watch's entry and its imports when the checkout has it, sorted.
+ */
+export function runnerSources(root: string, entry: string = RUNNER_ENTRY, optional: readonly string[] = [WATCH_ENTRY]): string[] {
     const seen = new Set<string>();
-    const queue = [path.normalize(entry)];
+    const queue = [path.normalize(entry), ...optional.filter((e) => fs.existsSync(path.join(root, e))).map((e) => path.normalize(e))];
     while (queue.length > 0) {
         const rel = queue.shift() as string;
         if (seen.has(rel)) continue;

@@ -12,6 +12,16 @@ describe("the release agent's tool bundle", () => {
         expect(sources.filter((s) => s.startsWith("app/") || s.startsWith("components/"))).toEqual([]);
     });
 
+    it("holds the post-flip watch's command line and what it imports (Node built-ins only: no package of its own)", () => {
+        const sources = runnerSources(REPO_ROOT);
+        expect(sources).toEqual(expect.arrayContaining(["release/watchCli.ts", "release/watch.ts", "release/watchSignals.ts", "release/postFlipAnalysis.ts", "release/watchContract.ts"]));
+        const watchOnly = runnerSources(REPO_ROOT, "release/watchCli.ts", []);
+        for (const rel of watchOnly) {
+            const imports = [...fs.readFileSync(path.join(REPO_ROOT, rel), "utf8").matchAll(/from\s+["']([^"'.][^"']*)["']/g)].map((m) => m[1]);
+            expect({ rel, packages: imports.filter((i) => !["fs", "http", "https", "path", "os", "crypto", "net", "child_process"].includes(i.replace(/^node:/, ""))) }).toEqual({ rel, packages: [] });
+        }
+    });
+
     it("is published under the first 12 hex digits of its SHA-256", () => {
         expect(toolBundleBlobName("abcdef0123456789".repeat(4))).toBe("bluegreen-tools-abcdef012345.tgz");
     });
