@@ -1,5 +1,5 @@
 /**
- * `npm run rehearse -- --fault errors-after-flip`, once (CI time is tight: 15 s asked, about 22 s of load): a v2 that
+ * `npm run rehearse -- --fault errors-after-flip`, once (CI time is tight: 20 s asked, about 22 s of load): a v2 that
  * passes the gate and fails a fifth of its requests once it takes production traffic. The release agent's watch
  * judges `fail` and flips production back through the ARM stand-in, which the front HAProxy follows — by itself,
  * with the default thresholds, within 30 s of detection and restore. Integration tier, serial (it measures times).
@@ -23,7 +23,7 @@ describe("the rehearsal with --fault errors-after-flip", () => {
         const started = Date.now();
         try {
             result = await runRehearsal(
-                { durationS: 15, rate: 300, connections: 100, fault: "errors-after-flip", reportPath: path.join(dir, "report.json") },
+                { durationS: 20, rate: 300, connections: 100, fault: "errors-after-flip", reportPath: path.join(dir, "report.json") },
                 (line) => lines.push(line),
             );
         } catch (e) {
