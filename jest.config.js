@@ -44,6 +44,8 @@ const PARALLEL_INTEGRATION = [
   "release/flipBack",
   "release/healthGateScript",
   "release/releaseGuardHost",
+  "release/smokeChecks",
+  "rehearsal/gate",
   "support/postgres",
   "vm-scripts/azuriteArtifact",
   "vm-scripts/keyVaultSecret",

@@ -57,6 +57,7 @@ export function planAgentRuns(inputs: AgentPlanInputs): AgentPlan {
         ...(live.artifact ? { artifactUrlOverride: live.artifact.url } : {}),
         toolsSha256: inputs.toolsSha256,
         adminUrlSecret: SECRET_NAMES.adminUrl,
+        ...(config.smokeChecks.length > 0 ? { smokeChecks: config.smokeChecks } : {}),
     };
     const runningVersions = COLORS.map((c) => config.colors[c].version);
     const migrations = Object.fromEntries(COLORS.map((color) => {
