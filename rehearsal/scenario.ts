@@ -472,6 +472,9 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         const watch = runningWatch();
         if (!watch) throw new Error("the flip to green started no post-flip watch");
         await watch.done;
+        // The agent reads the flip-back back from ARM as soon as ARM says it is provisioned; HAProxy may still be
+        // switching (the stand-in's hook): wait for it, so the flip-back is recorded before the tail is measured.
+        await front.arm.settled();
         const back = flips.find((f) => f.automatic);
         if (!back) say(`no automatic flip-back: the watch ended ${watch.ended()?.outcome ?? "?"}`);
         // The load goes on until every connection has moved back (or to --duration).
