@@ -163,7 +163,9 @@ export function renderChart(input: ChartInput): string {
     legend.forEach(([label, color], i) => {
         const lx = M.left + i * 135;
         parts.push(
-            `<line x1="${lx}" x2="${lx + 18}" y1="36" y2="36" stroke="${color}" stroke-width="3"/>`,
+            color === CHART_COLORS.watch
+                ? `<rect x="${lx}" y="30" width="18" height="12" fill="${color}" stroke="#c9b77a"/>`
+                : `<line x1="${lx}" x2="${lx + 18}" y1="36" y2="36" stroke="${color}" stroke-width="3"/>`,
             `<text x="${lx + 24}" y="40">${escapeXml(label)}</text>`,
         );
     });
