@@ -4,7 +4,8 @@
  *     → artifact store → blue VMs, green VMs
  *     → release agent → key vault (who reads which secret) → per color: migrations (on the agent) → app deployment
  *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back; its name
- *     tagged on the resource group for the next update) → outputs
+ *     tagged on the resource group for the next update) → the agent's right to flip it back (that load balancer only)
+ *     → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
@@ -23,6 +24,7 @@ import { ArtifactStore } from "./components/artifactStore";
 import { ColorSet } from "./components/colorSet";
 import { AppDeployment } from "./components/appDeployment";
 import { LoadBalancer } from "./components/loadBalancer";
+import { FlipBackAccess } from "./components/flipBackAccess";
 import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/releaseGuard";
 import { gateScripts, HealthGate } from "./components/healthGate";
 import { MigrationRun, migrationScripts } from "./components/migrationRun";
@@ -262,6 +264,16 @@ const loadBalancer = new LoadBalancer("front", {
 }, { dependsOn: [guard, gate] });
 // The load balancer's name, in a tag of the resource group: where the next update reads what really serves.
 loadBalancerLocator("front-locator", { resourceGroupId: resourceGroup.id, loadBalancerName: loadBalancer.loadBalancerName }, { dependsOn: [loadBalancer] });
+// The release agent may change this load balancer, and nothing else, to flip production back by itself when the
+// post-flip watch fails the new color (components/flipBackAccess.ts, release/flipBack.ts).
+new FlipBackAccess("flip-back", {
+    resourceGroupId: resourceGroup.id,
+    stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
+    principalId: agent.principalId,
+    loadBalancerId: loadBalancer.loadBalancerId,
+    publicIpId: loadBalancer.publicIpId,
+    virtualNetworkId: net.virtualNetworkId,
+});
 
 export const liveColor = config.liveColor;
 export const idleColor = config.idleColor;

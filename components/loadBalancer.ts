@@ -51,6 +51,8 @@ export interface LoadBalancerArgs {
  */
 export class LoadBalancer extends pulumi.ComponentResource {
     public readonly publicIp: pulumi.Output<string | undefined>;
+    /** ARM id of the frontend's public IP (the flip-back's identity needs join on it: components/flipBackAccess.ts). */
+    public readonly publicIpId: pulumi.Output<string>;
     public readonly productionUrl: pulumi.Output<string>;
     public readonly stagingUrl: pulumi.Output<string>;
     public readonly loadBalancerId: pulumi.Output<string>;
@@ -162,6 +164,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             });
         }
         this.publicIp = ip.ipAddress;
+        this.publicIpId = ip.id;
         this.productionUrl = pulumi.interpolate`http://${ip.ipAddress}/`;
         this.stagingUrl = pulumi.interpolate`http://${ip.ipAddress}:${PORTS.stagingFrontend}/`;
         this.registerOutputs({ publicIp: this.publicIp, productionUrl: this.productionUrl, stagingUrl: this.stagingUrl });

@@ -17,6 +17,7 @@ import {
     isProtectedStack,
     PULUMI_OIDC_ISSUER,
     rbacAdministratorCondition,
+    rolesTheStackAssigns,
 } from "./settings";
 
 const config = readDeliveryConfig();
@@ -48,7 +49,10 @@ export const federatedCredentials = Object.fromEntries(
     ]),
 );
 /**
- * The condition that limits each deploying identity's "Role Based Access Control Administrator" to the roles the
- * program assigns: `az role assignment create … --condition "<this>" --condition-version 2.0` (docs/delivery.md).
+ * Per stack, the condition that limits its deploying identity's "Role Based Access Control Administrator" to the
+ * roles that stack's program assigns (the built-in ones and its own flip-back roles):
+ * `az role assignment create … --condition "<this>" --condition-version 2.0` (docs/delivery.md).
  */
-export const rbacAdministratorAssignmentCondition = rbacAdministratorCondition();
+export const rbacAdministratorAssignmentConditions = Object.fromEntries(
+    APP_STACKS.map((stack) => [stack, rbacAdministratorCondition(rolesTheStackAssigns(stack, config))]),
+);

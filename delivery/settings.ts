@@ -4,6 +4,7 @@
  */
 import type { WebhookFilters, WebhookFormat } from "@pulumi/pulumiservice/types/enums";
 import { KEY_VAULT_SECRETS_USER_ROLE, STORAGE_BLOB_DATA_READER_ROLE } from "../components/lib/artifacts";
+import { FLIP_BACK_GRANTS, flipBackRoleGuid } from "../components/lib/flipBackAccess";
 
 /** The app stacks that are delivered from git. */
 export type AppStack = "dev" | "prod";
@@ -290,6 +291,16 @@ export function federatedSubjectsFor(stack: AppStack, config: DeliveryConfig): s
  * {@link rbacAdministratorCondition}; a component that assigns another role must add it here (a test checks).
  */
 export const ROLES_THE_PROGRAM_ASSIGNS: readonly string[] = [STORAGE_BLOB_DATA_READER_ROLE, KEY_VAULT_SECRETS_USER_ROLE];
+
+/**
+ * Every role one stack's program assigns: the built-in ones ({@link ROLES_THE_PROGRAM_ASSIGNS}) and the stack's own
+ * custom roles of the release agent's flip-back (components/flipBackAccess.ts: their GUIDs derive from the stack's
+ * subscription and `<project>/<stack>`, so each stack's condition lists its own).
+ */
+export function rolesTheStackAssigns(stack: AppStack, config: Pick<DeliveryConfig, "appProject" | "azure">): string[] {
+    const flipBack = FLIP_BACK_GRANTS.map((grant) => flipBackRoleGuid(config.azure[stack].subscriptionId, `${config.appProject}/${stack}`, grant));
+    return [...ROLES_THE_PROGRAM_ASSIGNS, ...flipBack];
+}
 
 /**
  * The ABAC condition (version 2.0) for the deploying identity's "Role Based Access Control Administrator"

@@ -8,7 +8,8 @@
  * - `PUT <id>?api-version=…` → checks the bearer token (401 InvalidAuthenticationToken), `If-Match` against the
  *   current etag (412 PreconditionFailed; this stand-in also refuses a PUT without If-Match, which ARM would take:
  *   the agent must never write blind), the body (400 for a rule whose pool is not in the body, or whose
- *   `backendAddressPools` disagrees with `backendAddressPool`, as Azure refuses both); stores it with a new etag and
+ *   `backendAddressPools` disagrees with `backendAddressPool`, as Azure refuses both), refuses a PUT while another is
+ *   still provisioning (409 AnotherOperationInProgress); stores it with a new etag and
  *   answers 200 (201 if the id was new) with `provisioningState: "Updating"`, an `Azure-AsyncOperation` header and
  *   `Retry-After`. After `provisioningMs` the change is applied: provisioningState `Succeeded`, the operation
  *   `Succeeded`, and `onChange(lb)` is called (the rehearsal moves its front HAProxy there).
@@ -16,7 +17,8 @@
  *   lies outside the load balancer's scope; it is here so a client that does is served as ARM serves it).
  *
  * Faults: `failNext(status, times, retryAfterSeconds)` answers the next requests on the load balancer with 403
- * (AuthorizationFailed, or LinkedAuthorizationFailed with `linkedAction`), 429 (Retry-After), 500/503;
+ * (AuthorizationFailed, or LinkedAuthorizationFailed with `linkedAction`), 409 (AnotherOperationInProgress), 429
+ * (Retry-After), 500/503;
  * `concurrentWrite(mutator, { beforeNextPut })` is another writer changing the load balancer (a new etag), at once or
  * just before the next PUT is judged, so the client's If-Match goes stale under it.
  */
@@ -304,6 +306,8 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
                     "or the scope is invalid. If access was recently granted, please refresh your credentials."));
             } else if (fault.status === 429) {
                 json(res, 429, armErrorBody("TooManyRequests", "The request is being throttled."), { "retry-after": String(fault.retryAfterSeconds ?? 1) });
+            } else if (fault.status === 409) {
+                json(res, 409, armErrorBody("AnotherOperationInProgress", `Operation on ${lbId} failed because another operation on the same resource is in progress.`));
             } else {
                 json(res, fault.status, armErrorBody(fault.status === 503 ? "ServiceUnavailable" : "InternalServerError", "An error occurred on the server; retry the request."));
             }
@@ -318,6 +322,10 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
             return 405;
         }
         while (beforeNextPut.length > 0) write(beforeNextPut.shift() as (lb: ArmLoadBalancer) => void);
+        if (lb.properties.provisioningState === "Updating") {
+            json(res, 409, armErrorBody("AnotherOperationInProgress", `Operation on ${lbId} failed because another operation on the same resource is in progress.`));
+            return 409;
+        }
         const ifMatch = req.headers["if-match"];
         if (ifMatch !== lb.etag) {
             json(res, 412, armErrorBody("PreconditionFailed",

@@ -11,7 +11,8 @@
  * - {@link flipBack} does it: GET, plan, PUT with `If-Match` (optimistic concurrency: a concurrent writer is never
  *   overwritten: 412 → read again and plan again), then reads the load balancer until Azure reports the change
  *   provisioned and reads back that production is on the rollback target. Throttling (429: waits Retry-After, capped)
- *   and server errors (5xx: backoff) are retried a bounded number of times; a 403 fails at once, naming the
+ *   server errors (5xx: backoff) and another operation in progress (409) are retried a bounded number of times (an
+ *   update of someone else still provisioning is waited for first); a 403 fails at once, naming the
  *   permission the identity lacks and the fix. The whole thing is bounded in time (`deadlineMs`).
  *
  * Why it polls the load balancer itself and not the `Azure-AsyncOperation` URL Azure answers with: that URL lies under
@@ -203,7 +204,7 @@ export interface FlipBackLimits {
     readonly maxRetryAfterMs?: number;
     /** First backoff after a 5xx, doubled each time. @default 500 */
     readonly backoffMs?: number;
-    /** Between reads while Azure provisions the change. @default 1000 */
+    /** Between reads while Azure provisions the change (2 reads a second is far inside ARM's read limits). @default 500 */
     readonly pollIntervalMs?: number;
     /** One request's timeout. @default 10000 */
     readonly requestTimeoutMs?: number;
@@ -281,11 +282,12 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     const now = options.now ?? (() => new Date());
     const log = options.log ?? (() => undefined);
     const limits = {
-        staleRetries: 3, throttleRetries: 3, serverRetries: 3, maxRetryAfterMs: 5000, backoffMs: 500, pollIntervalMs: 1000, requestTimeoutMs: 10000,
+        staleRetries: 3, throttleRetries: 3, serverRetries: 3, maxRetryAfterMs: 5000, backoffMs: 500, pollIntervalMs: 500, requestTimeoutMs: 10000,
         ...(options.limits ?? {}),
     };
     const started = now().getTime();
-    const deadline = started + (options.deadlineMs ?? 20000);
+    const deadlineMs = options.deadlineMs ?? 20000;
+    const deadline = started + deadlineMs;
     const left = (): number => deadline - now().getTime();
     const url = `${(options.armEndpoint ?? ARM_ENDPOINT).replace(/\/+$/, "")}${options.loadBalancerId}?api-version=${options.apiVersion ?? NETWORK_API_VERSION}`;
     const attempts: FlipBackAttempt[] = [];
@@ -355,28 +357,41 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     let throttled = 0;
     let serverErrors = 0;
     let stale = 0;
+    /** Set once Azure accepted this call's PUT (200/201): from then on, what is left is confirming it. */
+    let accepted = false;
+    const check = `check with \`az network lb rule show --ids ${options.loadBalancerId}/loadBalancingRules/production --query backendAddressPool.id\``;
+    const byHand = `send it back by hand with \`pulumi config set liveColor ${options.to} && pulumi up\``;
+    /** What a flip-back that stops now leaves behind, for the end of a problem. */
+    const consequence = (): string => accepted
+        ? `Azure accepted the change but the agent could not confirm it (production last read: ${readBack ?? "unknown"}); ${check}.`
+        : `production was not moved as far as the agent knows; ${check} and ${byHand}.`;
+    const outOfTime = (): string => `the flip-back ran out of its ${deadlineMs} ms: ${consequence()}`;
     /** Waits before a retry of a 429/5xx/no answer; false when the retries or the time are used up (a problem said). */
     const retryAfter = async (answer: ArmAnswer, method: string): Promise<boolean> => {
+        let wait: number;
         if (answer.status === 429) {
             throttled++;
             const asked = retryAfterMs(answer.headers?.get("retry-after"), now()) ?? 1000;
-            const wait = Math.min(asked, limits.maxRetryAfterMs);
-            if (throttled > limits.throttleRetries || wait >= left()) {
-                problems.push(`Azure kept throttling the agent's ${method} (429 ${armError(answer.body).code || "TooManyRequests"}, ${throttled} time(s), Retry-After ${Math.round(asked / 1000)} s): production was not moved; send it back by hand with \`pulumi config set liveColor ${options.to} && pulumi up\`.`);
+            wait = Math.min(asked, limits.maxRetryAfterMs);
+            if (throttled > limits.throttleRetries) {
+                problems.push(`Azure kept throttling the agent's ${method} (429 ${armError(answer.body).code || "TooManyRequests"}, ${throttled} time(s), Retry-After ${Math.round(asked / 1000)} s): ${consequence()}`);
                 return false;
             }
             note(`throttled: waits ${wait} ms`);
-            await sleep(wait);
-            return true;
+        } else {
+            serverErrors++;
+            wait = limits.backoffMs * 2 ** (serverErrors - 1);
+            const what = answer.status === 0 ? `no answer (${answer.error ?? "timeout"})` : `${answer.status} ${armError(answer.body).code}`.trim();
+            if (serverErrors > limits.serverRetries) {
+                problems.push(`Azure Resource Manager answered the agent's ${method} with ${what} ${serverErrors} time(s): ${consequence()}`);
+                return false;
+            }
+            note(`${what}: retries in ${wait} ms`);
         }
-        serverErrors++;
-        const wait = limits.backoffMs * 2 ** (serverErrors - 1);
-        const what = answer.status === 0 ? `no answer (${answer.error ?? "timeout"})` : `${answer.status} ${armError(answer.body).code}`.trim();
-        if (serverErrors > limits.serverRetries || wait >= left()) {
-            problems.push(`Azure Resource Manager answered the agent's ${method} with ${what} ${serverErrors} time(s): production was not moved as far as the agent knows; check with \`az network lb rule show --ids ${options.loadBalancerId}/loadBalancingRules/production\` and send it back by hand with \`pulumi config set liveColor ${options.to} && pulumi up\`.`);
+        if (wait >= left()) {
+            problems.push(outOfTime());
             return false;
         }
-        note(`${what}: retries in ${wait} ms`);
         await sleep(wait);
         return true;
     };
@@ -385,7 +400,7 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     const read = async (): Promise<{ lb: ArmLoadBalancer; etag: string | undefined } | undefined> => {
         for (;;) {
             if (left() <= 0) {
-                problems.push(`the flip-back ran out of its ${options.deadlineMs ?? 20000} ms`);
+                problems.push(outOfTime());
                 return undefined;
             }
             const answer = await send("GET");
@@ -408,7 +423,10 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
                 return undefined;
             }
             const { code, message } = armError(answer.body);
-            problems.push(`Azure answered the GET of ${options.loadBalancerId} with ${answer.status} ${code}${message ? `: ${message}` : ""}: is WatchSpec.loadBalancerId this stack's load balancer?`);
+            const hint = answer.status === 401
+                ? "Azure Resource Manager does not take the agent's token (asked IMDS for a new one once): is the token for https://management.azure.com/ of the agent's identity?"
+                : "is WatchSpec.loadBalancerId this stack's load balancer?";
+            problems.push(`Azure answered the GET of ${options.loadBalancerId} with ${answer.status} ${code}${message ? `: ${message}` : ""}: ${hint} ${consequence()}`);
             return undefined;
         }
     };
@@ -418,6 +436,17 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
     for (;;) {
         const current = await read();
         if (!current) return end("failed");
+        const busy = current.lb.properties.provisioningState;
+        if (busy && !TERMINAL.has(busy.toLowerCase())) {
+            // Another writer's update is still being provisioned: a PUT now would get 409 AnotherOperationInProgress.
+            note(`another update in progress (${busy}): waits`);
+            if (limits.pollIntervalMs >= left()) {
+                problems.push(outOfTime());
+                return end("failed");
+            }
+            await sleep(limits.pollIntervalMs);
+            continue;
+        }
         const plan = planFlipBack(current.lb, options);
         if (plan.kind === "refused") {
             problems.push(plan.reason);
@@ -431,7 +460,10 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
         const answer = await send("PUT", plan.body, current.etag);
         if (!answer) return end("failed");
         sent = true;
-        if (answer.status === 200 || answer.status === 201) break;
+        if (answer.status === 200 || answer.status === 201) {
+            accepted = true;
+            break;
+        }
         if (answer.status === 412) {
             stale++;
             if (stale > limits.staleRetries) {
@@ -445,8 +477,9 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
             problems.push(forbiddenMessage(answer.body, "PUT", options.loadBalancerId, options.to));
             return end("failed");
         }
-        if (answer.status === 429 || answer.status >= 500 || answer.status === 0) {
-            // The PUT may have been applied before the error: read again (the plan sees our own record then).
+        if (answer.status === 429 || answer.status === 409 || answer.status >= 500 || answer.status === 0) {
+            // 409: another operation on the load balancer is in progress. 5xx or no answer: the PUT may have been applied
+            // before the error. Either way read again (the plan then sees this call's own record, or the other change).
             if (await retryAfter(answer, "PUT")) continue;
             return end("failed");
         }
@@ -474,7 +507,7 @@ export async function flipBack(options: FlipBackOptions): Promise<FlipBackResult
         note(`provisioning: ${current.lb.properties.provisioningState}`);
         const wait = Math.min(limits.pollIntervalMs, left());
         if (wait <= 0) {
-            problems.push(`Azure had not finished the load balancer's update (${current.lb.properties.provisioningState}) within ${options.deadlineMs ?? 20000} ms; production reads ${readBack ?? "no color"}`);
+            problems.push(`Azure had not finished the load balancer's update (${current.lb.properties.provisioningState}) within ${deadlineMs} ms: ${consequence()}`);
             return end("failed");
         }
         await sleep(wait);

@@ -30,9 +30,14 @@ export const STORAGE_BLOB_DATA_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7
  * `/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<guid>`. Avoids a client-config lookup.
  */
 export function roleDefinitionId(scopeId: string, roleGuid: string): string {
-    const match = /^\/subscriptions\/([^/]+)/i.exec(scopeId);
-    if (!match) throw new Error(`"${scopeId}" is not an ARM resource id under /subscriptions/<id>`);
-    return `/subscriptions/${match[1]}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`;
+    return `/subscriptions/${subscriptionOf(scopeId)}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`;
+}
+
+/** The subscription id in an ARM id (`/subscriptions/<id>/...`); throws naming the value otherwise. */
+export function subscriptionOf(armId: string): string {
+    const match = /^\/subscriptions\/([^/]+)/i.exec(armId);
+    if (!match) throw new Error(`"${armId}" is not an ARM resource id under /subscriptions/<id>`);
+    return match[1];
 }
 
 /** Built-in role "Storage Blob Data Contributor": read, write and delete blobs (what an upload needs; Owner has no data actions). */

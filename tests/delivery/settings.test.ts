@@ -14,8 +14,10 @@ import {
     stacksDeployedFrom,
     branchOfSymbolicRef,
     rbacAdministratorCondition,
+    rolesTheStackAssigns,
     ROLES_THE_PROGRAM_ASSIGNS,
 } from "../../delivery/settings";
+import { FLIP_BACK_GRANTS, flipBackRoleGuid } from "../../components/lib/flipBackAccess";
 
 const exampleConfig: DeliveryConfig = {
     organization: "contoso",
@@ -208,5 +210,13 @@ describe("rbacAdministratorCondition", () => {
         for (const name of used) expect([name, ROLES_THE_PROGRAM_ASSIGNS.includes(constants[name])]).toEqual([name, true]);
         expect(rbacAdministratorCondition()).toContain(artifacts.STORAGE_BLOB_DATA_READER_ROLE);
         expect(rbacAdministratorCondition()).toContain(artifacts.KEY_VAULT_SECRETS_USER_ROLE);
+    });
+
+    it("lets each stack's identity assign its own flip-back roles too, and not the other stack's", () => {
+        const guid = (stack: "dev" | "prod", subscription: string) => FLIP_BACK_GRANTS.map((g) => flipBackRoleGuid(subscription, `azure-bluegreen/${stack}`, g));
+        expect(rolesTheStackAssigns("prod", exampleConfig)).toEqual([...ROLES_THE_PROGRAM_ASSIGNS, ...guid("prod", "s-prod")]);
+        const prod = rbacAdministratorCondition(rolesTheStackAssigns("prod", exampleConfig));
+        for (const id of guid("prod", "s-prod")) expect(prod).toContain(id);
+        for (const id of guid("dev", "s-dev")) expect(prod).not.toContain(id);
     });
 });

@@ -7,15 +7,9 @@
 import { ArmStandIn, armLoadBalancerJson, ARM_STAND_IN_TOKEN, pointRule, startArmStandIn } from "../../rehearsal/armStandIn";
 import { ArmLoadBalancer, flipBack, FlipBackOptions, FlipBackResult } from "../../release/flipBack";
 import { ARM_RESOURCE, imdsToken } from "../../release/imdsToken";
-import { FLIP_BACK_TAG, FlipBackRecord, parseFlipBackTag } from "../../release/watchContract";
+import { FLIP_BACK_TAG, parseFlipBackTag } from "../../release/watchContract";
+import { record } from "./flipBackFixtures";
 
-const record: FlipBackRecord = {
-    flipId: "2026-12-01T10:00:00.000Z",
-    at: "2026-12-01T10:00:25.000Z",
-    from: "green",
-    to: "blue",
-    reason: "green: error ratio 20% over 3 intervals in a row (threshold 5%)",
-};
 
 let arm: ArmStandIn;
 const changes: ArmLoadBalancer[] = [];
@@ -147,6 +141,31 @@ describe("the automatic flip-back through Azure Resource Manager", () => {
         expect(waits.slice(0, 2)).toEqual([10, 20]);
     });
 
+    it("waits for another writer's update still provisioning, and retries a 409 AnotherOperationInProgress", async () => {
+        // Someone else's PUT (a `pulumi up`), accepted just before: the load balancer is Updating for 30 ms.
+        const auth = { authorization: `Bearer ${ARM_STAND_IN_TOKEN}` };
+        const url = `${arm.url}${arm.loadBalancerId}?api-version=2024-05-01`;
+        const other = arm.loadBalancer();
+        other.tags = { ...other.tags, "cost-center": "42" };
+        expect((await fetch(url, { method: "PUT", headers: { ...auth, "if-match": other.etag ?? "" }, body: JSON.stringify(other) })).status).toBe(200);
+        arm.failNext(409, 1, undefined, { method: "PUT" });
+        const result = await run();
+        expect(result.outcome).toBe("flipped");
+        expect(result.attempts.some((a) => /another update in progress \(Updating\)/.test(a.note ?? ""))).toBe(true);
+        expect(result.attempts.find((a) => a.status === 409)?.note).toMatch(/409 AnotherOperationInProgress: retries/);
+        expect(arm.loadBalancer().tags?.["cost-center"]).toBe("42");
+    });
+
+    it("asks IMDS again once when ARM answers 401 (an expired token), and fails naming IMDS when there is no token", async () => {
+        let calls = 0;
+        const flipped = await run({ token: async () => (++calls === 1 ? "expired" : ARM_STAND_IN_TOKEN) });
+        expect(flipped.outcome).toBe("flipped");
+        expect(calls).toBe(2);
+        const noToken = await run({ token: () => imdsToken(ARM_RESOURCE, { endpoint: `${arm.url}/nothing`, tries: 1 }) });
+        expect(noToken.outcome).toBe("failed");
+        expect(noToken.problems[0]).toMatch(/^no access token for Azure Resource Manager: no managed-identity token for https:\/\/management.azure.com\/: IMDS answered 4\d\d/);
+    });
+
     it("flips back at most once per flip: a second call for the same flip changes nothing", async () => {
         expect((await run()).outcome).toBe("flipped");
         const etag = arm.loadBalancer().etag;
@@ -178,6 +197,7 @@ describe("the automatic flip-back through Azure Resource Manager", () => {
         const result = await run({ deadlineMs: 400 });
         expect(result.outcome).toBe("failed");
         expect(result.problems.join(" ")).toMatch(/had not finished the load balancer's update \(Updating\) within 400 ms|ran out of its 400 ms/);
+        expect(result.problems.join(" ")).toContain("Azure accepted the change but the agent could not confirm it");
         expect(Date.now() - started).toBeLessThan(5000);
     });
 });

@@ -2,17 +2,14 @@
  * planFlipBack: what the release agent's automatic flip-back sends to Azure, or why it sends nothing. Pure; the
  * requests themselves are tested against the ARM stand-in (flipBack.int.test.ts).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { runnerSources } from "../../components/lib/toolBundle";
 import { armLoadBalancerJson } from "../../rehearsal/armStandIn";
 import { ArmLoadBalancer, armProductionColor, flipBackRecordFor, forbiddenMessage, planFlipBack, retryAfterMs, ruleColorOf } from "../../release/flipBack";
-import { FLIP_BACK_TAG, FlipBackRecord, formatFlipBackTag, parseFlipBackTag } from "../../release/watchContract";
+import { FLIP_BACK_TAG, formatFlipBackTag, parseFlipBackTag } from "../../release/watchContract";
+import { record } from "./flipBackFixtures";
 
-const record: FlipBackRecord = {
-    flipId: "2026-12-01T10:00:00.000Z",
-    at: "2026-12-01T10:00:25.000Z",
-    from: "green",
-    to: "blue",
-    reason: "green: error ratio 20% over 3 intervals in a row (threshold 5%)",
-};
 const request = { from: "green" as const, to: "blue" as const, record };
 /** The load balancer after the flip to green (what the watch watches). */
 const afterFlip = (): ArmLoadBalancer => armLoadBalancerJson({ live: "green", gateRun: "gate-7" });
@@ -139,4 +136,18 @@ describe("retryAfterMs", () => {
     const now = new Date("2026-12-01T10:00:00.000Z");
     it.each<[string | null, number | undefined]>([["3", 3000], ["0", 0], [new Date(now.getTime() + 2000).toUTCString(), 2000], [null, undefined], ["soon", undefined]])(
         "reads %j as %j ms", (value, ms) => expect(retryAfterMs(value, now)).toBe(ms));
+});
+
+describe("what the agent runs", () => {
+    it("needs only Node's built-ins: flipBack.ts and imdsToken.ts import nothing but node: modules and release/ files", () => {
+        const root = path.resolve(__dirname, "../..");
+        const files = [...new Set([...runnerSources(root, "release/flipBack.ts"), ...runnerSources(root, "release/imdsToken.ts")])];
+        expect(files).toEqual(expect.arrayContaining(["release/flipBack.ts", "release/imdsToken.ts", "release/watchContract.ts"]));
+        for (const file of files) {
+            expect(file.startsWith("release/")).toBe(true);
+            const text = fs.readFileSync(path.join(root, file), "utf8");
+            const packages = [...text.matchAll(/(?:from\s+|require\(\s*)["']([^"'.][^"']*)["']/g)].map((m) => m[1]);
+            for (const name of packages) expect([file, name]).toEqual([file, expect.stringMatching(/^node:/)]);
+        }
+    });
 });

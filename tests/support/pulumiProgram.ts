@@ -174,9 +174,14 @@ const NAME_INPUT: Record<string, string> = {
     "azure-native:keyvault:Secret": "secretName",
 };
 
+/** The id the mocks give a resource of `type` named `name` (an ARM-like id under the test subscription). */
+export function mockResourceId(type: string, name: string): string {
+    return `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-test/providers/mock/${lastSegment(type)}/${name}`;
+}
+
 /** Outputs the program reads from resources, per type (everything else echoes the inputs). */
 export function mockState(args: MockResourceArgs): { id: string; state: Record<string, unknown> } {
-    const id = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-test/providers/mock/${lastSegment(args.type)}/${args.name}`;
+    const id = mockResourceId(args.type, args.name);
     // azure-native's `name` output is the Azure name: the explicit name input when the program sets one.
     const explicitName = NAME_INPUT[args.type] ? args.inputs[NAME_INPUT[args.type]] : undefined;
     const state: Record<string, unknown> = { ...args.inputs, name: typeof explicitName === "string" ? explicitName : args.name };
