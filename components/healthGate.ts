@@ -14,6 +14,10 @@
  * the update that runs a failing gate; the read-back is what stops a later, unchanged `pulumi up` — Azure does not
  * run an unchanged run command again, so without it that update would move the load balancer on the old failure.
  *
+ * The user's smoke checks (config `smokeChecksFile`, release/smokeChecks.ts, docs/smoke-checks.md) go with it: once every
+ * VM answers `/health`, the agent sends each check to each VM (same host and port) and the gate fails on any answer
+ * that is not the expected one. They are part of the settings, so a changed check is a new gate run.
+ *
  * When it runs: the release guard names the gate from a digest of what it checks (release/executions.ts). A new name
  * is a new run command: on a flip, a rollback and a flip again (each a new name, never one used before on the agent),
  * on a change of the live color's VMs, on a retry (`retryTag`), or on a new tool bundle (a new migration or runner:
@@ -27,10 +31,11 @@ import { Color } from "../release/colors";
 import { GATE_TIMING, gateWorstSeconds } from "../release/rollbackBound";
 import type { ExecutionRequest } from "../release/executions";
 import { ColorVm } from "./colorSet";
-import { AgentRunContext, agentScript, executionDigest, runOnAgent } from "./lib/agentRun";
+import { AgentRunContext, agentScript, agentWorkDir, executionDigest, runOnAgent } from "./lib/agentRun";
 import { childOptions } from "./lib/childOptions";
 import { PORTS } from "./lib/ports";
 import { readVmScript } from "./lib/vmScripts";
+import { SmokeCheck, smokeChecksWorstSeconds } from "../release/smokeChecks";
 
 /** The execution key of the gate: one gate, for the live color. */
 export const GATE_KEY = "gate";
@@ -53,6 +58,8 @@ export interface HealthGateSettings {
     readonly toolsSha256: string;
     /** Name of the Key Vault secret holding the administrator's database URL. */
     readonly adminUrlSecret: string;
+    /** The user's smoke checks, sent to every VM once it is healthy (absent = none: a stack without checks keeps its digest). */
+    readonly smokeChecks?: readonly SmokeCheck[];
 }
 
 /** Defaults of the gate's timing (release/rollbackBound.ts: they bound how long a rollback takes). */
@@ -67,6 +74,8 @@ export interface GateScripts {
     readonly healthGate: string;
     readonly deployApp: string;
     readonly keyvaultSecret: string;
+    /** The smoke checks' runner (release/smokeChecks.ts, transpiled). */
+    readonly smokeChecks: string;
 }
 
 /** The committed vm-scripts the gate runs. */
@@ -76,6 +85,7 @@ export function gateScripts(): GateScripts {
         healthGate: readVmScript("health-gate.sh"),
         deployApp: readVmScript("deploy-app.sh"),
         keyvaultSecret: readVmScript("keyvault-secret.sh"),
+        smokeChecks: readVmScript("smoke-checks.js"),
     };
 }
 
@@ -86,6 +96,8 @@ export function healthGateExecution(settings: HealthGateSettings, scripts: GateS
 
 /** The script the run command executes (vm-scripts/agent-gate.sh with this release's settings). */
 export function healthGateScript(settings: HealthGateSettings, run: { toolsUrl: string; keyvaultUrl: string }, scripts: GateScripts): string {
+    const smoke = settings.smokeChecks ?? [];
+    const dir = agentWorkDir(GATE_KEY);
     return agentScript({
         generatedBy: "components/healthGate.ts",
         key: GATE_KEY,
@@ -103,12 +115,16 @@ export function healthGateScript(settings: HealthGateSettings, run: { toolsUrl: 
             ["TOOLS_SHA256", settings.toolsSha256],
             ["KEYVAULT_URL", run.keyvaultUrl],
             ["ADMIN_URL_SECRET", settings.adminUrlSecret],
+            // Always exported (empty without checks): the agent's directory keeps an earlier run's files.
+            ["GATE_SMOKE_CHECKS", smoke.length > 0 ? `${dir}/smoke-checks.json` : ""],
+            ["GATE_SMOKE_RUNNER", smoke.length > 0 ? `${dir}/smoke-checks.js` : ""],
         ],
         files: {
             "agent-gate.sh": scripts.agentGate,
             "health-gate.sh": scripts.healthGate,
             "deploy-app.sh": scripts.deployApp,
             "keyvault-secret.sh": scripts.keyvaultSecret,
+            ...(smoke.length > 0 ? { "smoke-checks.js": scripts.smokeChecks, "smoke-checks.json": `${JSON.stringify(smoke, null, 2)}\n` } : {}),
         },
         run: "agent-gate.sh",
     });
@@ -117,10 +133,11 @@ export function healthGateScript(settings: HealthGateSettings, run: { toolsUrl: 
 /**
  * The run command's timeout: the worst case of the bounded retries (the VMs are checked in parallel, so one attempt
  * waits at most two request timeouts, then the interval), plus fetching the artifact and the schema check, capped at
- * Azure's limit. The number of VMs does not count: see docs/release-guard.md for the rollback bound it gives.
+ * Azure's limit, plus the smoke checks' timeouts (each VM's checks run one after the other, the VMs in parallel). The
+ * number of VMs does not count: see docs/release-guard.md for the rollback bound it gives.
  */
-export function gateTimeoutSeconds(settings: Pick<HealthGateSettings, "attempts" | "intervalSeconds" | "timeoutSeconds">): number {
-    return Math.min(MAX_RUN_COMMAND_SECONDS, Math.ceil(gateWorstSeconds(settings)));
+export function gateTimeoutSeconds(settings: Pick<HealthGateSettings, "attempts" | "intervalSeconds" | "timeoutSeconds" | "smokeChecks">): number {
+    return Math.min(MAX_RUN_COMMAND_SECONDS, Math.ceil(gateWorstSeconds(settings) + smokeChecksWorstSeconds(settings.smokeChecks ?? [])));
 }
 
 export interface HealthGateArgs {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { repositoryFiles } from "./smokeChecksFile";
 import { CONFIG_KEYS, LOCATION_KEY, RawConfig, SECRET_SET, StackConfig, validateConfig } from "./validate";
 
 /** Config keys whose value is a secret: only whether they are set reaches validation, never the value. */
@@ -11,7 +12,8 @@ export interface LoadedStackConfig extends StackConfig {
 }
 
 /**
- * Reads every project key and `azure-native:location` from the stack, as raw strings, and validates them.
+ * Reads every project key and `azure-native:location` from the stack, as raw strings, and validates them (the smoke
+ * checks file, when one is named, from the repository).
  * The ONLY place the program reads `pulumi.Config`. Throws a ConfigError listing every bad key before
  * any resource is declared.
  */
@@ -25,7 +27,7 @@ export function loadStackConfig(): LoadedStackConfig {
         else raw[key] = (pulumi.runtime.getConfig(`${pulumi.getProject()}:${key}`) ?? "") === "" ? undefined : SECRET_SET;
     }
     raw[LOCATION_KEY] = azure.get("location");
-    const config = validateConfig(raw as RawConfig);
+    const config = validateConfig(raw as RawConfig, repositoryFiles());
     if (!config.existingDatabase) return config;
     return { ...config, existingDatabasePassword: project.requireSecret("existingSqlAdminPassword") };
 }

@@ -12,6 +12,9 @@ import {
 } from "./checks";
 import { MAX_INSTANCES_PER_COLOR } from "../components/lib/ipLayout";
 import { appSecretProblem, appSettingProblem, duplicateNames, entriesToMap, MAX_APP_ENTRIES } from "./appEnv";
+import { DEFAULT_WATCH_THRESHOLDS, thresholdProblems, WatchThresholds } from "../release/postFlipAnalysis";
+import type { SmokeCheck } from "../release/smokeChecks";
+import { ConfigFiles, readSmokeChecksFile, smokeChecksPathProblem } from "./smokeChecksFile";
 
 /** Raw config values as the Pulumi engine hands them over: strings (lists and maps as JSON), or undefined if unset. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -109,6 +112,15 @@ export interface StackConfig {
     readonly agentVmSize: string;
     /** Image of the release agent (a new one replaces the agent VM). */
     readonly agentImage: ImageReference;
+    /** The post-flip watch's settings (config `watch*`, docs/post-flip-watch.md): checked together, and against the rollback window. */
+    readonly watch: WatchThresholds;
+    /** The file of the user's smoke checks (config `smokeChecksFile`), relative to the repository; unset = none. */
+    readonly smokeChecksFile?: string;
+    /**
+     * The user's smoke checks the gate sends every VM of the color about to go live (release/smokeChecks.ts), defaults
+     * applied. Empty when no file is set — or when validateConfig was given no files to read (release:check).
+     */
+    readonly smokeChecks: readonly SmokeCheck[];
 }
 
 /** The Pulumi config type of a project key (as declared in Pulumi.yaml). */
@@ -176,6 +188,21 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     { key: "retryTag", type: "string", description: "Change it (e.g. 1, 2, ...) to run again what a release step runs: the release agent's migration runs and health gate (under new names), every app deployment (a no-op on a VM already healthy at its release) and the load balancer (its pools). The one retry after a failed gate, migration run, deployment or empty pool.", default: "" },
     { key: "agentVmSize", type: "string", description: "VM size of the release agent (runs migrations and the health gate; no app).", default: "Standard_B1s" },
     { key: "agentImage", type: "string", description: "Image URN of the release agent; a new one replaces the agent VM (safe between releases). Defaults to image.", default: "" },
+    { key: "smokeChecksFile", type: "string", description: "Optional: a YAML file of the repository (e.g. app/smoke-checks.yaml) listing your smoke checks: requests with expected answers the health gate sends to every VM of the color about to go live, besides /health; a failing check refuses the flip (docs/smoke-checks.md).", default: "" },
+    { key: "watchMinutes", type: "integer", description: "Minutes the new live color is watched after a flip, and flipped back by itself if it fails (docs/post-flip-watch.md). At most rollbackWindowMinutes, at least one analysis interval.", default: DEFAULT_WATCH_THRESHOLDS.watchMinutes },
+    { key: "watchErrorRatio", type: "string", description: "Post-flip watch: highest ratio of failed requests (5xx and connection errors; 4xx not counted) an interval may have, a number above 0 and below 1 (0.05 = 5%).", default: String(DEFAULT_WATCH_THRESHOLDS.watchErrorRatio) },
+    { key: "watchLatencyPercentile", type: "string", description: "Post-flip watch: the latency percentile judged, a number above 0 and below 100 (e.g. 95 or 99.9).", default: String(DEFAULT_WATCH_THRESHOLDS.watchLatencyPercentile) },
+    { key: "watchLatencyMs", type: "integer", description: "Post-flip watch: highest latency (ms, 1 to 600000) that percentile may reach in an interval.", default: DEFAULT_WATCH_THRESHOLDS.watchLatencyMs },
+    { key: "watchMinRequests", type: "integer", description: "Post-flip watch: requests (4xx not counted) an interval needs before it is judged; fewer say nothing either way.", default: DEFAULT_WATCH_THRESHOLDS.watchMinRequests },
+    { key: "watchConsecutiveIntervals", type: "integer", description: "Post-flip watch: bad intervals in a row that fail the new color (1 to 100); one bad interval is not a fail unless this is 1.", default: DEFAULT_WATCH_THRESHOLDS.watchConsecutiveIntervals },
+    { key: "watchIntervalSeconds", type: "integer", description: "Post-flip watch: length of one analysis interval, seconds (1 to 3600).", default: DEFAULT_WATCH_THRESHOLDS.watchIntervalSeconds },
+    { key: "watchBaselineFactor", type: "string", description: "Post-flip watch: the old color's error ratio and latency times this factor (1 to 100) may raise the limits, never lower them: a shared dependency's errors do not fail the new color.", default: String(DEFAULT_WATCH_THRESHOLDS.watchBaselineFactor) },
+];
+
+/** The watch's keys in the order they are read; their numbers are checked together by thresholdProblems. */
+const WATCH_KEYS: readonly (keyof WatchThresholds)[] = [
+    "watchMinutes", "watchErrorRatio", "watchLatencyPercentile", "watchLatencyMs",
+    "watchMinRequests", "watchConsecutiveIntervals", "watchIntervalSeconds", "watchBaselineFactor",
 ];
 
 /** The provider key that carries the Azure region. */
@@ -273,6 +300,17 @@ class Reader {
         return value === undefined ? undefined : Number(value);
     }
 
+    /** A number (a whole one when `integer`); its range is the caller's to check. */
+    number(key: string, integer: boolean, example: string): number | undefined {
+        const allowed = integer ? "a whole number" : "a number, e.g. 0.05";
+        const value = this.string(key, allowed, example, (v) => {
+            const t = v.trim();
+            if (integer ? !/^-?\d+$/.test(t) : !/^-?(\d+\.?\d*|\.\d+)$/.test(t)) return integer ? "is not a whole number" : "is not a number";
+            return undefined;
+        });
+        return value === undefined ? undefined : Number(value);
+    }
+
     boolean(key: string): boolean | undefined {
         const value = this.string(key, "true | false", "true", (v) => (v === "true" || v === "false" ? undefined : "is not true or false"));
         return value === undefined ? undefined : value === "true";
@@ -354,12 +392,52 @@ function readAppEntries(r: Reader, key: string, allowed: string, example: string
     return entries;
 }
 
+/** What each watch key allows, for the error's `allowed` line (thresholdProblems says why a value is wrong). */
+const WATCH_ALLOWED: Readonly<Record<keyof WatchThresholds, string>> = {
+    watchMinutes: "a whole number of minutes, at most rollbackWindowMinutes and at least watchConsecutiveIntervals × watchIntervalSeconds",
+    watchErrorRatio: "a number above 0 and below 1 (0.05 = 5%)",
+    watchLatencyPercentile: "a number above 0 and below 100",
+    watchLatencyMs: "a whole number from 1 to 600000 (ms)",
+    watchMinRequests: "a whole number from 1 to 1000000",
+    watchConsecutiveIntervals: "a whole number from 1 to 100",
+    watchIntervalSeconds: "a whole number from 1 to 3600 (seconds)",
+    watchBaselineFactor: "a number from 1 to 100",
+};
+
+/**
+ * Reads the post-flip watch's keys (defaults: DEFAULT_WATCH_THRESHOLDS) and checks them together with
+ * `thresholdProblems` (release/postFlipAnalysis.ts, the rules the agent's watch runs with): ranges, a watch longer
+ * than the rollback window, or shorter than one interval or than the bad intervals a fail needs.
+ */
+function readWatch(r: Reader, rollbackWindowMinutes: number | undefined): WatchThresholds | undefined {
+    const read: Partial<Record<keyof WatchThresholds, number>> = {};
+    for (const key of WATCH_KEYS) {
+        const integer = CONFIG_KEYS.find((k) => k.key === key)?.type === "integer";
+        const value = r.number(key, integer, String(DEFAULT_WATCH_THRESHOLDS[key]));
+        if (value !== undefined) read[key] = value;
+    }
+    // Keys that did not parse were reported above; the others are still checked (a bad window: ranges only).
+    const parsed = WATCH_KEYS.every((k) => read[k] !== undefined);
+    const watch: WatchThresholds = { ...DEFAULT_WATCH_THRESHOLDS, ...read };
+    const problems = thresholdProblems(watch, rollbackWindowMinutes ?? Infinity).filter((p) => parsed || WATCH_KEYS.some((k) => read[k] !== undefined && p.startsWith(`${k} is `)));
+    for (const message of problems) {
+        // "<key> is <value>: <why>; e.g. <fix>" (release/postFlipAnalysis.ts)
+        const m = /^(watch\w+) is (.*?): (.*); e\.g\. (.*)$/.exec(message);
+        const key = (m?.[1] ?? "watchMinutes") as keyof WatchThresholds;
+        const why = m === null ? message : m[3].startsWith("it must") ? `is out of range: ${m[3]}` : `is ${m[3]}`;
+        r.problem(key, String(watch[key]), why, WATCH_ALLOWED[key] ?? "see docs/post-flip-watch.md", m ? m[4] : `pulumi config set ${key} ${DEFAULT_WATCH_THRESHOLDS[key]}`);
+    }
+    return parsed && problems.length === 0 ? watch : undefined;
+}
+
 /**
  * Validates raw config strings into a typed {@link StackConfig}.
- * Pure: the caller (config/stackConfig.ts) reads the strings from Pulumi. Throws one {@link ConfigError}
- * listing every bad key (its value, why, the allowed values and the command that fixes it).
+ * Pure: the caller (config/stackConfig.ts) reads the strings from Pulumi, and hands over `files` to read the smoke
+ * checks file from (without them, as release:check replays a stack file's history, the file is not read and
+ * `smokeChecks` is empty). Throws one {@link ConfigError} listing every bad key (its value, why, the allowed values
+ * and the command that fixes it).
  */
-export function validateConfig(raw: RawConfig): StackConfig {
+export function validateConfig(raw: RawConfig, files?: ConfigFiles): StackConfig {
     const r = new Reader(raw);
 
     const location = r.required(LOCATION_KEY, "an Azure region name, e.g. westeurope", "westeurope", (v) =>
@@ -432,6 +510,14 @@ export function validateConfig(raw: RawConfig): StackConfig {
     );
     const agentVmSize = r.string("agentVmSize", "an Azure VM size, e.g. Standard_B1s", "Standard_B1s", vmSizeProblem);
     const agentImage = r.string("agentImage", "an image URN Publisher:Offer:Sku:Version", DEFAULT_IMAGE, imageProblem) ?? sharedImage;
+    const watch = readWatch(r, rollbackWindowMinutes);
+    const smokeChecksFile = r.string("smokeChecksFile", "a .yaml file of the repository, relative to the directory of Pulumi.yaml", "app/smoke-checks.yaml", smokeChecksPathProblem);
+    let smokeChecks: readonly SmokeCheck[] = [];
+    if (smokeChecksFile !== undefined && files !== undefined) {
+        const read = readSmokeChecksFile(smokeChecksFile, files);
+        for (const p of read.problems) r.problem(p.key, p.value, p.reason, p.allowed, p.fix);
+        smokeChecks = read.checks;
+    }
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);
     for (const color of COLORS) {
@@ -457,5 +543,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
         retryTag: retryTag ?? "",
         agentVmSize: agentVmSize as string,
         agentImage: parseImageUrn(agentImage as string) as ImageReference,
+        watch: watch as WatchThresholds,
+        ...(smokeChecksFile !== undefined ? { smokeChecksFile } : {}),
+        smokeChecks,
     };
 }

@@ -1,13 +1,19 @@
 /**
  * The health gate of the rehearsal is the product's own: vm-scripts/health-gate.sh, the script the release agent
  * runs inside the VNet before a flip, judged by the same read-back decision (release/readBack.ts). Here it runs on this machine against the color's instances
- * (each by its own port, as the Azure gate addresses each VM), with the migration status the runner reported.
+ * (each by its own port, as the Azure gate addresses each VM), with the migration status the runner reported, and the
+ * app's smoke checks (`<app>/smoke-checks.yaml`, docs/smoke-checks.md) run by the same runner the agent runs.
  */
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { readVmScript } from "../components/lib/vmScripts";
+import { readSmokeChecksFile } from "../config/smokeChecksFile";
 import { Color } from "../release/colors";
 import { REPO_ROOT } from "./apps";
 import { runCommandVerdict } from "../release/readBack";
+import type { SmokeCheck } from "../release/smokeChecks";
 
 export interface GateRequest {
     readonly color: Color;
@@ -20,11 +26,31 @@ export interface GateRequest {
     /** Bounded retries: attempts × interval is how long a starting color gets. */
     readonly attempts: number;
     readonly intervalS: number;
+    /** The user's smoke checks, sent to every instance once it is healthy (release/smokeChecks.ts). @default [] */
+    readonly smokeChecks?: readonly SmokeCheck[];
+}
+
+/** The file of an app's smoke checks in the rehearsal: `smoke-checks.yaml` beside its bluegreen.json. */
+export const SMOKE_CHECKS_FILE = "smoke-checks.yaml";
+
+/**
+ * The smoke checks of the app in `appDir` (its `smoke-checks.yaml`, checked as `pulumi up` checks a stack's
+ * smokeChecksFile), or none when it has no such file. Throws naming every problem of a file that is not valid.
+ */
+export function appSmokeChecks(appDir: string): { readonly file?: string; readonly checks: readonly SmokeCheck[] } {
+    const file = path.join(appDir, SMOKE_CHECKS_FILE);
+    if (!fs.existsSync(file)) return { checks: [] };
+    const read = readSmokeChecksFile(file, { read: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined) });
+    if (read.problems.length > 0) {
+        throw new Error(`${file} is not a valid list of smoke checks (docs/smoke-checks.md):\n` +
+            read.problems.map((p) => `  - ${p.key}${p.value === undefined ? "" : ` = ${JSON.stringify(p.value)}`} ${p.reason}; allowed: ${p.allowed}; fix: ${p.fix}`).join("\n"));
+    }
+    return { file, checks: read.checks };
 }
 
 export interface GateResult {
     readonly passed: boolean;
-    /** 0 pass, 1 an instance failed, 3 the schema does not fit, 2 usage error. */
+    /** 0 pass, 1 an instance failed, 3 the schema does not fit, 4 a smoke check failed, 2 usage error. */
     readonly exitCode: number;
     /** Everything the script printed. */
     readonly output: string;
@@ -78,13 +104,23 @@ export function runGate(req: GateRequest): Promise<GateResult> {
         // with release/readBack.ts, as the program reads it from Azure), not by asking the app.
         ...(req.statusCommand ? { GATE_DB_STATUS_CMD: req.statusCommand } : {}),
     };
+    // The checks and their runner as the program ships them to the agent (components/healthGate.ts).
+    const smokeDir = req.smokeChecks && req.smokeChecks.length > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), "bluegreen-smoke-")) : undefined;
+    if (smokeDir) {
+        env.GATE_SMOKE_CHECKS = path.join(smokeDir, "smoke-checks.json");
+        env.GATE_SMOKE_RUNNER = path.join(smokeDir, "smoke-checks.js");
+        fs.writeFileSync(env.GATE_SMOKE_CHECKS, JSON.stringify(req.smokeChecks));
+        fs.writeFileSync(env.GATE_SMOKE_RUNNER, readVmScript("smoke-checks.js"));
+    }
     const startedAt = new Date();
-    return new Promise((resolve, reject) => {
+    return new Promise<GateResult>((resolve, reject) => {
         const child = spawn("bash", [script], { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
         let output = "";
         child.stdout.on("data", (d) => (output += d));
         child.stderr.on("data", (d) => (output += d));
         child.on("error", reject);
         child.on("close", (code, signal) => resolve(gateResult(code, signal, output, startedAt)));
+    }).finally(() => {
+        if (smokeDir) fs.rmSync(smokeDir, { recursive: true, force: true });
     });
 }

@@ -25,13 +25,13 @@ import {
     SchemaStatus,
     Verdict,
 } from "../release/guard";
-import { prepareReleases, ReleaseArtifact } from "./apps";
+import { prepareReleases, ReleaseArtifact, REPO_ROOT } from "./apps";
 import { AzureStandIn, createVm, DeployResult, deployToVm, LocalVm, startAzureStandIn, stopVmsAtCleanup } from "./localVm";
 import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal, runEndMs } from "./report";
 import { ChartMarker, renderChart } from "./chart";
 import { Cleanup } from "./cleanup";
 import { openRehearsalDatabase, RehearsalDatabase } from "./database";
-import { runGate } from "./gate";
+import { appSmokeChecks, runGate } from "./gate";
 import { RunningHaproxy, setLiveColor, startHaproxy } from "./haproxy";
 import { Load, RequestRecord, startLoad } from "./load";
 import { RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
@@ -110,6 +110,9 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     say(`release 1 schema applied: ${applied1.join(", ") || "(nothing to do)"}`);
 
     const prepared = await prepareReleases(work, Object.values(VERSIONS), say, { appDir: options.app, broken: VERSIONS.v3, fault: options.fault });
+    // The app's smoke checks (docs/smoke-checks.md): every gate sends them to each instance once it is healthy.
+    const smoke = appSmokeChecks(options.app ? path.resolve(options.app) : path.join(REPO_ROOT, "app"));
+    say(smoke.file ? `smoke checks: ${smoke.checks.map((c) => `"${c.name}" (${c.method} ${c.path})`).join(", ")} from ${path.relative(REPO_ROOT, smoke.file)}` : "smoke checks: none (the app has no smoke-checks.yaml)");
     const azure: AzureStandIn = await startAzureStandIn(cleanup);
     azure.vault.secrets.set("app-database-url", db.appUrl);
     const published: Record<string, ReleaseArtifact & { url: string; sha256: string }> = {};
@@ -200,7 +203,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         const first: ReleaseState = { liveColor: "blue", blue: colorState(VERSIONS.v1), green: colorState(VERSIONS.v1) };
         const verdict = evaluateRelease(undefined, first, guardContext());
         if (!verdict.allowed) throw new Error(`the guard refused the first deploy:\n${verdict.reasons.join("\n")}`);
-        const gate = await runGate({ color: "blue", version: VERSIONS.v1, ports: vms.blue.map((vm) => vm.port), attempts: 40, intervalS: 0.25 });
+        const gate = await runGate({ color: "blue", version: VERSIONS.v1, ports: vms.blue.map((vm) => vm.port), attempts: 40, intervalS: 0.25, smokeChecks: smoke.checks });
         if (!gate.passed) throw new Error(`blue v1 did not pass its health gate at setup:\n${gate.summary}`);
         state = recordStep(undefined, first, guardContext());
         say(`guard: ${verdict.step}, allowed; gate: ${gate.summary}`);
@@ -286,6 +289,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             statusCommand: await db.statusCommand(db.releaseDirs.v2, work),
             attempts: 8,
             intervalS: 0.25,
+            smokeChecks: smoke.checks,
         });
         if (gate.interrupted) {
             // Ctrl-C reached the gate too: that is not a refusal, and the report must not say it was.

@@ -3,7 +3,9 @@
 # exports the inputs below, writes this file, health-gate.sh, deploy-app.sh and keyvault-secret.sh into
 # AGENT_WORK_DIR, and runs this file).
 #
-# Inputs (environment): GATE_* (see health-gate.sh: color, version, hosts of every VM of the color, port, attempts …)
+# Inputs (environment): GATE_* (see health-gate.sh: color, version, hosts of every VM of the color, port, attempts …,
+#                       GATE_SMOKE_CHECKS / GATE_SMOKE_RUNNER: the user's smoke checks and their runner, written
+#                       beside this file by the wrapper; empty when the stack has none)
 #   APP_COLOR, APP_VERSION                                  the target color and its version
 #   TOOLS_URL, TOOLS_SHA256                                 the product's tool bundle (runner + migrations/), pinned
 #   KEYVAULT_URL, ADMIN_URL_SECRET (default sql-admin-url)   where the agent reads the administrator's URL

@@ -8,8 +8,10 @@
 #      which runs the sample without the product's deploy), that path with {"version": <version>, "color": <color>} —
 #      retried a bounded number of times (VMs may still be starting or deploying). In Azure no app endpoint proves the
 #      version: the program reads each VM's release proof back from its deployment (release/readBack.ts), and
-#      the load balancer waits for both; and
-#   2. the database's migrations fit that version: the command given by --db-status-cmd (the target color's own
+#      the load balancer waits for both;
+#   2. when --smoke-checks is given: every VM answers the user's smoke checks as they expect (release/smokeChecks.ts,
+#      run once with node after every VM is healthy, at the same host and port; docs/smoke-checks.md); and
+#   3. the database's migrations fit that version: the command given by --db-status-cmd (the target color's own
 #      runner: `db status --json`) shows no expand migration that is pending or failed, no failed migration, no
 #      changed checksum, and no applied contract migration whose requires-version is newer than the version.
 # On failure it prints what EACH VM answered (or the schema problems) and exits non-zero, which fails `pulumi up`
@@ -18,11 +20,12 @@
 # Usage: health-gate.sh --color green --version 2.0.0 --hosts 10.0.1.20,10.0.1.21 [--port 8080]
 #                       [--attempts 30] [--interval 10] [--timeout 5] [--db-status-cmd '<command>'] [--app-dir <dir>]
 #                       [--health-path /health] [--version-path /version]
+#                       [--smoke-checks <checks.json> --smoke-runner <smoke-checks.js>]
 # Every option can also come from the environment: GATE_COLOR, GATE_VERSION, GATE_HOSTS, GATE_PORT, GATE_ATTEMPTS,
-# GATE_INTERVAL, GATE_TIMEOUT, GATE_DB_STATUS_CMD, GATE_APP_DIR, GATE_HEALTH_PATH, GATE_VERSION_PATH (the Pulumi
-# program sets them at the top of the script).
+# GATE_INTERVAL, GATE_TIMEOUT, GATE_DB_STATUS_CMD, GATE_APP_DIR, GATE_HEALTH_PATH, GATE_VERSION_PATH,
+# GATE_SMOKE_CHECKS, GATE_SMOKE_RUNNER (the Pulumi program sets them at the top of the script).
 # A host may carry its own port (127.0.0.1:4001). Exit codes: 0 pass, 1 a VM failed, 3 the schema does not fit,
-# 2 usage error. Needs bash, curl and node (the app's runtime, present on every app VM).
+# 4 a smoke check failed, 2 usage error. Needs bash, curl and node (the app's runtime, present on every app VM).
 # Secrets: the status command should read its credentials itself (vm-scripts/keyvault-secret.sh), not carry them;
 # whatever the gate prints of it (its text, its output) has URL passwords and password=/pwd= options masked as ***.
 set -euo pipefail
@@ -38,11 +41,13 @@ db_status_cmd="${GATE_DB_STATUS_CMD:-}"
 app_dir="${GATE_APP_DIR:-}"
 health_path="${GATE_HEALTH_PATH:-/health}"
 version_path="${GATE_VERSION_PATH:-}"
+smoke_checks="${GATE_SMOKE_CHECKS:-}"
+smoke_runner="${GATE_SMOKE_RUNNER:-}"
 
 usage() {
   echo "usage: health-gate.sh --color <blue|green> --version <semver> --hosts <ip[:port],...> [--port <n>]" \
     "[--attempts <n>] [--interval <s>] [--timeout <s>] [--db-status-cmd <command>] [--app-dir <dir>]" \
-    "[--health-path <path>] [--version-path <path>]" >&2
+    "[--health-path <path>] [--version-path <path>] [--smoke-checks <checks.json> --smoke-runner <smoke-checks.js>]" >&2
   echo "health-gate: $1" >&2
   exit 2
 }
@@ -60,6 +65,8 @@ while [ $# -gt 0 ]; do
     --app-dir) app_dir="${2:-}"; shift 2 ;;
     --health-path) health_path="${2:-}"; shift 2 ;;
     --version-path) version_path="${2:-}"; shift 2 ;;
+    --smoke-checks) smoke_checks="${2:-}"; shift 2 ;;
+    --smoke-runner) smoke_runner="${2:-}"; shift 2 ;;
     *) usage "unknown argument \"$1\"" ;;
   esac
 done
@@ -73,6 +80,10 @@ done
 [[ "$interval" =~ ^[0-9]+([.][0-9]+)?$ ]] || usage "--interval \"$interval\" is not a number of seconds"
 command -v curl >/dev/null || usage "curl is not installed on this VM"
 command -v node >/dev/null || usage "node is not installed on this VM (the app's runtime)"
+if [ -n "$smoke_checks" ]; then
+  [ -f "$smoke_checks" ] || usage "--smoke-checks \"$smoke_checks\" is not a file"
+  [ -f "$smoke_runner" ] || usage "--smoke-runner \"$smoke_runner\" is not a file (smoke-checks.js, written by the program)"
+fi
 
 IFS=',' read -r -a targets <<<"$hosts"
 for i in "${!targets[@]}"; do
@@ -166,6 +177,23 @@ while :; do
   echo "  waiting ${interval}s before attempt $attempt/$attempts ($SECONDS s since the gate started)"
   sleep "$interval"
 done
+
+if [ -n "$smoke_checks" ]; then
+  # The user's checks, once, on every VM (same host:port as /health): a wrong answer refuses the flip.
+  echo "smoke checks: $(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).length)' "$smoke_checks") check(s) on each of ${#targets[@]} VM(s)"
+  smoke_code=0
+  node "$smoke_runner" --checks "$smoke_checks" --targets "$(IFS=,; echo "${targets[*]}")" >"$work/smoke" 2>&1 || smoke_code=$?
+  if [ "$smoke_code" -ne 0 ]; then
+    {
+      echo "HEALTH GATE FAILED: $color did not pass the smoke checks (docs/smoke-checks.md). What each VM answered:"
+      sed 's/^/  /' "$work/smoke"
+      echo "The load balancer was not changed. Fix the release or the check (smokeChecksFile), then run the release step again,"
+      echo "or keep the current live color: pulumi config set liveColor <the live color> && pulumi up"
+    } >&2
+    exit 4
+  fi
+  cat "$work/smoke"
+fi
 
 if [ -z "$db_status_cmd" ]; then
   echo "schema check: skipped (no --db-status-cmd given)"

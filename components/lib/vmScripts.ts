@@ -12,6 +12,7 @@ export const VM_SCRIPTS_DIR = path.resolve(__dirname, "..", "..", "vm-scripts");
 export const TRANSPILED_VM_FILES: Readonly<Record<string, string>> = {
     "app-contract.js": "release/appContract.ts",
     "local-proxy.js": "release/localProxy.ts",
+    "smoke-checks.js": "release/smokeChecks.ts",
 };
 
 const transpiled = new Map<string, string>();

@@ -19,6 +19,8 @@ import { checkArchive, MANIFEST_FILE, readTarGz } from "../../release/appContrac
 import { parseDatabaseUrl } from "../../migrator/databaseUrl";
 import { mssqlConfig } from "../../migrator/drivers/mssql";
 import { createRunner, Runner } from "../../migrator/runner";
+import { appSmokeChecks } from "../../rehearsal/gate";
+import { runSmokeChecks, smokeReport } from "../../release/smokeChecks";
 import { freePort, startPostgres, TestPostgres } from "../support/postgres";
 import { isRefused, request, sleep } from "../app/httpClient";
 
@@ -132,6 +134,14 @@ describe("app-python on PostgreSQL, through the expand/contract example", () => 
         expect((await request(app.port, "/version")).body).toEqual({ version: "1.0.0", color: "blue" });
         // It listens on 127.0.0.1 only: the product's local proxy connects there.
         expect(app.output()).toContain('"event":"listening","host":"127.0.0.1"');
+    });
+
+    it("passes its own smoke checks (app-python/smoke-checks.yaml), as the gate sends them", async () => {
+        const app = await ready("1.0.0");
+        const { checks } = appSmokeChecks(APP_DIR);
+        expect(checks.length).toBeGreaterThan(0);
+        const report = smokeReport(await runSmokeChecks(checks, [`127.0.0.1:${app.port}`]));
+        expect(report.every((line) => line.endsWith("OK"))).toBe(true);
     });
 
     it("adds a goal (POST /goals) and lists it back, newest first and limited (GET /goals?limit=N), as the Node sample does", async () => {

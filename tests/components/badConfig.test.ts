@@ -11,6 +11,7 @@ const OTHER_BAD_VALUES = {
     stagingAllowedCidrs: '["office-vpn"]',
     sshPublicKey: "ssh-rsa not-a-key",
     rollbackWindowMinutes: "-10",
+    watchErrorRatio: "5",
 };
 
 const EXPECTED_MESSAGES = [
@@ -23,6 +24,8 @@ const EXPECTED_MESSAGES = [
     'sshPublicKey = "ssh-rsa not-a-key" is not an OpenSSH public key',
     'rollbackWindowMinutes = "-10" is below 0',
     "pulumi config set rollbackWindowMinutes 60",
+    'watchErrorRatio = "5" is out of range: it must be a number above 0 and below 1',
+    "pulumi config set watchErrorRatio 0.05",
 ];
 
 describe.each([
@@ -34,7 +37,7 @@ describe.each([
         if (liveColor.liveColor === undefined) delete values.liveColor;
         else values.liveColor = liveColor.liveColor;
         const run = await runProgram(values);
-        expect(run.error?.message).toMatch(/^Invalid stack configuration \(6 problems\); no resource was declared or changed:/);
+        expect(run.error?.message).toMatch(/^Invalid stack configuration \(7 problems\); no resource was declared or changed:/);
         for (const message of [liveColorMessage, "pulumi config set liveColor blue", ...EXPECTED_MESSAGES]) expect(run.error?.message).toContain(message);
         expect(run.resources).toEqual([]);
     });

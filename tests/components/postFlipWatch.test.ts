@@ -52,7 +52,7 @@ describe("the post-flip watch over a sequence of updates", () => {
     ];
 
     beforeAll(async () => {
-        let values: StackValues = stackFileValues("dev");
+        let values: StackValues = { ...stackFileValues("dev"), "azure-bluegreen:watchMinutes": "7", "azure-bluegreen:watchErrorRatio": "0.1" };
         let previous: ProgramRun | undefined;
         for (const [index, step] of steps.entries()) {
             azure.update = index;
@@ -78,7 +78,7 @@ describe("the post-flip watch over a sequence of updates", () => {
         expect(watchRun(runs[1])?.runCommandName).toBe(watchRun(runs[0])?.runCommandName);
     });
 
-    it("starts a watch of the flip after the load balancer moved, with the flip's spec", () => {
+    it("starts a watch of the flip after the load balancer moved, with the flip's spec and the stack's watch* settings", () => {
         expect(ran(2)).toHaveLength(1);
         const run = watchRun(runs[2]) as WatchRun;
         expect(run.action).toBe("watch");
@@ -88,8 +88,8 @@ describe("the post-flip watch over a sequence of updates", () => {
             from: "blue",
             to: "green",
             healthPath: "/health",
-            thresholds: DEFAULT_WATCH_THRESHOLDS,
-            until: new Date(minutes(20).getTime() + DEFAULT_WATCH_THRESHOLDS.watchMinutes * 60_000).toISOString(),
+            thresholds: { ...DEFAULT_WATCH_THRESHOLDS, watchMinutes: 7, watchErrorRatio: 0.1 }, // config watch*
+            until: new Date(minutes(20).getTime() + 7 * 60_000).toISOString(),
             armEndpoint: "https://management.azure.com",
         });
         expect(run.spec?.loadBalancerId).toMatch(/\/front-lb$/); // the mock's id of the load balancer

@@ -1,4 +1,6 @@
+import type { ConfigFiles } from "../../config/smokeChecksFile";
 import { validateConfig } from "../../config/validate";
+import { DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
 import { problemsOf, raw } from "../support/configInput";
 
 describe("validateConfig on valid input", () => {
@@ -69,10 +71,53 @@ describe("validateConfig on valid input", () => {
         expect(config.stagingAllowedCidrs).toEqual(["198.51.100.0/24", "203.0.113.0/24"]);
     });
 
-    it("accepts a rollback window of 0 and green as the live color", () => {
-        const config = validateConfig(raw({ rollbackWindowMinutes: "0", liveColor: "green" }));
-        expect(config.rollbackWindowMinutes).toBe(0);
+    it("accepts green as the live color, and a rollback window as short as the watch", () => {
+        const config = validateConfig(raw({ rollbackWindowMinutes: "1", watchMinutes: "1", liveColor: "green" }));
+        expect(config.rollbackWindowMinutes).toBe(1);
+        expect(config.watch.watchMinutes).toBe(1);
         expect(config.idleColor).toBe("blue");
+    });
+
+    it("gives the post-flip watch its defaults (DEFAULT_WATCH_THRESHOLDS) when no watch key is set", () => {
+        expect(validateConfig(raw()).watch).toEqual(DEFAULT_WATCH_THRESHOLDS);
+    });
+
+    it("reads every watch key, fractions included (strings in Pulumi.yaml: Pulumi has no decimal type)", () => {
+        const config = validateConfig(raw({
+            watchMinutes: "30", watchErrorRatio: "0.02", watchLatencyPercentile: "99.9", watchLatencyMs: "500",
+            watchMinRequests: "50", watchConsecutiveIntervals: "4", watchIntervalSeconds: "10", watchBaselineFactor: "1.5",
+        }));
+        expect(config.watch).toEqual({
+            watchMinutes: 30, watchErrorRatio: 0.02, watchLatencyPercentile: 99.9, watchLatencyMs: 500,
+            watchMinRequests: 50, watchConsecutiveIntervals: 4, watchIntervalSeconds: 10, watchBaselineFactor: 1.5,
+        });
+    });
+});
+
+describe("validateConfig on bad watch settings: refused naming the key, the value, why and the fix", () => {
+    it.each([
+        ["an error ratio given as a percentage", { watchErrorRatio: "5" }, 'watchErrorRatio = "5" is out of range: it must be a number above 0 and below 1', "pulumi config set watchErrorRatio 0.05"],
+        ["an error ratio that is not a number", { watchErrorRatio: "5%" }, 'watchErrorRatio = "5%" is not a number', "pulumi config set watchErrorRatio 0.05"],
+        ["a percentile of 100", { watchLatencyPercentile: "100" }, 'watchLatencyPercentile = "100" is out of range', "pulumi config set watchLatencyPercentile 95"],
+        ["a latency of 0 ms", { watchLatencyMs: "0" }, 'watchLatencyMs = "0" is out of range: it must be an integer from 1 to 600000', "pulumi config set watchLatencyMs 1000"],
+        ["a fractional request count", { watchMinRequests: "2.5" }, 'watchMinRequests = "2.5" is not a whole number', "pulumi config set watchMinRequests 20"],
+        ["no bad interval needed", { watchConsecutiveIntervals: "0" }, 'watchConsecutiveIntervals = "0" is out of range', "pulumi config set watchConsecutiveIntervals 3"],
+        ["an interval of a day", { watchIntervalSeconds: "86400" }, 'watchIntervalSeconds = "86400" is out of range', "pulumi config set watchIntervalSeconds 5"],
+        ["a baseline factor that lowers the limits", { watchBaselineFactor: "0.5" }, 'watchBaselineFactor = "0.5" is out of range', "pulumi config set watchBaselineFactor 2"],
+        ["a watch of 0 minutes", { watchMinutes: "0" }, 'watchMinutes = "0" is out of range', "pulumi config set watchMinutes 10"],
+        ["a watch longer than the rollback window", { watchMinutes: "90" }, 'watchMinutes = "90" is longer than rollbackWindowMinutes (60), after which the old color is no longer a rollback target', "pulumi config set watchMinutes 10 or pulumi config set rollbackWindowMinutes 90"],
+        ["a rollback window of 0 with the default watch", { rollbackWindowMinutes: "0" }, 'watchMinutes = "10" is longer than rollbackWindowMinutes (0)', "pulumi config set rollbackWindowMinutes 10"],
+        ["a watch shorter than one interval", { watchMinutes: "1", watchIntervalSeconds: "120" }, 'watchMinutes = "1" is shorter than one analysis interval (watchIntervalSeconds 120)', "pulumi config set watchMinutes 10"],
+        ["a watch that could never fail", { watchMinutes: "1", watchIntervalSeconds: "30", watchConsecutiveIntervals: "3" }, 'watchMinutes = "1" is shorter than watchConsecutiveIntervals × watchIntervalSeconds', "pulumi config set watchMinutes 10"],
+    ])("%s", (_label, overrides, what, fix) => {
+        const error = problemsOf(raw(overrides));
+        expect(error.message).toContain(what);
+        expect(error.message).toContain(fix);
+        expect(error.problems).toHaveLength(1);
+    });
+
+    it("names the allowed values of a watch key", () => {
+        expect(problemsOf(raw({ watchErrorRatio: "1" })).problems[0]).toMatchObject({ key: "watchErrorRatio", value: "1", allowed: "a number above 0 and below 1 (0.05 = 5%)" });
     });
 });
 
@@ -113,5 +158,53 @@ describe("validateConfig on bad input: every bad value names the key, the value,
         expect(error.problems.map((p) => p.key)).toEqual(["liveColor", "instanceCount", "blueVersion", "sshPublicKey", "stagingAllowedCidrs[0]", "rollbackWindowMinutes"]);
         expect(error.message).toMatch(/^Invalid stack configuration \(6 problems\); no resource was declared or changed:/);
         expect(error.message).toContain("has host bits set; the block is 10.0.0.0/8");
+    });
+});
+
+describe("validateConfig on a bad watch key beside other bad keys", () => {
+    it("still checks the watch's ranges when the rollback window itself is bad", () => {
+        const error = problemsOf(raw({ rollbackWindowMinutes: "-1", watchErrorRatio: "5" }));
+        expect(error.problems.map((p) => p.key)).toEqual(["rollbackWindowMinutes", "watchErrorRatio"]);
+    });
+
+    it("reports a key that is not a number once, and still checks the others", () => {
+        const error = problemsOf(raw({ watchIntervalSeconds: "five", watchMinutes: "0" }));
+        expect(error.problems.map((p) => `${p.key}: ${p.reason}`)).toEqual([
+            "watchIntervalSeconds: is not a whole number",
+            "watchMinutes: is out of range: it must be a number above 0 (minutes)",
+        ]);
+    });
+});
+
+describe("validateConfig: the smoke checks file (smokeChecksFile)", () => {
+    const files = (texts: Record<string, string>): ConfigFiles => ({ read: (p) => texts[p] });
+    const GOOD = "- name: home\n  path: /\n- name: goals list\n  path: /goals?limit=1\n  expectBodyContains: '\"goals\"'\n";
+
+    it("has no smoke checks unless a file is named", () => {
+        expect(validateConfig(raw(), files({})).smokeChecks).toEqual([]);
+    });
+
+    it("reads the named file of the repository, with each check's defaults", () => {
+        const config = validateConfig(raw({ smokeChecksFile: "checks/smoke.yaml" }), files({ "checks/smoke.yaml": GOOD }));
+        expect(config.smokeChecksFile).toBe("checks/smoke.yaml");
+        expect(config.smokeChecks.map((c) => [c.name, c.method, c.path, c.expectStatus])).toEqual([["home", "GET", "/", 200], ["goals list", "GET", "/goals?limit=1", 200]]);
+    });
+
+    it("does not read the file without files to read from (release:check replays stack files from git history)", () => {
+        expect(validateConfig(raw({ smokeChecksFile: "checks/smoke.yaml" })).smokeChecks).toEqual([]);
+    });
+
+    it.each([
+        ["a file that does not exist", { smokeChecksFile: "smoke.yaml" }, {}, 'smokeChecksFile (smoke.yaml) = "smoke.yaml" names a file that does not exist in the repository', "create smoke.yaml (e.g. copy app/smoke-checks.yaml), or pulumi config rm smokeChecksFile"],
+        ["an absolute path", { smokeChecksFile: "/etc/smoke.yaml" }, {}, 'smokeChecksFile = "/etc/smoke.yaml" is an absolute path', "pulumi config set smokeChecksFile app/smoke-checks.yaml"],
+        ["a path out of the repository", { smokeChecksFile: "../smoke.yaml" }, {}, "leaves the repository", "pulumi config set smokeChecksFile app/smoke-checks.yaml"],
+        ["a file that is not YAML", { smokeChecksFile: "smoke.yaml" }, { "smoke.yaml": "- name: home\n  path: [/\n" }, 'smokeChecksFile (smoke.yaml) = "smoke.yaml" is not valid YAML', "edit smoke.yaml (line"],
+        ["a check with a quoted status", { smokeChecksFile: "smoke.yaml" }, { "smoke.yaml": "- name: home\n  path: /\n  expectStatus: '200'\n" }, 'smokeChecksFile (smoke.yaml)[0].expectStatus (check "home") = "200" is not an HTTP status', "edit smoke.yaml: expectStatus: 200 (docs/smoke-checks.md)"],
+        ["a check without a path", { smokeChecksFile: "smoke.yaml" }, { "smoke.yaml": "- name: home\n" }, 'smokeChecksFile (smoke.yaml)[0].path (check "home") is not set.\n      allowed: a path and query starting with /', "edit smoke.yaml: path: /goals?limit=1"],
+    ])("refuses %s, naming the key, the value and the fix, before any resource", (_label, overrides, texts, what, fix) => {
+        const error = problemsOf(raw(overrides), files(texts));
+        expect(error.message).toContain(what);
+        expect(error.message).toContain(fix);
+        expect(error.problems).toHaveLength(1);
     });
 });

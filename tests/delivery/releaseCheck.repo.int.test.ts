@@ -155,8 +155,9 @@ describe("release:check accepts the release sequence, one step per commit", () =
     });
 
     it("uses the stack's rollbackWindowMinutes", () => {
-        repo.commitStack("dev", baseStack({ greenVersion: "1.1.0", rollbackWindowMinutes: 5 }));
-        const flip = repo.later(10).commitStack("dev", baseStack({ greenVersion: "1.1.0", liveColor: "green", rollbackWindowMinutes: 5 }));
+        // The post-flip watch must fit in the window (config/validate.ts): a 5-minute window needs a watch of at most 5.
+        repo.commitStack("dev", baseStack({ greenVersion: "1.1.0", rollbackWindowMinutes: 5, watchMinutes: 5 }));
+        const flip = repo.later(10).commitStack("dev", baseStack({ greenVersion: "1.1.0", liveColor: "green", rollbackWindowMinutes: 5, watchMinutes: 5 }));
         repo.later(10).revert(flip);
         expect(only(check(flip)).label).toBe("flip");
     });

@@ -1,4 +1,7 @@
-import { gateResult, gateSummary } from "../../rehearsal/gate";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { appSmokeChecks, gateResult, gateSummary } from "../../rehearsal/gate";
 import { ensurePrerequisites, installCommand } from "../../rehearsal/prerequisites";
 
 describe("gateResult", () => {
@@ -53,4 +56,21 @@ describe("prerequisites", () => {
             );
         });
     }
+});
+
+describe("appSmokeChecks: the app's smoke-checks.yaml in the rehearsal", () => {
+    const dirWith = (text?: string): string => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bg-app-smoke-"));
+        if (text !== undefined) fs.writeFileSync(path.join(dir, "smoke-checks.yaml"), text);
+        return dir;
+    };
+
+    it("has none for an app without the file", () => {
+        expect(appSmokeChecks(dirWith())).toEqual({ checks: [] });
+    });
+
+    it("refuses a file that is not valid, naming the check, the field, the value and the fix", () => {
+        const dir = dirWith("- name: home\n  path: /\n  expectStatus: ok\n");
+        expect(() => appSmokeChecks(dir)).toThrow(/smoke-checks\.yaml is not a valid list of smoke checks[\s\S]*\[0\]\.expectStatus \(check "home"\) = "ok" is not an HTTP status; allowed: a whole number from 100 to 599 \(not quoted\); fix: edit .*smoke-checks\.yaml: expectStatus: 200/);
+    });
 });

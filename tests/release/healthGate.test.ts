@@ -27,6 +27,7 @@ import { GATE_KEY, gateTimeoutSeconds, HealthGate, healthGateExecution, healthGa
 import { ColorVm } from "../../components/colorSet";
 import { AgentRunContext } from "../../components/lib/agentRun";
 import { collectRejections } from "../support/rejections";
+import type { SmokeCheck } from "../../release/smokeChecks";
 
 const settings: HealthGateSettings = {
     color: "green",
@@ -41,7 +42,11 @@ const settings: HealthGateSettings = {
     adminUrlSecret: "sql-admin-url",
 };
 const run = { toolsUrl: "https://acct.blob.core.windows.net/artifacts/bluegreen-tools-cccccccccccc.tgz", keyvaultUrl: "https://kv.vault.azure.net/" };
-const scripts = { agentGate: "#!/bin/bash\necho gate\n", healthGate: "#!/bin/bash\necho checking\n", deployApp: "", keyvaultSecret: "" };
+const scripts = { agentGate: "#!/bin/bash\necho gate\n", healthGate: "#!/bin/bash\necho checking\n", deployApp: "", keyvaultSecret: "", smokeChecks: "// runner\n" };
+const home: SmokeCheck = { name: "home", path: "/", method: "GET", headers: {}, expectStatus: 200, expectBodyContains: ['"version"'], expectHeaders: {}, timeoutMs: 5000 };
+/** The files the agent script writes (`echo <base64> | base64 -d > <dir>/<file>`), decoded. */
+const writtenFiles = (script: string): Record<string, string> =>
+    Object.fromEntries([...script.matchAll(/^echo '([A-Za-z0-9+/=]*)' \| base64 -d > \S+\/([^/\s]+)$/gm)].map((m) => [m[2], Buffer.from(m[1], "base64").toString("utf8")]));
 
 const vms = (color: string, n: number): ColorVm[] =>
     Array.from({ length: n }, (_, i) => ({
@@ -92,6 +97,27 @@ describe("healthGateScript", () => {
         expect(healthGateExecution({ ...settings, ...change }, scripts, "").digest).not.toBe(healthGateExecution(settings, scripts, "").digest);
     });
 
+    it("without smoke checks, exports empty smoke settings (an earlier run's files on the agent are not used) and writes no checks", () => {
+        expect(script).toContain("export GATE_SMOKE_CHECKS=''");
+        expect(script).toContain("export GATE_SMOKE_RUNNER=''");
+        expect(Object.keys(writtenFiles(script)).sort()).toEqual(["agent-gate.sh", "deploy-app.sh", "health-gate.sh", "keyvault-secret.sh"]);
+    });
+
+    it("with smoke checks, writes them as JSON with their runner and points the gate at both", () => {
+        const withChecks = healthGateScript({ ...settings, smokeChecks: [home] }, run, scripts);
+        const files = writtenFiles(withChecks);
+        expect(JSON.parse(files["smoke-checks.json"])).toEqual([home]);
+        expect(files["smoke-checks.js"]).toBe(scripts.smokeChecks);
+        expect(withChecks).toContain("export GATE_SMOKE_CHECKS='/var/lib/bluegreen/agent/gate/smoke-checks.json'");
+        expect(withChecks).toContain("export GATE_SMOKE_RUNNER='/var/lib/bluegreen/agent/gate/smoke-checks.js'");
+    });
+
+    it("is a new execution when a smoke check is added or changed", () => {
+        const one = healthGateExecution({ ...settings, smokeChecks: [home] }, scripts, "").digest;
+        expect(one).not.toBe(healthGateExecution(settings, scripts, "").digest);
+        expect(healthGateExecution({ ...settings, smokeChecks: [{ ...home, expectStatus: 204 }] }, scripts, "").digest).not.toBe(one);
+    });
+
     it("is the same execution for identical settings (so an unrelated update does not run it again), and a new one on a retry", () => {
         expect(healthGateExecution({ ...settings }, scripts, "")).toEqual(healthGateExecution(settings, scripts, ""));
         expect(healthGateExecution(settings, scripts, "1").digest).not.toBe(healthGateExecution(settings, scripts, "").digest);
@@ -104,6 +130,11 @@ describe("gateTimeoutSeconds", () => {
         [{ attempts: 1, intervalSeconds: 0, timeoutSeconds: 5 }, 10 + 180],
         [{ attempts: 500, intervalSeconds: 60, timeoutSeconds: 30 }, MAX_RUN_COMMAND_SECONDS],
     ])("for %p is %p seconds (the VMs are checked in parallel: their number does not count)", (s, expected) => expect(gateTimeoutSeconds(s)).toBe(expected));
+
+    it("adds each smoke check's timeout (a VM's checks run one after the other)", () => {
+        const timing = { attempts: 1, intervalSeconds: 0, timeoutSeconds: 5 };
+        expect(gateTimeoutSeconds({ ...timing, smokeChecks: [home, { ...home, name: "slow", timeoutMs: 30000 }] })).toBe(10 + 180 + 35);
+    });
 });
 
 describe("HealthGate under mocks", () => {

@@ -8,6 +8,8 @@ import * as path from "path";
 
 import { healthGateScript } from "../../components/healthGate";
 import { agentWorkDir } from "../../components/lib/agentRun";
+import { readVmScript } from "../../components/lib/vmScripts";
+import { parseSmokeChecks } from "../../release/smokeChecks";
 
 const SCRIPT = path.join(__dirname, "../../vm-scripts/health-gate.sh");
 const REPO = path.join(__dirname, "../..");
@@ -168,7 +170,7 @@ describe("health-gate.sh: the VMs", () => {
         const generated = healthGateScript(
             { color: "green", version: "2.0.0", hosts: [good, stale, down], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, artifactSha256: "a".repeat(64), toolsSha256: "c".repeat(64), adminUrlSecret: "sql-admin-url" },
             { toolsUrl: "https://acct.blob.core.windows.net/artifacts/bluegreen-tools-cccccccccccc.tgz", keyvaultUrl: "https://kv.vault.azure.net/" },
-            { agentGate: '#!/bin/bash\nexec bash "$AGENT_WORK_DIR/health-gate.sh"\n', healthGate: fs.readFileSync(SCRIPT, "utf8"), deployApp: "", keyvaultSecret: "" },
+            { agentGate: '#!/bin/bash\nexec bash "$AGENT_WORK_DIR/health-gate.sh"\n', healthGate: fs.readFileSync(SCRIPT, "utf8"), deployApp: "", keyvaultSecret: "", smokeChecks: "" },
         ).split(agentWorkDir("gate")).join(path.join(tmp, "agent-gate-dir"));
         const file = path.join(tmp, "run-command.sh");
         fs.writeFileSync(file, generated);
@@ -270,5 +272,88 @@ describe("health-gate.sh: the schema", () => {
         const r = await gate(green2([await standIn({ kind: "unhealthy" })], ["--db-status-cmd", "echo SHOULD-NOT-RUN"]));
         expect(r.code).toBe(1);
         expect(r.stdout + r.stderr).not.toContain("SHOULD-NOT-RUN");
+    });
+});
+
+describe("health-gate.sh: the user's smoke checks", () => {
+    /** A VM whose app answers GET / with its version, and /goals with `goalsStatus`. */
+    async function app(goalsStatus = 200): Promise<string> {
+        const server = http.createServer((req, res) => {
+            const json = (status: number, body: unknown) => {
+                res.writeHead(status, { "content-type": "application/json" });
+                res.end(JSON.stringify(body));
+            };
+            if (req.url === "/health") return json(200, { status: "ok" });
+            if (req.url === "/" || req.url === "/version") return json(200, { version: "2.0.0", color: "green" });
+            if (req.url?.startsWith("/goals")) return json(goalsStatus, goalsStatus === 200 ? { goals: [] } : { error: "database unreachable" });
+            json(404, {});
+        });
+        servers.push(server);
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+    const runner = (): string => {
+        const file = path.join(tmp, "smoke-checks.js");
+        fs.writeFileSync(file, readVmScript("smoke-checks.js"));
+        return file;
+    };
+    const checksFile = (checks: unknown): string => {
+        const file = path.join(tmp, `checks-${Math.random().toString(36).slice(2)}.json`);
+        fs.writeFileSync(file, JSON.stringify(parseSmokeChecks(checks).checks));
+        return file;
+    };
+    const CHECKS = [{ name: "home", path: "/", expectBodyContains: '"version"' }, { name: "goals list", path: "/goals?limit=1", expectBodyContains: '"goals"' }];
+    const smoke = (checks: unknown): string[] => ["--smoke-checks", checksFile(checks), "--smoke-runner", runner()];
+
+    it("passes when every VM answers every check as expected, and prints each answer", async () => {
+        const hosts = [await app(), await app()];
+        const r = await gate(green2(hosts, smoke(CHECKS)));
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain("smoke checks: 2 check(s) on each of 2 VM(s)");
+        for (const h of hosts) expect(r.stdout).toMatch(new RegExp(`${h} {2}smoke check "goals list" GET /goals\\?limit=1 → 200 in \\d+ ms {2}OK`));
+        expect(r.stdout).toContain("health gate passed");
+    });
+
+    it("refuses (exit 4) when one VM fails a check, naming the check, the VM, what was expected and what came back", async () => {
+        const good = await app();
+        const bad = await app(503);
+        const r = await gate(green2([good, bad], smoke(CHECKS)));
+        expect(r.code).toBe(4);
+        expect(r.stderr).toContain("HEALTH GATE FAILED: green did not pass the smoke checks");
+        expect(r.stderr).toContain(`${bad}  smoke check "goals list" GET /goals?limit=1 → 503 in`);
+        expect(r.stderr).toMatch(/FAIL: expected status 200, got 503 \(body: "\{\\"error\\":\\"database unreachable\\"\}"\)/);
+        expect(lineFor(r.stderr.split("\n").filter((l) => l.includes("goals list")).join("\n"), good)).toMatch(/OK$/);
+        expect(r.stderr).toContain("The load balancer was not changed.");
+    });
+
+    it("refuses a wrong expectation even though /health passes", async () => {
+        const r = await gate(green2([await app()], smoke([{ name: "home", path: "/", expectStatus: 204 }])));
+        expect(r.code).toBe(4);
+        expect(r.stderr).toContain('smoke check "home" GET / → 200 in');
+        expect(r.stderr).toContain("FAIL: expected status 204, got 200");
+    });
+
+    it("exits 2 when the checks file is given without its runner", async () => {
+        const r = await gate(green2([await app()], ["--smoke-checks", checksFile(CHECKS)]));
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain("--smoke-runner");
+    });
+
+    it("runs as the program ships it: the run command writes the checks and their runner, and the gate refuses on a failing check", async () => {
+        const good = await app();
+        const bad = await app(500);
+        const checks = parseSmokeChecks(CHECKS).checks;
+        const workDir = path.join(tmp, "agent-gate-smoke");
+        const generated = healthGateScript(
+            { color: "green", version: "2.0.0", hosts: [good, bad], port: 80, attempts: 1, intervalSeconds: 0, timeoutSeconds: 1, artifactSha256: "a".repeat(64), toolsSha256: "c".repeat(64), adminUrlSecret: "sql-admin-url", smokeChecks: checks },
+            { toolsUrl: "https://acct.blob.core.windows.net/artifacts/bluegreen-tools-cccccccccccc.tgz", keyvaultUrl: "https://kv.vault.azure.net/" },
+            { agentGate: '#!/bin/bash\nexec bash "$AGENT_WORK_DIR/health-gate.sh"\n', healthGate: fs.readFileSync(SCRIPT, "utf8"), deployApp: "", keyvaultSecret: "", smokeChecks: readVmScript("smoke-checks.js") },
+        ).split(agentWorkDir("gate")).join(workDir);
+        const file = path.join(tmp, "run-command-smoke.sh");
+        fs.writeFileSync(file, generated);
+        const r = await gate([], {}, file);
+        expect(r.code).toBe(4);
+        expect(r.stderr).toContain(`${bad}  smoke check "goals list" GET /goals?limit=1 → 500 in`);
+        expect(JSON.parse(fs.readFileSync(path.join(workDir, "smoke-checks.json"), "utf8"))).toEqual(checks);
     });
 });

@@ -1,3 +1,4 @@
+import type { ConfigFiles } from "../../config/smokeChecksFile";
 import { ConfigError, RawConfig, validateConfig } from "../../config/validate";
 import { baseConfig } from "./pulumiProgram";
 
@@ -7,9 +8,9 @@ export function raw(overrides: Record<string, string | undefined> = {}): RawConf
 }
 
 /** The ConfigError `validateConfig` throws for `config` (fails the test when it accepts it). */
-export function problemsOf(config: RawConfig): ConfigError {
+export function problemsOf(config: RawConfig, files?: ConfigFiles): ConfigError {
     try {
-        validateConfig(config);
+        validateConfig(config, files);
     } catch (e) {
         if (e instanceof ConfigError) return e;
         throw e;
