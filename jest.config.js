@@ -48,6 +48,7 @@ const PARALLEL_INTEGRATION = [
   "release/watchSignals",
   "rehearsal/gate",
   "support/postgres",
+  "vm-scripts/agentWatch",
   "vm-scripts/azuriteArtifact",
   "vm-scripts/keyVaultSecret",
 ].map((file) => `/tests/${file.replace(/\./g, "\\.")}\\.int\\.test\\.ts$`);
