@@ -5,7 +5,7 @@
  *     → release agent → key vault (who reads which secret) → per color: migrations (on the agent) → app deployment
  *     → health gate (on the agent, the live color, read back from Azure) → load balancer (pools read back; its name
  *     tagged on the resource group for the next update) → the agent's right to flip it back (that load balancer only)
- *     → outputs
+ *     → post-flip watch (on the agent, after a flip) → outputs
  * The cut-over is `pulumi config set liveColor green && pulumi up`: it changes the load balancer only
  * (see components/loadBalancer.ts and release/colors.ts rulePools), after the release guard has said yes and
  * the health gate has passed on green, as Azure reports it (docs/release-guard.md).
@@ -28,6 +28,7 @@ import { FlipBackAccess } from "./components/flipBackAccess";
 import { colorStateOf, contractMigrationsIn, ReleaseGuard } from "./components/releaseGuard";
 import { gateScripts, HealthGate } from "./components/healthGate";
 import { MigrationRun, migrationScripts } from "./components/migrationRun";
+import { PostFlipWatch, watchScripts } from "./components/postFlipWatch";
 import { ReleaseAgent } from "./components/releaseAgent";
 import { ToolBundle } from "./components/toolBundle";
 import { buildToolBundle } from "./components/lib/toolBundle";
@@ -83,7 +84,7 @@ const agentPlan = planAgentRuns({
     subnetCidr: APP_SUBNET_CIDR,
     appUser: "app_user",
     contractMigrations: contractMigrations.map((m) => m.name),
-    scripts: { gate: gateScripts(), migrations: migrationScripts() },
+    scripts: { gate: gateScripts(), migrations: migrationScripts(), watch: watchScripts() },
     toolsSha256: tools.sha256,
 });
 
@@ -266,7 +267,7 @@ const loadBalancer = new LoadBalancer("front", {
 loadBalancerLocator("front-locator", { resourceGroupId: resourceGroup.id, loadBalancerName: loadBalancer.loadBalancerName }, { dependsOn: [loadBalancer] });
 // The release agent may change this load balancer, and nothing else, to flip production back by itself when the
 // post-flip watch fails the new color (components/flipBackAccess.ts, release/flipBack.ts).
-new FlipBackAccess("flip-back", {
+const flipBackAccess = new FlipBackAccess("flip-back", {
     resourceGroupId: resourceGroup.id,
     stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
     principalId: agent.principalId,
@@ -274,6 +275,16 @@ new FlipBackAccess("flip-back", {
     publicIpId: loadBalancer.publicIpId,
     virtualNetworkId: net.virtualNetworkId,
 });
+
+// After the load balancer moved: the release agent watches the new live color and flips production back by itself on
+// a failed analysis (docs/post-flip-watch.md); only after a flip with a rollback target, decided from the guard's state.
+const watch = new PostFlipWatch(`${config.liveColor}-watch`, {
+    settings: agentPlan.watch,
+    guardState: guard.state,
+    loadBalancerId: loadBalancer.loadBalancerId,
+    toolsUrl: toolBundle.url,
+    agent: agentRuns,
+}, { dependsOn: [...agentReady, toolBundle, loadBalancer, flipBackAccess] });
 
 export const liveColor = config.liveColor;
 export const idleColor = config.idleColor;
@@ -305,3 +316,5 @@ export const productionColor = loadBalancer.productionColor;
 export const releaseStep = guard.step;
 /** What the release guard wants the operator to know (an override in use, a rollback). */
 export const releaseNotices = guard.notices;
+/** The post-flip watch of this update: `watch` (a flip: the agent watches the new live color), `stop` or `none`, and why. */
+export const postFlipWatch = { action: watch.action, why: watch.why };

@@ -18,9 +18,9 @@
  *
  * Node built-ins only: the release agent runs it from the tool bundle.
  */
-import * as fs from "fs";
-import * as http from "http";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
 import { isColor } from "./colors";
 import { analyse, Analysis, Sample, thresholdProblems, Verdict } from "./postFlipAnalysis";
 import type { FlipBackRecord, WatchedVm, WatchSpec } from "./watchContract";
@@ -66,10 +66,13 @@ export interface WatchEvent {
     readonly reasons?: readonly string[];
 }
 
-/** What the flip-back (the agent's ARM call, release/flipBack.ts) answered. */
+/**
+ * What the flip-back (the agent's ARM call, release/flipBack.ts) answered: done when `problems` is empty. Whatever
+ * else it answers (its ARM attempts) is kept in the record as it came.
+ */
 export interface FlipBackResult {
     readonly outcome: string;
-    readonly problems: string[];
+    readonly problems: readonly string[];
 }
 
 /** The full record of an automatic flip-back: `<stateDir>/flips/<flipId>/flip-back.json` and the journal. */

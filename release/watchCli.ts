@@ -10,19 +10,34 @@
  *
  * `--flip` defaults to the flip of `<state-dir>/spec.json` (the newest one agent-watch.sh started).
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { flipBack } from "./flipBack";
+import { ARM_RESOURCE, imdsToken } from "./imdsToken";
 import type { FlipBackRecord, WatchSpec } from "./watchContract";
 import { FlipBackResult, flipDir, isEnded, listWatchStates, readWatchState, requestControl, runWatch, watchSpecProblems, WatchState } from "./watch";
 
 /** Turns a spec into the function that moves production back (the agent's ARM call with its managed identity). */
 export type FlipBackFactory = (spec: WatchSpec, log: (line: string) => void) => (record: FlipBackRecord) => Promise<FlipBackResult>;
 
-/** Until release/flipBack.ts is in the bundle: a flip-back that says it cannot move anything. */
-export const unavailableFlipBack: FlipBackFactory = () => async () => ({
-    outcome: "unavailable",
-    problems: ["this tool bundle has no flip-back (release/flipBack.ts): move the load balancer's production rule back by hand"],
-});
+/**
+ * The real flip-back: release/flipBack.ts against `spec.armEndpoint` for `spec.loadBalancerId`, with a token of the
+ * agent's managed identity for Azure Resource Manager from IMDS (`IMDS_URL` overrides IMDS's address, as in vm-scripts/deploy-app.sh: the
+ * rehearsal's stand-in; `IDENTITY_CLIENT_ID` a user-assigned identity).
+ */
+export const armFlipBack: FlipBackFactory = (spec, log) => (record) =>
+    flipBack({
+        from: record.from,
+        to: record.to,
+        record,
+        loadBalancerId: spec.loadBalancerId,
+        armEndpoint: spec.armEndpoint,
+        token: () => imdsToken(ARM_RESOURCE, {
+            ...(process.env.IMDS_URL ? { endpoint: process.env.IMDS_URL } : {}),
+            ...(process.env.IDENTITY_CLIENT_ID ? { clientId: process.env.IDENTITY_CLIENT_ID } : {}),
+        }),
+        log: (line) => log(`flip-back: ${line}`),
+    });
 
 export interface CliIo {
     readonly out: (line: string) => void;
@@ -88,7 +103,7 @@ export function describeState(s: WatchState): string[] {
 }
 
 /** The command line. Resolves with the exit code. */
-export async function main(argv: readonly string[], io: CliIo, flipBackFor: FlipBackFactory = unavailableFlipBack): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo, flipBackFor: FlipBackFactory = armFlipBack): Promise<number> {
     const [command, ...rest] = argv;
     try {
         const o = options(rest);

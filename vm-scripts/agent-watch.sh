@@ -3,7 +3,11 @@
 # that exports the inputs below, writes this file and deploy-app.sh into AGENT_WORK_DIR, and runs this file).
 #
 # Inputs (environment):
-#   WATCH_SPEC                 the WatchSpec as JSON (release/watchContract.ts): flip id, colors, VMs, thresholds, until
+#   WATCH_ACTION               watch | stop | none (release/watchPlan.ts decides it from the release guard's state):
+#                              watch = start the watch of WATCH_SPEC's flip; stop = stop the running watch (a rollback
+#                              took production back: no rollback target); none = nothing (no flip yet)
+#   WATCH_WHY                  the reason, for the log
+#   WATCH_SPEC                 (watch) the WatchSpec as JSON (release/watchContract.ts): flip id, colors, VMs, thresholds, until
 #   TOOLS_URL, TOOLS_SHA256    the product's tool bundle (dist/release/watchCli.js is in it), pinned by SHA-256
 #   APP_COLOR, APP_VERSION     the watched color and its version (for deploy-app.sh's checks and the log)
 #   AGENT_WORK_DIR             this execution's directory on the agent
@@ -31,7 +35,23 @@ fail() {
   exit "${2:-1}"
 }
 
-[ -n "${WATCH_SPEC:-}" ] || fail "WATCH_SPEC is empty; components/postFlipWatch.ts passes the WatchSpec as JSON." 2
+action="${WATCH_ACTION:-watch}"
+case "$action" in
+  none)
+    log "nothing to watch: ${WATCH_WHY:-no flip}"
+    exit 0
+    ;;
+  watch)
+    [ -n "${WATCH_SPEC:-}" ] || fail "WATCH_SPEC is empty; components/postFlipWatch.ts passes the WatchSpec as JSON." 2
+    ;;
+  stop)
+    if [ ! -f "$state/spec.json" ]; then
+      log "no watch was started on this agent: nothing to stop (${WATCH_WHY:-})"
+      exit 0
+    fi
+    ;;
+  *) fail "WATCH_ACTION=\"$action\" must be watch, stop or none (components/postFlipWatch.ts)." 2 ;;
+esac
 [[ "${TOOLS_SHA256:-}" =~ ^[0-9a-f]{64}$ ]] || fail "TOOLS_SHA256=\"${TOOLS_SHA256:-}\" is not a SHA-256 (64 lowercase hex digits)." 2
 
 install -d -m 0700 "$state"
@@ -46,10 +66,18 @@ fi
 cli="$tools/dist/release/watchCli.js"
 [ -f "$cli" ] || fail "the tool bundle ${TOOLS_SHA256:0:12} has no dist/release/watchCli.js: it predates the post-flip watch." 2
 
+if [ "$action" = stop ]; then
+  log "stopping the watch: ${WATCH_WHY:-}"
+  "$node" "$cli" stop --state-dir "$state"
+  exit 0
+fi
+
 # The spec, checked before anything is replaced: a bad one leaves a running watch as it is.
 printf '%s\n' "$WATCH_SPEC" >"$state/spec.json.new"
-"$node" "$cli" check --spec "$state/spec.json.new" --state-dir "$state" ||
+if ! "$node" "$cli" check --spec "$state/spec.json.new" --state-dir "$state"; then
+  rm -f "$state/spec.json.new"
   fail "the watch's spec was refused (see above); nothing was started or replaced." 2
+fi
 mv -f "$state/spec.json.new" "$state/spec.json"
 
 cat >"$unit_dir/$unit.new" <<EOF

@@ -1,6 +1,7 @@
 /**
  * What the release agent runs in this update, as a pure function of the validated config: the health gate of the
- * live color, each color's expand migrations and, with `runContractMigrations`, each color's contract migrations —
+ * live color, the post-flip watch's run, each color's expand migrations and, with `runContractMigrations`, each
+ * color's contract migrations —
  * their settings, and the execution requests (key + digest) the release guard names them from. The components are
  * given the very settings the digests were computed from, so a name changes exactly when what runs changes.
  */
@@ -9,7 +10,10 @@ import { Color, COLORS } from "../../release/colors";
 import type { ExecutionRequest } from "../../release/executions";
 import { GATE_DEFAULTS, GateScripts, healthGateExecution, HealthGateSettings } from "../healthGate";
 import { migrationExecution, MigrationRunSettings, MigrationScripts } from "../migrationRun";
+import { PostFlipWatchSettings, postFlipWatchExecution, WatchScripts } from "../postFlipWatch";
+import type { WatchedVm } from "../../release/watchContract";
 import { colorPrivateIps } from "./ipLayout";
+import { HEALTH_PATH, PORTS } from "./ports";
 
 /** The Key Vault secrets of the stack, and who reads them (components/secretVault.ts; index.ts grants). */
 export const SECRET_NAMES = {
@@ -27,6 +31,8 @@ export const MIGRATION_LOCK_TIMEOUT_SECONDS = 1800;
 export interface AgentPlan {
     readonly gate: HealthGateSettings;
     readonly migrations: Readonly<Record<Color, { readonly expand: MigrationRunSettings; readonly contract?: MigrationRunSettings }>>;
+    /** The post-flip watch's run (components/postFlipWatch.ts): it starts a watch only after a flip. */
+    readonly watch: PostFlipWatchSettings;
     /** For the release guard: one request per run. */
     readonly requests: readonly ExecutionRequest[];
 }
@@ -39,7 +45,7 @@ export interface AgentPlanInputs {
     readonly appUser: string;
     /** Names of the contract migrations in migrations/ (a new one makes the contract run a new execution). */
     readonly contractMigrations: readonly string[];
-    readonly scripts: { readonly gate: GateScripts; readonly migrations: MigrationScripts };
+    readonly scripts: { readonly gate: GateScripts; readonly migrations: MigrationScripts; readonly watch: WatchScripts };
     /** SHA-256 of the tool bundle (components/lib/toolBundle.ts): the runner and migrations every run uses. */
     readonly toolsSha256: string;
 }
@@ -76,10 +82,25 @@ export function planAgentRuns(inputs: AgentPlanInputs): AgentPlan {
             : undefined;
         return [color, { expand, ...(contract ? { contract } : {}) }];
     })) as unknown as AgentPlan["migrations"];
+    // Every VM the watch reads: its local proxy's /metrics and, through it, the health path on the production port.
+    const watchedVms = (color: Color): WatchedVm[] =>
+        colorPrivateIps(inputs.subnetCidr, color, config.colors[color].instanceCount)
+            .map((host, index) => ({ name: `${color}-vm-${index}`, host, metricsPort: PORTS.metrics, healthPort: PORTS.productionBackend }));
+    const watch: PostFlipWatchSettings = {
+        liveColor: config.liveColor,
+        version: live.version,
+        plan: {
+            vms: { blue: watchedVms("blue"), green: watchedVms("green") },
+            healthPath: HEALTH_PATH,
+            thresholds: config.watch,
+        },
+        toolsSha256: inputs.toolsSha256,
+    };
     const requests: ExecutionRequest[] = [
         healthGateExecution(gate, inputs.scripts.gate, config.retryTag),
+        postFlipWatchExecution(watch, inputs.scripts.watch, config.retryTag),
         ...COLORS.flatMap((color) => [migrations[color].expand, ...(migrations[color].contract ? [migrations[color].contract] : [])])
             .map((settings) => migrationExecution(settings as MigrationRunSettings, inputs.scripts.migrations, config.retryTag)),
     ];
-    return { gate, migrations, requests };
+    return { gate, migrations, watch, requests };
 }

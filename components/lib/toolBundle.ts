@@ -44,13 +44,10 @@ export function toolBundleBlobName(sha256: string): string {
     return `bluegreen-tools-${sha256.slice(0, 12)}.tgz`;
 }
 
-/**
- * The repository files the bundle's programs are made of: `entry` (the runner) and every relative import it reaches,
- * with the watch's entry and its imports when the checkout has it, sorted.
- */
-export function runnerSources(root: string, entry: string = RUNNER_ENTRY, optional: readonly string[] = [WATCH_ENTRY]): string[] {
+/** The repository files the runner is made of: `entry` and every relative import it reaches, sorted. */
+export function runnerSources(root: string, entry: string = RUNNER_ENTRY): string[] {
     const seen = new Set<string>();
-    const queue = [path.normalize(entry), ...optional.filter((e) => fs.existsSync(path.join(root, e))).map((e) => path.normalize(e))];
+    const queue = [path.normalize(entry)];
     while (queue.length > 0) {
         const rel = queue.shift() as string;
         if (seen.has(rel)) continue;
@@ -65,6 +62,12 @@ export function runnerSources(root: string, entry: string = RUNNER_ENTRY, option
     return [...seen].sort();
 }
 
+/** The files of every program in the bundle: the runner's, and the watch's when the checkout has it; sorted. */
+export function bundleSources(root: string): string[] {
+    const entries = [RUNNER_ENTRY, ...(fs.existsSync(path.join(root, WATCH_ENTRY)) ? [WATCH_ENTRY] : [])];
+    return [...new Set(entries.flatMap((entry) => runnerSources(root, entry)))].sort();
+}
+
 function filesUnder(dir: string): string[] {
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir, { recursive: true, encoding: "utf8" })
@@ -75,7 +78,7 @@ function filesUnder(dir: string): string[] {
 /** A hash of everything the bundle is built from (the cache key; not the pin). */
 export function toolInputsHash(root: string): string {
     const h = createHash("sha256").update(`layout ${LAYOUT}\0`);
-    for (const rel of runnerSources(root)) h.update(`${rel}\0`).update(fs.readFileSync(path.join(root, rel))).update("\0");
+    for (const rel of bundleSources(root)) h.update(`${rel}\0`).update(fs.readFileSync(path.join(root, rel))).update("\0");
     for (const rel of filesUnder(path.join(root, BUNDLE_MIGRATIONS))) h.update(`migrations/${rel}\0`).update(fs.readFileSync(path.join(root, BUNDLE_MIGRATIONS, rel))).update("\0");
     h.update(fs.readFileSync(path.join(root, "package-lock.json")));
     h.update(require("typescript").version as string);
@@ -98,7 +101,7 @@ export function buildToolBundle(root: string, cacheDir: string = path.join(root,
     fs.chmodSync(staging, 0o755);
     try {
         const required = new Set<string>();
-        for (const rel of runnerSources(root)) {
+        for (const rel of bundleSources(root)) {
             const js = transpileForVm(fs.readFileSync(path.join(root, rel), "utf8"), path.basename(rel));
             const out = path.join(staging, "dist", rel.replace(/\.ts$/, ".js"));
             fs.mkdirSync(path.dirname(out), { recursive: true });

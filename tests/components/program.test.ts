@@ -179,12 +179,12 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         }
     });
 
-    it("downloads the artifact (app deployment on a VM, migration run and gate on the agent) only once that identity may read the container", () => {
+    it("downloads the artifact (app deployment on a VM, migration run, gate and watch on the agent) only once that identity may read the container", () => {
         const downloads = [
             ...ofType(run, T.ext).map((e) => [e.name, `${String(e.inputs.vmName)}-artifact-reader`]),
             ...ofType(run, T.runCommand).map((r) => [r.name, "agent-artifact-reader"]),
         ];
-        expect(downloads).toHaveLength(4 + 3);
+        expect(downloads).toHaveLength(4 + 4);
         for (const [name, grant] of downloads) {
             const waits = byName(run, String(name)).dependencies.filter((d) => d.endsWith("-artifact-reader")).map((d) => d.split("::").pop());
             expect({ name, waits }).toEqual({ name, waits: [grant] });
@@ -200,14 +200,14 @@ describe("the program on the prod stack file (2 VMs per color over 3 zones, blue
         for (const c of ofType(run, T.runCommand)) expect(inputs(c).runCommandName).toMatch(/-\d+$/);
     });
 
-    it("runs the migrations and the gate on the release agent, each under the name the guard gave it, none on an app VM", () => {
+    it("runs the migrations, the gate and the post-flip watch's start on the release agent, each under the name the guard gave it, none on an app VM", () => {
         const commands = ofType(run, T.runCommand);
-        expect(commands.map((r) => r.name).sort()).toEqual(["blue-gate-check", "blue-migrate-expand", "green-migrate-expand"]);
+        expect(commands.map((r) => r.name).sort()).toEqual(["blue-gate-check", "blue-migrate-expand", "blue-watch-run", "green-migrate-expand"]);
         for (const c of commands) {
             expect(inputs(c)).toMatchObject({ vmName: "agent-vm", treatFailureAsDeploymentFailure: true, asyncExecution: false });
             expect(c.dependencies.some((d) => d.endsWith("::release-guard"))).toBe(true);
         }
-        expect(commands.map((c) => inputs(c).runCommandName).sort()).toEqual(["gate-1", "migrate-expand-blue-2", "migrate-expand-green-3"]);
+        expect(commands.map((c) => inputs(c).runCommandName).sort()).toEqual(["gate-1", "migrate-expand-blue-2", "migrate-expand-green-3", "watch-4"]);
         const agent = byName(run, "agent-vm");
         expect(JSON.stringify(inputs(agent))).not.toMatch(/publicIPAddress/i);
         expect(Buffer.from((inputs(agent).osProfile as Json).customData as string, "base64").toString("utf8")).toMatch(/^#cloud-config[\s\S]*unattended-upgrades/);

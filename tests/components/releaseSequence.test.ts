@@ -5,7 +5,9 @@
  * never run, a failed run fails its create and stays in state, an IP-based pool can come out empty.
  *
  * first deploy → deploy-idle → flip whose gate FAILS → the same `pulumi up` again → retry → rollback → flip again →
- * deploy the old color → contract → contract off → second contract.
+ * deploy the old color → contract → contract off → second contract. The post-flip watch's run (key `watch`) runs on
+ * every change of the live color that reached the load balancer (it starts, stops or skips a watch: tests/components/
+ * postFlipWatch.test.ts) and on the first deploy.
  */
 import { AzureStandIn, ProgramRun, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
 
@@ -30,13 +32,13 @@ interface Step {
 }
 
 const STEPS: readonly Step[] = [
-    { what: "first deploy", set: {}, at: 0, runs: ["gate", "migrate-expand-blue", "migrate-expand-green"], production: "blue", sendsLoadBalancer: true },
+    { what: "first deploy", set: {}, at: 0, runs: ["gate", "migrate-expand-blue", "migrate-expand-green", "watch"], production: "blue", sendsLoadBalancer: true },
     { what: "deploy-idle: green 2.0.0", set: { "azure-bluegreen:greenVersion": "2.0.0", "azure-bluegreen:greenArtifactSha256": SHA_2 }, at: 10, runs: ["migrate-expand-green"], production: "blue", sendsLoadBalancer: false },
     { what: "flip to green: its gate fails", set: { "azure-bluegreen:liveColor": "green" }, at: 20, runs: ["gate"], production: "blue", sendsLoadBalancer: false, fails: /run command gate-\d+ on agent-vm failed/ },
     { what: "the same pulumi up again, unchanged", set: {}, at: 22, runs: [], production: "blue", sendsLoadBalancer: false, fails: /did not pass: execution state Failed, exit code 1[\s\S]*result of its earlier run[\s\S]*retryTag 1/ },
-    { what: "retry: retryTag 1", set: { "azure-bluegreen:retryTag": "1" }, at: 25, runs: ["gate", "migrate-expand-blue", "migrate-expand-green"], production: "green", sendsLoadBalancer: true },
-    { what: "rollback to blue", set: { "azure-bluegreen:liveColor": "blue" }, at: 30, runs: ["gate"], production: "blue", sendsLoadBalancer: true },
-    { what: "flip to green again", set: { "azure-bluegreen:liveColor": "green" }, at: 40, runs: ["gate"], production: "green", sendsLoadBalancer: true },
+    { what: "retry: retryTag 1", set: { "azure-bluegreen:retryTag": "1" }, at: 25, runs: ["gate", "migrate-expand-blue", "migrate-expand-green", "watch"], production: "green", sendsLoadBalancer: true },
+    { what: "rollback to blue", set: { "azure-bluegreen:liveColor": "blue" }, at: 30, runs: ["gate", "watch"], production: "blue", sendsLoadBalancer: true },
+    { what: "flip to green again", set: { "azure-bluegreen:liveColor": "green" }, at: 40, runs: ["gate", "watch"], production: "green", sendsLoadBalancer: true },
     { what: "deploy the old color (blue 2.0.0) after the window", set: { "azure-bluegreen:blueVersion": "2.0.0", "azure-bluegreen:blueArtifactSha256": SHA_2 }, at: 120, runs: ["migrate-expand-blue"], production: "green", sendsLoadBalancer: false },
     { what: "contract", set: { "azure-bluegreen:runContractMigrations": "true" }, at: 130, runs: ["migrate-contract-blue", "migrate-contract-green"], production: "green", sendsLoadBalancer: false },
     { what: "contract switched off", set: { "azure-bluegreen:runContractMigrations": "false" }, at: 140, runs: [], production: "green", sendsLoadBalancer: false },

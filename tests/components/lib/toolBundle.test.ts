@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildToolBundle, runnerSources, toolBundleBlobName, toolInputsHash } from "../../../components/lib/toolBundle";
+import { buildToolBundle, bundleSources, runnerSources, toolBundleBlobName, toolInputsHash } from "../../../components/lib/toolBundle";
 import { REPO_ROOT } from "../../support/pulumiProgram";
 
 describe("the release agent's tool bundle", () => {
@@ -13,9 +13,9 @@ describe("the release agent's tool bundle", () => {
     });
 
     it("holds the post-flip watch's command line and what it imports (Node built-ins only: no package of its own)", () => {
-        const sources = runnerSources(REPO_ROOT);
-        expect(sources).toEqual(expect.arrayContaining(["release/watchCli.ts", "release/watch.ts", "release/watchSignals.ts", "release/postFlipAnalysis.ts", "release/watchContract.ts"]));
-        const watchOnly = runnerSources(REPO_ROOT, "release/watchCli.ts", []);
+        const sources = bundleSources(REPO_ROOT);
+        expect(sources).toEqual(expect.arrayContaining(["migrator/cli.ts", "release/watchCli.ts", "release/watch.ts", "release/watchSignals.ts", "release/postFlipAnalysis.ts", "release/watchContract.ts"]));
+        const watchOnly = runnerSources(REPO_ROOT, "release/watchCli.ts");
         for (const rel of watchOnly) {
             const imports = [...fs.readFileSync(path.join(REPO_ROOT, rel), "utf8").matchAll(/from\s+["']([^"'.][^"']*)["']/g)].map((m) => m[1]);
             expect({ rel, packages: imports.filter((i) => !["fs", "http", "https", "path", "os", "crypto", "net", "child_process"].includes(i.replace(/^node:/, ""))) }).toEqual({ rel, packages: [] });
