@@ -45,9 +45,10 @@ const PARALLEL_INTEGRATION = [
   "release/healthGateScript",
   "release/releaseGuardHost",
   "release/smokeChecks",
-  "rehearsal/gate",
   "release/watchSignals",
+  "rehearsal/gate",
   "support/postgres",
+  "vm-scripts/agentWatch",
   "vm-scripts/azuriteArtifact",
   "vm-scripts/keyVaultSecret",
 ].map((file) => `/tests/${file.replace(/\./g, "\\.")}\\.int\\.test\\.ts$`);

@@ -10,6 +10,10 @@
  *   - `crash-on-start`: v3's start command is a script that exits 1 (any app);
  *   - `unhealthy`: v3 runs with the app setting `APP_FAULT=unhealthy`, so its /health answers 503 (the samples honour
  *     it; an app that does not is simply healthy, and the rehearsal says so).
+ *
+ * `errors-after-flip` breaks v2 instead, in a way no gate sees: it runs with the app settings
+ * `APP_FAULT=errors-after-flip` and `APP_FAULT_MARKER=<file>`, and once the rehearsal creates that file (at the flip
+ * to it) every fifth request other than /health answers 503 with `x-fault: injected` (the samples honour it).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -27,7 +31,7 @@ export const CRASH_SCRIPT = "bin/bluegreen-rehearsal-crash";
 export interface ReleaseArtifact {
     readonly version: string;
     readonly file: string;
-    /** The app setting the release runs with (`APP_FAULT=unhealthy`), as `<color>AppSettings` would. */
+    /** The app settings the release runs with (`APP_FAULT=unhealthy`), as `<color>AppSettings` would. */
     readonly appSettings?: string;
 }
 
@@ -45,7 +49,7 @@ export async function prepareReleases(
     work: string,
     versions: readonly string[],
     log: (line: string) => void,
-    opts: { readonly appDir?: string; readonly broken?: string; readonly fault?: Fault } = {},
+    opts: { readonly appDir?: string; readonly broken?: string; readonly fault?: Fault; readonly faultMarker?: string } = {},
 ): Promise<PreparedReleases> {
     const started = Date.now();
     // The rehearsal rehearses this working tree, uncommitted changes included: its artifact never leaves the
@@ -69,7 +73,8 @@ export async function prepareReleases(
             execFileSync("tar", ["-czf", file, "-C", tree, "."]);
             stamp(tree, manifest, versions[0], undefined);
         }
-        artifacts[version] = { version, file, ...(broken === "unhealthy" ? { appSettings: "APP_FAULT=unhealthy" } : {}) };
+        const appSettings = faultSettings(broken, opts.faultMarker);
+        artifacts[version] = { version, file, ...(appSettings ? { appSettings } : {}) };
     }
     fs.rmSync(tree, { recursive: true, force: true });
     log(
@@ -78,6 +83,16 @@ export async function prepareReleases(
             (opts.broken && opts.fault ? ` (${opts.broken} broken: ${faultText(opts.fault)})` : ""),
     );
     return { appName: String(manifest.name), artifacts };
+}
+
+/** The app settings that make a release broken by `fault` (undefined when the fault is not a setting). */
+export function faultSettings(fault: Fault | undefined, marker: string | undefined): string | undefined {
+    if (fault === "unhealthy") return "APP_FAULT=unhealthy";
+    if (fault === "errors-after-flip") {
+        if (!marker) throw new Error("the errors-after-flip fault needs the marker file the rehearsal creates at the flip");
+        return `APP_FAULT=errors-after-flip\nAPP_FAULT_MARKER=${marker}`;
+    }
+    return undefined;
 }
 
 /** What the rehearsal does to make a release broken. */
@@ -89,6 +104,8 @@ export function faultText(fault: Fault): string {
             return `its start command is ${CRASH_SCRIPT}, which exits 1`;
         case "unhealthy":
             return "it runs with APP_FAULT=unhealthy, so its /health answers 503";
+        case "errors-after-flip":
+            return "it runs with APP_FAULT=errors-after-flip, so once it takes production traffic one request in five answers 503 (x-fault: injected); /health stays 200";
     }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The picture of the cut-over: a self-contained SVG of requests per second served by each color and failed requests
- * over time, with each flip (and each refusal) marked by a vertical line. Pure: data in, SVG text out.
+ * over time, with each flip (and each refusal) marked by a vertical line; the post-flip watch as a shaded span, each
+ * of its verdicts as a tick on the top edge, and each automatic flip-back as a purple line. Pure: data in, SVG out.
  */
 import { Bucket } from "./report";
 
@@ -10,8 +11,24 @@ export interface ChartMarker {
     readonly at: number;
     /** A short label (a few words). */
     readonly label: string;
-    /** `flip` (solid), `refused` (dashed red) or `note` (dotted grey). */
-    readonly kind: "flip" | "refused" | "note";
+    /** `flip` (solid), `auto-rollback` (the watch's automatic flip-back: solid purple), `refused` (dashed red) or `note` (dotted grey). */
+    readonly kind: "flip" | "auto-rollback" | "refused" | "note";
+}
+
+/** A span of time the post-flip watch watched a color. */
+export interface ChartWatch {
+    /** ms since the rehearsal started. */
+    readonly startMs: number;
+    readonly endMs: number;
+    /** e.g. `watch green`. */
+    readonly label: string;
+}
+
+/** One verdict of the watch (one per analysis interval). */
+export interface ChartVerdict {
+    /** ms since the rehearsal started. */
+    readonly at: number;
+    readonly verdict: "pass" | "fail" | "inconclusive";
 }
 
 export interface ChartInput {
@@ -21,9 +38,22 @@ export interface ChartInput {
     /** End of the run (ms): the last bucket's rate is taken over its real width. @default buckets × bucketMs */
     readonly endMs?: number;
     readonly markers: readonly ChartMarker[];
+    /** The watches (shaded). @default none */
+    readonly watches?: readonly ChartWatch[];
+    /** The watch's verdicts (ticks on the top edge; a `fail` is labelled). @default none */
+    readonly verdicts?: readonly ChartVerdict[];
 }
 
-export const CHART_COLORS = { blue: "#1f6fd1", green: "#2b9a3e", errors: "#d62728", refused: "#d62728", note: "#888888" };
+export const CHART_COLORS = {
+    blue: "#1f6fd1",
+    green: "#2b9a3e",
+    errors: "#d62728",
+    refused: "#d62728",
+    note: "#888888",
+    autoRollback: "#8e44ad",
+    watch: "#f3e9c6",
+    verdict: { pass: "#2b9a3e", inconclusive: "#888888", fail: "#d62728" },
+};
 
 const W = 1000;
 const H = 420;
@@ -85,17 +115,38 @@ export function renderChart(input: ChartInput): string {
         `<line x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#333"/>`,
         `<text x="14" y="${M.top + ph / 2}" transform="rotate(-90 14 ${M.top + ph / 2})" text-anchor="middle">requests / s</text>`,
     );
+    // The watches: a shaded span behind everything, labelled at its top left.
+    for (const w of input.watches ?? []) {
+        const x0 = x(Math.max(0, w.startMs));
+        const x1 = x(Math.min(endMs, w.endMs));
+        parts.push(
+            `<g class="watch">`,
+            `<rect x="${f(x0)}" y="${M.top}" width="${f(Math.max(1, x1 - x0))}" height="${ph}" fill="${CHART_COLORS.watch}" fill-opacity="0.6"/>`,
+            `<text x="${f(x0 + 4)}" y="${M.top + 12}" fill="#7a6a2a">${escapeXml(w.label)}</text>`,
+            `</g>`,
+        );
+    }
+    // The verdicts: a tick each on the top edge; the first fail is labelled.
+    let failLabelled = false;
+    for (const v of input.verdicts ?? []) {
+        const vx = f(x(v.at));
+        const color = CHART_COLORS.verdict[v.verdict];
+        const label = v.verdict === "fail" && !failLabelled ? `<text x="${f(x(v.at) - 4)}" y="${M.top + 24}" text-anchor="end" fill="${color}">watch: fail</text>` : "";
+        if (v.verdict === "fail") failLabelled = true;
+        parts.push(`<g class="verdict verdict-${v.verdict}"><line x1="${vx}" x2="${vx}" y1="${M.top - 4}" y2="${M.top + 8}" stroke="${color}" stroke-width="3"/>${label}</g>`);
+    }
     // Markers: a vertical line each, labels staggered in the bottom margin so they do not overlap.
     input.markers.forEach((m, i) => {
         const mx = f(x(m.at));
-        const stroke = m.kind === "flip" ? "#333" : m.kind === "refused" ? CHART_COLORS.refused : CHART_COLORS.note;
-        const dash = m.kind === "flip" ? "" : m.kind === "refused" ? ' stroke-dasharray="6 4"' : ' stroke-dasharray="2 3"';
+        const stroke =
+            m.kind === "flip" ? "#333" : m.kind === "auto-rollback" ? CHART_COLORS.autoRollback : m.kind === "refused" ? CHART_COLORS.refused : CHART_COLORS.note;
+        const dash = m.kind === "flip" || m.kind === "auto-rollback" ? "" : m.kind === "refused" ? ' stroke-dasharray="6 4"' : ' stroke-dasharray="2 3"';
         const ly = M.top + ph + 32 + (i % 4) * 16;
         // Labels near an edge are anchored so that they stay inside the picture.
         const anchor = x(m.at) < M.left + 80 ? "start" : x(m.at) > W - M.right - 80 ? "end" : "middle";
         parts.push(
             `<g class="marker marker-${m.kind}">`,
-            `<line x1="${mx}" x2="${mx}" y1="${M.top}" y2="${ly - 10}" stroke="${stroke}" stroke-width="1.5"${dash}/>`,
+            `<line x1="${mx}" x2="${mx}" y1="${M.top}" y2="${ly - 10}" stroke="${stroke}" stroke-width="${m.kind === "auto-rollback" ? 2.5 : 1.5}"${dash}/>`,
             `<text x="${mx}" y="${ly}" text-anchor="${anchor}" fill="${stroke}">${escapeXml(m.label)}</text>`,
             `</g>`,
         );
@@ -106,11 +157,15 @@ export function renderChart(input: ChartInput): string {
         ["served by blue", CHART_COLORS.blue],
         ["served by green", CHART_COLORS.green],
         ["failed", CHART_COLORS.errors],
+        ...((input.watches ?? []).length > 0 ? ([["watched", CHART_COLORS.watch]] as [string, string][]) : []),
+        ...(input.markers.some((m) => m.kind === "auto-rollback") ? ([["automatic flip-back", CHART_COLORS.autoRollback]] as [string, string][]) : []),
     ];
     legend.forEach(([label, color], i) => {
         const lx = M.left + i * 135;
         parts.push(
-            `<line x1="${lx}" x2="${lx + 18}" y1="36" y2="36" stroke="${color}" stroke-width="3"/>`,
+            color === CHART_COLORS.watch
+                ? `<rect x="${lx}" y="30" width="18" height="12" fill="${color}" stroke="#c9b77a"/>`
+                : `<line x1="${lx}" x2="${lx + 18}" y1="36" y2="36" stroke="${color}" stroke-width="3"/>`,
             `<text x="${lx + 24}" y="40">${escapeXml(label)}</text>`,
         );
     });

@@ -27,7 +27,10 @@ async function main(argv: string[]): Promise<number> {
     cleanup.trap();
     const print = (line: string): void => void process.stdout.write(line + "\n");
     print(
-        `rehearsal: ${options.durationS} s of load, ${options.rate} req/s over ${options.connections} connections, broken v3: ${options.fault}; ` +
+        `rehearsal: ${options.durationS} s of load, ${options.rate} req/s over ${options.connections} connections, ` +
+            (options.fault === "errors-after-flip"
+                ? "v2 passes the gate but fails 20% of requests once live (errors-after-flip): the post-flip watch must flip production back; "
+                : `broken v3: ${options.fault}; `) +
             `setup before it (PostgreSQL, HAProxy, four app processes) and teardown after it add some seconds, printed at the end`,
     );
     const started = Date.now();

@@ -41,6 +41,8 @@ export interface RequestRecord {
     version?: string;
     /** Transport failure (ECONNRESET, timeout, ...), absent on success. */
     error?: string;
+    /** True when the answer carried the injected-fault header (`x-fault: injected`): a failure the rehearsal caused on purpose. */
+    injected?: boolean;
     /** Scenario phase when the request started. */
     readonly phase: string;
 }
@@ -51,6 +53,16 @@ const CATCH_UP_MS = 1000;
 /** True when a request failed: transport error, timeout, or a non-2xx answer. */
 export function isFailure(r: Pick<RequestRecord, "status" | "error">): boolean {
     return r.error !== undefined || r.status === undefined || r.status < 200 || r.status > 299;
+}
+
+/** True when a request failed on purpose: the app's injected fault (`x-fault: injected`), not the machinery. */
+export function isInjectedFailure(r: Pick<RequestRecord, "status" | "error" | "injected">): boolean {
+    return r.injected === true && isFailure(r);
+}
+
+/** True when a request failed for any other reason than the injected fault: a failure of the release machinery. */
+export function isMachineryFailure(r: Pick<RequestRecord, "status" | "error" | "injected">): boolean {
+    return isFailure(r) && r.injected !== true;
 }
 
 /**
@@ -80,6 +92,8 @@ export interface LoadOptions {
     readonly connections: number;
     /** Name of the response header `<color>@<version>`. */
     readonly servedByHeader: string;
+    /** Name of the response header that marks an injected failure (its value `injected`). @default none */
+    readonly faultHeader?: string;
     /** A request without an answer after this long counts as failed ("timeout"). @default 10000 */
     readonly timeoutMs?: number;
     /** The current scenario phase, read when each request starts. */
@@ -145,6 +159,7 @@ export function startLoad(opts: LoadOptions): Load {
                 (res) => {
                     rec.status = res.statusCode;
                     Object.assign(rec, parseServedBy(res.headers[opts.servedByHeader]));
+                    if (opts.faultHeader !== undefined && res.headers[opts.faultHeader] === "injected") rec.injected = true;
                     res.on("data", () => undefined);
                     res.on("end", () => finish());
                     res.on("error", (e) => finish(errorName(e)));

@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import { Fault, FAULTS } from "../app/src/config";
+import { DEFAULT_WATCH_THRESHOLDS, WatchThresholds } from "../release/postFlipAnalysis";
 
 export interface RehearsalOptions {
     /** Seconds of load, the whole scenario included. @default 120 */
@@ -14,7 +15,11 @@ export interface RehearsalOptions {
     readonly connections: number;
     /** Where the JSON report goes; the chart is written next to it (`.svg`). @default reports/rehearsal/report.json */
     readonly reportPath: string;
-    /** What is wrong with v3, the build whose flip must be refused. @default "unhealthy" */
+    /**
+     * What is broken: in v3, the build whose flip must be refused (`unhealthy`, `wrong-version`, `crash-on-start`); or,
+     * with `errors-after-flip`, in v2, which passes the gate and fails a fifth of its requests once it takes
+     * production traffic, so the post-flip watch flips production back (a shorter scenario). @default "unhealthy"
+     */
     readonly fault: Fault;
     /** The app to release: a directory with a bluegreen.json (docs/app-contract.md). @default undefined (the Node sample, app/) */
     readonly app?: string;
@@ -28,8 +33,12 @@ export const DEFAULT_OPTIONS: RehearsalOptions = {
     fault: "unhealthy",
 };
 
+/** The default length of an `errors-after-flip` run (its scenario is one flip and the watch's flip-back). */
+export const FAULT_RUN_DEFAULT_DURATION_S = 30;
+
 export const USAGE = `usage: npm run rehearse -- [--duration <seconds>] [--rate <requests/s>] [--connections <n>]
-                        [--report <path>] [--fault unhealthy|wrong-version|crash-on-start] [--app <directory>]
+                        [--report <path>] [--fault unhealthy|wrong-version|crash-on-start|errors-after-flip]
+                        [--app <directory>]
 
 Runs a whole blue/green release on this machine under steady load (HAProxy as the load balancer, PostgreSQL, two
 VMs per color, each deployed by vm-scripts/deploy-app.sh behind its local proxy), and writes a JSON report and an
@@ -39,7 +48,10 @@ SVG chart of the cut-over.
   --rate <requests/s>      steady load over all connections (default ${DEFAULT_OPTIONS.rate})
   --connections <n>        keep-alive connections (default ${DEFAULT_OPTIONS.connections})
   --report <path>          JSON report; the chart goes next to it as .svg (default ${DEFAULT_OPTIONS.reportPath})
-  --fault <fault>          what is broken in v3, whose flip must be refused (default ${DEFAULT_OPTIONS.fault})
+  --fault <fault>          what is broken in v3, whose flip must be refused (default ${DEFAULT_OPTIONS.fault}); or
+                           errors-after-flip: v2 passes the gate, then fails 20% of requests once it is live, and
+                           the post-flip watch flips production back by itself (default duration ${FAULT_RUN_DEFAULT_DURATION_S} s; the run
+                           lasts until the flip-back and a few seconds after it, at least --duration)
   --app <directory>        the app to release: any directory with a bluegreen.json (docs/app-contract.md), packed
                            with npm run app:pack -- <version> --app <directory> (default: the Node sample, app/);
                            the load asks GET /goals?limit=5, POST /goals and GET /slow?ms=N, as both samples serve
@@ -48,6 +60,7 @@ SVG chart of the cut-over.
 /** Parses the command line. Throws an Error naming the bad option, the value and the fix. */
 export function parseOptions(argv: readonly string[]): RehearsalOptions {
     const out: { -readonly [K in keyof RehearsalOptions]: RehearsalOptions[K] } = { ...DEFAULT_OPTIONS };
+    let durationGiven = false;
     const number = (flag: string, raw: string | undefined, min: number, max: number, example: number): number => {
         const n = Number(raw);
         if (raw === undefined || raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
@@ -63,6 +76,7 @@ export function parseOptions(argv: readonly string[]): RehearsalOptions {
         switch (flag) {
             case "--duration":
                 out.durationS = number(flag, value, 15, 3600, 120);
+                durationGiven = true;
                 break;
             case "--rate":
                 out.rate = number(flag, value, 1, 20000, 1000);
@@ -92,6 +106,7 @@ export function parseOptions(argv: readonly string[]): RehearsalOptions {
         }
         i++;
     }
+    if (out.fault === "errors-after-flip" && !durationGiven) out.durationS = FAULT_RUN_DEFAULT_DURATION_S;
     if (out.rate / out.connections > 100) {
         throw new Error(
             `--rate ${out.rate} over --connections ${out.connections} is ${out.rate / out.connections} requests/s per connection; ` +
@@ -152,4 +167,50 @@ export function scenarioTiming(durationS: number): ScenarioTiming {
             end: d,
         },
     };
+}
+
+/**
+ * The post-flip watch's thresholds in the rehearsal for a watch of `watchMs`: the product's defaults
+ * (DEFAULT_WATCH_THRESHOLDS) with `watchMinutes` = the watch's length. When the watch is shorter than the
+ * `watchConsecutiveIntervals` intervals a fail needs (a short default run: its rollback window is 22% of the run),
+ * the interval shrinks to fit them, never below 1 s; undefined when even 1 s intervals do not fit (no watch).
+ */
+export function rehearsalWatchThresholds(watchMs: number): WatchThresholds | undefined {
+    const d = DEFAULT_WATCH_THRESHOLDS;
+    const watchMinutes = watchMs / 60_000;
+    if (watchMs >= d.watchIntervalSeconds * d.watchConsecutiveIntervals * 1000) return { ...d, watchMinutes };
+    const watchIntervalSeconds = Math.floor(watchMs / 1000 / d.watchConsecutiveIntervals);
+    return watchIntervalSeconds >= 1 ? { ...d, watchIntervalSeconds, watchMinutes } : undefined;
+}
+
+/** When the steps of the `errors-after-flip` scenario happen, in ms after the load started. */
+export interface FaultScenarioTiming {
+    /** The VMs' local proxies close client connections older than this (as in the default scenario). */
+    readonly maxConnectionAgeMs: number;
+    /** How long slow requests take (`/slow?ms=`); they start shortly before the flip. */
+    readonly slowRequestMs: number;
+    /** The flip to the broken v2 (target time; the gate runs first). */
+    readonly flip: number;
+    /** How long the watch watches after the flip: the rest of the run, and long enough to fail with the defaults. */
+    readonly watchMs: number;
+    /** The rollback window: the watch's length (the watch may not outlast it). */
+    readonly rollbackWindowMs: number;
+    /** The load runs on this long after the automatic flip-back, so the move back is measured to its end. */
+    readonly tailMs: number;
+    /** The earliest end of the load (`--duration`). */
+    readonly end: number;
+}
+
+/**
+ * The `errors-after-flip` scenario: v2 is on green before the load starts; the flip comes once the clients hold their
+ * keep-alive connections; the watch runs for the rest of the run but at least 45 s (the defaults fail a 20% error
+ * rate after 3 intervals of 5 s, plus up to an interval of alignment); the load goes on for 1.5 × the maximum
+ * connection age + 0.5 s after the flip-back (every connection moved back) or until `durationS`, whichever is later.
+ */
+export function faultScenarioTiming(durationS: number): FaultScenarioTiming {
+    const d = durationS * 1000;
+    const { maxConnectionAgeMs, slowRequestMs } = scenarioTiming(durationS);
+    const flip = 2000;
+    const watchMs = Math.max(d - flip, 45_000);
+    return { maxConnectionAgeMs, slowRequestMs, flip, watchMs, rollbackWindowMs: watchMs, tailMs: Math.round(1.5 * maxConnectionAgeMs + 500), end: d };
 }

@@ -9,21 +9,87 @@
  * - `convergeMs` of a flip: from the command until the end of the last request served by the old color (requests on
  *   established keep-alive connections, slow requests in flight). Bounded by the app's maximum connection age plus
  *   the longest request.
+ * - an automatic flip-back (the post-flip watch's): `detectMs` from the first bad request the watched color served
+ *   after its flip to the watch's `fail` verdict; `restoreMs` from that verdict until every NEW connection lands on
+ *   the old color again (the later of HAProxy's acknowledgement of the switch the load balancer's change caused and
+ *   the start of the last new connection the failed color still served).
+ * - failed requests are told apart: `faultFailures` carry the injected fault's header (`x-fault: injected`), the
+ *   rehearsal broke them on purpose; every other failure is the machinery's (`machineryFailures`), which must stay 0.
  * Each flip's window runs from its command to the next flip's command (or the end of the run).
  */
 import { Color, COLORS } from "../release/colors";
-import { isFailure, RequestKind, RequestRecord } from "./load";
+import { isFailure, isInjectedFailure, isMachineryFailure, RequestKind, RequestRecord } from "./load";
 
-/** A flip the guard allowed and HAProxy carried out. Times in ms since the rehearsal started. */
+/** A flip carried out at the load balancer (the front HAProxy). Times in ms since the rehearsal started. */
 export interface FlipEvent {
     readonly from: Color;
     readonly to: Color;
-    /** When the switch command was sent. */
+    /** When the switch command was sent to HAProxy (the load balancer's change took effect). */
     readonly at: number;
     /** When the runtime API confirmed the new map. */
     readonly ackAt: number;
-    /** The guard classified it as a rollback. */
+    /** The guard classified it as a rollback (an automatic flip-back is one too). */
     readonly rollback: boolean;
+    /** Made by the post-flip watch (the release agent's automatic flip-back), not by the scenario. @default false */
+    readonly automatic?: boolean;
+    /** When the change was sent to the load balancer's management API (ARM's PUT), before it took effect at `at`. */
+    readonly requestedAt?: number;
+}
+
+/** An automatic flip-back as the rehearsal saw it: the watch's `fail` verdict and the flip it caused. */
+export interface AutoRollbackEvent {
+    /** When the watched flip took effect (its FlipEvent's `at`). */
+    readonly watchedFlipAt: number;
+    /** When the watch judged `fail` (ms since the rehearsal started). */
+    readonly verdictAt: number;
+    /** The watch's reasons. */
+    readonly reason: string;
+    /** The flip-back at the load balancer (`automatic: true`), from the failed color to the rollback target. */
+    readonly flip: FlipEvent;
+}
+
+/** The report's row of an automatic flip-back. */
+export interface AutoRollbackRow {
+    /** When production went back (the load balancer's change took effect), ISO 8601. */
+    readonly at: string;
+    readonly atMs: number;
+    /** The color that failed the watch. */
+    readonly from: Color;
+    /** The rollback target production went back to. */
+    readonly to: Color;
+    readonly reason: string;
+    /** From the first bad request of the watched color after its flip (or the flip, when none failed) to the verdict. */
+    readonly detectMs: number;
+    /** From the verdict until every new connection lands on `to`. */
+    readonly restoreMs: number;
+    /** When the first bad request started (ms since the rehearsal started), absent when none failed. */
+    readonly firstBadRequestMs?: number;
+    /** When the watch judged `fail` (ms since the rehearsal started). */
+    readonly verdictMs: number;
+}
+
+/** detectMs and restoreMs of an automatic flip-back, judged on the requests that started before `until`. */
+export function autoRollbackMetrics(
+    records: readonly RequestRecord[],
+    e: AutoRollbackEvent,
+    until: number,
+): { detectMs: number; restoreMs: number; firstBadRequestMs?: number } {
+    const failed = e.flip.from;
+    let firstBad: number | undefined;
+    let lastNewOnFailed = e.flip.ackAt;
+    for (const r of records) {
+        if (r.start >= until) continue;
+        // A bad request of the watched color: a failed answer it sent, or a failure that reached no app at all.
+        if (r.start >= e.watchedFlipAt && r.start <= e.verdictAt && isFailure(r) && (r.color === failed || r.color === undefined)) {
+            if (firstBad === undefined || r.start < firstBad) firstBad = r.start;
+        }
+        if (r.newConnection && r.start >= e.verdictAt && r.color === failed && r.start > lastNewOnFailed) lastNewOnFailed = r.start;
+    }
+    return {
+        detectMs: round(e.verdictAt - (firstBad ?? e.watchedFlipAt)),
+        restoreMs: round(Math.max(e.flip.ackAt, lastNewOnFailed) - e.verdictAt),
+        ...(firstBad !== undefined ? { firstBadRequestMs: round(firstBad) } : {}),
+    };
 }
 
 /** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for none. */
@@ -130,12 +196,12 @@ export function latencyByPhase(records: readonly RequestRecord[]): Record<string
     return out;
 }
 
-/** Failures counted by cause: the transport error code, or `HTTP <status>`. */
+/** Failures counted by cause: the transport error code, or `HTTP <status>` (`HTTP 503 (injected)` for the fault's). */
 export function failuresByCause(records: readonly RequestRecord[]): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of records) {
         if (!isFailure(r)) continue;
-        const cause = r.error ?? (r.status === undefined ? "no answer" : `HTTP ${r.status}`);
+        const cause = r.error ?? (r.status === undefined ? "no answer" : `HTTP ${r.status}${r.injected ? " (injected)" : ""}`);
         out[cause] = (out[cause] ?? 0) + 1;
     }
     return out;
@@ -225,9 +291,14 @@ export interface RehearsalReport {
     readonly durationMs: number;
     readonly settings: Readonly<Record<string, string | number>>;
     readonly totalRequests: number;
+    /** Every failed request: `faultFailures` + `machineryFailures`. */
     readonly failedRequests: number;
+    /** Failed because of the injected fault (the answer said `x-fault: injected`). */
+    readonly faultFailures: number;
+    /** Failed for any other reason: the release machinery's failures, which must stay 0. */
+    readonly machineryFailures: number;
     readonly failures: Record<string, number>;
-    /** The first failed requests (at most 20), to find where they happened. */
+    /** The first failures of the machinery (at most 20), to find where they happened. */
     readonly failureSamples: RequestRecord[];
     readonly requestsByKind: Record<RequestKind, number>;
     readonly achievedRatePerSecond: number;
@@ -243,7 +314,13 @@ export interface RehearsalReport {
         newConnections: number;
         newConnectionsOnOldColor: number;
         lateNewConnectionsOnOldColor: number;
+        /** Made by the post-flip watch (automatic flip-back). */
+        automatic: boolean;
+        /** From the management API's PUT to the change at the load balancer, when it went through the ARM stand-in. */
+        armMs?: number;
     }[];
+    /** The post-flip watch's automatic flip-backs (none in a run without the errors-after-flip fault). */
+    readonly autoRollbacks: AutoRollbackRow[];
     readonly blockedFlips: Refusal[];
     readonly blockedDeploys: Refusal[];
     readonly blockedContracts: Refusal[];
@@ -260,6 +337,8 @@ export interface ReportInput {
     readonly settings: Readonly<Record<string, string | number>>;
     readonly records: readonly RequestRecord[];
     readonly flips: readonly FlipEvent[];
+    /** The watch's automatic flip-backs (each one's flip is also in `flips`). @default none */
+    readonly autoRollbacks?: readonly AutoRollbackEvent[];
     readonly blockedFlips: readonly Refusal[];
     readonly blockedDeploys: readonly Refusal[];
     readonly blockedContracts: readonly Refusal[];
@@ -275,11 +354,13 @@ export function buildReport(input: ReportInput): RehearsalReport {
     const requestsByKind: Record<RequestKind, number> = { steady: 0, slow: 0, probe: 0 };
     const connections = new Set<number>();
     let failed = 0;
+    let injected = 0;
     for (const r of records) {
         requestsByKind[r.kind]++;
         if (r.connection >= 0) connections.add(r.connection);
         if (isFailure(r)) {
             failed++;
+            if (isInjectedFailure(r)) injected++;
             continue;
         }
         if (r.color) servedBy[r.color]++;
@@ -288,29 +369,45 @@ export function buildReport(input: ReportInput): RehearsalReport {
             servedByVersion[key] = (servedByVersion[key] ?? 0) + 1;
         }
     }
+    const iso = (ms: number): string => new Date(input.startedAt.getTime() + ms).toISOString();
+    const nextFlipAfter = (at: number): number => input.flips.find((f) => f.at > at)?.at ?? Number.POSITIVE_INFINITY;
     const flips = input.flips.map((f, i) => {
         const until = i + 1 < input.flips.length ? input.flips[i + 1].at : Number.POSITIVE_INFINITY;
         return {
             from: f.from,
             to: f.to,
-            at: new Date(input.startedAt.getTime() + f.at).toISOString(),
+            at: iso(f.at),
             atMs: round(f.at),
             rollback: f.rollback,
             ...flipMetrics(records, f, until),
+            automatic: f.automatic === true,
+            ...(f.requestedAt !== undefined ? { armMs: round(f.at - f.requestedAt) } : {}),
         };
     });
+    const autoRollbacks: AutoRollbackRow[] = (input.autoRollbacks ?? []).map((e) => ({
+        at: iso(e.flip.at),
+        atMs: round(e.flip.at),
+        from: e.flip.from,
+        to: e.flip.to,
+        reason: e.reason,
+        ...autoRollbackMetrics(records, e, nextFlipAfter(e.flip.at)),
+        verdictMs: round(e.verdictAt),
+    }));
     return {
         startedAt: input.startedAt.toISOString(),
         durationMs: round(input.durationMs),
         settings: input.settings,
         totalRequests: records.length,
         failedRequests: failed,
+        faultFailures: injected,
+        machineryFailures: failed - injected,
         failures: failuresByCause(records),
-        failureSamples: records.filter(isFailure).slice(0, 20),
+        failureSamples: records.filter(isMachineryFailure).slice(0, 20),
         requestsByKind,
         achievedRatePerSecond: round((requestsByKind.steady * 1000) / Math.max(1, input.durationMs)),
         connectionsOpened: connections.size,
         flips,
+        autoRollbacks,
         blockedFlips: [...input.blockedFlips],
         blockedDeploys: [...input.blockedDeploys],
         blockedContracts: [...input.blockedContracts],
@@ -337,16 +434,25 @@ export function formatSummary(report: RehearsalReport): string {
     const lines = [
         `requests: ${report.totalRequests} (${report.failedRequests} failed${
             report.failedRequests ? ": " + JSON.stringify(report.failures) : ""
-        }), ~${report.achievedRatePerSecond} req/s steady over ${report.settings.connections} keep-alive connections, ${report.connectionsOpened} connections opened`,
+        }${report.faultFailures ? `; ${report.faultFailures} by the injected fault, ${report.machineryFailures} by the machinery` : ""}), ` +
+            `~${report.achievedRatePerSecond} req/s steady over ${report.settings.connections} keep-alive connections, ${report.connectionsOpened} connections opened`,
         `served by: ${COLORS.map((c) => `${c} ${report.servedBy[c]}`).join(", ")} (${Object.entries(report.servedByVersion)
             .map(([k, v]) => `${k} ${v}`)
             .join(", ")})`,
         ...report.flips.map(
             (f) =>
-                `${f.rollback ? "rollback" : "flip"} ${f.from} → ${f.to} at ${(f.atMs / 1000).toFixed(1)} s: switch ${f.switchMs} ms, converge ${f.convergeMs} ms, ` +
+                `${f.automatic ? "automatic flip-back" : f.rollback ? "rollback" : "flip"} ${f.from} → ${f.to} at ${(f.atMs / 1000).toFixed(1)} s: ` +
+                `${f.armMs !== undefined ? `ARM ${f.armMs} ms, ` : ""}switch ${f.switchMs} ms, converge ${f.convergeMs} ms, ` +
                 `${f.newConnections} new connections after it (${f.newConnectionsOnOldColor} on ${f.from}, ` +
                 `${f.lateNewConnectionsOnOldColor} of them later than the ${SWITCH_TOLERANCE_MS} ms tolerance)`,
         ),
+        `automatic flip-backs: ${
+            report.autoRollbacks.length === 0
+                ? "none"
+                : report.autoRollbacks
+                      .map((a) => `${a.from} → ${a.to} at ${(a.atMs / 1000).toFixed(1)} s: detect ${a.detectMs} ms + restore ${a.restoreMs} ms = ${round(a.detectMs + a.restoreMs)} ms (${a.reason})`)
+                      .join("; ")
+        }`,
         `refused: ${report.blockedFlips.length} flip(s), ${report.blockedDeploys.length} deploy(s), ${report.blockedContracts.length} contract run(s)`,
         "latency (ms) by phase: " +
             Object.entries(report.latencyMs)
@@ -373,24 +479,47 @@ export interface RehearsalVerdict {
     readonly lateNewConnectionsOnOldColor: number;
 }
 
+/** The issue's target for an automatic flip-back with the default thresholds: detectMs + restoreMs at most this. */
+export const AUTO_ROLLBACK_TARGET_MS = 30_000;
+
 /**
- * Judges a run: no request failed, every flip reached every new connection within SWITCH_TOLERANCE_MS (new connections
- * on the old color later than that are counted), the broken v3's flip was refused, and the scenario ran to its end.
+ * Judges a run: no request failed but those the injected fault failed on purpose, every flip reached every new
+ * connection within SWITCH_TOLERANCE_MS (new connections on the old color later than that are counted), and the
+ * scenario ran to its end. With the broken-v3 faults: the broken v3's flip was refused and the watch never flipped
+ * back. With `errors-after-flip`: the fault failed requests, and the watch flipped production back exactly once
+ * within AUTO_ROLLBACK_TARGET_MS of detection and restore.
  */
 export function rehearsalVerdict(report: RehearsalReport, completed = true): RehearsalVerdict {
     const problems: string[] = [];
+    const faultRun = report.settings.fault === "errors-after-flip";
     if (!completed) problems.push("the scenario did not run to its end");
-    if (report.failedRequests > 0) problems.push(`${report.failedRequests} request(s) failed: ${JSON.stringify(report.failures)}`);
+    const machinery = report.failedRequests - (report.faultFailures ?? 0);
+    if (machinery > 0) {
+        const causes = Object.fromEntries(Object.entries(report.failures).filter(([cause]) => !cause.endsWith("(injected)")));
+        problems.push(`${machinery} request(s) failed${faultRun ? " apart from the injected fault's" : ""}: ${JSON.stringify(causes)}`);
+    }
     for (const f of report.flips) {
         if (f.lateNewConnectionsOnOldColor > 0) {
             problems.push(
-                `${f.rollback ? "rollback" : "flip"} ${f.from} → ${f.to} at ${(f.atMs / 1000).toFixed(1)} s: ${f.lateNewConnectionsOnOldColor} new connection(s) ` +
+                `${f.automatic ? "automatic flip-back" : f.rollback ? "rollback" : "flip"} ${f.from} → ${f.to} at ${(f.atMs / 1000).toFixed(1)} s: ${f.lateNewConnectionsOnOldColor} new connection(s) ` +
                     `reached ${f.from} later than ${SWITCH_TOLERANCE_MS} ms after the switch`,
             );
         }
     }
     if (report.flips.length === 0) problems.push("no flip happened");
-    if (report.blockedFlips.length === 0) problems.push("the broken v3's flip was not refused");
+    const autoRollbacks = report.autoRollbacks ?? [];
+    if (faultRun) {
+        if (report.faultFailures === 0) problems.push("the injected fault failed no request (does the app honour APP_FAULT=errors-after-flip? docs/app.md)");
+        if (autoRollbacks.length !== 1) problems.push(`${autoRollbacks.length} automatic flip-back(s) where the watch should have made exactly one`);
+        for (const a of autoRollbacks) {
+            if (a.detectMs + a.restoreMs > AUTO_ROLLBACK_TARGET_MS) {
+                problems.push(`the automatic flip-back took ${round(a.detectMs + a.restoreMs)} ms from the first bad request to production restored (target ${AUTO_ROLLBACK_TARGET_MS} ms)`);
+            }
+        }
+    } else {
+        if (report.blockedFlips.length === 0) problems.push("the broken v3's flip was not refused");
+        if (autoRollbacks.length > 0) problems.push(`the watch flipped production back ${autoRollbacks.length} time(s) although no release was broken: ${autoRollbacks.map((a) => a.reason).join("; ")}`);
+    }
     const sum = (pick: (f: RehearsalReport["flips"][number]) => number) => report.flips.reduce((n, f) => n + pick(f), 0);
     return {
         pass: problems.length === 0,

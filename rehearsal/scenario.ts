@@ -5,6 +5,14 @@
  *   → contract refused (blue still runs v1) → deploy onto blue refused (rollback window) → after the window,
  *   v2 deployed to blue → contract runs → broken v3 deployed to the idle color → its flip refused.
  *
+ * With `--fault errors-after-flip`, a shorter scenario: v1 live on blue, a v2 on green that passes the gate but fails
+ * a fifth of its requests once it takes production traffic → flip → the post-flip watch judges `fail` → the release
+ * agent's flip-back through ARM → production back on blue, by itself.
+ *
+ * Every production switch goes through ARM (rehearsal/armFront.ts: the ARM stand-in holds the load balancer, the
+ * front HAProxy follows its production rule), and every forward flip starts the release agent's watch
+ * (rehearsal/watch.ts), in both scenarios.
+ *
  * Every decision comes from the release guard's pure functions (release/guard.ts: `evaluateRelease`, `recordStep`,
  * `rollbackWindowEndsAt`) and from the product's health gate (vm-scripts/health-gate.sh); this file only carries
  * them out: HAProxy's runtime API for the switch, process restarts for a deploy, the migration runner for the
@@ -27,14 +35,18 @@ import {
 } from "../release/guard";
 import { prepareReleases, ReleaseArtifact, REPO_ROOT } from "./apps";
 import { AzureStandIn, createVm, DeployResult, deployToVm, LocalVm, startAzureStandIn, stopVmsAtCleanup } from "./localVm";
-import { buckets, buildReport, FlipEvent, RehearsalReport, Refusal, runEndMs } from "./report";
+import { AutoRollbackEvent, buckets, buildReport, FlipEvent, RehearsalReport, Refusal, ReportInput, runEndMs } from "./report";
 import { ChartMarker, renderChart } from "./chart";
+import { AppliedChange, ArmFront, ARM_PROVISIONING_MS, startArmFront } from "./armFront";
+import { RehearsalWatch, startRehearsalWatch } from "./watch";
+import { FAULT_HEADER } from "../app/src/faults";
+import type { WatchSpec } from "../release/watchContract";
 import { Cleanup } from "./cleanup";
 import { openRehearsalDatabase, RehearsalDatabase } from "./database";
 import { appSmokeChecks, runGate } from "./gate";
 import { RunningHaproxy, setLiveColor, startHaproxy } from "./haproxy";
 import { Load, RequestRecord, startLoad } from "./load";
-import { RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
+import { faultScenarioTiming, rehearsalWatchThresholds, RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
 import { freePort } from "./postgres";
 import { releaseProofProblems } from "../release/readBack";
 import { ensurePrerequisites } from "./prerequisites";
@@ -56,6 +68,8 @@ export interface RehearsalResult {
     readonly records: readonly RequestRecord[];
     readonly flips: readonly FlipEvent[];
     readonly timing: ScenarioTiming;
+    /** The post-flip watches the flips started, in order. */
+    readonly watches: readonly RehearsalWatch[];
     readonly reportPath: string;
     readonly chartPath: string;
     /** The temporary directory the run worked in (deleted at the end). */
@@ -88,10 +102,17 @@ export function logsDirFor(reportPath: string): string {
 }
 
 async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanup, work: string): Promise<RehearsalResult> {
-    const timing = scenarioTiming(options.durationS);
+    const faultRun = options.fault === "errors-after-flip";
+    const faultTiming = faultScenarioTiming(options.durationS);
+    const base = scenarioTiming(options.durationS);
+    // The fault scenario's rollback window is its watch's length (a watch may not outlast the window).
+    const timing: ScenarioTiming = faultRun ? { ...base, rollbackWindowMs: faultTiming.rollbackWindowMs } : base;
     const t0 = performance.now();
     const now = (): number => performance.now() - t0;
+    const epochAtT0 = Date.now() - now();
     let loadStartedAt = Number.NaN;
+    /** An ISO time (ARM's, the watch's) on the scenario's clock: ms since the load started. */
+    const fromIso = (iso: string): number => Date.parse(iso) - epochAtT0 - loadStartedAt;
     const timeline: { atMs: number; text: string }[] = [];
     const say = (text: string): void => {
         const at = Number.isNaN(loadStartedAt) ? -1 : now() - loadStartedAt;
@@ -109,7 +130,16 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const applied1 = await db.up(db.releaseDirs.v1, "expand");
     say(`release 1 schema applied: ${applied1.join(", ") || "(nothing to do)"}`);
 
-    const prepared = await prepareReleases(work, Object.values(VERSIONS), say, { appDir: options.app, broken: VERSIONS.v3, fault: options.fault });
+    // errors-after-flip: v2 runs on green from the start (release 2's expand applied first), broken by a fault the
+    // gate cannot see; the marker that turns it on is created when the load balancer sends production to green.
+    const faultMarker = path.join(work, "production-on-green");
+    if (faultRun) {
+        const expanded = await db.up(db.releaseDirs.v2, "expand");
+        say(`release 2 expand applied (v2 runs on green from the start): ${expanded.join(", ") || "(nothing to do)"}`);
+    }
+    const prepared = faultRun
+        ? await prepareReleases(work, [VERSIONS.v1, VERSIONS.v2], say, { appDir: options.app, broken: VERSIONS.v2, fault: options.fault, faultMarker })
+        : await prepareReleases(work, Object.values(VERSIONS), say, { appDir: options.app, broken: VERSIONS.v3, fault: options.fault });
     // The app's smoke checks (docs/smoke-checks.md): every gate sends them to each instance once it is healthy.
     const smoke = appSmokeChecks(options.app ? path.resolve(options.app) : path.join(REPO_ROOT, "app"));
     say(smoke.file ? `smoke checks: ${smoke.checks.map((c) => `"${c.name}" (${c.method} ${c.path})`).join(", ")} from ${path.relative(REPO_ROOT, smoke.file)}` : "smoke checks: none (the app has no smoke-checks.yaml)");
@@ -151,13 +181,14 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
                 : `${r.vm.name}: deploy FAILED (exit ${r.code}): ${(lines.find((l) => l.includes("FAILED")) ?? lines[lines.length - 1] ?? "").replace(/^deploy-app: FAILED: /, "")}`;
         });
     };
-    const firstDeploys = await Promise.all([deployColor("blue", VERSIONS.v1), deployColor("green", VERSIONS.v1)]);
+    const greenFirst = faultRun ? VERSIONS.v2 : VERSIONS.v1;
+    const firstDeploys = await Promise.all([deployColor("blue", VERSIONS.v1), deployColor("green", greenFirst)]);
     const failedFirst = [...vms.blue, ...vms.green].filter((vm) => lastRun.get(vm.name)?.code !== 0);
     if (failedFirst.length > 0) {
         throw new Error(`the first deploy of ${VERSIONS.v1} failed on ${failedFirst.map((v) => v.name).join(", ")}:\n${failedFirst.map((v) => lastRun.get(v.name)?.output ?? "").join("\n")}`);
     }
     say(
-        `${prepared.appName} ${VERSIONS.v1} deployed by vm-scripts/deploy-app.sh to ${INSTANCES_PER_COLOR} VMs per color, each behind its local proxy: ` +
+        `${prepared.appName} ${VERSIONS.v1}${faultRun ? ` (blue) and ${VERSIONS.v2} (green, broken: errors-after-flip)` : ""} deployed by vm-scripts/deploy-app.sh to ${INSTANCES_PER_COLOR} VMs per color, each behind its local proxy: ` +
             COLORS.flatMap((c) => vms[c].map((vm) => `${vm.name} 127.0.0.1:${vm.port} (staging ${vm.stagingPort})`)).join(", ") +
             "\n" +
             firstDeploys.flat().join("\n"),
@@ -182,6 +213,25 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const { productionPort, stagingPort } = haproxy.layout;
     say(`HAProxy (TCP mode, the load balancer) production 127.0.0.1:${productionPort} → blue, staging 127.0.0.1:${stagingPort} → green`);
 
+    // The load balancer's configuration lives in ARM (the stand-in); HAProxy follows its production rule.
+    /** Automatic flip-backs HAProxy carried out (the watch's), handled once the scenario's state exists. */
+    let onAutomaticFlip: (change: AppliedChange & { flipBack: NonNullable<AppliedChange["flipBack"]> }) => void = () => undefined;
+    const front: ArmFront = await startArmFront({
+        live: "blue",
+        pools: { blue: vms.blue.map(() => "127.0.0.1"), green: vms.green.map(() => "127.0.0.1") },
+        setLive: (color) => setLiveColor(haproxy.layout.socketPath, haproxy.layout.mapPath, color),
+        beforeSwitch: (color) => {
+            if (faultRun && color === "green" && !fs.existsSync(faultMarker)) fs.writeFileSync(faultMarker, `${new Date().toISOString()}\n`);
+        },
+        onApplied: (change) => {
+            if (change.flipBack) onAutomaticFlip({ ...change, flipBack: change.flipBack });
+        },
+        now: () => now() - loadStartedAt,
+        epochAtZero: () => epochAtT0 + loadStartedAt,
+    });
+    cleanup.add("stop the ARM stand-in", () => front.close());
+    say(`ARM stand-in ${front.arm.url} holds the load balancer ${front.arm.loadBalancerId}: production rule → blue; HAProxy follows each change it applies (provisioning ${ARM_PROVISIONING_MS} ms)`);
+
     /** The gate's release check: every VM of the color proves the release (its last deploy's proof), as on Azure. */
     const proofProblems = (color: Color, version: string): string[] =>
         releaseProofProblems(
@@ -200,7 +250,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     const schema = async (): Promise<SchemaStatus> => db.schemaStatus(db.releaseDirs.v2);
     let state: ReleaseState;
     {
-        const first: ReleaseState = { liveColor: "blue", blue: colorState(VERSIONS.v1), green: colorState(VERSIONS.v1) };
+        const first: ReleaseState = { liveColor: "blue", blue: colorState(VERSIONS.v1), green: colorState(greenFirst) };
         const verdict = evaluateRelease(undefined, first, guardContext());
         if (!verdict.allowed) throw new Error(`the guard refused the first deploy:\n${verdict.reasons.join("\n")}`);
         const gate = await runGate({ color: "blue", version: VERSIONS.v1, ports: vms.blue.map((vm) => vm.port), attempts: 40, intervalS: 0.25, smokeChecks: smoke.checks });
@@ -220,6 +270,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         rate: options.rate,
         connections: options.connections,
         servedByHeader: SERVED_BY,
+        faultHeader: FAULT_HEADER,
         phase: () => phase,
         now: () => now() - loadStartedAt,
     });
@@ -247,6 +298,62 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         list.push({ at: Math.round(since()), what, reason });
         mark("refused", `${label} refused`);
         say(`REFUSED ${what}:\n${reason}`);
+    };
+
+    // --- The post-flip watch ------------------------------------------------------------------------------------
+    const watchStateDir = path.join(work, "watch-state");
+    const watches: RehearsalWatch[] = [];
+    /** Each automatic flip-back with the watch that made it and the flip it watched. */
+    const automatic: { watch: RehearsalWatch; watchedFlip: FlipEvent; flip: FlipEvent }[] = [];
+    const runningWatch = (): RehearsalWatch | undefined => watches.find((w) => !w.ended());
+    cleanup.add("stop the post-flip watch", async () => {
+        await Promise.all(watches.map((w) => w.stop()));
+    });
+    /**
+     * After a flip to `to` (not a rollback), the release agent watches `to` for `watchMs`, as `pulumi up` would hand it
+     * a WatchSpec: the new color's VMs (their local proxies' metrics ports), the old color's as the baseline, the ARM
+     * id of the load balancer and the endpoint (the stand-in's).
+     */
+    const startWatch = (from: Color, to: Color, flipId: string, watchMs: number): void => {
+        const thresholds = rehearsalWatchThresholds(watchMs);
+        if (!thresholds) {
+            say(`no watch of ${to}: its ${Math.round(watchMs)} ms are shorter than 3 intervals of 1 s (a longer --duration gives one)`);
+            return;
+        }
+        const watched = (vm: LocalVm) => ({ name: vm.name, host: "127.0.0.1", metricsPort: vm.metricsPort, healthPort: vm.port });
+        const spec: WatchSpec = {
+            flipId,
+            from,
+            to,
+            targets: vms[to].map(watched),
+            baseline: vms[from].map(watched),
+            healthPath: "/health",
+            thresholds,
+            until: new Date(Date.parse(flipId) + watchMs).toISOString(),
+            loadBalancerId: front.arm.loadBalancerId,
+            armEndpoint: front.arm.url,
+        };
+        watches.push(startRehearsalWatch(spec, { stateDir: watchStateDir, flipBack: front.flipBackFactory(spec, () => undefined), clock: fromIso, say }));
+    };
+    /** The kill switch of the running watch, if any (a manual rollback, the end of the run). */
+    const stopWatch = async (): Promise<void> => {
+        await runningWatch()?.stop();
+    };
+    onAutomaticFlip = (change) => {
+        const watch = watches.find((w) => w.spec.flipId === change.flipBack.flipId);
+        const watchedFlip = [...flips].reverse().find((f) => !f.automatic && f.to === change.flipBack.from);
+        const flipEvent: FlipEvent = { from: change.flipBack.from, to: change.color, at: change.at, ackAt: change.ackAt, rollback: true, automatic: true, requestedAt: change.requestedAt };
+        flips.push(flipEvent);
+        if (watch && watchedFlip) automatic.push({ watch, watchedFlip, flip: flipEvent });
+        const after: ReleaseState = { ...state, liveColor: change.color };
+        state = recordStep(state, after, guardContext());
+        phase = `automatically flipped back: ${change.color} live (v${state[change.color].version})`;
+        mark("auto-rollback", `automatic flip-back → ${change.color}`);
+        say(
+            `AUTOMATIC FLIP-BACK ${change.flipBack.from} → ${change.color} by the release agent through ARM (PUT at ${(change.requestedAt / 1000).toFixed(1)} s, ` +
+                `applied ${(change.at - change.requestedAt).toFixed(0)} ms later; HAProxy acknowledged in ${(change.ackAt - change.at).toFixed(1)} ms)\n` +
+                `recorded in the load balancer's tag bluegreen-flip-back: ${change.flipBack.reason}`,
+        );
     };
     const verdictText = (v: Verdict): string =>
         [`guard: ${v.step}, ${v.allowed ? "allowed" : "refused"}`, ...v.reasons, ...v.notices.map((n) => `notice: ${n}`)].join("\n");
@@ -304,21 +411,28 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             refuse(blockedFlips, `flip → ${to}`, `flip ${from} → ${to} (${state[to].version})`, reasons.join("\n"));
             return false;
         }
+        const rollback = verdict.step === "rollback";
+        // A rollback reverts the watched flip: its watch stops first (the kill switch), so it cannot flip back too.
+        if (rollback) await stopWatch();
         // Slow requests in flight on the old color across the switch; they must complete.
         const slow = load.oneShot("slow", `/slow?ms=${timing.slowRequestMs}`, SLOW_REQUESTS_PER_SWITCH);
         await sleep(Math.min(200, timing.slowRequestMs / 3));
-        const at = since();
-        await setLiveColor(haproxy.layout.socketPath, haproxy.layout.mapPath, to);
-        const ackAt = since();
-        const rollback = verdict.step === "rollback";
-        flips.push({ from, to, at, ackAt, rollback });
+        // The program's change of the load balancer, through ARM; HAProxy follows when ARM applies it.
+        const change = await front.flip(to);
+        const { at, ackAt, requestedAt } = change;
+        flips.push({ from, to, at, ackAt, rollback, requestedAt });
         state = recordStep(state, after, ctx);
         phase = `${rollback ? "rolled back: " : ""}${to} live (v${state[to].version})`;
         mark("flip", `${rollback ? "rollback" : "flip"} → ${to}`);
         say(
             `${rollback ? "ROLLBACK" : "FLIP"} ${from} → ${to}: ${verdictText(verdict)}\n${gate.summary}\n` +
+                `ARM: PUT of the load balancer (production rule → ${to}) applied ${(at - requestedAt).toFixed(0)} ms later; ` +
                 `HAProxy runtime API: set map live ${to} (acknowledged in ${(ackAt - at).toFixed(1)} ms)`,
         );
+        if (!rollback) {
+            // The agent watches the new color until the rollback window closes (then the old color is no target).
+            startWatch(from, to, state.lastFlipAt ?? new Date().toISOString(), faultRun ? faultTiming.watchMs : timing.rollbackWindowMs);
+        }
         // Fresh connections right after the switch measure when every new connection lands on the new color.
         const probes: Promise<void>[] = [];
         for (let i = 0; i < 20; i++) {
@@ -348,69 +462,96 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     };
 
     // --- The scenario -------------------------------------------------------------------------------------------
-    await until(timing.at.expand);
-    // A long query of the live app holds a lock on goals while the expand runs: its ALTER TABLE gives up after the
-    // statement lock timeout instead of queueing the app's requests behind it, and the runner retries.
-    const releaseLock = await db.holdTableLock("goals");
-    const lockedAt = since();
-    const lockTimer = setTimeout(() => void releaseLock(), MIGRATION_LOCK_HOLD_MS);
-    let expanded: string[];
-    try {
-        expanded = await db.up(db.releaseDirs.v2, "expand");
-    } finally {
-        clearTimeout(lockTimer);
-        await releaseLock();
+    let migrationUnderLock: ReportInput["migrationUnderLock"];
+    if (faultRun) {
+        // errors-after-flip: flip to the v2 that passes the gate; the watch must flip production back by itself.
+        await until(faultTiming.flip);
+        if (!(await flip("green"))) {
+            throw new Error("the flip to green (v2, broken only once it takes production traffic) was refused; see the timeline above");
+        }
+        const watch = runningWatch();
+        if (!watch) throw new Error("the flip to green started no post-flip watch");
+        await watch.done;
+        // The agent reads the flip-back back from ARM as soon as ARM says it is provisioned; HAProxy may still be
+        // switching (the stand-in's hook): wait for it, so the flip-back is recorded before the tail is measured.
+        await front.arm.settled();
+        const back = flips.find((f) => f.automatic);
+        if (!back) say(`no automatic flip-back: the watch ended ${watch.ended()?.outcome ?? "?"}`);
+        // The load goes on until every connection has moved back (or to --duration).
+        await until(Math.max(faultTiming.end, back ? back.at + faultTiming.tailMs : 0));
+    } else {
+        await until(timing.at.expand);
+        // A long query of the live app holds a lock on goals while the expand runs: its ALTER TABLE gives up after the
+        // statement lock timeout instead of queueing the app's requests behind it, and the runner retries.
+        const releaseLock = await db.holdTableLock("goals");
+        const lockedAt = since();
+        const lockTimer = setTimeout(() => void releaseLock(), MIGRATION_LOCK_HOLD_MS);
+        let expanded: string[];
+        try {
+            expanded = await db.up(db.releaseDirs.v2, "expand");
+        } finally {
+            clearTimeout(lockTimer);
+            await releaseLock();
+        }
+        const retries = db.takeMigrationLog().filter((l) => /lock timeout/.test(l));
+        migrationUnderLock = { startMs: lockedAt, endMs: since(), heldMs: MIGRATION_LOCK_HOLD_MS, retries };
+        mark("note", "expand");
+        say(
+            `expand migrations of release 2 applied under load: ${expanded.join(", ") || "(none)"}\n` +
+                `while a long query held a lock on goals for ${MIGRATION_LOCK_HOLD_MS} ms: ${retries.length} lock-timeout retries` +
+                `${retries[0] ? ` (first: ${retries[0]})` : ""}`,
+        );
+
+        await until(timing.at.deployGreen);
+        if (!(await deploy("green", VERSIONS.v2))) throw new Error("the guard refused deploying v2 to the idle color green");
+
+        await until(timing.at.flip);
+        if (!(await flip("green"))) throw new Error("the flip to green was refused; see the timeline above");
+
+        await until(timing.at.rollback);
+        if (!(await flip("blue"))) throw new Error("the rollback to blue was refused; see the timeline above");
+
+        await until(timing.at.flipAgain);
+        if (!(await flip("green"))) throw new Error("the second flip to green was refused; see the timeline above");
+
+        await until(timing.at.refusals);
+        if (await contract()) throw new Error("the contract ran while blue still runs v1: the guard should have refused it");
+        if (await deploy("blue", VERSIONS.v2)) throw new Error("a deploy onto blue inside the rollback window was allowed");
+
+        const windowEnds = rollbackWindowEndsAt(state, timing.rollbackWindowMs / 60_000);
+        if (windowEnds) {
+            say(`waiting for the rollback window to close (${Math.max(0, Math.round((windowEnds.getTime() - Date.now()) / 100) / 10)} s)`);
+            await sleep(Math.max(0, windowEnds.getTime() - Date.now() + 100));
+        }
+        // The watch of the last flip ended with the window; blue is no rollback target any more and gets v2.
+        await stopWatch();
+        if (!(await deploy("blue", VERSIONS.v2))) throw new Error("the deploy of v2 onto blue after the window was refused");
+        if (!(await contract())) throw new Error("the contract was refused although both colors run v2");
+        phase = `${state.liveColor} live (v${VERSIONS.v2}), both colors v2`;
+
+        await until(timing.at.brokenDeploy);
+        const idle = idleColor(state.liveColor);
+        await deploy(idle, VERSIONS.v3, options.fault);
+        if (options.fault === "unhealthy" && vms[idle].every((vm) => lastRun.get(vm.name)?.code === 0)) {
+            say(`note: ${prepared.appName} does not honour APP_FAULT=unhealthy, so its v${VERSIONS.v3} is healthy; use --fault crash-on-start or wrong-version for this app`);
+        }
+        phase = `${state.liveColor} live, broken v${VERSIONS.v3} on ${idle}`;
+        if (await flip(idle)) throw new Error(`the flip to a broken v3 (${options.fault}) was allowed`);
+        await until(timing.at.end);
     }
-    const retries = db.takeMigrationLog().filter((l) => /lock timeout/.test(l));
-    const migrationUnderLock = { startMs: lockedAt, endMs: since(), heldMs: MIGRATION_LOCK_HOLD_MS, retries };
-    mark("note", "expand");
-    say(
-        `expand migrations of release 2 applied under load: ${expanded.join(", ") || "(none)"}\n` +
-            `while a long query held a lock on goals for ${MIGRATION_LOCK_HOLD_MS} ms: ${retries.length} lock-timeout retries` +
-            `${retries[0] ? ` (first: ${retries[0]})` : ""}`,
-    );
-
-    await until(timing.at.deployGreen);
-    if (!(await deploy("green", VERSIONS.v2))) throw new Error("the guard refused deploying v2 to the idle color green");
-
-    await until(timing.at.flip);
-    if (!(await flip("green"))) throw new Error("the flip to green was refused; see the timeline above");
-
-    await until(timing.at.rollback);
-    if (!(await flip("blue"))) throw new Error("the rollback to blue was refused; see the timeline above");
-
-    await until(timing.at.flipAgain);
-    if (!(await flip("green"))) throw new Error("the second flip to green was refused; see the timeline above");
-
-    await until(timing.at.refusals);
-    if (await contract()) throw new Error("the contract ran while blue still runs v1: the guard should have refused it");
-    if (await deploy("blue", VERSIONS.v2)) throw new Error("a deploy onto blue inside the rollback window was allowed");
-
-    const windowEnds = rollbackWindowEndsAt(state, timing.rollbackWindowMs / 60_000);
-    if (windowEnds) {
-        say(`waiting for the rollback window to close (${Math.max(0, Math.round((windowEnds.getTime() - Date.now()) / 100) / 10)} s)`);
-        await sleep(Math.max(0, windowEnds.getTime() - Date.now() + 100));
-    }
-    if (!(await deploy("blue", VERSIONS.v2))) throw new Error("the deploy of v2 onto blue after the window was refused");
-    if (!(await contract())) throw new Error("the contract was refused although both colors run v2");
-    phase = `${state.liveColor} live (v${VERSIONS.v2}), both colors v2`;
-
-    await until(timing.at.brokenDeploy);
-    const idle = idleColor(state.liveColor);
-    await deploy(idle, VERSIONS.v3, options.fault);
-    if (options.fault === "unhealthy" && vms[idle].every((vm) => lastRun.get(vm.name)?.code === 0)) {
-        say(`note: ${prepared.appName} does not honour APP_FAULT=unhealthy, so its v${VERSIONS.v3} is healthy; use --fault crash-on-start or wrong-version for this app`);
-    }
-    phase = `${state.liveColor} live, broken v${VERSIONS.v3} on ${idle}`;
-    if (await flip(idle)) throw new Error(`the flip to a broken v3 (${options.fault}) was allowed`);
-
-    await until(timing.at.end);
+    await stopWatch();
     const durationMs = since();
     await load.stop();
     loadStopped = true;
     say(`load stopped after ${(durationMs / 1000).toFixed(1)} s`);
 
     // --- Report and chart ---------------------------------------------------------------------------------------
+    const autoRollbacks: AutoRollbackEvent[] = automatic.map((a) => ({
+        watchedFlipAt: a.watchedFlip.at,
+        verdictAt: a.watch.fail()?.at ?? a.flip.requestedAt ?? a.flip.at,
+        reason: (a.watch.fail()?.reasons ?? []).join("; "),
+        flip: a.flip,
+    }));
     const report = buildReport({
         startedAt: new Date(Date.now() - (now() - loadStartedAt)),
         durationMs,
@@ -423,10 +564,16 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             rollbackWindowMs: timing.rollbackWindowMs,
             slowRequestMs: timing.slowRequestMs,
             instancesPerColor: INSTANCES_PER_COLOR,
+            watch: "the release agent's runWatch (release/watch.ts) in this process; its flip-back (release/flipBack.ts) through the ARM stand-in",
+            watchIntervalSeconds: watches[0]?.spec.thresholds.watchIntervalSeconds ?? 0,
+            watchConsecutiveIntervals: watches[0]?.spec.thresholds.watchConsecutiveIntervals ?? 0,
+            watchErrorRatio: watches[0]?.spec.thresholds.watchErrorRatio ?? 0,
+            armProvisioningMs: ARM_PROVISIONING_MS,
         },
         records: load.records,
         flips,
-        migrationUnderLock,
+        autoRollbacks,
+        ...(migrationUnderLock ? { migrationUnderLock } : {}),
         blockedFlips,
         blockedDeploys,
         blockedContracts,
@@ -446,9 +593,11 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             bucketMs,
             endMs: chartEndMs,
             markers,
+            watches: watches.map((w) => ({ startMs: w.startedAt, endMs: w.ended()?.at ?? durationMs, label: `watch ${w.spec.to}` })),
+            verdicts: watches.flatMap((w) => w.verdicts),
         }),
     );
-    return { report, records: load.records, flips, timing, reportPath, chartPath, workDir: work };
+    return { report, records: load.records, flips, timing, watches, reportPath, chartPath, workDir: work };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -74,8 +74,10 @@ fi
 
 # The spec, checked before anything is replaced: a bad one leaves a running watch as it is.
 printf '%s\n' "$WATCH_SPEC" >"$state/spec.json.new"
-"$node" "$cli" check --spec "$state/spec.json.new" --state-dir "$state" ||
+if ! "$node" "$cli" check --spec "$state/spec.json.new" --state-dir "$state"; then
+  rm -f "$state/spec.json.new"
   fail "the watch's spec was refused (see above); nothing was started or replaced." 2
+fi
 mv -f "$state/spec.json.new" "$state/spec.json"
 
 cat >"$unit_dir/$unit.new" <<EOF

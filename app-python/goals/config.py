@@ -10,7 +10,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 COLORS = ("blue", "green")
-FAULTS = ("unhealthy", "wrong-version", "crash-on-start")
+FAULTS = ("unhealthy", "wrong-version", "crash-on-start", "errors-after-flip")
 DEFAULT_PORT = 8080
 #: The address the app listens on: the product's local proxy on the VM connects there.
 HOST = "127.0.0.1"
@@ -56,6 +56,8 @@ class Config:
     port: int
     database: DatabaseUrl
     fault: str = None
+    #: Under APP_FAULT=errors-after-flip: the file whose existence means "this build takes production traffic".
+    fault_marker: str = None
 
     @property
     def reported_version(self):
@@ -168,7 +170,12 @@ def read_config(env, release_dir):
     fault = env.get("APP_FAULT") or None
     if fault is not None and fault not in FAULTS:
         problems.append(f"APP_FAULT={json.dumps(fault)} is not a fault; use one of {', '.join(FAULTS)}, or leave it unset.")
+    fault_marker = env.get("APP_FAULT_MARKER") or None
+    if fault == "errors-after-flip" and fault_marker is None:
+        problems.append("APP_FAULT=errors-after-flip needs APP_FAULT_MARKER, the file whose existence turns the errors on; "
+                        "set e.g. APP_FAULT_MARKER=/tmp/bluegreen-production.")
 
     if problems:
         raise ConfigError(problems)
-    return Config(color=color, version=version, port=port, database=database, fault=fault)
+    return Config(color=color, version=version, port=port, database=database, fault=fault,
+                  fault_marker=fault_marker if fault == "errors-after-flip" else None)

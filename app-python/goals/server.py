@@ -7,11 +7,15 @@
   POST /goals        {"title": "…"} → 201 and the goal as stored
   GET /slow?ms=N     sleeps N ms (at most 30 000), then {"sleptMs": N}
 
+Under APP_FAULT=errors-after-flip, once the file APP_FAULT_MARKER exists (the rehearsal creates it at the flip), one
+request in five other than /health is answered 503 with `x-fault: injected`, as the Node sample does.
+
 Every response carries `x-served-by: <color>@<version>` (the rehearsal's load counts by it). No drain and no
 connection-age logic: the product's local proxy in front of the app moves keep-alive clients and drains requests.
 """
 import http.server
 import json
+import os
 import threading
 import time
 import urllib.parse
@@ -20,6 +24,9 @@ from . import log
 from .database import MAX_TITLE_LENGTH, classify, is_driver_error
 
 SERVED_BY_HEADER = "x-served-by"
+#: Under APP_FAULT=errors-after-flip, one request in this many fails once the build takes production traffic.
+INJECTED_ERROR_EVERY = 5
+FAULT_HEADER = "x-fault"
 MAX_SLOW_MS = 30_000
 MAX_BODY_BYTES = 16 * 1024
 EXAMPLE = '{"title": "Run a marathon"}'
@@ -39,6 +46,17 @@ class AppState:
         self.config = config
         self.store = store
         self.ready = threading.Event()
+        self._production_requests = 0
+        self._lock = threading.Lock()
+
+    def injects_error(self, path):
+        """True when this request gets the injected 503 of APP_FAULT=errors-after-flip (see app/src/faults.ts)."""
+        config = self.config
+        if config.fault != "errors-after-flip" or path == "/health" or not os.path.exists(config.fault_marker):
+            return False
+        with self._lock:
+            self._production_requests += 1
+            return self._production_requests % INJECTED_ERROR_EVERY == 0
 
 
 def parse_new_goal(body):
@@ -108,6 +126,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self, method):
         self._body_read = False
+        if self.state.injects_error(urllib.parse.urlsplit(self.path).path):
+            unread = self.headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in self.headers
+            self._send(503, {"error": "injected fault: APP_FAULT=errors-after-flip fails one request in five in production"},
+                       close=unread, headers={FAULT_HEADER: "injected"})
+            return
         try:
             status, body = self._route(method)
             self._send(status, body, head=method == "HEAD")
@@ -178,13 +201,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise HttpError(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True)
         return self.rfile.read(length)
 
-    def _send(self, status, body, head=False, close=False):
+    def _send(self, status, body, head=False, close=False, headers=None):
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Cache-Control", "no-store")
         self.send_header(SERVED_BY_HEADER, self.state.config.served_by)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True

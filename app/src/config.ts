@@ -4,9 +4,13 @@
  */
 import { Color, isColor } from "../../release/colors";
 
-/** Fault the rehearsal can inject into a build to prove the gate refuses it. Off unless `APP_FAULT` is set. */
-export type Fault = "unhealthy" | "wrong-version" | "crash-on-start";
-export const FAULTS: readonly Fault[] = ["unhealthy", "wrong-version", "crash-on-start"];
+/**
+ * Fault the rehearsal can inject into a build: the first three prove the gate refuses a broken build; under
+ * `errors-after-flip` the build passes the gate and fails a fifth of its requests once it takes production traffic
+ * (once `APP_FAULT_MARKER` exists), which the post-flip watch must catch. Off unless `APP_FAULT` is set.
+ */
+export type Fault = "unhealthy" | "wrong-version" | "crash-on-start" | "errors-after-flip";
+export const FAULTS: readonly Fault[] = ["unhealthy", "wrong-version", "crash-on-start", "errors-after-flip"];
 
 export interface AppConfig {
     /** `APP_COLOR`: the color this instance belongs to (reported by /version and x-served-by). */
@@ -40,6 +44,12 @@ export interface AppConfig {
     readonly bodyTimeoutMs: number;
     /** `APP_FAULT`: injected fault, for the rehearsal. @default undefined (none) */
     readonly fault?: Fault;
+    /**
+     * `APP_FAULT_MARKER`: under `errors-after-flip`, the file whose existence means "this build now takes production
+     * traffic" (the rehearsal creates it at the flip). Required with that fault, ignored otherwise.
+     * @default undefined
+     */
+    readonly faultMarker?: string;
 }
 
 export const DEFAULTS = {
@@ -104,6 +114,12 @@ export function readAppConfig(env: Env): AppConfig {
     if (fault !== undefined && !(FAULTS as readonly string[]).includes(fault)) {
         problems.push(`APP_FAULT=${JSON.stringify(fault)} is not a fault; use one of ${FAULTS.join(", ")} or leave it unset.`);
     }
+    const faultMarker = env.APP_FAULT_MARKER || undefined;
+    if (fault === "errors-after-flip" && faultMarker === undefined) {
+        problems.push(
+            "APP_FAULT=errors-after-flip needs APP_FAULT_MARKER, the file whose existence turns the errors on; set e.g. APP_FAULT_MARKER=/tmp/bluegreen-production.",
+        );
+    }
     if (problems.length > 0) {
         throw new Error(`The app's settings are invalid:\n  - ${problems.join("\n  - ")}`);
     }
@@ -118,5 +134,6 @@ export function readAppConfig(env: Env): AppConfig {
         drainDelayMs,
         bodyTimeoutMs,
         ...(fault ? { fault: fault as Fault } : {}),
+        ...(fault === "errors-after-flip" && faultMarker ? { faultMarker } : {}),
     };
 }

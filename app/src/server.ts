@@ -6,11 +6,12 @@
  * has five routes, and a framework (express, fastify) would add dependencies to the artifact without removing any
  * of the code that matters here (connection tracking for drain and maximum age, which no framework does for us).
  */
+import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import { BuildInfo } from "./buildInfo";
 import { AppConfig } from "./config";
-import { crashIfAsked, neverHealthy, reportedVersion } from "./faults";
+import { crashIfAsked, FAULT_HEADER, FAULT_HEADER_VALUE, injectsError, neverHealthy, reportedVersion } from "./faults";
 import { GoalStore, MAX_TITLE_LENGTH, openGoalStore } from "./store/goalStore";
 import { decideTransientRetry, TransientPolicy } from "../../migrator/transient";
 
@@ -150,6 +151,21 @@ function listLimit(raw: string | null): number {
     return n;
 }
 
+/** `() => fs.existsSync(file)`, looked up at most every `everyMs`; always false without a file. */
+function fileExists(file: string | undefined, everyMs: number): () => boolean {
+    let checkedAt = -Infinity;
+    let exists = false;
+    return () => {
+        if (file === undefined) return false;
+        const now = Date.now();
+        if (now - checkedAt >= everyMs) {
+            checkedAt = now;
+            exists = fs.existsSync(file);
+        }
+        return exists;
+    };
+}
+
 function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
 }
@@ -221,6 +237,10 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
         }
     }
 
+    // APP_FAULT=errors-after-flip: does the marker exist (looked at most every 100 ms), and the requests counted since.
+    const inProduction = fileExists(config.faultMarker, 100);
+    let productionRequests = 0;
+
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
         const state = connections.get(req.socket);
         if (state) {
@@ -234,6 +254,14 @@ export async function startApp(options: StartAppOptions): Promise<RunningApp> {
             };
             res.on("finish", done);
             res.on("close", done);
+        }
+        const pathname = (req.url ?? "/").split("?")[0];
+        if (config.fault === "errors-after-flip" && pathname !== "/health" && inProduction()) {
+            if (injectsError(config.fault, true, pathname, ++productionRequests)) {
+                req.resume();
+                send(res, 503, { error: "injected fault: APP_FAULT=errors-after-flip fails one request in five in production" }, { [FAULT_HEADER]: FAULT_HEADER_VALUE });
+                return;
+            }
         }
         route(req, res).catch((e: unknown) => {
             if (res.headersSent) return;

@@ -11,7 +11,6 @@ import type { ExecutionRequest } from "../../release/executions";
 import { GATE_DEFAULTS, GateScripts, healthGateExecution, HealthGateSettings } from "../healthGate";
 import { migrationExecution, MigrationRunSettings, MigrationScripts } from "../migrationRun";
 import { PostFlipWatchSettings, postFlipWatchExecution, WatchScripts } from "../postFlipWatch";
-import { WatchThresholds } from "../../release/postFlipAnalysis";
 import type { WatchedVm } from "../../release/watchContract";
 import { colorPrivateIps } from "./ipLayout";
 import { HEALTH_PATH, PORTS } from "./ports";
@@ -47,8 +46,6 @@ export interface AgentPlanInputs {
     /** Names of the contract migrations in migrations/ (a new one makes the contract run a new execution). */
     readonly contractMigrations: readonly string[];
     readonly scripts: { readonly gate: GateScripts; readonly migrations: MigrationScripts; readonly watch: WatchScripts };
-    /** The post-flip watch's thresholds. @default config.watch (the stack's watch* keys) */
-    readonly watchThresholds?: WatchThresholds;
     /** SHA-256 of the tool bundle (components/lib/toolBundle.ts): the runner and migrations every run uses. */
     readonly toolsSha256: string;
 }
@@ -95,7 +92,7 @@ export function planAgentRuns(inputs: AgentPlanInputs): AgentPlan {
         plan: {
             vms: { blue: watchedVms("blue"), green: watchedVms("green") },
             healthPath: HEALTH_PATH,
-            thresholds: inputs.watchThresholds ?? config.watch,
+            thresholds: config.watch,
         },
         toolsSha256: inputs.toolsSha256,
     };

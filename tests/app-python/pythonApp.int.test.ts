@@ -225,6 +225,28 @@ describe("app-python at start", () => {
         expect(version.headers["x-served-by"]).toBe("blue@0.0.0-wrong-version");
     });
 
+    it("APP_FAULT=errors-after-flip: all good until its marker exists, then one request in five is 503 with x-fault: injected; /health stays 200", async () => {
+        const marker = path.join(os.tmpdir(), `bg-py-fault-${process.pid}-${Date.now()}`);
+        try {
+            const app = await ready("2.0.0", { APP_FAULT: "errors-after-flip", APP_FAULT_MARKER: marker });
+            const statuses = async (p: string, n: number): Promise<(string | number)[]> => {
+                const out: (string | number)[] = [];
+                for (let i = 0; i < n; i++) {
+                    const r = await request(app.port, p);
+                    out.push(r.status === 503 ? `503 ${String(r.headers["x-fault"])}` : r.status);
+                }
+                return out;
+            };
+            expect(await statuses("/goals?limit=1", 10)).toEqual(Array(10).fill(200));
+            fs.writeFileSync(marker, "");
+            const after = await statuses("/goals?limit=1", 20);
+            expect(after.filter((s) => s !== 200)).toEqual(Array(4).fill("503 injected"));
+            expect(await statuses("/health", 5)).toEqual(Array(5).fill(200));
+        } finally {
+            fs.rmSync(marker, { force: true });
+        }
+    });
+
     it("APP_FAULT=crash-on-start: exits 1 before it listens, saying so", async () => {
         const app = await launch("2.0.0", { APP_FAULT: "crash-on-start" });
         expect(await app.exited).toBe(1);

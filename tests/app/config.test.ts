@@ -57,9 +57,15 @@ describe("readAppConfig", () => {
         [{ APP_PORT: "9000", APP_STAGING_PORT: "9000" }, /APP_PORT and APP_STAGING_PORT are both 9000/],
         [{ MAX_CONNECTION_AGE_MS: "-1" }, /MAX_CONNECTION_AGE_MS="-1" is not an integer from 100/],
         [{ DRAIN_TIMEOUT_MS: "soon" }, /DRAIN_TIMEOUT_MS="soon"/],
-        [{ APP_FAULT: "slow" }, /APP_FAULT="slow" is not a fault; use one of unhealthy, wrong-version, crash-on-start/],
+        [{ APP_FAULT: "slow" }, /APP_FAULT="slow" is not a fault; use one of unhealthy, wrong-version, crash-on-start, errors-after-flip/],
+        [{ APP_FAULT: "errors-after-flip" }, /APP_FAULT=errors-after-flip needs APP_FAULT_MARKER, the file whose existence turns the errors on; set e\.g\. APP_FAULT_MARKER=/],
     ])("refuses %j with a message naming the variable and the fix", (change, message) => {
         expect(() => readAppConfig({ ...minimal, ...change })).toThrow(message);
+    });
+
+    it("reads the marker of errors-after-flip, and only with that fault", () => {
+        expect(readAppConfig({ ...minimal, APP_FAULT: "errors-after-flip", APP_FAULT_MARKER: "/run/prod" })).toMatchObject({ fault: "errors-after-flip", faultMarker: "/run/prod" });
+        expect(readAppConfig({ ...minimal, APP_FAULT: "unhealthy", APP_FAULT_MARKER: "/run/prod" }).faultMarker).toBeUndefined();
     });
 
     it("never puts the database password in its error", () => {

@@ -1,4 +1,4 @@
-import { crashIfAsked, neverHealthy, reportedVersion, WRONG_VERSION } from "../../app/src/faults";
+import { crashIfAsked, INJECTED_ERROR_EVERY, injectsError, neverHealthy, reportedVersion, WRONG_VERSION } from "../../app/src/faults";
 import { parseNewGoal, shouldCloseConnection, shouldCloseIdleConnection } from "../../app/src/server";
 import { driverFor, goalSchemaFor } from "../../app/src/store/goalStore";
 
@@ -64,6 +64,17 @@ describe("faults", () => {
         expect(neverHealthy("unhealthy")).toBe(true);
         expect(neverHealthy(undefined)).toBe(false);
         expect(neverHealthy("wrong-version")).toBe(false);
+    });
+
+    it("fails one request in five under errors-after-flip, only in production and never the health check", () => {
+        const failed = (fault: Parameters<typeof injectsError>[0], inProduction: boolean, path: string): number =>
+            Array.from({ length: 100 }, (_, i) => injectsError(fault, inProduction, path, i + 1)).filter(Boolean).length;
+        expect(INJECTED_ERROR_EVERY).toBe(5);
+        expect(failed("errors-after-flip", true, "/goals")).toBe(20);
+        expect(failed("errors-after-flip", false, "/goals")).toBe(0);
+        expect(failed("errors-after-flip", true, "/health")).toBe(0);
+        expect(failed("unhealthy", true, "/goals")).toBe(0);
+        expect(failed(undefined, true, "/goals")).toBe(0);
     });
 
     it("crashes on start only under crash-on-start", () => {

@@ -2,6 +2,9 @@
 import * as http from "http";
 import * as net from "net";
 import { AppConfig } from "../../app/src/config";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { WRONG_VERSION } from "../../app/src/faults";
 import { RunningApp, startApp } from "../../app/src/server";
 import { Goal, GoalStore } from "../../app/src/store/goalStore";
@@ -91,6 +94,34 @@ describe("/version and x-served-by", () => {
         const reply = await request(app.ports.production, "/version");
         expect(reply.body).toEqual({ version: WRONG_VERSION, color: "green" });
         expect(reply.headers["x-served-by"]).toBe(`green@${WRONG_VERSION}`);
+    });
+});
+
+describe("APP_FAULT=errors-after-flip", () => {
+    it("serves every request until its marker exists, then fails one in five with 503 and x-fault: injected; /health stays 200", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bg-fault-"));
+        const marker = path.join(dir, "production");
+        try {
+            const app = await start({ fault: "errors-after-flip", faultMarker: marker });
+            await waitFor(() => app.isReady(), 2_000, "ready");
+            const statuses = async (p: string, n: number): Promise<{ status: number; fault?: string }[]> => {
+                const out = [];
+                for (let i = 0; i < n; i++) {
+                    const r = await request(app.ports.production, p);
+                    out.push({ status: r.status, fault: r.headers["x-fault"] as string | undefined });
+                }
+                return out;
+            };
+            expect((await statuses("/goals", 10)).every((r) => r.status === 200)).toBe(true);
+            fs.writeFileSync(marker, "");
+            await sleep(150); // the marker is looked up at most every 100 ms
+            const after = await statuses("/goals", 20);
+            expect(after.filter((r) => r.status === 503)).toEqual(Array(4).fill({ status: 503, fault: "injected" }));
+            expect(after.filter((r) => r.status === 200)).toHaveLength(16);
+            expect((await statuses("/health", 10)).every((r) => r.status === 200)).toBe(true);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 

@@ -52,7 +52,6 @@ describe("the post-flip watch over a sequence of updates", () => {
     ];
 
     beforeAll(async () => {
-        // The stack's own watch* keys, not the defaults: the spec must carry what the stack says.
         let values: StackValues = { ...stackFileValues("dev"), "azure-bluegreen:watchMinutes": "7", "azure-bluegreen:watchErrorRatio": "0.1" };
         let previous: ProgramRun | undefined;
         for (const [index, step] of steps.entries()) {
@@ -89,7 +88,7 @@ describe("the post-flip watch over a sequence of updates", () => {
             from: "blue",
             to: "green",
             healthPath: "/health",
-            thresholds: { ...DEFAULT_WATCH_THRESHOLDS, watchMinutes: 7, watchErrorRatio: 0.1 },
+            thresholds: { ...DEFAULT_WATCH_THRESHOLDS, watchMinutes: 7, watchErrorRatio: 0.1 }, // config watch*
             until: new Date(minutes(20).getTime() + 7 * 60_000).toISOString(),
             armEndpoint: "https://management.azure.com",
         });

@@ -51,6 +51,11 @@ const ext = (color: string): string => `azure-native:compute:VirtualMachineExten
 const GUARD = "pulumi-nodejs:dynamic/bluegreen:ReleaseGuard::release-guard";
 /** The health gate is named after the live color: a flip replaces the old color's check with the new one's. */
 const GATE = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::*-gate-check";
+/**
+ * The post-flip watch's run on the agent (components/postFlipWatch.ts), named after the live color: a flip starts the
+ * watch, a rollback stops it; a retry or a new copy of its scripts runs it again (the agent's watch resumes).
+ */
+const WATCH = "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::*-watch-run";
 /** A color's migration runs (components/migrationRun.ts): its inputs are that color's version, so a flip touches none. */
 const MIGRATE = (color: string): string => `azure-native:compute:VirtualMachineRunCommandByVirtualMachine::${color}-migrate-*`;
 const migrateCommand = (color: string, phase: "expand" | "contract"): string =>
@@ -73,16 +78,16 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
     {
         step: "flip: liveColor blue → green",
         change: { "azure-bluegreen:liveColor": "green" },
-        mayTouch: [LB, GUARD, GATE],
-        // The gate must run on a flip (green's check is created), and the guard must record the flip.
-        mustTouch: [LB, GUARD, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::green-gate-check"],
+        mayTouch: [LB, GUARD, GATE, WATCH],
+        // The gate must run on a flip (green's check is created), the guard must record the flip, the watch must start.
+        mustTouch: [LB, GUARD, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::green-gate-check", "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::green-watch-run"],
     },
     {
         step: "rollback: liveColor green → blue",
         from: { "azure-bluegreen:liveColor": "green" },
         change: { "azure-bluegreen:liveColor": "blue" },
-        mayTouch: [LB, GUARD, GATE],
-        mustTouch: [LB, GUARD, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::blue-gate-check"],
+        mayTouch: [LB, GUARD, GATE, WATCH],
+        mustTouch: [LB, GUARD, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::blue-gate-check", "azure-native:compute:VirtualMachineRunCommandByVirtualMachine::blue-watch-run"],
     },
     {
         step: "deploy: the idle color (green) to 1.1.0",
@@ -126,19 +131,19 @@ const RELEASE_STEPS: readonly ReleaseStepCase[] = [
         // its release healthy with these settings, so the live color is not restarted (tests/app/deployScript.int.test.ts).
         step: "retry: retryTag 1",
         change: { "azure-bluegreen:retryTag": "1" },
-        mayTouch: [GATE, MIGRATE("blue"), MIGRATE("green"), LB, GUARD, ext("blue"), ext("green")],
+        mayTouch: [GATE, MIGRATE("blue"), MIGRATE("green"), LB, GUARD, ext("blue"), ext("green"), WATCH],
         mustTouch: [GATE, migrateCommand("blue", "expand"), migrateCommand("green", "expand"), LB, ext("blue"), ext("green")],
     },
     {
         // A merge that changes the app-VM files (here deploy-app.sh), with the live color pinned to what it runs
         // (blueVmTools, from the guard's refusal) and the idle color following the checkout: only green's
         // deployment gets them; blue's extensions keep their script (ignoreChanges). The agent's runs use the new
-        // copy of the script too (new names: the gate and migration runs again, the load balancer is sent again).
+        // copy of the script too (new names: the gate, migration and watch runs again, the load balancer is sent again).
         step: "merge of vm-scripts/, live color pinned: the new files reach the idle color only",
         from: { "azure-bluegreen:blueVmTools": TOOLS_NOW, "azure-bluegreen:greenVmTools": TOOLS_NOW },
         change: { "azure-bluegreen:greenVmTools": "" },
         merged: MERGED_SCRIPTS,
-        mayTouch: [ext("green"), GUARD, GATE, MIGRATE("blue"), MIGRATE("green"), LB],
+        mayTouch: [ext("green"), GUARD, GATE, MIGRATE("blue"), MIGRATE("green"), LB, WATCH],
         mustTouch: [ext("green"), GUARD],
         neverTouch: [...NEVER_TOUCHED, ext("blue")],
     },

@@ -54,6 +54,34 @@ describe("renderChart", () => {
         expect(svg).toContain(">flip → blue refused</text>");
     });
 
+    it("draws no watch, verdict or automatic flip-back when there was none", () => {
+        expect(svg).not.toMatch(/class="watch"|class="verdict|marker-auto-rollback/);
+        expect(svg).not.toContain(">watched</text>");
+    });
+
+    it("shades each watch, ticks each verdict on the top edge (the first fail labelled) and marks the automatic flip-back", () => {
+        const watched = renderChart({
+            ...input,
+            markers: [...input.markers, { at: 2600, label: "automatic flip-back → blue", kind: "auto-rollback" }],
+            watches: [{ startMs: 1200, endMs: 2600, label: "watch green" }],
+            verdicts: [
+                { at: 1700, verdict: "inconclusive" },
+                { at: 2200, verdict: "fail" },
+                { at: 2500, verdict: "fail" },
+            ],
+        });
+        // one shaded span from the flip (x = 60 + 1200/3000 × 920 = 428) to the flip-back (x = 857.3)
+        expect(watched).toMatch(/<g class="watch">\n<rect x="428\.0" y="50" width="429\.3"/);
+        expect(watched).toContain(">watch green</text>");
+        expect(watched.match(/<g class="verdict verdict-fail">/g)).toHaveLength(2);
+        expect(watched.match(/<g class="verdict verdict-inconclusive">/g)).toHaveLength(1);
+        expect(watched.match(/>watch: fail<\/text>/g)).toHaveLength(1);
+        expect(watched).toMatch(new RegExp(`<g class="marker marker-auto-rollback">\n<line [^>]*stroke="${CHART_COLORS.autoRollback}" stroke-width="2[.]5"`));
+        expect(watched).toContain(">automatic flip-back → blue</text>");
+        expect(watched).toContain(">watched</text>");
+        expect(watched).toContain(">automatic flip-back</text>");
+    });
+
     it("escapes text so a label cannot break the document", () => {
         expect(svg).toContain("Rehearsal &lt;blue → green&gt;");
         expect(escapeXml(`a<b>&"c'`)).toBe("a&lt;b&gt;&amp;&quot;c&apos;");

@@ -1,4 +1,5 @@
-import { DEFAULT_OPTIONS, parseOptions, scenarioTiming } from "../../rehearsal/options";
+import { thresholdProblems, DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
+import { DEFAULT_OPTIONS, FAULT_RUN_DEFAULT_DURATION_S, faultScenarioTiming, parseOptions, rehearsalWatchThresholds, scenarioTiming } from "../../rehearsal/options";
 
 describe("parseOptions", () => {
     it("uses the defaults when given nothing", () => {
@@ -17,12 +18,19 @@ describe("parseOptions", () => {
         [["--duration", "5"], /--duration "5" is not a number from 15/],
         [["--rate"], /--rate needs a value/],
         [["--connections", "0"], /--connections "0" is not a number from 1/],
-        [["--fault", "slow"], /--fault "slow" is not a fault; use one of unhealthy, wrong-version, crash-on-start/],
+        [["--fault", "slow"], /--fault "slow" is not a fault; use one of unhealthy, wrong-version, crash-on-start, errors-after-flip/],
         [["--report"], /--report needs a path/],
         [["--colour", "blue"], /unknown option "--colour"/],
         [["--rate", "5000", "--connections", "10"], /500 requests\/s per connection; keep it at most 100 \(e\.g\. --connections 50\)/],
     ])("refuses %j, naming the value and the fix", (argv, message) => {
         expect(() => parseOptions(argv)).toThrow(message);
+    });
+
+    it("runs errors-after-flip for its own default duration unless --duration is given", () => {
+        expect(parseOptions(["--fault", "errors-after-flip"])).toMatchObject({ fault: "errors-after-flip", durationS: FAULT_RUN_DEFAULT_DURATION_S });
+        expect(FAULT_RUN_DEFAULT_DURATION_S).toBe(30);
+        expect(parseOptions(["--duration", "20", "--fault", "errors-after-flip"]).durationS).toBe(20);
+        expect(parseOptions(["--fault", "errors-after-flip", "--duration", "60"]).durationS).toBe(60);
     });
 
     it("shows the usage with every refusal", () => {
@@ -55,5 +63,42 @@ describe("scenarioTiming", () => {
         expect(scenarioTiming(15).maxConnectionAgeMs).toBe(750);
         expect(scenarioTiming(20).maxConnectionAgeMs).toBe(1000);
         expect(scenarioTiming(120).maxConnectionAgeMs).toBe(3000);
+    });
+});
+
+describe("rehearsalWatchThresholds", () => {
+    it("uses the product's defaults when the watch fits their intervals, watching for the watch's length", () => {
+        expect(rehearsalWatchThresholds(26_400)).toEqual({ ...DEFAULT_WATCH_THRESHOLDS, watchMinutes: 0.44 });
+        expect(rehearsalWatchThresholds(45_000)).toEqual({ ...DEFAULT_WATCH_THRESHOLDS, watchMinutes: 0.75 });
+    });
+
+    it("shrinks the interval for a short watch so that a fail can still happen, never below 1 s", () => {
+        expect(rehearsalWatchThresholds(4_400)).toEqual({ ...DEFAULT_WATCH_THRESHOLDS, watchIntervalSeconds: 1, watchMinutes: 4_400 / 60_000 });
+        expect(rehearsalWatchThresholds(12_000)?.watchIntervalSeconds).toBe(4);
+        expect(rehearsalWatchThresholds(2_999)).toBeUndefined();
+    });
+
+    it.each([3_000, 3_300, 4_400, 14_999, 15_000, 26_400, 600_000])("gives valid settings for a %d ms watch inside an equal rollback window", (ms) => {
+        const t = rehearsalWatchThresholds(ms);
+        expect(t).toBeDefined();
+        expect(thresholdProblems(t!, ms / 60_000)).toEqual([]);
+    });
+
+    it.each([15, 20, 120])("fits a watch in the rollback window of the default scenario's last flip (%d s)", (durationS) => {
+        expect(rehearsalWatchThresholds(scenarioTiming(durationS).rollbackWindowMs)).toBeDefined();
+    });
+});
+
+describe("faultScenarioTiming", () => {
+    it.each([15, 20, 30, 120])("for %d s flips early and watches long enough to fail with the default thresholds", (durationS) => {
+        const t = faultScenarioTiming(durationS);
+        const d = DEFAULT_WATCH_THRESHOLDS;
+        expect(t.flip).toBeLessThan(t.end);
+        // the defaults fail after watchConsecutiveIntervals intervals, plus up to one of alignment, plus the first read
+        expect(t.watchMs).toBeGreaterThanOrEqual((d.watchConsecutiveIntervals + 2) * d.watchIntervalSeconds * 1000);
+        expect(t.flip + t.watchMs).toBeGreaterThanOrEqual(t.end);
+        expect(rehearsalWatchThresholds(t.watchMs)).toEqual({ ...d, watchMinutes: t.watchMs / 60_000 });
+        expect(thresholdProblems(rehearsalWatchThresholds(t.watchMs)!, t.rollbackWindowMs / 60_000)).toEqual([]);
+        expect(t.tailMs).toBeGreaterThan(t.maxConnectionAgeMs);
     });
 });

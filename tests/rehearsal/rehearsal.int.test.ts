@@ -52,6 +52,7 @@ describe.each([
     it("loses no request across the flips, the rollback, the deploys and the migrations", () => {
         expect(result.records.filter(isFailure)).toEqual([]);
         expect(result.report.failedRequests).toBe(0);
+        expect(result.report).toMatchObject({ faultFailures: 0, machineryFailures: 0 });
         expect(result.report.totalRequests).toBeGreaterThan(4000);
         expect(result.report.totalRequests).toBe(result.records.length);
     });
@@ -72,6 +73,21 @@ describe.each([
             ["green", "blue", true],
             ["blue", "green", false],
         ]);
+    });
+
+    it("watches each forward flip with the release agent's watch, which never flips a healthy release back", () => {
+        expect(result.report.autoRollbacks).toEqual([]);
+        expect(result.report.flips.every((f) => !f.automatic)).toBe(true);
+        // the flip and the flip again are watched (the rollback stops the first watch; a rollback is not watched)
+        expect(result.watches.map((w) => [w.spec.from, w.spec.to])).toEqual([
+            ["blue", "green"],
+            ["blue", "green"],
+        ]);
+        expect(result.watches.map((w) => w.ended()?.outcome)).toEqual(["stopped", expect.stringMatching(/^(passed|inconclusive)$/)]);
+        expect(result.watches[1].verdicts.length).toBeGreaterThanOrEqual(2);
+        expect(result.watches.flatMap((w) => w.verdicts).every((v) => v.verdict !== "fail")).toBe(true);
+        // every switch went through ARM: the PUT, then the change at the load balancer
+        for (const f of result.report.flips) expect(f.armMs).toBeGreaterThan(0);
     });
 
     it("sends every new connection opened after a switch (+ tolerance) to the new color", () => {

@@ -1,6 +1,9 @@
 import fc from "fast-check";
 import { RequestRecord } from "../../rehearsal/load";
 import {
+    AUTO_ROLLBACK_TARGET_MS,
+    AutoRollbackEvent,
+    autoRollbackMetrics,
     buckets,
     buildReport,
     failuresByCause,
@@ -119,8 +122,84 @@ describe("failures", () => {
         [{ status: undefined, error: "ECONNRESET" }, "ECONNRESET"],
         [{ status: undefined, error: "timeout" }, "timeout"],
         [{ status: 302 }, "HTTP 302"],
+        [{ status: 503, injected: true }, "HTTP 503 (injected)"],
     ])("counts %j as a failure caused by %s", (over, cause) => {
         expect(failuresByCause([req(over), req({})])).toEqual({ [cause]: 1 });
+    });
+
+    it("tells the injected fault's failures apart from the machinery's in the report", () => {
+        const records = [
+            req({ status: 503, injected: true, color: "green" }),
+            req({ status: 503, injected: true, color: "green" }),
+            req({ status: 503, color: "green" }), // a 503 without the header: the machinery's
+            req({ status: undefined, color: undefined, error: "ECONNRESET" }),
+            req({ status: 200, injected: true }), // the header on a success is no failure
+            req({}),
+        ];
+        const report = buildReport({ startedAt: new Date(0), durationMs: 1000, settings: {}, records, flips: [], blockedFlips: [], blockedDeploys: [], blockedContracts: [], timeline: [] });
+        expect(report).toMatchObject({ failedRequests: 4, faultFailures: 2, machineryFailures: 2, autoRollbacks: [] });
+        expect(report.failures).toEqual({ "HTTP 503 (injected)": 2, "HTTP 503": 1, ECONNRESET: 1 });
+        expect(report.failureSamples.map((r) => r.status ?? r.error)).toEqual([503, "ECONNRESET"]);
+        expect(formatSummary(report)).toContain("4 failed: ");
+        expect(formatSummary(report)).toContain("2 by the injected fault, 2 by the machinery");
+    });
+});
+
+describe("an automatic flip-back: detectMs and restoreMs", () => {
+    // green went live at 1000; its first bad answer started at 1500; the watch said fail at 16,500; production was
+    // back on blue at the load balancer at 16,700 (HAProxy acknowledged at 16,702).
+    const back: FlipEvent = { from: "green", to: "blue", at: 16_700, ackAt: 16_702, rollback: true, automatic: true, requestedAt: 16_640 };
+    const event: AutoRollbackEvent = { watchedFlipAt: 1000, verdictAt: 16_500, reason: "green: error ratio 20%", flip: back };
+    const records = [
+        req({ start: 900, end: 905, color: "blue", status: 200 }),
+        req({ start: 950, end: 960, color: "blue", status: 503 }), // before the flip: not the watched color's
+        req({ start: 1200, end: 1210, color: "green" }),
+        req({ start: 1500, end: 1505, color: "green", status: 503, injected: true }),
+        req({ start: 2000, end: 2005, color: "green", status: 503, injected: true }),
+        req({ newConnection: true, start: 16_600, end: 16_605, color: "green" }), // before the switch: expected
+        req({ newConnection: true, start: 16_710, end: 16_715, color: "green" }), // after it: the switch's tail
+        req({ newConnection: true, start: 16_720, end: 16_725, color: "blue" }),
+        req({ newConnection: false, start: 17_500, end: 17_505, color: "green" }), // an established connection
+    ];
+
+    it("detects from the first bad request of the watched color after its flip, restores at the last new connection it still served", () => {
+        expect(autoRollbackMetrics(records, event, Infinity)).toEqual({ detectMs: 15_000, restoreMs: 210, firstBadRequestMs: 1500 });
+    });
+
+    it("restores at the runtime API's answer when no new connection reached the failed color after the verdict", () => {
+        expect(autoRollbackMetrics(records.filter((r) => r.start !== 16_710), event, Infinity).restoreMs).toBe(202);
+    });
+
+    it("counts a request that reached no app (a reset) as bad, and detects from the flip when nothing failed", () => {
+        const reset = req({ start: 1100, end: 1100, color: undefined, status: undefined, error: "ECONNRESET" });
+        expect(autoRollbackMetrics([...records, reset], event, Infinity).detectMs).toBe(15_400);
+        const clean = records.filter((r) => r.status === 200);
+        expect(autoRollbackMetrics(clean, event, Infinity)).toMatchObject({ detectMs: 15_500 });
+        expect(autoRollbackMetrics(clean, event, Infinity).firstBadRequestMs).toBeUndefined();
+    });
+
+    it("is in the report as autoRollbacks, and its flip in flips as automatic with the ARM time", () => {
+        const forward: FlipEvent = { from: "blue", to: "green", at: 1000, ackAt: 1002, rollback: false, requestedAt: 940 };
+        const report = buildReport({
+            startedAt: new Date("2026-11-23T12:00:00Z"),
+            durationMs: 20_000,
+            settings: { fault: "errors-after-flip" },
+            records,
+            flips: [forward, back],
+            autoRollbacks: [event],
+            blockedFlips: [],
+            blockedDeploys: [],
+            blockedContracts: [],
+            timeline: [],
+        });
+        expect(report.autoRollbacks).toEqual([
+            { at: "2026-11-23T12:00:16.700Z", atMs: 16_700, from: "green", to: "blue", reason: "green: error ratio 20%", detectMs: 15_000, restoreMs: 210, firstBadRequestMs: 1500, verdictMs: 16_500 },
+        ]);
+        expect(report.flips.map((f) => [f.automatic, f.armMs])).toEqual([[false, 60], [true, 60]]);
+        expect(report.faultFailures).toBe(2);
+        expect(report.machineryFailures).toBe(1); // the 503 without the header, before the flip
+        expect(formatSummary(report)).toContain("automatic flip-back green → blue at 16.7 s: ARM 60 ms, switch");
+        expect(formatSummary(report)).toContain("automatic flip-backs: green → blue at 16.7 s: detect 15000 ms + restore 210 ms = 15210 ms (green: error ratio 20%)");
     });
 });
 
@@ -240,7 +319,7 @@ describe("the expand under a held table lock", () => {
 describe("the rehearsal's verdict", () => {
     const flipRow = (late: number, onOld = late) => ({
         from: "blue" as const, to: "green" as const, at: "", atMs: 5000, rollback: false, switchMs: 2, convergeMs: 3000,
-        newConnections: 40, newConnectionsOnOldColor: onOld, lateNewConnectionsOnOldColor: late,
+        newConnections: 40, newConnectionsOnOldColor: onOld, lateNewConnectionsOnOldColor: late, automatic: false,
     });
     const base = (extra: Partial<RehearsalReport> = {}): RehearsalReport => ({
         ...buildReport({ startedAt: new Date(0), durationMs: 1000, settings: {}, records: [], flips: [], blockedFlips: [], blockedDeploys: [], blockedContracts: [], timeline: [] }),
@@ -269,6 +348,32 @@ describe("the rehearsal's verdict", () => {
         expect(line).toMatch(/^VERDICT: FAIL — 2 request\(s\) failed/);
         expect(line).toContain(`3 new connection(s) reached blue later than ${SWITCH_TOLERANCE_MS} ms after the switch`);
         expect(line).toContain("the broken v3's flip was not refused");
+    });
+
+    const autoRow = (detectMs: number, restoreMs: number) => ({
+        at: "", atMs: 17_000, from: "green" as const, to: "blue" as const, reason: "green: error ratio 20%", detectMs, restoreMs, verdictMs: 16_500,
+    });
+    const faultRun = (extra: Partial<RehearsalReport> = {}): RehearsalReport =>
+        base({ settings: { fault: "errors-after-flip" }, blockedFlips: [], failedRequests: 300, faultFailures: 300, machineryFailures: 0, failures: { "HTTP 503 (injected)": 300 }, autoRollbacks: [autoRow(15_000, 300)], ...extra });
+
+    it("passes an errors-after-flip run whose only failures are the injected ones and whose watch flipped back once in time", () => {
+        expect(rehearsalVerdict(faultRun())).toMatchObject({ pass: true, problems: [] });
+    });
+
+    it("fails an errors-after-flip run with a machinery failure, no flip-back, no injected failure, or a flip-back past the target", () => {
+        const problems = (r: RehearsalReport): string => rehearsalVerdict(r).problems.join("; ");
+        expect(problems(faultRun({ failedRequests: 301, failures: { "HTTP 503 (injected)": 300, ECONNRESET: 1 } }))).toBe(
+            '1 request(s) failed apart from the injected fault\'s: {"ECONNRESET":1}',
+        );
+        expect(problems(faultRun({ autoRollbacks: [] }))).toBe("0 automatic flip-back(s) where the watch should have made exactly one");
+        expect(problems(faultRun({ failedRequests: 0, faultFailures: 0, failures: {} }))).toMatch(/^the injected fault failed no request/);
+        expect(problems(faultRun({ autoRollbacks: [autoRow(AUTO_ROLLBACK_TARGET_MS - 100, 101)] }))).toMatch(/took 30001 ms .*\(target 30000 ms\)/);
+    });
+
+    it("fails a run without the fault in which the watch flipped production back", () => {
+        expect(rehearsalVerdict(base({ autoRollbacks: [autoRow(15_000, 300)] })).problems).toEqual([
+            "the watch flipped production back 1 time(s) although no release was broken: green: error ratio 20%",
+        ]);
     });
 
     it("counts a new connection on the old color as late only past the tolerance", () => {
