@@ -81,7 +81,7 @@ describe("the program as the Pulumi CLI loads it", () => {
         expect(report.types).toMatchObject({
             "azure-native:compute:VirtualMachine": 3, // one per color and the release agent
             "azure-native:compute:VirtualMachineExtension": 2,
-            "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": 3, // the gate and each color's expand migrations
+            "azure-native:compute:VirtualMachineRunCommandByVirtualMachine": 4, // the gate, each color's expand migrations and the post-flip watch
             "azure-native:keyvault:Vault": 1,
             "azure-native:network:LoadBalancer": 1,
             "azure-native:sql:Server": 1,
