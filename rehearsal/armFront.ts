@@ -10,9 +10,9 @@
  * seconds), and HAProxy applies it to new connections within milliseconds.
  */
 import { Color, idleColor } from "../release/colors";
-import { ArmLoadBalancer, armProductionColor, flipBack, LIVE_TAG, NETWORK_API_VERSION } from "../release/flipBack";
+import { ArmLoadBalancer, armProductionColor, LIVE_TAG, NETWORK_API_VERSION } from "../release/flipBack";
 import { ARM_RESOURCE, imdsToken } from "../release/imdsToken";
-import type { FlipBackFactory } from "../release/watchCli";
+import { armFlipBack, FlipBackFactory } from "../release/watchCli";
 import { FLIP_BACK_TAG, FlipBackRecord, parseFlipBackTag } from "../release/watchContract";
 import { ArmStandIn, armLoadBalancerJson, pointRule, startArmStandIn } from "./armStandIn";
 
@@ -138,18 +138,7 @@ export async function startArmFront(o: ArmFrontOptions): Promise<ArmFront> {
         return applied;
     };
 
-    const flipBackFactory: FlipBackFactory = (spec, log) => async (record) => {
-        const result = await flipBack({
-            from: record.from,
-            to: record.to,
-            record,
-            armEndpoint: spec.armEndpoint,
-            loadBalancerId: spec.loadBalancerId,
-            token,
-            log,
-        });
-        return { outcome: result.outcome, problems: [...result.problems] };
-    };
+    const flipBackFactory: FlipBackFactory = (spec, log) => armFlipBack(spec, log, token);
 
     return {
         arm: stand,

@@ -21,23 +21,31 @@ import { FlipBackResult, flipDir, isEnded, listWatchStates, readWatchState, requ
 export type FlipBackFactory = (spec: WatchSpec, log: (line: string) => void) => (record: FlipBackRecord) => Promise<FlipBackResult>;
 
 /**
- * The real flip-back: release/flipBack.ts against `spec.armEndpoint` for `spec.loadBalancerId`, with a token of the
- * agent's managed identity for Azure Resource Manager from IMDS (`IMDS_URL` overrides IMDS's address, as in vm-scripts/deploy-app.sh: the
- * rehearsal's stand-in; `IDENTITY_CLIENT_ID` a user-assigned identity).
+ * The real flip-back: release/flipBack.ts against `spec.armEndpoint` for `spec.loadBalancerId`, with the given token
+ * source — by default a token of the agent's managed identity for Azure Resource Manager from IMDS (`IMDS_URL`
+ * overrides IMDS's address, as in vm-scripts/deploy-app.sh: the rehearsal's stand-in; `IDENTITY_CLIENT_ID` a
+ * user-assigned identity). The rehearsal passes the stand-in's token (rehearsal/armFront.ts).
  */
-export const armFlipBack: FlipBackFactory = (spec, log) => (record) =>
-    flipBack({
-        from: record.from,
-        to: record.to,
-        record,
-        loadBalancerId: spec.loadBalancerId,
-        armEndpoint: spec.armEndpoint,
-        token: () => imdsToken(ARM_RESOURCE, {
-            ...(process.env.IMDS_URL ? { endpoint: process.env.IMDS_URL } : {}),
-            ...(process.env.IDENTITY_CLIENT_ID ? { clientId: process.env.IDENTITY_CLIENT_ID } : {}),
-        }),
-        log: (line) => log(`flip-back: ${line}`),
+export function armFlipBack(spec: WatchSpec, log: (line: string) => void, token: () => Promise<string> = imdsArmToken): (record: FlipBackRecord) => Promise<FlipBackResult> {
+    return (record) =>
+        flipBack({
+            from: record.from,
+            to: record.to,
+            record,
+            loadBalancerId: spec.loadBalancerId,
+            armEndpoint: spec.armEndpoint,
+            token,
+            log: (line) => log(`flip-back: ${line}`),
+        });
+}
+
+/** The managed identity's token for ARM, from IMDS. */
+function imdsArmToken(): Promise<string> {
+    return imdsToken(ARM_RESOURCE, {
+        ...(process.env.IMDS_URL ? { endpoint: process.env.IMDS_URL } : {}),
+        ...(process.env.IDENTITY_CLIENT_ID ? { clientId: process.env.IDENTITY_CLIENT_ID } : {}),
     });
+}
 
 export interface CliIo {
     readonly out: (line: string) => void;
