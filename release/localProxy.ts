@@ -12,6 +12,13 @@
  *   and an idle one after `keepAliveIdleMs`: after a flip of the load balancer, whose established TCP flows stay on
  *   the old color, keep-alive clients reconnect — to the new color — within that bound, whatever the app does.
  *
+ * - The load balancer's health probe (and every request for `healthPath`) goes to the active slot through backends of
+ *   its own (`probe_a`, `probe_b`): the slots' backends count only the users' requests, so the post-flip watch never
+ *   takes Azure's probes (several a second) for traffic (release/watchSignals.ts).
+ * - The answers of the slots' backends are timed in a latency histogram (a small Lua script the proxy loads,
+ *   {@link renderLatencyLua}), served in Prometheus text beside HAProxy's own exporter: the watch's latency percentile
+ *   is that of the users' requests.
+ *
  * This file runs on the VMs as `local-proxy.js` (transpiled by the program, components/lib/vmScripts.ts), called by
  * vm-scripts/deploy-app.sh, so it imports only Node's built-ins; the rehearsal uses the same functions.
  */
@@ -41,6 +48,21 @@ export function isSlot(value: unknown): value is Slot {
 export function slotBackend(slot: Slot): string {
     return `slot_${slot}`;
 }
+
+/** The backend the health probes of a slot go through (same app, not counted as the users' requests): `probe_a`. */
+export function probeBackend(slot: Slot): string {
+    return `probe_${slot}`;
+}
+
+/** The path of the latency histogram on the metrics port (Prometheus text; HAProxy's own exporter is on `/metrics`). */
+export const LATENCY_METRICS_PATH = "/metrics/latency";
+/** The histogram's metric (seconds, Prometheus' unit), per slot backend: `bluegreen_proxy_response_seconds_bucket`. */
+export const LATENCY_METRIC = "bluegreen_proxy_response_seconds";
+/**
+ * The histogram's bucket bounds (ms; the last is +Inf). The post-flip analysis' own (release/postFlipAnalysis.ts
+ * DEFAULT_LATENCY_BUCKETS_MS, repeated because this file imports nothing; a test compares them).
+ */
+export const LATENCY_BUCKETS_MS: readonly number[] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, Infinity];
 
 /** The map file's content: which slot gets the requests. */
 export function renderSlotMap(active: Slot): string {
@@ -87,6 +109,17 @@ export interface ProxySettings {
      * @default none (no endpoint)
      */
     readonly metricsPort?: number;
+    /**
+     * The path of the health probe (the load balancer's, the deploy's, the watch's): its requests go to the active slot
+     * through the probe backends, apart from the users' requests. @default "/health"
+     */
+    readonly healthPath?: string;
+    /**
+     * Where the Lua script of the latency histogram ({@link renderLatencyLua}) is (`node local-proxy.js lua` writes
+     * it): with `metricsPort`, the slots' answers are timed and served on {@link LATENCY_METRICS_PATH}.
+     * @default none (no histogram)
+     */
+    readonly latencyScriptPath?: string;
     /** The system user HAProxy drops to after binding (the Debian package's `haproxy`). @default none (stays as started) */
     readonly runAs?: string;
 }
@@ -111,6 +144,9 @@ export function proxySettingsProblems(s: ProxySettings): string[] {
     if (s.runAs !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(s.runAs)) problems.push(`runAs ${JSON.stringify(s.runAs)} is not a user name`);
     const paths: [string, string][] = [["socketPath", s.socketPath], ["mapPath", s.mapPath]];
     if (s.releasesMapPath !== undefined) paths.push(["releasesMapPath", s.releasesMapPath]);
+    if (s.latencyScriptPath !== undefined) paths.push(["latencyScriptPath", s.latencyScriptPath]);
+    if (s.latencyScriptPath !== undefined && s.metricsPort === undefined) problems.push(`latencyScriptPath needs metricsPort (the histogram is served there)`);
+    if (s.healthPath !== undefined && !/^\/[A-Za-z0-9._~/-]{0,200}$/.test(s.healthPath)) problems.push(`healthPath ${JSON.stringify(s.healthPath)} must be a path: '/' then letters, digits, '.', '_', '~', '/' or '-'`);
     for (const [name, p] of paths) {
         if (!/^\/[^\s"'#;]+$/.test(p)) problems.push(`${name} ${JSON.stringify(p)} must be an absolute path without spaces, quotes, '#' or ';'`);
     }
@@ -129,12 +165,15 @@ export function renderProxyConfig(s: ProxySettings): string {
     const slotPorts = s.slotPorts ?? SLOT_PORTS;
     const maxAge = s.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS;
     const idle = s.keepAliveIdleMs ?? maxAge;
+    const latency = s.latencyScriptPath !== undefined;
+    const activeSlot = `str(active),map(${s.mapPath},${slotBackend("a")})`;
     return [
         "# Written by vm-scripts/deploy-app.sh (release/localProxy.ts): the product's local proxy in front of the app.",
         "# Do not edit: the next deployment rewrites it. Which slot serves is in the map file, changed at run time.",
         "global",
         `    stats socket ${s.socketPath} mode 600 level admin`,
         "    maxconn 4096",
+        ...(latency ? [`    lua-load ${s.latencyScriptPath}`] : []),
         ...(s.runAs ? [`    user ${s.runAs}`, `    group ${s.runAs}`] : []),
         // A reload (a new proxy configuration) lets the old process finish its requests, bounded.
         `    hard-stop-after ${Math.ceil((maxAge + (s.serverTimeoutMs ?? 300_000)) / 1000)}s`,
@@ -156,8 +195,16 @@ export function renderProxyConfig(s: ProxySettings): string {
         "    http-request set-var(txn.age) date(0,ms),sub(sess.born)",
         `    http-after-response set-header Connection close if { var(txn.age) -m int ge ${maxAge} }`,
         ...servedByHeader(s),
-        `    use_backend %[str(active),map(${s.mapPath},${slotBackend("a")})]`,
-        ...SLOTS.flatMap((slot) => ["", `backend ${slotBackend(slot)}`, `    server app 127.0.0.1:${slotPorts[slot]}`]),
+        // Health probes reach the active slot through its probe backend: the slots' backends count users' requests only.
+        `    use_backend %[${activeSlot},regsub(^slot_,probe_)] if { path ${s.healthPath ?? "/health"} }`,
+        `    use_backend %[${activeSlot}]`,
+        ...SLOTS.flatMap((slot) => [
+            "",
+            `backend ${slotBackend(slot)}`,
+            ...(latency ? ["    http-request lua.bluegreen_latency_start", "    http-response lua.bluegreen_latency_observe"] : []),
+            `    server app 127.0.0.1:${slotPorts[slot]}`,
+        ]),
+        ...SLOTS.flatMap((slot) => ["", `backend ${probeBackend(slot)}`, `    server app 127.0.0.1:${slotPorts[slot]}`]),
         ...(s.metricsPort !== undefined
             ? [
                   "",
@@ -166,6 +213,7 @@ export function renderProxyConfig(s: ProxySettings): string {
                   `    bind ${host}:${s.metricsPort}`,
                   "    no log",
                   "    http-request use-service prometheus-exporter if { path /metrics }",
+                  ...(latency ? [`    http-request use-service lua.bluegreen_latency_metrics if { path ${LATENCY_METRICS_PATH} }`] : []),
                   "    http-request return status 404",
               ]
             : []),
@@ -175,8 +223,85 @@ export function renderProxyConfig(s: ProxySettings): string {
 
 /** The rule that writes `x-served-by`: `<color>@<version> <vm>` (the serving slot's release, the VM). */
 function servedByHeader(s: ProxySettings): string[] {
-    const parts = [...(s.releasesMapPath ? [`%[be_name,map(${s.releasesMapPath},unknown)]`] : []), ...(s.servedBy ? [s.servedBy] : [])];
+    const parts = [...(s.releasesMapPath ? [`%[be_name,regsub(^probe_,slot_),map(${s.releasesMapPath},unknown)]`] : []), ...(s.servedBy ? [s.servedBy] : [])];
     return parts.length > 0 ? [`    http-after-response set-header x-served-by "${parts.join(" ")}"`] : [];
+}
+
+/**
+ * The Lua script the proxy loads for the latency histogram (pure; HAProxy 2.4+, Lua 5.3). Per slot backend: the time
+ * from the request leaving the frontend's rules to the app's response headers (queue, connect and the app's answer;
+ * `core.now()`, HAProxy's clock, ms resolution), counted into cumulative buckets, served as a Prometheus histogram
+ * on {@link LATENCY_METRICS_PATH}. Answers the proxy makes itself (503 when the app is down, 504 on timeout) are not
+ * timed: the watch counts them as errors. The counters live in the process: a reload or restart starts them at 0, as
+ * HAProxy's own.
+ */
+export function renderLatencyLua(bucketsMs: readonly number[] = LATENCY_BUCKETS_MS): string {
+    const finite = bucketsMs.filter((b) => Number.isFinite(b));
+    const le = [...finite.map((b) => String(b / 1000)), "+Inf"];
+    return [
+        "-- Written by vm-scripts/deploy-app.sh (release/localProxy.ts renderLatencyLua): the local proxy's latency histogram.",
+        "-- Do not edit: the next deployment rewrites it.",
+        `local bounds_ms = { ${finite.join(", ")} }`,
+        `local le = { ${le.map((l) => JSON.stringify(l)).join(", ")} }`,
+        "local hist = {} -- backend name -> { counts = { per bucket, not cumulative }, sum = seconds, count = n }",
+        "",
+        "local function now_ms()",
+        "  local t = core.now()",
+        "  return t.sec * 1000 + t.usec / 1000",
+        "end",
+        "",
+        'core.register_action("bluegreen_latency_start", { "http-req" }, function(txn)',
+        "  txn:set_priv(now_ms())",
+        "end)",
+        "",
+        'core.register_action("bluegreen_latency_observe", { "http-res" }, function(txn)',
+        "  local t0 = txn:get_priv()",
+        '  if type(t0) ~= "number" then return end',
+        "  local ms = now_ms() - t0",
+        "  if ms < 0 then ms = 0 end",
+        "  local be = txn.f:be_name()",
+        "  local h = hist[be]",
+        "  if h == nil then",
+        "    h = { counts = {}, sum = 0, count = 0 }",
+        "    for i = 1, #le do h.counts[i] = 0 end",
+        "    hist[be] = h",
+        "  end",
+        "  local i = #le",
+        "  for k = 1, #bounds_ms do",
+        "    if ms <= bounds_ms[k] then i = k; break end",
+        "  end",
+        "  h.counts[i] = h.counts[i] + 1",
+        "  h.sum = h.sum + ms / 1000",
+        "  h.count = h.count + 1",
+        "end)",
+        "",
+        'core.register_service("bluegreen_latency_metrics", "http", function(applet)',
+        "  local out = {",
+        `    "# HELP ${LATENCY_METRIC} Time from the local proxy to the app's response headers, per slot backend.",`,
+        `    "# TYPE ${LATENCY_METRIC} histogram",`,
+        "  }",
+        "  local names = {}",
+        "  for be in pairs(hist) do names[#names + 1] = be end",
+        "  table.sort(names)",
+        "  for _, be in ipairs(names) do",
+        "    local h = hist[be]",
+        "    local cumulative = 0",
+        "    for i = 1, #le do",
+        "      cumulative = cumulative + h.counts[i]",
+        `      out[#out + 1] = string.format('${LATENCY_METRIC}_bucket{proxy="%s",le="%s"} %d', be, le[i], cumulative)`,
+        "    end",
+        `    out[#out + 1] = string.format('${LATENCY_METRIC}_sum{proxy="%s"} %.6f', be, h.sum)`,
+        `    out[#out + 1] = string.format('${LATENCY_METRIC}_count{proxy="%s"} %d', be, h.count)`,
+        "  end",
+        '  local body = table.concat(out, "\\n") .. "\\n"',
+        "  applet:set_status(200)",
+        '  applet:add_header("content-type", "text/plain; version=0.0.4")',
+        '  applet:add_header("content-length", tostring(#body))',
+        "  applet:start_response()",
+        "  applet:send(body)",
+        "end)",
+        "",
+    ].join("\n");
 }
 
 /** The releases map's content: what each slot runs, `<color>@<version>` (`-` for nothing). */
@@ -283,7 +408,8 @@ export async function inFlight(socketPath: string, slot: Slot): Promise<number> 
     const counts = parseInFlight(await runtimeCommand(socketPath, "show stat"));
     const n = counts[`${slotBackend(slot)}/app`];
     if (n === undefined) throw new Error(`the local proxy has no server ${slotBackend(slot)}/app (show stat); is its configuration this product's?`);
-    return n;
+    // Health probes in flight to the slot's app count too (a proxy configured before the probe backends has none).
+    return n + (counts[`${probeBackend(slot)}/app`] ?? 0);
 }
 
 export interface DrainResult {
@@ -312,6 +438,7 @@ export async function waitDrained(socketPath: string, slot: Slot, timeoutMs: num
 
 const USAGE = [
     "usage: node local-proxy.js config <settings.json>            print the HAProxy configuration (settings: ProxySettings as JSON)",
+    "       node local-proxy.js lua                               print the latency histogram's Lua script (settings' latencyScriptPath)",
     "       node local-proxy.js active <map-file>                  print the slot the map file names (a or b), nothing when none",
     "       node local-proxy.js switch <socket> <map-file> <a|b>   send new requests to the slot, then write the map file",
     "       node local-proxy.js drain <socket> <a|b> <timeout-s>   wait until the slot has no request in flight (exit 3: still busy)",
@@ -325,6 +452,10 @@ export async function main(argv: readonly string[], out: (s: string) => void, er
     try {
         if (command === "config" && args.length === 1) {
             out(renderProxyConfig(JSON.parse(fs.readFileSync(args[0], "utf8")) as ProxySettings).trimEnd());
+            return 0;
+        }
+        if (command === "lua" && args.length === 0) {
+            out(renderLatencyLua().trimEnd());
             return 0;
         }
         if (command === "active" && args.length === 1) {

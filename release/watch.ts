@@ -24,6 +24,7 @@ import * as path from "node:path";
 import { isColor } from "./colors";
 import { analyse, Analysis, Sample, thresholdProblems, Verdict } from "./postFlipAnalysis";
 import type { FlipBackRecord, WatchedVm, WatchSpec } from "./watchContract";
+import { LATENCY_METRICS_PATH } from "./localProxy";
 import { countersFromMetrics, lifetimeSample, ProbeResult, ProxyCounters, sampleFromCounters } from "./watchSignals";
 
 /** How a watch ended. */
@@ -294,12 +295,15 @@ export async function runWatch(spec: WatchSpec, opts: WatchOptions): Promise<Wat
     const scrape = async (vm: WatchedVm): Promise<ProxyCounters | undefined> => {
         try {
             const r = await fetch(`http://${vm.host}:${vm.metricsPort}/metrics`, timeoutMs);
-            return r.status === 200 ? countersFromMetrics(r.body) : undefined;
+            if (r.status !== 200) return undefined;
+            // The latency histogram, when the proxy serves it (a proxy configured by an older release does not: 404).
+            const l = await fetch(`http://${vm.host}:${vm.metricsPort}${LATENCY_METRICS_PATH}`, timeoutMs).catch(() => undefined);
+            return countersFromMetrics(r.body, l?.status === 200 ? l.body : undefined);
         } catch {
             return undefined;
         }
     };
-    /** Probe then read each VM (in parallel): the probe's answer is in the read's counts. */
+    /** Probe then read each VM (in parallel); the probe goes through the proxy's probe backend, not in the counts. */
     const read = (vms: readonly WatchedVm[]): Promise<{ vm: WatchedVm; probe: ProbeResult; counters?: ProxyCounters }[]> =>
         Promise.all(vms.map(async (vm) => {
             const p = await probe(vm);

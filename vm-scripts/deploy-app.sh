@@ -62,6 +62,7 @@ PROXY_RUN_DIR="${PROXY_RUN_DIR:-$BG_ROOT/var/lib/bluegreen/proxy}"
 PROXY_SOCKET="$PROXY_RUN_DIR/admin.sock"                   # its runtime API (root only)
 PROXY_MAP="$PROXY_DIR/slot.map"
 PROXY_RELEASES="$PROXY_DIR/releases.map"                  # what each slot runs: the x-served-by header's <color>@<version>
+PROXY_LATENCY_LUA="$PROXY_DIR/latency.lua"                # the proxy's latency histogram (/metrics/latency on the metrics port)
 PROXY_UNIT="${PROXY_UNIT:-bluegreen-proxy.service}"
 PROXY_PACKAGE="${PROXY_PACKAGE:-haproxy}"
 HAPROXY="${HAPROXY:-/usr/sbin/haproxy}"
@@ -245,10 +246,11 @@ proof() {
 
 # The local proxy's configuration and unit, as this run wants them (release/localProxy.ts renders the config).
 proxy_files() {
-  printf '{"productionPort":%s,"stagingPort":%s,"slotPorts":{"a":%s,"b":%s},"socketPath":"%s","mapPath":"%s","releasesMapPath":"%s","maxConnectionAgeMs":%s,"metricsPort":%s%s%s}\n' \
-    "$port" "$staging_port" "$SLOT_PORT_A" "$SLOT_PORT_B" "$PROXY_SOCKET" "$PROXY_MAP" "$PROXY_RELEASES" "$PROXY_MAX_CONNECTION_AGE_MS" "$PROXY_METRICS_PORT" \
+  printf '{"productionPort":%s,"stagingPort":%s,"slotPorts":{"a":%s,"b":%s},"socketPath":"%s","mapPath":"%s","releasesMapPath":"%s","latencyScriptPath":"%s","maxConnectionAgeMs":%s,"metricsPort":%s%s%s}\n' \
+    "$port" "$staging_port" "$SLOT_PORT_A" "$SLOT_PORT_B" "$PROXY_SOCKET" "$PROXY_MAP" "$PROXY_RELEASES" "$PROXY_LATENCY_LUA" "$PROXY_MAX_CONNECTION_AGE_MS" "$PROXY_METRICS_PORT" \
     "${PROXY_SERVED_BY:+,\"servedBy\":\"$PROXY_SERVED_BY\"}" "${PROXY_USER:+,\"runAs\":\"$PROXY_USER\"}" >"$work/proxy.json"
   proxy config "$work/proxy.json" >"$work/haproxy.cfg" || fail "the local proxy's settings were refused (see above)." 2
+  proxy lua >"$work/latency.lua" || fail "could not write the local proxy's latency script (see above)." 2
   cat >"$work/proxy.service" <<UNIT
 # Written by vm-scripts/deploy-app.sh: the product's local proxy in front of the app (docs/local-proxy.md).
 [Unit]
@@ -279,7 +281,7 @@ fi
 if ! $fetch_only && [ -n "$active" ] && [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
   desired_env "$(slot_port "$active")" | cmp -s - "$(env_file_of "$active")" &&
   contract unit "$(env_file_of "$active")" "$APP_USER" 2>/dev/null | cmp -s - "$UNIT_DIR/$(unit_of "$active")" &&
-  cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT" &&
+  cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/latency.lua" "$PROXY_LATENCY_LUA" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT" &&
   answers_correctly "$active" && serving; then
   log "$APP_COLOR already runs $APP_VERSION with these settings in slot $active behind the local proxy, healthy: nothing to do."
   proof "$active"
@@ -373,13 +375,18 @@ stop_timeout="$(contract get stopTimeoutSeconds)"
 mkdir -p "$PROXY_DIR" "$PROXY_RUN_DIR" "$UNIT_DIR"
 proxy_running=false
 if "$SYSTEMCTL" is-active --quiet "$PROXY_UNIT" 9>&- && [ -n "$active" ]; then proxy_running=true; fi
+# The Lua script first: the configuration loads it (and HAProxy's check of a new configuration reads it). A running
+# proxy keeps the script it loaded until it reloads.
+install_latency_script() { install -m 644 "$work/latency.lua" "$PROXY_LATENCY_LUA.new" && mv -f "$PROXY_LATENCY_LUA.new" "$PROXY_LATENCY_LUA"; }
 install_proxy_files() {
   [ -f "$PROXY_RELEASES" ] || printf 'slot_a -\nslot_b -\n' >"$PROXY_RELEASES"
+  install_latency_script
   install -m 644 "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg.new" && mv -f "$PROXY_DIR/haproxy.cfg.new" "$PROXY_DIR/haproxy.cfg"
   install -m 644 "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT.new" && mv -f "$UNIT_DIR/$PROXY_UNIT.new" "$UNIT_DIR/$PROXY_UNIT"
   "$SYSTEMCTL" daemon-reload 9>&- || fail "systemctl daemon-reload failed after writing $UNIT_DIR/$PROXY_UNIT."
 }
-if $proxy_running && ! { cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT"; }; then
+if $proxy_running && ! { cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/latency.lua" "$PROXY_LATENCY_LUA" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT"; }; then
+  install_latency_script
   "$HAPROXY" -c -q -f "$work/haproxy.cfg" || fail "HAProxy refuses the new local proxy configuration (see above); nothing was switched."
   install_proxy_files
   log "the local proxy's configuration changed: reloading it (its old process finishes what it serves; slot $active keeps the requests)"

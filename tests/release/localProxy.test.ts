@@ -1,7 +1,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DEFAULT_LATENCY_BUCKETS_MS } from "../../release/postFlipAnalysis";
 import {
+    LATENCY_BUCKETS_MS,
     main,
     otherSlot,
     parseInFlight,
@@ -11,6 +13,7 @@ import {
     parseSlotMap,
     proxySettingsProblems,
     renderProxyConfig,
+    renderLatencyLua,
     renderSlotMap,
     SLOT_PORTS,
 } from "../../release/localProxy";
@@ -28,6 +31,33 @@ describe("the local proxy's configuration", () => {
         expect(cfg).toMatch(/^\s+mode http$/m);
     });
 
+    it("sends health probes to the active slot through probe backends the slots' counters never see", () => {
+        const cfg = renderProxyConfig(base);
+        expect(cfg).toContain("    use_backend %[str(active),map(/etc/bluegreen/proxy/slot.map,slot_a),regsub(^slot_,probe_)] if { path /health }\n");
+        // the probe rule comes first: HAProxy takes the first use_backend that matches
+        expect(cfg.indexOf("if { path /health }")).toBeLessThan(cfg.indexOf("map(/etc/bluegreen/proxy/slot.map,slot_a)]\n"));
+        expect(cfg).toContain(`backend probe_a\n    server app 127.0.0.1:${SLOT_PORTS.a}\n`);
+        expect(cfg).toContain(`backend probe_b\n    server app 127.0.0.1:${SLOT_PORTS.b}\n`);
+        expect(renderProxyConfig({ ...base, healthPath: "/ready" })).toContain("if { path /ready }\n");
+    });
+
+    it("times the slots' answers with its Lua histogram only when given the script and a metrics port", () => {
+        const cfg = renderProxyConfig({ ...base, metricsPort: 8405, latencyScriptPath: "/etc/bluegreen/proxy/latency.lua" });
+        expect(cfg).toContain("    lua-load /etc/bluegreen/proxy/latency.lua\n");
+        expect(cfg).toContain(`backend slot_a\n    http-request lua.bluegreen_latency_start\n    http-response lua.bluegreen_latency_observe\n    server app`);
+        expect(cfg).toContain("backend probe_a\n    server app"); // probes are not timed
+        expect(cfg).toContain("    http-request use-service lua.bluegreen_latency_metrics if { path /metrics/latency }\n");
+        expect(renderProxyConfig({ ...base, metricsPort: 8405 })).not.toContain("lua");
+        expect(proxySettingsProblems({ ...base, latencyScriptPath: "/x.lua" })).toEqual(["latencyScriptPath needs metricsPort (the histogram is served there)"]);
+    });
+
+    it("keeps the histogram's buckets those of the post-flip analysis, in seconds as Prometheus wants them", () => {
+        expect(LATENCY_BUCKETS_MS).toEqual(DEFAULT_LATENCY_BUCKETS_MS);
+        const lua = renderLatencyLua();
+        expect(lua).toContain("local bounds_ms = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 }\n");
+        expect(lua).toContain('local le = { "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf" }\n');
+    });
+
     it("closes a client connection after its next answer once it is older than the bound, and an idle one after the idle bound", () => {
         const cfg = renderProxyConfig({ ...base, maxConnectionAgeMs: 5000 });
         expect(cfg).toContain("    tcp-request session set-var(sess.born) date(0,ms)\n");
@@ -40,7 +70,7 @@ describe("the local proxy's configuration", () => {
     it("names the VM in x-served-by only when asked, and drops to the given user only when asked", () => {
         expect(renderProxyConfig({ ...base, servedBy: "green-vm-1" })).toContain('http-after-response set-header x-served-by "green-vm-1"\n');
         expect(renderProxyConfig({ ...base, servedBy: "green-vm-1", releasesMapPath: "/etc/r.map" })).toContain(
-            'http-after-response set-header x-served-by "%[be_name,map(/etc/r.map,unknown)] green-vm-1"\n',
+            'http-after-response set-header x-served-by "%[be_name,regsub(^probe_,slot_),map(/etc/r.map,unknown)] green-vm-1"\n',
         );
         expect(renderProxyConfig(base)).not.toContain("x-served-by");
         expect(renderProxyConfig({ ...base, runAs: "haproxy" })).toContain("    user haproxy\n    group haproxy\n");
@@ -62,6 +92,8 @@ describe("the local proxy's configuration", () => {
         [{ mapPath: "relative/slot.map" }, /mapPath "relative\/slot.map" must be an absolute path/],
         [{ socketPath: "/tmp/x y.sock" }, /socketPath "\/tmp\/x y.sock" must be an absolute path without spaces/],
         [{ runAs: "Root!" }, /runAs "Root!" is not a user name/],
+        [{ healthPath: "health; x" }, /healthPath "health; x" must be a path/],
+        [{ metricsPort: 8405, latencyScriptPath: "latency.lua" }, /latencyScriptPath "latency.lua" must be an absolute path/],
     ])("refuses %j, naming the setting and why", (bad, message) => {
         const settings = { ...base, ...bad };
         expect(proxySettingsProblems(settings).join("; ")).toMatch(message);

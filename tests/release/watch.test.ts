@@ -1,12 +1,13 @@
 // The post-flip watch's loop (release/watch.ts) with a fake clock and fake VMs: each VM's local proxy counts the
-// traffic the fake clock lets through and answers /metrics as HAProxy's exporter does.
+// traffic the fake clock lets through and answers /metrics as HAProxy's exporter does, /metrics/latency as its latency
+// histogram does; health probes go through its probe backend (counted apart, as on a real proxy).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
 import { flipDir, Fetch, readWatchState, requestControl, runWatch, WatchEvent, WatchOptions, WatchResult } from "../../release/watch";
 import type { FlipBackRecord, WatchSpec } from "../../release/watchContract";
-import { metricsText } from "../support/proxyMetricsText";
+import { latencyText, metricsText } from "../support/proxyMetricsText";
 
 const FLIP = "2026-12-01T12:00:00.000Z";
 const FLIP_MS = Date.parse(FLIP);
@@ -18,6 +19,12 @@ interface FakeVm {
     health: number | "down";
     proxyStart: number;
     counts: { "2xx": number; "5xx": number };
+    /** How long the app takes to answer a user's request (ms). */
+    latencyMs: number;
+    /** The users' requests answered so far, by how long they took (ms → count): the proxy's histogram. */
+    answered: Map<number, number>;
+    /** Health probes answered (the proxy's probe backend). */
+    probes: number;
 }
 
 class FakeWorld {
@@ -26,7 +33,7 @@ class FakeWorld {
     fetches = 0;
 
     add(host: string, rate: number, fiveXx = 0): FakeVm {
-        const vm: FakeVm = { rate, fiveXx, health: 200, proxyStart: 1000, counts: { "2xx": 0, "5xx": 0 } };
+        const vm: FakeVm = { rate, fiveXx, health: 200, proxyStart: 1000, counts: { "2xx": 0, "5xx": 0 }, latencyMs: 20, answered: new Map(), probes: 0 };
         this.vms.set(host, vm);
         return vm;
     }
@@ -38,6 +45,7 @@ class FakeWorld {
             const n = (vm.rate * ms) / 1000;
             vm.counts["5xx"] += n * vm.fiveXx;
             vm.counts["2xx"] += n * (1 - vm.fiveXx);
+            vm.answered.set(vm.latencyMs, (vm.answered.get(vm.latencyMs) ?? 0) + n);
         }
         this.t += ms;
     };
@@ -49,10 +57,14 @@ class FakeWorld {
         if (!vm || vm.health === "down") throw new Error("connect ECONNREFUSED");
         if (u.pathname === "/metrics") {
             const floor = (n: number): number => Math.floor(n);
-            return { status: 200, body: metricsText({ a: { "2xx": floor(vm.counts["2xx"]), "5xx": floor(vm.counts["5xx"]) }, start: vm.proxyStart }) };
+            return { status: 200, body: metricsText({ a: { "2xx": floor(vm.counts["2xx"]), "5xx": floor(vm.counts["5xx"]) }, start: vm.proxyStart, probes: vm.probes }) };
         }
-        // The probe passes through the proxy: it is counted like any request.
-        vm.counts[vm.health === 200 ? "2xx" : "5xx"] += 1;
+        if (u.pathname === "/metrics/latency") {
+            const times = [...vm.answered.entries()].flatMap(([ms, n]) => Array<number>(Math.floor(n)).fill(ms));
+            return { status: 200, body: latencyText({ slot_a: times }) };
+        }
+        // The probe goes through the proxy's probe backend: counted apart from the users' requests.
+        vm.probes += 1;
         return { status: vm.health, body: "" };
     };
 }
@@ -124,7 +136,7 @@ describe("the post-flip watch", () => {
         expect(result.outcome).toBe("flipped-back");
         expect(flipBacks).toHaveLength(1);
         expect(flipBacks[0]).toMatchObject({ flipId: FLIP, from: "green", to: "blue" });
-        expect(flipBacks[0].reason).toMatch(/error ratio .*20%/);
+        expect(flipBacks[0].reason).toMatch(/error ratio .*(19\.\d|20)%/);
         // detect: from the first interval with failed requests (they started with the watch) to the fail verdict
         const firstBad = Date.parse(events.find((e) => e.type === "first-bad-interval")?.intervalStartedAt ?? "");
         expect(firstBad).toBe(started);
@@ -231,6 +243,38 @@ describe("the post-flip watch", () => {
         const totals = own.map((x) => x.requests["2xx"] + x.requests["5xx"]);
         expect(Math.min(...totals)).toBeGreaterThanOrEqual(190); // 40 req/s × 5 s, never negative after the restart
         expect(Math.max(...totals)).toBeLessThanOrEqual(210); // nor the old totals counted again
+    });
+
+    it("flips back a color that only health probes reach (no users' traffic is a fail, however many probes pass)", async () => {
+        const w = world(0, 0); // the load balancer's probes answer 200, but no user's request reaches green
+        const { opts, flipBacks } = options(w, {
+            // Azure probes every VM several times a second, from every load balancer instance.
+            sleep: async (ms) => {
+                for (const host of ["10.0.1.20", "10.0.1.21"]) (w.vms.get(host) as FakeVm).probes += Math.floor(ms / 1000) * 4;
+                await w.sleep(ms);
+            },
+        });
+        expect((await runWatch(spec(), opts)).outcome).toBe("flipped-back");
+        expect(flipBacks[0].reason).toMatch(/no traffic/);
+        const samples = readWatchState(stateDir, FLIP)?.samples ?? [];
+        expect(samples.length).toBeGreaterThan(0);
+        expect(samples.every((x) => Object.values(x.requests).every((n) => n === 0))).toBe(true);
+    });
+
+    it("flips back a color whose users wait 2 s for answers although its health probe answers at once", async () => {
+        const w = world(0);
+        for (const host of ["10.0.1.20", "10.0.1.21"]) (w.vms.get(host) as FakeVm).latencyMs = 2000;
+        for (const host of ["10.0.1.10", "10.0.1.11"]) (w.vms.get(host) as FakeVm).answered.set(20, 10_000); // blue's history: 20 ms
+        const { opts, flipBacks } = options(w);
+        expect((await runWatch(spec(), opts)).outcome).toBe("flipped-back");
+        expect(flipBacks[0].reason).toMatch(/p95 latency above 1,?000 ms \(up to 2,?500 ms\)/);
+        // the same users' requests at 20 ms pass
+        fs.rmSync(stateDir, { recursive: true, force: true });
+        const fast = world(0);
+        const passing = options(fast);
+        expect((await runWatch(spec(), passing.opts)).outcome).toBe("passed");
+        const latency = readWatchState(stateDir, FLIP)?.samples.find((x) => x.vm === "green-vm-0")?.latency ?? [];
+        expect(latency.find((b) => b.leMs === 25)?.count).toBeGreaterThan(150); // 40 req/s × 5 s, all within 25 ms
     });
 
     it("flips back a color whose VMs stop answering (no traffic and failed probes are a fail)", async () => {
