@@ -372,6 +372,13 @@ function withUnmappedCallsites({ Resource }: { Resource: CallsitesHolder }): voi
     };
 }
 
+/**
+ * Timer turns in a row without a new registration after which a run that cannot finish (a refused update) is over (see
+ * `quiet` in runProgramNow). One would do, since the program's work under mocks is promise jobs only; the others are a
+ * margin for process.nextTick and setImmediate chains.
+ */
+const QUIET_TURNS = 5;
+
 /** Runs wait for each other: the SDK's mocks live in one process-wide store, so two runs must never overlap. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -515,15 +522,22 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     const secretOutputs: string[] = [];
     // waitForRPCs is internal to the SDK (not in its .d.ts): it resolves when every queued registration is sent. After a
     // failed registration or read-back it may never resolve (the SDK keeps the failed operation counted), and outputs of
-    // a resource that was never sent never resolve: the run is then over once no registration has arrived for a while.
+    // a resource that was never sent never resolve: the run is then over once no registration can arrive any more.
+    // Under mocks the program's work is promise jobs only (the mock monitor answers in promises; nothing in the program,
+    // the SDK or the Azure stand-in waits on a timer or on I/O), and a timer's callback runs only once every queued
+    // promise job has run. So a timer turn with no new registration since the previous turn means nothing is left that
+    // could register one: {@link QUIET_TURNS} such turns in a row end the run. Turns, not a time without registrations:
+    // a loaded machine that pauses the process delays the turns as much as the work, so it cannot end a run early.
     const runtime = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
     const quiet = async (): Promise<void> => {
-        let seen = -1;
-        let since = Date.now();
-        for (;;) {
-            await new Promise((resolve) => setTimeout(resolve, 50));
-            if (registered.length !== seen) { seen = registered.length; since = Date.now(); }
-            else if (Date.now() - since > 1500) return;
+        let seen = registered.length;
+        let still = 0;
+        while (still < QUIET_TURNS) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            if (registered.length !== seen) {
+                seen = registered.length;
+                still = 0;
+            } else still++;
         }
     };
     const settle = () => Promise.race([runtime.waitForRPCs(), quiet()]);
