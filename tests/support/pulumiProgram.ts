@@ -330,6 +330,18 @@ function shareLoadedPackageFiles(): void {
 type VmScripts = typeof import("../../components/lib/vmScripts");
 let vmScripts: VmScripts | undefined;
 
+/**
+ * What runs see as `pulumi.automation`: the SDK's index loads its Automation API (with npm's arborist, pacote and
+ * sigstore), about 0.7 s of every test file's first run, and neither the program nor the harness uses it. Reading any
+ * of it throws, naming why.
+ */
+const AUTOMATION_NOT_LOADED: unknown = new Proxy({ __esModule: true }, {
+    get(target, property) {
+        if (property === "__esModule" || typeof property === "symbol") return Reflect.get(target, property);
+        throw new Error(`pulumi.automation.${String(property)}: the Automation API is not loaded under runProgram (tests/support/pulumiProgram.ts)`);
+    },
+});
+
 type Debuggable = { debuggablePromise?: (p: Promise<unknown>, ctx: unknown) => Promise<unknown> };
 
 /**
@@ -413,6 +425,7 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     let error: Error | undefined;
 
     if (!shared) {
+        jest.doMock("@pulumi/pulumi/automation", () => AUTOMATION_NOT_LOADED);
         shared = new Map(SHARED_PACKAGES.map((name) => [name, require(name) as unknown]));
         shareLoadedPackageFiles();
         withoutDebugStacks(require("@pulumi/pulumi/runtime/debuggable") as Debuggable);
