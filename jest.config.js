@@ -27,6 +27,8 @@ const common = {
  * starts there; list it here once it is known not to depend on timing.
  */
 const PARALLEL_INTEGRATION = [
+  "app-python/pythonApp",
+  "app/databaseReadiness",
   "app/pack",
   "app/packInterrupt",
   "app/pgGoalStore",

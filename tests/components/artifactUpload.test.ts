@@ -32,6 +32,13 @@ function appBlobs(run: ProgramRun): RegisteredResource[] {
     return ofType(run, BLOB_TYPE).filter((b) => b.name.startsWith("artifacts-app-"));
 }
 
+let firstDeployRun: Promise<ProgramRun> | undefined;
+/** The first deploy with the packed artifact under dist/, run once for the describes that start from it. */
+function firstDeploy(): Promise<ProgramRun> {
+    firstDeployRun ??= runProgram(pinned(), { distDir: dist });
+    return firstDeployRun;
+}
+
 function dependsOn(r: RegisteredResource, on: RegisteredResource): boolean {
     return r.dependencies.includes(on.urn);
 }
@@ -39,7 +46,7 @@ function dependsOn(r: RegisteredResource, on: RegisteredResource): boolean {
 describe("a first deploy with the artifact packed under dist/", () => {
     let run: ProgramRun;
     beforeAll(async () => {
-        run = await runProgram(pinned(), { distDir: dist });
+        run = await firstDeploy();
     });
 
     it("succeeds and uploads the packed artifact once, as a blob that is never deleted", () => {
@@ -70,7 +77,7 @@ describe("a first deploy with the artifact packed under dist/", () => {
 
 describe("the release agent's tool bundle", () => {
     it("is uploaded like an artifact (Entra ID token, never azure-native's shared-key Blob), after the container, before the agent's runs", async () => {
-        const run = await runProgram(pinned(), { distDir: dist });
+        const run = await firstDeploy();
         expect(run.failures).toEqual([]);
         expect(ofType(run, "azure-native:storage:Blob")).toEqual([]);
         const tools = byName(run, "agent-tools-blob");
@@ -89,7 +96,7 @@ describe("the release agent's tool bundle", () => {
 
 describe("without dist/ (Pulumi Deployments' runners)", () => {
     it("declares no upload and nothing waits for one; the blob of an earlier update is dropped from the state, not deleted (retainOnDelete)", async () => {
-        const first = await runProgram(pinned(), { distDir: dist });
+        const first = await firstDeploy();
         expect(appBlobs(first)).toHaveLength(1);
         const next = await runProgram(pinned(), { previous: first });
         expect(next.error).toBeUndefined();

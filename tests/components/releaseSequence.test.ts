@@ -7,7 +7,8 @@
  * first deploy → deploy-idle → flip whose gate FAILS → the same `pulumi up` again → retry → rollback → flip again →
  * deploy the old color → contract → contract off → second contract. The post-flip watch's run (key `watch`) runs on
  * every change of the live color that reached the load balancer (it starts, stops or skips a watch: tests/components/
- * postFlipWatch.test.ts) and on the first deploy.
+ * postFlipWatch.test.ts) and on the first deploy. Two stories branch off it with their own copy of Azure: the
+ * documented recovery after the failed flip, and a flip queued behind a failed deploy-idle.
  */
 import { AzureStandIn, ProgramRun, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
 
@@ -45,23 +46,50 @@ const STEPS: readonly Step[] = [
     { what: "second contract", set: { "azure-bluegreen:runContractMigrations": "true" }, at: 150, runs: ["migrate-contract-blue", "migrate-contract-green"], production: "green", sendsLoadBalancer: false },
 ];
 
-describe("a sequence of eleven updates with state carried between them", () => {
-    const azure = new AzureStandIn();
-    // The gate fails exactly once: in the flip of update 2 (0-based).
-    azure.outcome = ({ key }) => !(key === "gate" && azure.update === 2);
-    const runs: ProgramRun[] = [];
+/** The sequence's updates, with the config each one ran with and a copy of Azure as each one left it (for branches). */
+interface Sequence {
+    readonly runs: readonly ProgramRun[];
+    readonly values: readonly StackValues[];
+    readonly azure: AzureStandIn;
+    readonly azureAfter: readonly AzureStandIn[];
+}
+let sequence: Promise<Sequence> | undefined;
 
-    beforeAll(async () => {
-        let values: StackValues = stackFileValues("dev");
+/**
+ * Runs {@link STEPS} once for the file: the describes below that start as the sequence does branch off it (each with
+ * its own copy of Azure) instead of running the same updates again.
+ */
+function theSequence(): Promise<Sequence> {
+    sequence ??= (async () => {
+        const azure = new AzureStandIn();
+        // The gate fails exactly once: in the flip of update 2 (0-based).
+        azure.outcome = ({ key }) => !(key === "gate" && azure.update === 2);
+        const runs: ProgramRun[] = [];
+        const values: StackValues[] = [];
+        const azureAfter: AzureStandIn[] = [];
+        let current: StackValues = stackFileValues("dev");
         let previous: ProgramRun | undefined;
         for (const [index, step] of STEPS.entries()) {
             azure.update = index;
-            values = { ...values, ...step.set };
-            const run = await runProgram(values, { previous, azure, now: minutes(step.at) });
+            current = { ...current, ...step.set };
+            const run = await runProgram(current, { previous, azure, now: minutes(step.at) });
             if (run.error) throw new Error(`${step.what}: ${run.error.message}`);
             runs.push(run);
+            values.push(current);
+            azureAfter.push(azure.clone());
             previous = run;
         }
+        return { runs, values, azure, azureAfter };
+    })();
+    return sequence;
+}
+
+describe("a sequence of eleven updates with state carried between them", () => {
+    let azure: AzureStandIn;
+    let runs: readonly ProgramRun[];
+
+    beforeAll(async () => {
+        ({ azure, runs } = await theSequence());
     }, 600_000);
 
     it.each(STEPS.map((step, index) => [index, step.what, step] as const))("update %i (%s) runs exactly what it must on the agent", (index, _what, step) => {
@@ -113,6 +141,68 @@ describe("a sequence of eleven updates with state carried between them", () => {
     });
 });
 
+describe("a flip whose gate did not pass, then the documented recovery", () => {
+    // The guard reads what the production rule really points at before it decides, so the color still serving is never
+    // treated as idle, and the three documented steps (liveColor back with the fix, check, flip again) are each allowed.
+    // Updates 0-2 are the sequence's (first deploy, deploy-idle, the flip whose gate fails); the recovery continues on
+    // its own copy of Azure as the flip left it.
+    let azure: AzureStandIn;
+    const runs: ProgramRun[] = [];
+    const SHA_3 = "3".repeat(64);
+    const base = stackFileValues("dev");
+    const bump: StackValues = { ...base, "azure-bluegreen:greenVersion": "2.0.0", "azure-bluegreen:greenArtifactSha256": SHA_2 };
+    const flip: StackValues = { ...bump, "azure-bluegreen:liveColor": "green" };
+    const fixWhileFlipped: StackValues = { ...flip, "azure-bluegreen:greenVersion": "2.0.1", "azure-bluegreen:greenArtifactSha256": SHA_3 };
+    const back: StackValues = { ...fixWhileFlipped, "azure-bluegreen:liveColor": "blue" };
+    const again: StackValues = { ...back, "azure-bluegreen:liveColor": "green" };
+    const recovery: [StackValues, number][] = [[base, 0], [bump, 10], [flip, 20], [fixWhileFlipped, 25], [back, 26], [again, 40]];
+    const SHARED = 3;
+
+    beforeAll(async () => {
+        const main = await theSequence();
+        expect(recovery.slice(0, SHARED)).toEqual(main.values.slice(0, SHARED).map((values, index) => [values, STEPS[index].at]));
+        runs.push(...main.runs.slice(0, SHARED));
+        azure = main.azureAfter[SHARED - 1];
+        azure.outcome = () => true; // the gate failed only in the flip (update 2)
+        let previous = runs[SHARED - 1];
+        for (const [index, [values, at]] of recovery.entries()) {
+            if (index < SHARED) continue;
+            azure.update = index;
+            const run = await runProgram(values, { previous, azure, now: minutes(at) });
+            if (run.error) throw new Error(`update ${index}: ${run.error.message}`);
+            runs.push(run);
+            previous = run;
+        }
+    }, 600_000);
+
+    it("leaves production on blue after the failed flip, and the program says so (productionColor, not liveColor)", () => {
+        expect(runs[2].failures?.join("\n")).toMatch(/gate-\d+ on agent-vm failed/);
+        expect(azure.loadBalancerPuts.filter((p) => p.update === 2)).toEqual([]);
+        expect(runs[1].outputs.productionColor).toBe("blue");
+    });
+
+    it("refuses fixing green while liveColor still says green: pending gate, blue still serves, first step puts liveColor back", () => {
+        const text = (runs[3].failures ?? []).join("\n");
+        expect(text).toContain("pending gate");
+        expect(text).toContain("still sends production to blue");
+        expect(text).not.toContain("idle color blue");
+        expect(text).toContain("first step (the guard allows it): pulumi config set liveColor blue && pulumi up");
+        expect(azure.executions.filter((e) => e.update === 3)).toEqual([]);
+    });
+
+    it("allows liveColor back to blue together with the fix of green, as a deploy to the idle color", () => {
+        expect(runs[4].failures).toEqual([]);
+        expect(runs[4].outputs).toMatchObject({ releaseStep: "deploy-idle", productionColor: "blue" });
+        expect((runs[4].outputs.releaseNotices as string[]).join()).toContain("Recorded as not happened");
+    });
+
+    it("then flips to green as a new flip whose gate passes, and production moves", () => {
+        expect(runs[5].failures).toEqual([]);
+        expect(runs[5].outputs).toMatchObject({ releaseStep: "flip", productionColor: "green", liveColor: "green" });
+        expect(azure.productionPool).toBe("green");
+    });
+});
+
 describe("backend pools that come out empty", () => {
     it("fails the first deploy naming the empty pools, and the documented retry sends the load balancer again and fills them", async () => {
         const azure = new AzureStandIn();
@@ -137,11 +227,15 @@ describe("backend pools that come out empty", () => {
 
 describe("a deployment queued behind a failed one (Pulumi Deployments runs them in order)", () => {
     it("fails the queued flip when the bump before it failed, and leaves production where it was", async () => {
-        const azure = new AzureStandIn();
+        // The sequence's first deploy (the dev stack at minute 0), then this story on its own copy of Azure.
+        const main = await theSequence();
+        const values = stackFileValues("dev");
+        expect(main.values[0]).toEqual(values);
+        expect(STEPS[0].at).toBe(0);
+        const first = main.runs[0];
+        const azure = main.azureAfter[0];
         // The bump's expand migrations fail (update 1); nothing else does.
         azure.outcome = ({ key }) => !(key === "migrate-expand-green" && azure.update === 1);
-        const values = stackFileValues("dev");
-        const first = await runProgram(values, { azure, now: minutes(0) });
         expect(first.failures).toEqual([]);
         azure.update = 1;
         const bump = { ...values, "azure-bluegreen:greenVersion": "2.0.0", "azure-bluegreen:greenArtifactSha256": SHA_2 };

@@ -5,7 +5,9 @@
  * test file can run the program several times (blue live, then green live) and compare.
  */
 import { artifactBlobName } from "../../components/lib/artifacts";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import type * as PulumiModule from "@pulumi/pulumi";
@@ -330,6 +332,46 @@ function shareLoadedPackageFiles(): void {
 type VmScripts = typeof import("../../components/lib/vmScripts");
 let vmScripts: VmScripts | undefined;
 
+/**
+ * What runs see as `pulumi.automation`: the SDK's index loads its Automation API (with npm's arborist, pacote and
+ * sigstore), about 0.7 s of every test file's first run, and neither the program nor the harness uses it. Reading any
+ * of it throws, naming why.
+ */
+const AUTOMATION_NOT_LOADED: unknown = new Proxy({ __esModule: true }, {
+    get(target, property) {
+        if (property === "__esModule" || typeof property === "symbol") return Reflect.get(target, property);
+        throw new Error(`pulumi.automation.${String(property)}: the Automation API is not loaded under runProgram (tests/support/pulumiProgram.ts)`);
+    },
+});
+
+/**
+ * The VM files transpiled from TypeScript (vmScripts.ts TRANSPILED_VM_FILES), kept on disk for the test files after the
+ * first: each file loads vmScripts.ts afresh, and loading TypeScript to transpile them again cost about 0.7 s of its
+ * first run. Keyed by what decides the bytes (vmScripts.ts itself, TypeScript's version, the file and its source), so
+ * a changed source or compiler is transpiled again; other files are read as the program reads them.
+ */
+function withTranspiledOnDisk(actual: VmScripts): VmScripts {
+    const dir = path.join(os.tmpdir(), "bluegreen-test-vm-js");
+    const compiler = [
+        fs.readFileSync(path.join(REPO_ROOT, "components", "lib", "vmScripts.ts"), "utf8"),
+        (JSON.parse(fs.readFileSync(require.resolve("typescript/package.json"), "utf8")) as { version: string }).version,
+    ].join("\0");
+    const readVmScript = (relativePath: string): string => {
+        const source = actual.TRANSPILED_VM_FILES[relativePath];
+        if (source === undefined) return actual.readVmScript(relativePath);
+        const key = createHash("sha256").update([compiler, relativePath, source, fs.readFileSync(path.join(REPO_ROOT, source), "utf8")].join("\0")).digest("hex");
+        const file = path.join(dir, `${key}.js`);
+        if (fs.existsSync(file)) return fs.readFileSync(file, "utf8");
+        const text = actual.readVmScript(relativePath);
+        fs.mkdirSync(dir, { recursive: true });
+        const partial = `${file}.${process.pid}.partial`;
+        fs.writeFileSync(partial, text);
+        fs.renameSync(partial, file);
+        return text;
+    };
+    return { ...actual, readVmScript };
+}
+
 type Debuggable = { debuggablePromise?: (p: Promise<unknown>, ctx: unknown) => Promise<unknown> };
 
 /**
@@ -372,6 +414,13 @@ function withUnmappedCallsites({ Resource }: { Resource: CallsitesHolder }): voi
     };
 }
 
+/**
+ * Timer turns in a row without a new registration after which a run that cannot finish (a refused update) is over (see
+ * `quiet` in runProgramNow). One would do, since the program's work under mocks is promise jobs only; the others are a
+ * margin for process.nextTick and setImmediate chains.
+ */
+const QUIET_TURNS = 5;
+
 /** Runs wait for each other: the SDK's mocks live in one process-wide store, so two runs must never overlap. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -406,12 +455,13 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     let error: Error | undefined;
 
     if (!shared) {
+        jest.doMock("@pulumi/pulumi/automation", () => AUTOMATION_NOT_LOADED);
         shared = new Map(SHARED_PACKAGES.map((name) => [name, require(name) as unknown]));
         shareLoadedPackageFiles();
         withoutDebugStacks(require("@pulumi/pulumi/runtime/debuggable") as Debuggable);
         withUnmappedCallsites(require("@pulumi/pulumi/resource") as { Resource: CallsitesHolder });
     }
-    vmScripts ??= jest.requireActual("../../components/lib/vmScripts") as VmScripts;
+    vmScripts ??= withTranspiledOnDisk(jest.requireActual("../../components/lib/vmScripts") as VmScripts);
     // The program refuses uncommitted VM scripts or migrations (delivery/workingTree.ts, tested on its own); the
     // resource tests must not depend on whether this checkout has work in progress.
     process.env.BLUEGREEN_ALLOW_DIRTY ??= "1";
@@ -515,15 +565,22 @@ async function runProgramNow(values: StackValues, options: RunOptions): Promise<
     const secretOutputs: string[] = [];
     // waitForRPCs is internal to the SDK (not in its .d.ts): it resolves when every queued registration is sent. After a
     // failed registration or read-back it may never resolve (the SDK keeps the failed operation counted), and outputs of
-    // a resource that was never sent never resolve: the run is then over once no registration has arrived for a while.
+    // a resource that was never sent never resolve: the run is then over once no registration can arrive any more.
+    // Under mocks the program's work is promise jobs only (the mock monitor answers in promises; nothing in the program,
+    // the SDK or the Azure stand-in waits on a timer or on I/O), and a timer's callback runs only once every queued
+    // promise job has run. So a timer turn with no new registration since the previous turn means nothing is left that
+    // could register one: {@link QUIET_TURNS} such turns in a row end the run. Turns, not a time without registrations:
+    // a loaded machine that pauses the process delays the turns as much as the work, so it cannot end a run early.
     const runtime = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
     const quiet = async (): Promise<void> => {
-        let seen = -1;
-        let since = Date.now();
-        for (;;) {
-            await new Promise((resolve) => setTimeout(resolve, 50));
-            if (registered.length !== seen) { seen = registered.length; since = Date.now(); }
-            else if (Date.now() - since > 1500) return;
+        let seen = registered.length;
+        let still = 0;
+        while (still < QUIET_TURNS) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            if (registered.length !== seen) {
+                seen = registered.length;
+                still = 0;
+            } else still++;
         }
     };
     const settle = () => Promise.race([runtime.waitForRPCs(), quiet()]);
