@@ -344,10 +344,29 @@ else
   mv -T "$work/release" "$release_dir"
 fi
 
+# The directories given beyond the <keep> most recently changed, leaving out <spare>: what a clean-up removes.
+stale_dirs() { # <keep> <spare> <dir>...
+  local keep="$1" spare="$2" dir
+  shift 2
+  for dir in "$@"; do
+    dir="${dir%/}"
+    if [ -d "$dir" ] && [ "$dir" != "$spare" ]; then printf '%s\t%s\n' "$(stat -c %Y "$dir")" "$dir"; fi
+  done | sort -rn | cut -f2- | tail -n +"$((keep + 1))"
+}
+
 # FETCH_ONLY=1 (vm-scripts/run-migrations.sh): stop here, with the bundle downloaded, verified and unpacked but
 # neither switched to nor started, so the agent's runs use this same download/verify code.
 if $fetch_only; then
   log "bundle $APP_VERSION is ready in $release_dir (FETCH_ONLY: not switched, not restarted)"
+  # The release agent's tool bundles (FETCH_DIR .../tools-<sha>): every release whose tools changed adds one. Keep
+  # this one and the KEEP_RELEASES most recently used others (a bundle's own times are the reproducible archive's).
+  if [[ "${release_dir##*/}" == tools-* ]]; then
+    touch "$release_dir"
+    stale_dirs "$KEEP_RELEASES" "$release_dir" "${release_dir%/*}"/tools-*/ | while IFS= read -r dir; do
+      log "removing the old tool bundle ${dir##*/}"
+      rm -rf -- "$dir"
+    done
+  fi
   exit 0
 fi
 # ---- runtime packages: the manifest's, and the local proxy's -------------------------------------------------------
@@ -463,14 +482,7 @@ if [ -n "$active" ]; then
 fi
 
 # ---- keep a few old releases --------------------------------------------------------------------------------------
-old_releases() {
-  local dir
-  for dir in "$APP_HOME"/releases/*/; do
-    dir="${dir%/}"
-    [ "releases/${dir##*/}" = "$(readlink "$APP_HOME/current")" ] || printf '%s\t%s\n' "$(stat -c %Y "$dir")" "$dir"
-  done | sort -rn | cut -f2- | tail -n +"$((KEEP_RELEASES + 1))"
-}
-old_releases | while IFS= read -r dir; do
+stale_dirs "$KEEP_RELEASES" "$APP_HOME/$(readlink "$APP_HOME/current")" "$APP_HOME"/releases/*/ | while IFS= read -r dir; do
   log "removing old release ${dir##*/}"
   rm -rf -- "$dir"
 done

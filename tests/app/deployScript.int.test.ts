@@ -323,11 +323,20 @@ describe("deploy-app.sh", () => {
             expect(fs.readFileSync(envPath(vm), "utf8")).toContain("DATABASE_URL='memory:?password=rotated-s3cret'\n");
         });
 
-        it("switches to the next version and restarts the app, which then reports it", async () => {
-            const run = await deploy(vm, release("1.1.0"), "memory:?password=s3cret");
+        it("switches to the next version and restarts the app, which then reports it, keeping the KEEP_RELEASES newest old releases", async () => {
+            // three older releases, installed 1 to 3 days ago
+            for (const [version, days] of [["0.9.0", 1], ["0.8.0", 2], ["0.7.0", 3]] as const) {
+                const dir = path.join(vm.root, "opt/app/releases", version);
+                fs.mkdirSync(dir, { recursive: true });
+                const t = new Date(Date.now() - days * 86_400_000);
+                fs.utimesSync(dir, t, t);
+            }
+            const run = await deploy(vm, { ...release("1.1.0"), KEEP_RELEASES: "2" }, "memory:?password=s3cret");
             expect(run.code).toBe(0);
             expect(current(vm)).toBe("releases/1.1.0");
             expect(fs.existsSync(path.join(vm.root, "opt/app/releases/1.0.0/dist/app/src/main.js"))).toBe(true);
+            expect(fs.readdirSync(path.join(vm.root, "opt/app/releases")).sort()).toEqual(["0.9.0", "1.0.0", "1.1.0"]);
+            expect(run.output).toMatch(/removing old release 0\.7\.0/);
             expect((await request(vm.port, "/version")).body).toEqual({ version: "1.1.0", color: "green" });
             expect(fs.readFileSync(path.join(vm.state, "apt.log"), "utf8").split("\n").filter(Boolean)).toHaveLength(1); // nodejs is installed now
         });

@@ -85,6 +85,31 @@ describe("deploy-app.sh FETCH_ONLY=1 (used by the migration run)", () => {
         expect(fs.existsSync(path.join(root, "opt", "app", "releases", "2.0.0"))).toBe(false);
     });
 
+    it("keeps the fetched tool bundle and the three most recently used others, removing older ones and nothing else", async () => {
+        const root = path.join(work, "vm4");
+        const agent = path.join(root, "agent");
+        const hoursAgo = (h: number): Date => new Date(Date.now() - h * 3600_000);
+        // five older bundles, used 1 to 5 hours ago, and the watch's state beside them
+        for (let i = 1; i <= 5; i++) {
+            fs.mkdirSync(path.join(agent, `tools-old${i}`, "dist"), { recursive: true });
+            fs.utimesSync(path.join(agent, `tools-old${i}`), hoursAgo(i), hoursAgo(i));
+        }
+        fs.mkdirSync(path.join(agent, "flips"));
+        fs.utimesSync(path.join(agent, "flips"), hoursAgo(9), hoursAgo(9));
+        const sha = createHash("sha256").update(artifact).digest("hex");
+        const r = await fetchOnly(root, sha, { FETCH_DIR: path.join(agent, "tools-abc") });
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(/removing the old tool bundle tools-old4/);
+        expect(fs.readdirSync(agent).sort()).toEqual(["flips", "tools-abc", "tools-old1", "tools-old2", "tools-old3"]);
+        // a bundle used again counts as recent: the next clean-up removes another
+        fs.cpSync(path.join(agent, "tools-abc"), path.join(agent, "tools-old3"), { recursive: true });
+        fs.utimesSync(path.join(agent, "tools-old3"), hoursAgo(3), hoursAgo(3));
+        fs.mkdirSync(path.join(agent, "tools-new"));
+        fs.writeFileSync(path.join(agent, "tools-old3", ".artifact-sha256"), `${sha}\n`);
+        expect((await fetchOnly(root, sha, { FETCH_DIR: path.join(agent, "tools-old3") })).code).toBe(0);
+        expect(fs.readdirSync(agent).sort()).toEqual(["flips", "tools-abc", "tools-new", "tools-old1", "tools-old3"]);
+    });
+
     it("refuses an artifact whose SHA-256 differs, leaving no release behind", async () => {
         const root = path.join(work, "vm2");
         fs.mkdirSync(root);
