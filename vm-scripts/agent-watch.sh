@@ -79,6 +79,8 @@ if ! "$node" "$cli" check --spec "$state/spec.json.new" --state-dir "$state"; th
   fail "the watch's spec was refused (see above); nothing was started or replaced." 2
 fi
 mv -f "$state/spec.json.new" "$state/spec.json"
+# $state/tools: the newest watch's bundle, one path for people (README's kill switch), whatever bundles are kept.
+ln -sfn "${tools##*/}" "$state/tools.new" && mv -Tf "$state/tools.new" "$state/tools"
 
 cat >"$unit_dir/$unit.new" <<EOF
 # Written by vm-scripts/agent-watch.sh (components/postFlipWatch.ts): the post-flip watch of the newest flip.
@@ -103,4 +105,4 @@ mv -f "$unit_dir/$unit.new" "$unit_dir/$unit"
 # restart: a running watch of an older flip ends (its state stays on disk) and this flip's starts.
 "$systemctl" restart "$unit"
 log "watching: $("$node" "$cli" status --state-dir "$state" --brief 2>/dev/null || echo "started $unit")"
-log "stop it: sudo node $cli stop --state-dir $state; end it early: sudo node $cli promote --state-dir $state"
+log "stop it: sudo node $state/tools/dist/release/watchCli.js stop --state-dir $state; end it early: the same with promote"

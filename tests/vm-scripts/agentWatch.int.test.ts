@@ -84,6 +84,9 @@ describe("agent-watch.sh on the release agent", () => {
         expect(unit).toMatch(/^WantedBy=multi-user.target$/m);
         expect(systemctlCalls()).toEqual(["daemon-reload", "enable bluegreen-watch.service", "restart bluegreen-watch.service"]);
         expect(r.stdout).toMatch(/watching: flip 2026-12-01T12:00:00.000Z: /);
+        // one path to the newest watch's CLI for people (the kill switch in README), whatever older bundles are kept
+        expect(fs.readlinkSync(path.join(state, "tools"))).toBe(`tools-${SHA.slice(0, 12)}`);
+        expect(r.stdout).toContain(`stop it: sudo node ${state}/tools/dist/release/watchCli.js stop --state-dir ${state}`);
     });
 
     it("stops the running watch on a rollback (the CLI's kill switch for the newest flip)", () => {
