@@ -7,6 +7,7 @@
 import { DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
 import { formatFlipBackTag, FlipBackRecord, WatchSpec } from "../../release/watchContract";
 import { AzureStandIn, guardStateOf, ofType, ProgramRun, refreshed, RegisteredResource, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
+import { runUpdateSequence, SequenceStep, UpdateSequence } from "../support/updateSequence";
 
 const SHA_2 = "2".repeat(64);
 const SHA_3 = "3".repeat(64);
@@ -43,7 +44,7 @@ function watchRun(run: ProgramRun): WatchRun | undefined {
     };
 }
 
-const STEPS: readonly { what: string; set: StackValues; at: number }[] = [
+const STEPS: readonly SequenceStep[] = [
     { what: "first deploy", set: {}, at: 0 },
     { what: "deploy-idle: green 2.0.0", set: { "azure-bluegreen:greenVersion": "2.0.0", "azure-bluegreen:greenArtifactSha256": SHA_2 }, at: 10 },
     { what: "flip to green", set: { "azure-bluegreen:liveColor": "green" }, at: 20 },
@@ -53,37 +54,16 @@ const STEPS: readonly { what: string; set: StackValues; at: number }[] = [
 /** The update of {@link STEPS} that flips to green (where the automatic flip-back's story branches off). */
 const FLIP = 2;
 
-/** The sequence's updates, with the config each one ran with and a copy of Azure as each one left it (for branches). */
-interface Sequence {
-    readonly runs: readonly ProgramRun[];
-    readonly values: readonly StackValues[];
-    readonly azure: AzureStandIn;
-    readonly azureAfter: readonly AzureStandIn[];
-}
-let sequence: Promise<Sequence> | undefined;
+let sequence: Promise<UpdateSequence> | undefined;
 
 /** Runs {@link STEPS} once for the file (the automatic flip-back's story starts from its flip, on its own copy of Azure). */
-function theSequence(): Promise<Sequence> {
-    sequence ??= (async () => {
-        const azure = new AzureStandIn();
-        const runs: ProgramRun[] = [];
-        const values: StackValues[] = [];
-        const azureAfter: AzureStandIn[] = [];
-        let current: StackValues = { ...stackFileValues("dev"), "azure-bluegreen:watchMinutes": "7", "azure-bluegreen:watchErrorRatio": "0.1" };
-        let previous: ProgramRun | undefined;
-        for (const [index, step] of STEPS.entries()) {
-            azure.update = index;
-            current = { ...current, ...step.set };
-            const run = await runProgram(current, { previous, azure, now: minutes(step.at) });
-            if (run.error) throw new Error(`${step.what}: ${run.error.message}`);
-            expect(run.failures ?? []).toEqual([]);
-            runs.push(run);
-            values.push(current);
-            azureAfter.push(azure.clone());
-            previous = run;
-        }
-        return { runs, values, azure, azureAfter };
-    })();
+function theSequence(): Promise<UpdateSequence> {
+    sequence ??= runUpdateSequence(STEPS, {
+        start: { ...stackFileValues("dev"), "azure-bluegreen:watchMinutes": "7", "azure-bluegreen:watchErrorRatio": "0.1" },
+        azure: new AzureStandIn(),
+        clock: minutes,
+        check: (run) => expect(run.failures ?? []).toEqual([]),
+    });
     return sequence;
 }
 

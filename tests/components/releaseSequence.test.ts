@@ -11,17 +11,13 @@
  * documented recovery after the failed flip, and a flip queued behind a failed deploy-idle.
  */
 import { AzureStandIn, ProgramRun, runProgram, stackFileValues, StackValues } from "../support/pulumiProgram";
+import { runUpdateSequence, SequenceStep, UpdateSequence } from "../support/updateSequence";
 
 const SHA_2 = "2".repeat(64);
 const START = Date.parse("2026-12-01T09:00:00.000Z");
 const minutes = (m: number) => new Date(START + m * 60_000);
 
-interface Step {
-    readonly what: string;
-    /** Config on top of the previous step's. */
-    readonly set: StackValues;
-    /** Minutes after the first deploy (the guard's clock). */
-    readonly at: number;
+interface Step extends SequenceStep {
     /** The executions the agent must run in this update (keys), in any order. */
     readonly runs: readonly string[];
     /** The pool the production rule points at after this update. */
@@ -46,40 +42,18 @@ const STEPS: readonly Step[] = [
     { what: "second contract", set: { "azure-bluegreen:runContractMigrations": "true" }, at: 150, runs: ["migrate-contract-blue", "migrate-contract-green"], production: "green", sendsLoadBalancer: false },
 ];
 
-/** The sequence's updates, with the config each one ran with and a copy of Azure as each one left it (for branches). */
-interface Sequence {
-    readonly runs: readonly ProgramRun[];
-    readonly values: readonly StackValues[];
-    readonly azure: AzureStandIn;
-    readonly azureAfter: readonly AzureStandIn[];
-}
-let sequence: Promise<Sequence> | undefined;
+let sequence: Promise<UpdateSequence> | undefined;
 
 /**
  * Runs {@link STEPS} once for the file: the describes below that start as the sequence does branch off it (each with
  * its own copy of Azure) instead of running the same updates again.
  */
-function theSequence(): Promise<Sequence> {
-    sequence ??= (async () => {
+function theSequence(): Promise<UpdateSequence> {
+    sequence ??= (() => {
         const azure = new AzureStandIn();
         // The gate fails exactly once: in the flip of update 2 (0-based).
         azure.outcome = ({ key }) => !(key === "gate" && azure.update === 2);
-        const runs: ProgramRun[] = [];
-        const values: StackValues[] = [];
-        const azureAfter: AzureStandIn[] = [];
-        let current: StackValues = stackFileValues("dev");
-        let previous: ProgramRun | undefined;
-        for (const [index, step] of STEPS.entries()) {
-            azure.update = index;
-            current = { ...current, ...step.set };
-            const run = await runProgram(current, { previous, azure, now: minutes(step.at) });
-            if (run.error) throw new Error(`${step.what}: ${run.error.message}`);
-            runs.push(run);
-            values.push(current);
-            azureAfter.push(azure.clone());
-            previous = run;
-        }
-        return { runs, values, azure, azureAfter };
+        return runUpdateSequence(STEPS, { start: stackFileValues("dev"), azure, clock: minutes });
     })();
     return sequence;
 }
