@@ -118,11 +118,13 @@ export interface ProbeResult {
     readonly ms: number;
 }
 
+/** Answers a cumulative histogram counts (its last bucket, +Inf); 0 for none. */
+const answered = (buckets: readonly LatencyBucket[] | undefined): number => buckets?.[buckets.length - 1]?.count ?? 0;
+
 /** Did the proxy restart between two reads? (a new process start time, or any counter lower than before) */
 export function counterReset(before: ProxyCounters, after: ProxyCounters): boolean {
     if (before.processStart !== undefined && after.processStart !== undefined && before.processStart !== after.processStart) return true;
-    const total = (c: ProxyCounters): number => c.latency?.[c.latency.length - 1]?.count ?? 0;
-    return CLASSES.some((c) => after.responses[c] < before.responses[c]) || after.connectionErrors < before.connectionErrors || total(after) < total(before);
+    return CLASSES.some((c) => after.responses[c] < before.responses[c]) || after.connectionErrors < before.connectionErrors || answered(after.latency) < answered(before.latency);
 }
 
 /**
@@ -135,7 +137,7 @@ export function latencyIncrease(before: readonly LatencyBucket[] | undefined, af
     if (!before) return [];
     const was = new Map(before.map((b) => [b.leMs, b.count]));
     const out = after.map((b) => ({ leMs: b.leMs, count: Math.max(0, b.count - (was.get(b.leMs) ?? 0)) }));
-    return out[out.length - 1].count > 0 ? out : [];
+    return answered(out) > 0 ? out : [];
 }
 
 /** The health probe's verdict: 200 passes, anything else (no answer included) fails. */
@@ -187,6 +189,6 @@ export function sampleFromCounters(i: SampleInput): Sample {
  * baseline the new color is compared with (the analysis uses only its sums).
  */
 export function lifetimeSample(color: string, vm: string, startMs: number, c: ProxyCounters): Sample {
-    const latency = c.latency && (c.latency[c.latency.length - 1]?.count ?? 0) > 0 ? c.latency.map((b) => ({ ...b })) : [];
+    const latency = c.latency && answered(c.latency) > 0 ? c.latency.map((b) => ({ ...b })) : [];
     return { color, vm, startMs, requests: { ...c.responses }, connectionErrors: c.connectionErrors, latency };
 }
