@@ -273,6 +273,9 @@ WantedBy=multi-user.target
 UNIT
 }
 
+# The proxy's files on the VM are those this run wants.
+proxy_files_installed() { cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/latency.lua" "$PROXY_LATENCY_LUA" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT"; }
+
 # ---- no-op when nothing changed ---------------------------------------------------------------------------------
 if ! $fetch_only; then
   active="$(proxy active "$PROXY_MAP")"
@@ -281,7 +284,7 @@ fi
 if ! $fetch_only && [ -n "$active" ] && [ "$(readlink "$APP_HOME/current" 2>/dev/null || true)" = "releases/$APP_VERSION" ] &&
   desired_env "$(slot_port "$active")" | cmp -s - "$(env_file_of "$active")" &&
   contract unit "$(env_file_of "$active")" "$APP_USER" 2>/dev/null | cmp -s - "$UNIT_DIR/$(unit_of "$active")" &&
-  cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/latency.lua" "$PROXY_LATENCY_LUA" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT" &&
+  proxy_files_installed &&
   answers_correctly "$active" && serving; then
   log "$APP_COLOR already runs $APP_VERSION with these settings in slot $active behind the local proxy, healthy: nothing to do."
   proof "$active"
@@ -392,20 +395,20 @@ stop_timeout="$(contract get stopTimeoutSeconds)"
 
 # ---- the local proxy's configuration (a product upgrade may change it): reload it before anything switches ----------
 mkdir -p "$PROXY_DIR" "$PROXY_RUN_DIR" "$UNIT_DIR"
+proxy_changed=true
+if proxy_files_installed; then proxy_changed=false; fi
+# The latency script first, once: the configuration loads it (and HAProxy's check of a new configuration reads it). A
+# running proxy keeps the script it loaded until it reloads, so replacing the file changes nothing before then.
+install -m 644 "$work/latency.lua" "$PROXY_LATENCY_LUA.new" && mv -f "$PROXY_LATENCY_LUA.new" "$PROXY_LATENCY_LUA"
 proxy_running=false
 if "$SYSTEMCTL" is-active --quiet "$PROXY_UNIT" 9>&- && [ -n "$active" ]; then proxy_running=true; fi
-# The Lua script first: the configuration loads it (and HAProxy's check of a new configuration reads it). A running
-# proxy keeps the script it loaded until it reloads.
-install_latency_script() { install -m 644 "$work/latency.lua" "$PROXY_LATENCY_LUA.new" && mv -f "$PROXY_LATENCY_LUA.new" "$PROXY_LATENCY_LUA"; }
 install_proxy_files() {
   [ -f "$PROXY_RELEASES" ] || printf 'slot_a -\nslot_b -\n' >"$PROXY_RELEASES"
-  install_latency_script
   install -m 644 "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg.new" && mv -f "$PROXY_DIR/haproxy.cfg.new" "$PROXY_DIR/haproxy.cfg"
   install -m 644 "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT.new" && mv -f "$UNIT_DIR/$PROXY_UNIT.new" "$UNIT_DIR/$PROXY_UNIT"
   "$SYSTEMCTL" daemon-reload 9>&- || fail "systemctl daemon-reload failed after writing $UNIT_DIR/$PROXY_UNIT."
 }
-if $proxy_running && ! { cmp -s "$work/haproxy.cfg" "$PROXY_DIR/haproxy.cfg" && cmp -s "$work/latency.lua" "$PROXY_LATENCY_LUA" && cmp -s "$work/proxy.service" "$UNIT_DIR/$PROXY_UNIT"; }; then
-  install_latency_script
+if $proxy_running && $proxy_changed; then
   "$HAPROXY" -c -q -f "$work/haproxy.cfg" || fail "HAProxy refuses the new local proxy configuration (see above); nothing was switched."
   install_proxy_files
   log "the local proxy's configuration changed: reloading it (its old process finishes what it serves; slot $active keeps the requests)"

@@ -315,6 +315,18 @@ describe("deploy-app.sh", () => {
             expect(restarts(vm)).toBe(before);
         });
 
+        it("reloads the running local proxy when only its latency script changed (a product upgrade), and installs the new one", async () => {
+            const script = path.join(vm.root, "etc/bluegreen/proxy/latency.lua");
+            const wanted = fs.readFileSync(script, "utf8");
+            fs.writeFileSync(script, `${wanted}-- an older release of the product\n`);
+            const run = await deploy(vm, release("1.0.0"), "memory:?password=s3cret");
+            expect(run.code).toBe(0);
+            expect(run.output).toContain("the local proxy's configuration changed: reloading it");
+            expect(fs.readFileSync(path.join(vm.state, "systemctl.log"), "utf8")).toMatch(/^reload bluegreen-proxy.service$/m);
+            expect(fs.readFileSync(script, "utf8")).toBe(wanted);
+            expect((await request(vm.port, "/version")).body).toEqual({ version: "1.0.0", color: "green" });
+        });
+
         it("rewrites the env file and restarts the app when the secret changed (a rotated password), same version", async () => {
             const before = restarts(vm);
             const run = await deploy(vm, release("1.0.0"), "memory:?password=rotated-s3cret");
