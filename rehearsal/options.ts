@@ -214,3 +214,22 @@ export function faultScenarioTiming(durationS: number): FaultScenarioTiming {
     const watchMs = Math.max(d - flip, 45_000);
     return { maxConnectionAgeMs, slowRequestMs, flip, watchMs, rollbackWindowMs: watchMs, tailMs: Math.round(1.5 * maxConnectionAgeMs + 500), end: d };
 }
+
+/**
+ * The scenario's plan on the load's clock (`since`: ms since the load started). `step(planned)` waits until the step's
+ * planned time plus how late the run already is, and resolves with that lateness. A step that starts late (the one
+ * before took longer than planned: a deploy on a slow disk) delays every later step by as much, so they keep their
+ * spacing (the rollback inside the rollback window, the refusals before it closes) instead of bunching up; a run
+ * never catches up by cutting a gap short.
+ */
+export function planClock(since: () => number, wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): { step(planned: number): Promise<number> } {
+    let late = 0;
+    return {
+        async step(planned: number): Promise<number> {
+            const ms = planned + late - since();
+            if (ms > 0) await wait(ms);
+            late = Math.max(late, since() - planned);
+            return late;
+        },
+    };
+}

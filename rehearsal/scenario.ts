@@ -46,7 +46,7 @@ import { openRehearsalDatabase, RehearsalDatabase } from "./database";
 import { appSmokeChecks, runGate } from "./gate";
 import { RunningHaproxy, setLiveColor, startHaproxy } from "./haproxy";
 import { Load, RequestRecord, startLoad } from "./load";
-import { faultScenarioTiming, rehearsalWatchThresholds, RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
+import { faultScenarioTiming, planClock, rehearsalWatchThresholds, RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
 import { freePort } from "./postgres";
 import { releaseProofProblems } from "../release/readBack";
 import { ensurePrerequisites } from "./prerequisites";
@@ -384,20 +384,26 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
     /** A flip to `to`: the guard decides, the gate checks every instance and the schema, then HAProxy switches. */
     const flip = async (to: Color): Promise<boolean> => {
         const previous = flips[flips.length - 1];
-        if (previous) await until(previous.at + timing.minFlipGapMs);
         const from = state.liveColor;
         const after: ReleaseState = { ...state, liveColor: to };
         // The gate first (it takes a moment), then the guard: its "now" is then the moment of the switch, and one
-        // "now" serves the verdict and the record (a rollback judged inside the window is recorded as one).
-        const gate = await runGate({
-            color: to,
-            version: state[to].version,
-            ports: vms[to].map((vm) => vm.port),
-            statusCommand: await db.statusCommand(db.releaseDirs.v2, work),
-            attempts: 8,
-            intervalS: 0.25,
-            smokeChecks: smoke.checks,
-        });
+        // "now" serves the verdict and the record (a rollback judged inside the window is recorded as one). The gate
+        // checks the VMs of `to` directly, not through the load balancer, so it runs while the previous switch's
+        // connections converge (the gap between flips), not after: a slow gate does not push a rollback out of its window.
+        const [gate] = await Promise.all([
+            db.statusCommand(db.releaseDirs.v2, work).then((statusCommand) =>
+                runGate({
+                    color: to,
+                    version: state[to].version,
+                    ports: vms[to].map((vm) => vm.port),
+                    statusCommand,
+                    attempts: 8,
+                    intervalS: 0.25,
+                    smokeChecks: smoke.checks,
+                }),
+            ),
+            previous ? until(previous.at + timing.minFlipGapMs) : Promise.resolve(),
+        ]);
         if (gate.interrupted) {
             // Ctrl-C reached the gate too: that is not a refusal, and the report must not say it was.
             say(`flip ${from} → ${to} interrupted: ${gate.summary}`);
@@ -480,7 +486,17 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         // The load goes on until every connection has moved back (or to --duration).
         await until(Math.max(faultTiming.end, back ? back.at + faultTiming.tailMs : 0));
     } else {
-        await until(timing.at.expand);
+        const plan = planClock(since);
+        let reportedLate = 0;
+        /** The next step of the plan; says so when the run has fallen behind it by another second or more. */
+        const step = async (planned: number, what: string): Promise<void> => {
+            const late = await plan.step(planned);
+            if (late - reportedLate >= 1000) {
+                say(`the plan runs ${(late / 1000).toFixed(1)} s late at the ${what} (a step before it took longer than planned): the steps after it keep their spacing`);
+                reportedLate = late;
+            }
+        };
+        await step(timing.at.expand, "expand");
         // A long query of the live app holds a lock on goals while the expand runs: its ALTER TABLE gives up after the
         // statement lock timeout instead of queueing the app's requests behind it, and the runner retries.
         const releaseLock = await db.holdTableLock("goals");
@@ -502,19 +518,19 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
                 `${retries[0] ? ` (first: ${retries[0]})` : ""}`,
         );
 
-        await until(timing.at.deployGreen);
+        await step(timing.at.deployGreen, "deploy of green");
         if (!(await deploy("green", VERSIONS.v2))) throw new Error("the guard refused deploying v2 to the idle color green");
 
-        await until(timing.at.flip);
+        await step(timing.at.flip, "flip");
         if (!(await flip("green"))) throw new Error("the flip to green was refused; see the timeline above");
 
-        await until(timing.at.rollback);
+        await step(timing.at.rollback, "rollback");
         if (!(await flip("blue"))) throw new Error("the rollback to blue was refused; see the timeline above");
 
-        await until(timing.at.flipAgain);
+        await step(timing.at.flipAgain, "second flip");
         if (!(await flip("green"))) throw new Error("the second flip to green was refused; see the timeline above");
 
-        await until(timing.at.refusals);
+        await step(timing.at.refusals, "refusals");
         if (await contract()) throw new Error("the contract ran while blue still runs v1: the guard should have refused it");
         if (await deploy("blue", VERSIONS.v2)) throw new Error("a deploy onto blue inside the rollback window was allowed");
 
@@ -523,13 +539,17 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
             say(`waiting for the rollback window to close (${Math.max(0, Math.round((windowEnds.getTime() - Date.now()) / 100) / 10)} s)`);
             await sleep(Math.max(0, windowEnds.getTime() - Date.now() + 100));
         }
-        // The watch of the last flip ended with the window; blue is no rollback target any more and gets v2.
+        // The watch of the last flip ends with the window, by itself: its last read may still be under way on a busy
+        // machine, so it gets two intervals and a second before the kill switch (which would report it "stopped").
+        const last = runningWatch();
+        if (last) await Promise.race([last.done, sleep(2 * last.spec.thresholds.watchIntervalSeconds * 1000 + 1000)]);
         await stopWatch();
+        // Blue is no rollback target any more and gets v2.
         if (!(await deploy("blue", VERSIONS.v2))) throw new Error("the deploy of v2 onto blue after the window was refused");
         if (!(await contract())) throw new Error("the contract was refused although both colors run v2");
         phase = `${state.liveColor} live (v${VERSIONS.v2}), both colors v2`;
 
-        await until(timing.at.brokenDeploy);
+        await step(timing.at.brokenDeploy, "broken deploy");
         const idle = idleColor(state.liveColor);
         await deploy(idle, VERSIONS.v3, options.fault);
         if (options.fault === "unhealthy" && vms[idle].every((vm) => lastRun.get(vm.name)?.code === 0)) {
@@ -537,7 +557,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         }
         phase = `${state.liveColor} live, broken v${VERSIONS.v3} on ${idle}`;
         if (await flip(idle)) throw new Error(`the flip to a broken v3 (${options.fault}) was allowed`);
-        await until(timing.at.end);
+        await step(timing.at.end, "end");
     }
     await stopWatch();
     const durationMs = since();
@@ -603,3 +623,4 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
 function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
 }
+

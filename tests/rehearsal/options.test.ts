@@ -1,5 +1,5 @@
 import { thresholdProblems, DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
-import { DEFAULT_OPTIONS, FAULT_RUN_DEFAULT_DURATION_S, faultScenarioTiming, parseOptions, rehearsalWatchThresholds, scenarioTiming } from "../../rehearsal/options";
+import { DEFAULT_OPTIONS, FAULT_RUN_DEFAULT_DURATION_S, faultScenarioTiming, parseOptions, planClock, rehearsalWatchThresholds, scenarioTiming } from "../../rehearsal/options";
 
 describe("parseOptions", () => {
     it("uses the defaults when given nothing", () => {
@@ -100,5 +100,52 @@ describe("faultScenarioTiming", () => {
         expect(rehearsalWatchThresholds(t.watchMs)).toEqual({ ...d, watchMinutes: t.watchMs / 60_000 });
         expect(thresholdProblems(rehearsalWatchThresholds(t.watchMs)!, t.rollbackWindowMs / 60_000)).toEqual([]);
         expect(t.tailMs).toBeGreaterThan(t.maxConnectionAgeMs);
+    });
+});
+
+describe("the default scenario's plan when a step overruns (planClock)", () => {
+    /** A clock the test moves: `wait` advances it, `work` is a step that takes time. */
+    function fakeClock() {
+        let t = 0;
+        return { since: () => t, wait: async (ms: number) => void (t += ms), work: (ms: number) => void (t += ms) };
+    }
+
+    it("runs each step at its planned time while the run keeps to the plan", async () => {
+        const c = fakeClock();
+        const plan = planClock(c.since, c.wait);
+        const starts: number[] = [];
+        for (const planned of [400, 3000, 5400]) {
+            expect(await plan.step(planned)).toBe(0);
+            starts.push(c.since());
+            c.work(500);
+        }
+        expect(starts).toEqual([400, 3000, 5400]);
+    });
+
+    it("delays every later step by as much as a deploy overran, so the rollback keeps its distance from the flip", async () => {
+        const c = fakeClock();
+        const plan = planClock(c.since, c.wait);
+        await plan.step(800); // the deploy of green, planned to be done long before the flip at 3000
+        c.work(9600);
+        expect(await plan.step(3000)).toBe(7400); // the flip starts at 10400, 7.4 s late
+        const flipAt = c.since();
+        c.work(1000);
+        await plan.step(5400); // the rollback: 2.4 s after the flip, as planned, not at once
+        expect(c.since() - flipAt).toBe(2400);
+        await plan.step(7800);
+        expect(c.since() - flipAt).toBe(4800);
+    });
+
+    it("never pulls a step earlier to catch up, and adds a later overrun to the earlier one", async () => {
+        const c = fakeClock();
+        const plan = planClock(c.since, c.wait);
+        await plan.step(1000);
+        c.work(3000); // 2 s late at the next step
+        expect(await plan.step(2000)).toBe(2000);
+        c.work(100);
+        expect(await plan.step(3000)).toBe(2000); // the gap of 1 s is kept: at 5000, not 2100
+        expect(c.since()).toBe(5000);
+        c.work(4000); // overruns again: 9000 vs the next step's 4000 + 2000
+        expect(await plan.step(4000)).toBe(5000);
     });
 });
