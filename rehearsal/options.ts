@@ -116,13 +116,20 @@ export function parseOptions(argv: readonly string[]): RehearsalOptions {
     return out;
 }
 
+/** How long before the program's change of the load balancer is sent the slow requests start (then in flight). */
+export const SLOW_REQUEST_LEAD_MS = 200;
+
 /** When each step of the scenario happens, in ms after the load started, and the timing settings it uses. */
 export interface ScenarioTiming {
     /** The VMs' local proxies close client connections older than this (PROXY_MAX_CONNECTION_AGE_MS). */
     readonly maxConnectionAgeMs: number;
     /** The rollback window (the guard's `rollbackWindowMinutes` is this / 60 000). */
     readonly rollbackWindowMs: number;
-    /** How long slow requests take (`/slow?ms=`); they start shortly before each switch. */
+    /**
+     * How long slow requests take (`/slow?ms=`). They start {@link SLOW_REQUEST_LEAD_MS} before the program's change
+     * of the load balancer is sent, and must still be in flight when it is applied: the change goes through ARM (a
+     * token, a GET, a PUT, provisioning), which took over 300 ms on a loaded machine.
+     */
     readonly slowRequestMs: number;
     /**
      * The least time between two flips, so that each converges first (every old connection reaches its maximum age)
@@ -153,7 +160,7 @@ export function scenarioTiming(durationS: number): ScenarioTiming {
     return {
         maxConnectionAgeMs,
         rollbackWindowMs: Math.round(0.22 * d),
-        slowRequestMs: Math.round(maxConnectionAgeMs / 2),
+        slowRequestMs: Math.round(maxConnectionAgeMs / 2 + 300),
         minFlipGapMs: Math.round(1.5 * maxConnectionAgeMs + 500),
         at: {
             expand: Math.round(0.02 * d),

@@ -46,7 +46,7 @@ import { openRehearsalDatabase, RehearsalDatabase } from "./database";
 import { appSmokeChecks, runGate } from "./gate";
 import { RunningHaproxy, setLiveColor, startHaproxy } from "./haproxy";
 import { Load, RequestRecord, startLoad } from "./load";
-import { faultScenarioTiming, planClock, rehearsalWatchThresholds, RehearsalOptions, ScenarioTiming, scenarioTiming } from "./options";
+import { faultScenarioTiming, planClock, rehearsalWatchThresholds, RehearsalOptions, ScenarioTiming, scenarioTiming, SLOW_REQUEST_LEAD_MS } from "./options";
 import { freePort } from "./postgres";
 import { releaseProofProblems } from "../release/readBack";
 import { ensurePrerequisites } from "./prerequisites";
@@ -422,7 +422,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         if (rollback) await stopWatch();
         // Slow requests in flight on the old color across the switch; they must complete.
         const slow = load.oneShot("slow", `/slow?ms=${timing.slowRequestMs}`, SLOW_REQUESTS_PER_SWITCH);
-        await sleep(Math.min(200, timing.slowRequestMs / 3));
+        await sleep(SLOW_REQUEST_LEAD_MS);
         // The program's change of the load balancer, through ARM; HAProxy follows when ARM applies it.
         const change = await front.flip(to);
         const { at, ackAt, requestedAt } = change;

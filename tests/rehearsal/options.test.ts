@@ -1,5 +1,5 @@
 import { thresholdProblems, DEFAULT_WATCH_THRESHOLDS } from "../../release/postFlipAnalysis";
-import { DEFAULT_OPTIONS, FAULT_RUN_DEFAULT_DURATION_S, faultScenarioTiming, parseOptions, planClock, rehearsalWatchThresholds, scenarioTiming } from "../../rehearsal/options";
+import { DEFAULT_OPTIONS, FAULT_RUN_DEFAULT_DURATION_S, faultScenarioTiming, parseOptions, planClock, rehearsalWatchThresholds, scenarioTiming, SLOW_REQUEST_LEAD_MS } from "../../rehearsal/options";
 
 describe("parseOptions", () => {
     it("uses the defaults when given nothing", () => {
@@ -51,6 +51,11 @@ describe("scenarioTiming", () => {
         const gap = Math.min(t.at.rollback - t.at.flip, t.at.flipAgain - t.at.rollback);
         expect(gap).toBeGreaterThan(t.maxConnectionAgeMs + t.slowRequestMs);
         expect(t.minFlipGapMs).toBeGreaterThan(t.maxConnectionAgeMs + t.slowRequestMs);
+    });
+
+    it.each([15, 20, 120, 600])("for %d s keeps each slow request in flight for at least 450 ms after the change of the load balancer is sent", (durationS) => {
+        const t = scenarioTiming(durationS);
+        expect(t.slowRequestMs - SLOW_REQUEST_LEAD_MS).toBeGreaterThanOrEqual(450);
     });
 
     it.each([15, 20, 120])("for %d s keeps the rollback window open at the refusals and closed before the broken deploy", (durationS) => {
