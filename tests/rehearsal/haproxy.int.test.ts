@@ -6,11 +6,13 @@ import { performance } from "perf_hooks";
 import { freePort } from "../../rehearsal/postgres";
 import { RunningHaproxy, serverStates, setLiveColor, showMap, startHaproxy } from "../../rehearsal/haproxy";
 import { isFailure, Load, startLoad } from "../../rehearsal/load";
-import { FlipEvent, flipMetrics, newConnectionsMissingTheSwitch } from "../../rehearsal/report";
+import { FlipEvent, flipMetrics, newConnectionsMissingTheSwitch, SWITCH_TOLERANCE_MS } from "../../rehearsal/report";
 import { StandInApp, startStandInApp } from "./support/standInApp";
 
 const MAX_AGE_MS = 500;
-const TOLERANCE_MS = 100;
+// The product's stated tolerance (the rehearsal's verdict uses it too). It was 100 ms here, and CI measured 149 ms
+// once (2026-12-02): the runtime API's acknowledgement, timed by this process while it also sends 300 req/s.
+const TOLERANCE_MS = SWITCH_TOLERANCE_MS;
 
 function get(port: number, p: string): Promise<{ status: number; servedBy: string }> {
     return new Promise((resolve, reject) => {
