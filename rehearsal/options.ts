@@ -229,7 +229,7 @@ export function faultScenarioTiming(durationS: number): FaultScenarioTiming {
  * spacing (the rollback inside the rollback window, the refusals before it closes) instead of bunching up; a run
  * never catches up by cutting a gap short.
  */
-export function planClock(since: () => number, wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): { step(planned: number): Promise<number> } {
+export function planClock(since: () => number, wait: (ms: number) => Promise<void>): { step(planned: number): Promise<number> } {
     let late = 0;
     return {
         async step(planned: number): Promise<number> {

@@ -486,7 +486,7 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
         // The load goes on until every connection has moved back (or to --duration).
         await until(Math.max(faultTiming.end, back ? back.at + faultTiming.tailMs : 0));
     } else {
-        const plan = planClock(since);
+        const plan = planClock(since, sleep);
         let reportedLate = 0;
         /** The next step of the plan; says so when the run has fallen behind it by another second or more. */
         const step = async (planned: number, what: string): Promise<void> => {
@@ -623,4 +623,3 @@ async function rehearse(options: RehearsalOptions, print: Print, cleanup: Cleanu
 function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
 }
-

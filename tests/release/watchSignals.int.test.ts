@@ -14,6 +14,7 @@ import type { WatchSpec } from "../../release/watchContract";
 import { countersFromMetrics, ProxyCounters, sampleFromCounters } from "../../release/watchSignals";
 import { armLoadBalancerJson, startArmStandIn } from "../../rehearsal/armStandIn";
 import { HaproxyProcess, runHaproxy } from "../../rehearsal/haproxy";
+import { waitFor } from "../app/httpClient";
 import { freePort } from "../support/postgres";
 
 jest.setTimeout(60_000);
@@ -76,17 +77,16 @@ const read = async (vm: Vm): Promise<ProxyCounters> =>
  * A read once the proxy has counted `answers` users' answers since `before`. HAProxy counts an answer it made itself
  * (a 503) after the client can have it: on a loaded machine a read right after the client's last answer missed one
  * (CI, 2026-12-02: two of three 503s). The watch is indifferent (a late count falls into the next interval); a test
- * comparing exact counts must wait for them. Times out at 5 s with the last read: the exact assertions then fail.
+ * comparing exact counts must wait for them (at most 5 s).
  */
 async function readCounted(vm: Vm, before: ProxyCounters, answers: number): Promise<ProxyCounters> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-        const after = await read(vm);
+    let after = before;
+    await waitFor(async () => {
+        after = await read(vm);
         const s = sampleFromCounters({ color: "green", vm: "green-vm-0", startMs: 0, before, after });
-        const counted = Object.values(s.requests).reduce((n, c) => n + c, 0) + s.connectionErrors;
-        if (counted >= answers || Date.now() > deadline) return after;
-        await new Promise((r) => setTimeout(r, 50));
-    }
+        return Object.values(s.requests).reduce((n, c) => n + c, 0) + s.connectionErrors >= answers;
+    }, 5000, `the proxy to count ${answers} answers`);
+    return after;
 }
 
 let root: string;
